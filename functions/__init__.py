@@ -1,0 +1,1 @@
+"""Function triggers: one blueprint per file, each trigger parse -> service -> response."""

@@ -1,0 +1,1 @@
+"""The k3s spot-pool control plane: domain, services and adapters (no azure.functions here)."""

@@ -1,0 +1,70 @@
+"""Queue Storage adapter (azure-storage-queue): JSON messages, queues created on first use.
+
+Messages are base64-encoded, the encoding the Functions queue trigger expects by default.
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.queue import (
+    BinaryBase64DecodePolicy,
+    BinaryBase64EncodePolicy,
+    ExponentialRetry,
+    QueueServiceClient,
+)
+
+from nodepool.adapters.credentials import azure_credential
+from nodepool.adapters.tables import storage_errors
+from nodepool.settings import Settings
+
+
+def queue_service(settings: Settings) -> QueueServiceClient:
+    # The storage SDK's default retry waits 15 s, then 45 s: far too long inside a request.
+    retry = ExponentialRetry(initial_backoff=0.2, increment_base=2, retry_total=2, random_jitter_range=0.1)
+    options = {"connection_timeout": 3, "read_timeout": 10, "retry_policy": retry}
+    if settings.uses_connection_string():
+        return QueueServiceClient.from_connection_string(settings.storage_connection, **options)
+    return QueueServiceClient(settings.service_url("queue"), credential=azure_credential(settings), **options)
+
+
+class Queues:
+    def __init__(self, settings: Settings):
+        self._service = queue_service(settings)
+        self._created: set[str] = set()
+        self._lock = threading.Lock()
+
+    def client(self, name: str):
+        """A QueueClient for `name` (base64 message encoding), the queue created once."""
+        client = self._service.get_queue_client(
+            name,
+            message_encode_policy=BinaryBase64EncodePolicy(),
+            message_decode_policy=BinaryBase64DecodePolicy(),
+        )
+        if name not in self._created:
+            with self._lock, storage_errors(f"queue {name}"):
+                try:
+                    client.create_queue()
+                except ResourceExistsError:  # created by another worker: fine
+                    pass
+                self._created.add(name)
+        return client
+
+    def send(self, name: str, message: dict, visibility_timeout: int | None = None) -> str:
+        """Enqueue one JSON message; returns its id."""
+        client = self.client(name)
+        with storage_errors(f"queue {name}"):
+            body = json.dumps(message, sort_keys=True).encode()
+            sent = client.send_message(body, visibility_timeout=visibility_timeout)
+        return sent.id
+
+    def peek(self, name: str, max_messages: int = 32) -> list[dict]:
+        client = self.client(name)
+        with storage_errors(f"queue {name}"):
+            return [json.loads(m.content) for m in client.peek_messages(max_messages=max_messages)]
+
+    def ping(self) -> None:
+        with storage_errors("queue service"):
+            next(iter(self._service.list_queues(results_per_page=1)), None)
+

@@ -1,0 +1,173 @@
+"""Table Storage adapter (azure-data-tables): entities with ETag concurrency.
+
+Tables are created on first use, idempotently. Connection-string auth for Azurite,
+DefaultAzureCredential with the account URL in Azure. SDK errors are translated into
+our typed errors: a lost ETag race is `Conflict`, a storage outage is `Unavailable`.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import TableServiceClient, UpdateMode
+
+from nodepool.adapters.credentials import azure_credential
+from nodepool.errors import AlreadyExists, Conflict, NotFound, Unavailable
+from nodepool.settings import Settings
+
+TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10, "retry_total": 2, "retry_backoff_factor": 0.2}
+
+
+@contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Translate azure-core exceptions into our typed errors (shared with the queue adapter)."""
+    try:
+        yield
+    except ResourceModifiedError as err:
+        raise Conflict(f"{what}: changed by another writer") from err
+    except ResourceExistsError as err:
+        raise AlreadyExists(f"{what}: already exists") from err
+    except ResourceNotFoundError as err:
+        raise NotFound(f"{what}: not found") from err
+    except HttpResponseError as err:
+        if err.status_code == 412:
+            raise Conflict(f"{what}: changed by another writer") from err
+        raise Unavailable(f"{what}: storage answered {err.status_code}") from err
+    except AzureError as err:
+        raise Unavailable(f"{what}: storage unreachable ({type(err).__name__})") from err
+
+
+def table_service(settings: Settings) -> TableServiceClient:
+    if settings.uses_connection_string():
+        return TableServiceClient.from_connection_string(settings.storage_connection, **TIMEOUTS)
+    return TableServiceClient(settings.service_url("table"), credential=azure_credential(settings), **TIMEOUTS)
+
+
+class Table:
+    """One table; every write states its concurrency intent explicitly."""
+
+    def __init__(self, service: TableServiceClient, name: str):
+        self.name = name
+        self._service = service
+        self._client = service.get_table_client(name)
+        self._created = False
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> None:
+        if self._created:
+            return
+        with self._lock, storage_errors(f"table {self.name}"):
+            if not self._created:
+                self._service.create_table_if_not_exists(self.name)
+                self._created = True
+
+    def get(self, pk: str, rk: str) -> dict | None:
+        """The entity with its ETag under key 'etag', or None."""
+        self._ensure()
+        try:
+            with storage_errors(f"{self.name}/{pk}/{rk}"):
+                entity = self._client.get_entity(pk, rk)
+        except NotFound:
+            return None
+        return _plain(entity)
+
+    def insert(self, entity: dict) -> str:
+        """Create; AlreadyExists if the key is taken. Returns the new ETag."""
+        self._ensure()
+        with storage_errors(_key(self.name, entity)):
+            return self._client.create_entity(_strip(entity))["etag"]
+
+    def update(self, entity: dict, etag: str) -> str:
+        """Replace only if unchanged since `etag`; Conflict otherwise. Returns the new ETag."""
+        self._ensure()
+        with storage_errors(_key(self.name, entity)):
+            meta = self._client.update_entity(
+                _strip(entity), mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+        return meta["etag"]
+
+    def upsert(self, entity: dict) -> str:
+        """Unconditional replace (only for rows with a single writer)."""
+        self._ensure()
+        with storage_errors(_key(self.name, entity)):
+            return self._client.upsert_entity(_strip(entity), mode=UpdateMode.REPLACE)["etag"]
+
+    def delete(self, pk: str, rk: str, etag: str | None = None) -> None:
+        """Delete (conditional when `etag` is given); deleting a missing row is not an error."""
+        self._ensure()
+        kwargs = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
+        try:
+            with storage_errors(f"{self.name}/{pk}/{rk}"):
+                self._client.delete_entity(pk, rk, **kwargs)
+        except NotFound:
+            pass
+
+    def query(self, filter: str, parameters: dict | None = None, page_size: int = 1000) -> Iterator[dict]:
+        self._ensure()
+        with storage_errors(f"table {self.name}"):
+            for entity in self._client.query_entities(filter, parameters=parameters, results_per_page=page_size):
+                yield _plain(entity)
+
+    def page(self, filter: str, parameters: dict | None, size: int, token: str | None) -> tuple[list[dict], str | None]:
+        """One page of at most `size` rows and the continuation token for the next."""
+        self._ensure()
+        with storage_errors(f"table {self.name}"):
+            pages = self._client.query_entities(filter, parameters=parameters, results_per_page=size).by_page(
+                continuation_token=_decode_token(token)
+            )
+            rows = [_plain(e) for e in next(pages, [])]
+            return rows, _encode_token(pages.continuation_token)
+
+
+class Tables:
+    """The table service of one storage account; hands out `Table`s, each created once."""
+
+    def __init__(self, settings: Settings):
+        self._service = table_service(settings)
+        self._tables: dict[str, Table] = {}
+
+    def __call__(self, name: str) -> Table:
+        if name not in self._tables:
+            self._tables[name] = Table(self._service, name)
+        return self._tables[name]
+
+    def ping(self) -> None:
+        """Raise Unavailable unless the table service answers."""
+        with storage_errors("table service"):
+            next(iter(self._service.list_tables(results_per_page=1)), None)
+
+
+def _plain(entity) -> dict:
+    row = dict(entity)
+    row["etag"] = entity.metadata["etag"]
+    return row
+
+
+def _strip(entity: dict) -> dict:
+    return {k: v for k, v in entity.items() if k != "etag"}
+
+
+def _key(table: str, entity: dict) -> str:
+    return f"{table}/{entity.get('PartitionKey')}/{entity.get('RowKey')}"
+
+
+def _encode_token(token: dict | None) -> str | None:
+    if not token:
+        return None
+    return f"{token.get('PartitionKey', '')}:{token.get('RowKey', '')}"
+
+
+def _decode_token(token: str | None) -> dict | None:
+    if not token:
+        return None
+    pk, _, rk = token.partition(":")
+    return {"PartitionKey": pk, "RowKey": rk}

@@ -1,0 +1,130 @@
+"""One frozen settings object, built from the environment (app settings in Azure,
+`local.settings.json` Values locally) and validated once at start-up.
+
+Storage follows the Functions host's own convention for `AzureWebJobsStorage`: a
+connection string (Azurite), or identity-based `AzureWebJobsStorage__accountName` /
+`__tableServiceUri` / `__queueServiceUri` (Azure: no keys, DefaultAzureCredential).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from nodepool.errors import PermanentError
+
+
+class InvalidSettings(PermanentError):
+    code = "invalid_settings"
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true/false")
+
+
+def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(raw: str):
+        value = kind(raw)
+        if value <= 0:
+            raise ValueError("must be > 0")
+        return value
+    return parse
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _env(name: str, default: Any = None, parse: Callable[[str], Any] = str, secret: bool = False):
+    return field(default=default, metadata={"env": name, "parse": parse, "secret": secret})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Storage (tables + queues)
+    storage_connection: str | None = _env("AzureWebJobsStorage", secret=True)
+    storage_account: str | None = _env("AzureWebJobsStorage__accountName")
+    table_service_url: str | None = _env("AzureWebJobsStorage__tableServiceUri")
+    queue_service_url: str | None = _env("AzureWebJobsStorage__queueServiceUri")
+    cluster: str = _env("NODEPOOL_CLUSTER", "k3s")
+
+    # Azure Resource Manager: the agent scale set
+    subscription_id: str | None = _env("AZURE_SUBSCRIPTION_ID")
+    resource_group: str | None = _env("NODEPOOL_RESOURCE_GROUP")
+    scale_set: str = _env("NODEPOOL_SCALE_SET", "agents")
+    arm_endpoint: str = _env("NODEPOOL_ARM_ENDPOINT", "https://management.azure.com")
+    # A static ARM bearer token: only for the local simulator, never set in Azure.
+    arm_static_token: str | None = _env("NODEPOOL_ARM_STATIC_TOKEN", secret=True)
+    # Extra CA bundle to trust (the simulator's CA locally); empty in Azure.
+    ca_bundle: str | None = _env("NODEPOOL_CA_BUNDLE")
+
+    # Identity of callers (managed-identity JWTs)
+    tenant_id: str | None = _env("NODEPOOL_TENANT_ID")
+    authority: str = _env("NODEPOOL_AUTHORITY", "https://login.microsoftonline.com")
+    audience: str = _env("NODEPOOL_AUDIENCE", "https://management.azure.com/")
+    agent_identity: str | None = _env("NODEPOOL_AGENT_IDENTITY")
+    master_identity: str | None = _env("NODEPOOL_MASTER_IDENTITY")
+
+    # Join
+    join_token_ttl_s: int = _env("NODEPOOL_JOIN_TOKEN_TTL", 900, _positive(int))
+    bootstrap_tokens: bool = _env("NODEPOOL_BOOTSTRAP_TOKENS", True, _bool)
+    node_labels: tuple[str, ...] = _env("NODEPOOL_NODE_LABELS", (), _csv)
+    node_taints: tuple[str, ...] = _env("NODEPOOL_NODE_TAINTS", (), _csv)
+
+    # Drains
+    drain_margin_s: float = _env("NODEPOOL_DRAIN_MARGIN", 5.0, _positive(float))
+    force_delete_pods: bool = _env("NODEPOOL_FORCE_DELETE_PODS", False, _bool)
+    pod_grace_s: int = _env("NODEPOOL_POD_GRACE", 30, _positive(int))
+
+    # Reconcile
+    dry_run: bool = _env("NODEPOOL_DRY_RUN", False, _bool)
+    repair_after_s: int = _env("NODEPOOL_REPAIR_AFTER", 600, _positive(int))
+    provisioning_timeout_s: int = _env("NODEPOOL_PROVISIONING_TIMEOUT", 900, _positive(int))
+    max_destructive_per_tick: int = _env("NODEPOOL_MAX_DESTRUCTIVE_PER_TICK", 3, _positive(int))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Parse every known variable; raise InvalidSettings naming each bad one."""
+        env = os.environ if env is None else env
+        values, problems = {}, []
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            try:
+                values[f.name] = f.metadata["parse"](raw)
+            except ValueError as err:  # the value itself is never echoed: it may be a secret
+                problems.append(f"{f.metadata['env']}: {err}")
+        if problems:
+            raise InvalidSettings("invalid settings: " + "; ".join(problems))
+        settings = cls(**values)
+        missing = settings.missing()
+        if missing:
+            raise InvalidSettings("missing settings: " + ", ".join(missing))
+        return settings
+
+    def missing(self) -> list[str]:
+        """What must be set for the app to work at all."""
+        if self.storage_connection or self.storage_account or (
+            self.table_service_url and self.queue_service_url
+        ):
+            return []
+        return ["AzureWebJobsStorage (connection string) or AzureWebJobsStorage__accountName"]
+
+    def uses_connection_string(self) -> bool:
+        return bool(self.storage_connection and "=" in self.storage_connection)
+
+    def service_url(self, kind: str) -> str:
+        """Account URL for 'table' or 'queue' when storage is identity-based."""
+        explicit = self.table_service_url if kind == "table" else self.queue_service_url
+        if explicit:
+            return explicit
+        if not self.storage_account:
+            raise InvalidSettings(f"no {kind} service URL configured")
+        return f"https://{self.storage_account}.{kind}.core.windows.net"

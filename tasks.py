@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""The operator's and developer's CLI: `python3 tasks.py TASK` (or `invoke TASK` in the venv).
+
+Run with any Python 3.11+, it first bootstraps what it needs: a `.venv` with the dev
+requirements, and Azurite from npm in `.tools/`. Then it runs TASK. `--help` lists tasks.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_PY = VENV / "bin" / "python"
+TOOLS = ROOT / ".tools"
+
+
+def _say(msg: str) -> None:
+    print(f"[tasks] {msg}", flush=True)
+
+
+def _bootstrap() -> None:
+    """Create .venv and install the dev requirements when they changed; install Azurite."""
+    if sys.version_info < (3, 11):
+        sys.exit("Python 3.11 or newer is needed")
+    if not VENV_PY.exists():
+        _say(f"creating virtual environment in {VENV}")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    reqs = b"".join((ROOT / f).read_bytes() for f in ("requirements.txt", "requirements-dev.txt"))
+    stamp, digest = VENV / ".requirements.sha256", hashlib.sha256(reqs).hexdigest()
+    if not stamp.exists() or stamp.read_text() != digest:
+        _say("installing Python packages from requirements-dev.txt (first run takes a minute)")
+        subprocess.run([str(VENV_PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "-r", str(ROOT / "requirements-dev.txt")], check=True)
+        stamp.write_text(digest)
+    sys.path.insert(0, str(ROOT))
+    from devhost.azurite import AZURITE_VERSION
+
+    if not (TOOLS / "node_modules" / ".bin" / "azurite").exists():
+        _say(f"installing Azurite {AZURITE_VERSION} from npm into {TOOLS}")
+        TOOLS.mkdir(exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--loglevel=error",
+                        f"azurite@{AZURITE_VERSION}"], check=True)
+
+
+if __name__ == "__main__" and Path(sys.prefix).resolve() != VENV.resolve():
+    _bootstrap()
+    os.execv(str(VENV_PY), [str(VENV_PY), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+# From here on we run inside .venv.
+from invoke import Collection, Program, task  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+
+
+@task(help={})
+def setup(c):
+    """Bootstrap only: .venv with the dev requirements and Azurite in .tools/ (other tasks do this too)."""
+    _bootstrap()
+    _say("ready")
+
+
+@task(help={"args": "extra arguments for pytest, e.g. -k healthz or tests/unit",
+            "workers": "pytest-xdist worker count (default: auto, one per core)"})
+def test(c, args="", workers="auto"):
+    """Run the test suite against a fresh in-memory Azurite (started and stopped here)."""
+    from devhost.azurite import Azurite
+
+    _bootstrap()
+    _say("starting Azurite on free ports")
+    with Azurite(accounts=64) as azurite:
+        env = {**os.environ, "NODEPOOL_TEST_AZURITE_PORTS": ",".join(
+            str(azurite.ports[k]) for k in ("blob", "queue", "table"))}
+        _say(f"Azurite listening on {azurite.ports}; running pytest")
+        cmd = [str(VENV_PY), "-m", "pytest", "-n", str(workers), *args.split()]
+        code = subprocess.run(cmd, cwd=ROOT, env=env).returncode
+    # pytest exits 5 when nothing was collected: that is a failure for us, not a pass.
+    sys.exit(code)
+
+
+@task(help={"fix": "apply ruff's safe fixes"})
+def lint(c, fix=False):
+    """ruff over the whole project."""
+    _bootstrap()
+    c.run(f"{VENV_PY} -m ruff check {'--fix ' if fix else ''}.", pty=False)
+
+
+@task(help={"port": "HTTP port of the dev host (default 7071, like func start)"})
+def serve(c, port=7071):
+    """Azurite + the dev host, for trying the API by hand (Ctrl-C stops both)."""
+    from devhost.azurite import Azurite
+
+    _bootstrap()
+    with Azurite(location=ROOT / ".azurite", log=ROOT / ".azurite" / "azurite.log") as azurite:
+        _say(f"Azurite at {azurite.ports}; data in .azurite/")
+        env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string()}
+        try:
+            subprocess.run([str(VENV_PY), "-m", "devhost", "--port", str(port)], cwd=ROOT, env=env)
+        except KeyboardInterrupt:
+            pass
+
+
+namespace = Collection.from_module(sys.modules[__name__])
+
+if __name__ == "__main__":
+    Program(namespace=namespace, name="tasks", binary="python3 tasks.py").run()

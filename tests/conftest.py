@@ -1,0 +1,2 @@
+"""Shared fixtures live in tests/fixtures/*, one module per stand-in."""
+pytest_plugins = ["tests.fixtures.storage"]
