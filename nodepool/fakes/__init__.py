@@ -1,0 +1,1 @@
+"""In-memory fakes of the ports, for unit tests and quick local runs. Not deployed."""
