@@ -1,0 +1,64 @@
+"""In-memory Registry with the same concurrency semantics as the Table Storage one."""
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import replace
+
+from nodepool.domain.registry import ClusterInfo, JoinTokenRecord, NodeRecord
+from nodepool.errors import AlreadyExists, Conflict
+
+
+class FakeRegistry:
+    def __init__(self):
+        self._cluster: ClusterInfo | None = None
+        self._nodes: dict[str, NodeRecord] = {}
+        self._tokens: dict[str, JoinTokenRecord] = {}
+        self._etags = itertools.count(1)
+        self._lock = threading.Lock()
+        self.writes = 0
+
+    def cluster(self) -> ClusterInfo | None:
+        return self._cluster
+
+    def save_cluster(self, info: ClusterInfo) -> None:
+        self._cluster = info
+        self.writes += 1
+
+    def node(self, name: str) -> NodeRecord | None:
+        return self._nodes.get(name)
+
+    def save_node(self, record: NodeRecord) -> NodeRecord:
+        with self._lock:
+            current = self._nodes.get(record.name)
+            if record.etag is None and current is not None:
+                raise AlreadyExists(f"nodes/{record.name}: already exists")
+            if record.etag is not None and (current is None or current.etag != record.etag):
+                raise Conflict(f"nodes/{record.name}: changed by another writer")
+            saved = replace(record, etag=f'W/"{next(self._etags)}"')
+            self._nodes[record.name] = saved
+            self.writes += 1
+            return saved
+
+    def nodes_page(self, limit: int, token: str | None) -> tuple[list[NodeRecord], str | None]:
+        names = sorted(self._nodes)
+        start = names.index(token) if token in names else 0
+        page = names[start:start + limit]
+        rest = names[start + limit:]
+        return [self._nodes[n] for n in page], (rest[0] if rest else None)
+
+    def all_nodes(self) -> list[NodeRecord]:
+        return [self._nodes[n] for n in sorted(self._nodes)]
+
+    def add_join_token(self, record: JoinTokenRecord) -> None:
+        if record.token_id in self._tokens:
+            raise AlreadyExists(f"jointokens/{record.token_id}: already exists")
+        self._tokens[record.token_id] = record
+        self.writes += 1
+
+    def join_tokens(self) -> list[JoinTokenRecord]:
+        return list(self._tokens.values())
+
+    def delete_join_token(self, token_id: str) -> None:
+        self._tokens.pop(token_id, None)
+        self.writes += 1

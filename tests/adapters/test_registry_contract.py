@@ -1,0 +1,75 @@
+"""One contract for the Registry port: the in-memory fake and Table Storage (Azurite)."""
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from nodepool.adapters.registry import TableRegistry
+from nodepool.adapters.tables import Tables
+from nodepool.domain.model import NodeState
+from nodepool.domain.registry import ClusterInfo, JoinTokenRecord, NodeRecord
+from nodepool.errors import AlreadyExists, Conflict
+from nodepool.fakes.registry import FakeRegistry
+from nodepool.settings import Settings
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["fake", "tables"])
+def registry(request):
+    if request.param == "fake":
+        return FakeRegistry()
+    env = request.getfixturevalue("storage_env")
+    return TableRegistry(Tables(Settings.from_env(env)), "test")
+
+
+def test_cluster_round_trips_with_its_secrets(registry):
+    assert registry.cluster() is None
+    info = ClusterInfo("https://10.0.0.4:6443", "a" * 64, "PEM", "v1.31.4+k3s1", NOW, "sa-token", "K10::agent")
+    registry.save_cluster(info)
+    assert registry.cluster() == info
+
+
+def test_new_node_is_inserted_once(registry):
+    saved = registry.save_node(NodeRecord("agent000001", NodeState.JOINING, instance_id="1", joined_at=NOW))
+    assert saved.etag
+    assert registry.node("agent000001") == saved
+    with pytest.raises(AlreadyExists):
+        registry.save_node(NodeRecord("agent000001", NodeState.JOINING))
+
+
+def test_update_with_stale_etag_is_a_conflict(registry):
+    first = registry.save_node(NodeRecord("agent000001", NodeState.JOINING))
+    registry.save_node(replace(first, state=NodeState.READY))
+    with pytest.raises(Conflict):
+        registry.save_node(replace(first, state=NodeState.LEFT))
+    assert registry.node("agent000001").state is NodeState.READY
+
+
+def test_node_fields_round_trip(registry):
+    record = NodeRecord("agent000002", NodeState.DRAINING, instance_id="2", vm_id="abc", token_id="tok123",
+                        joined_at=NOW, deadline=NOW + timedelta(seconds=30), pods_left=3, last_event_id="E1")
+    saved = registry.save_node(record)
+    assert registry.node("agent000002") == saved == record
+
+
+def test_nodes_are_paged(registry):
+    for i in range(5):
+        registry.save_node(NodeRecord(f"agent00000{i}", NodeState.READY))
+    names, token = [], None
+    while True:
+        rows, token = registry.nodes_page(2, token)
+        names += [r.name for r in rows]
+        if not token:
+            break
+    assert names == [f"agent00000{i}" for i in range(5)]
+    assert [r.name for r in registry.all_nodes()] == names
+
+
+def test_join_tokens_are_recorded_listed_and_deleted(registry):
+    token = JoinTokenRecord("abc123", "agent000001", "1", NOW, NOW + timedelta(minutes=15))
+    registry.add_join_token(token)
+    assert registry.join_tokens() == [token]
+    registry.delete_join_token("abc123")
+    registry.delete_join_token("abc123")
+    assert registry.join_tokens() == []
