@@ -1,7 +1,8 @@
-"""The Registry port on Table Storage: tables `cluster`, `nodes`, `jointokens`.
+"""The Registry port on Table Storage: tables `cluster`, `nodes`, `jointokens`, `events`.
 
 nodes: PK = cluster name, RK = node name; every write is ETag-conditional.
 jointokens: PK = cluster name, RK = token id (never the token secret).
+events: PK = node name, RK = scheduled-event id.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime, timezone
 
 from nodepool.adapters.tables import Tables
 from nodepool.domain.model import NodeState
-from nodepool.domain.registry import ClusterInfo, JoinTokenRecord, NodeRecord
+from nodepool.domain.registry import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
 
 
 def _utc(value):
@@ -42,6 +43,7 @@ class TableRegistry:
         self._clusters = tables("cluster")
         self._nodes = tables("nodes")
         self._tokens = tables("jointokens")
+        self._events = tables("events")
 
     # cluster
     def cluster(self) -> ClusterInfo | None:
@@ -84,3 +86,21 @@ class TableRegistry:
 
     def delete_join_token(self, token_id: str) -> None:
         self._tokens.delete(self._cluster_name, token_id)
+
+    # events
+    def event(self, node: str, event_id: str) -> EventRecord | None:
+        row = self._events.get(node, event_id)
+        return _from_entity(EventRecord, row, node=node, event_id=event_id) if row else None
+
+    def add_event(self, record: EventRecord) -> None:
+        self._events.insert(_to_entity(record.node, record.event_id, record, skip=("node", "event_id")))
+
+    def save_event(self, record: EventRecord) -> None:
+        self._events.upsert(_to_entity(record.node, record.event_id, record, skip=("node", "event_id")))
+
+    def events_before(self, when: datetime) -> list[EventRecord]:
+        rows = self._events.query("received_at lt @when", {"when": when})
+        return [_from_entity(EventRecord, r, node=r["PartitionKey"], event_id=r["RowKey"]) for r in rows]
+
+    def delete_event(self, node: str, event_id: str) -> None:
+        self._events.delete(node, event_id)

@@ -83,6 +83,7 @@ class Pod:
     phase: str = "Running"
     owner_kind: str | None = None  # ReplicaSet, DaemonSet, StatefulSet, Job, Node (mirror pod) ...
     mirror: bool = False  # static pod mirrored by the kubelet: cannot be evicted
+    terminating: bool = False  # metadata.deletionTimestamp is set: already on its way out
     cpu_m: int = 0
     memory_b: int = 0
 

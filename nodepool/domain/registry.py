@@ -65,3 +65,21 @@ class JoinTokenRecord:
     issued_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One scheduled event of one node (table `events`: PK = node, RK = EventId): dedup + audit."""
+    node: str
+    event_id: str
+    type: str
+    received_at: datetime
+    deadline: datetime
+    not_before: datetime | None = None
+    enqueued: bool = False  # the drain message went out; a duplicate now just gets the answer
+    drained_at: datetime | None = None
+    pods_left: int | None = None
+
+    def answer(self) -> dict:
+        return {"event_id": self.event_id, "type": self.type, "deadline": self.deadline.isoformat(),
+                "action": "drain" if self.type != "Freeze" else "record"}

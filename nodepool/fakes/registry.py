@@ -4,8 +4,9 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import replace
+from datetime import datetime
 
-from nodepool.domain.registry import ClusterInfo, JoinTokenRecord, NodeRecord
+from nodepool.domain.registry import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
 from nodepool.errors import AlreadyExists, Conflict
 
 
@@ -14,6 +15,7 @@ class FakeRegistry:
         self._cluster: ClusterInfo | None = None
         self._nodes: dict[str, NodeRecord] = {}
         self._tokens: dict[str, JoinTokenRecord] = {}
+        self._events: dict[tuple[str, str], EventRecord] = {}
         self._etags = itertools.count(1)
         self._lock = threading.Lock()
         self.writes = 0
@@ -61,4 +63,25 @@ class FakeRegistry:
 
     def delete_join_token(self, token_id: str) -> None:
         self._tokens.pop(token_id, None)
+        self.writes += 1
+
+    def event(self, node: str, event_id: str) -> EventRecord | None:
+        return self._events.get((node, event_id))
+
+    def add_event(self, record: EventRecord) -> None:
+        with self._lock:
+            if (record.node, record.event_id) in self._events:
+                raise AlreadyExists(f"events/{record.node}/{record.event_id}: already exists")
+            self._events[(record.node, record.event_id)] = record
+            self.writes += 1
+
+    def save_event(self, record: EventRecord) -> None:
+        self._events[(record.node, record.event_id)] = record
+        self.writes += 1
+
+    def events_before(self, when: datetime) -> list[EventRecord]:
+        return [e for e in self._events.values() if e.received_at < when]
+
+    def delete_event(self, node: str, event_id: str) -> None:
+        self._events.pop((node, event_id), None)
         self.writes += 1

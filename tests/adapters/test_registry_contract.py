@@ -7,7 +7,7 @@ import pytest
 from nodepool.adapters.registry import TableRegistry
 from nodepool.adapters.tables import Tables
 from nodepool.domain.model import NodeState
-from nodepool.domain.registry import ClusterInfo, JoinTokenRecord, NodeRecord
+from nodepool.domain.registry import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
 from nodepool.errors import AlreadyExists, Conflict
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.settings import Settings
@@ -73,3 +73,21 @@ def test_join_tokens_are_recorded_listed_and_deleted(registry):
     registry.delete_join_token("abc123")
     registry.delete_join_token("abc123")
     assert registry.join_tokens() == []
+
+
+def test_an_event_is_recorded_once_and_updated_after(registry):
+    event = EventRecord("agent000001", "E-1", "Preempt", NOW, NOW + timedelta(seconds=30), NOW + timedelta(seconds=30))
+    registry.add_event(event)
+    with pytest.raises(AlreadyExists):
+        registry.add_event(event)
+    registry.save_event(replace(event, enqueued=True))
+    assert registry.event("agent000001", "E-1") == replace(event, enqueued=True)
+    assert registry.event("agent000001", "E-2") is None
+
+
+def test_old_events_are_found_for_expiry(registry):
+    registry.add_event(EventRecord("a", "old", "Freeze", NOW - timedelta(days=8), NOW))
+    registry.add_event(EventRecord("a", "new", "Freeze", NOW, NOW))
+    assert [e.event_id for e in registry.events_before(NOW - timedelta(days=7))] == ["old"]
+    registry.delete_event("a", "old")
+    assert registry.events_before(NOW - timedelta(days=7)) == []
