@@ -81,6 +81,24 @@ def test(c, args="", workers="auto"):
     sys.exit(code)
 
 
+def _benchmarks() -> list[str]:
+    return sorted(p.stem for p in (ROOT / "tests" / "bench").glob("[a-z]*.py") if p.stem != "common")
+
+
+@task(help={"name": "which benchmark: " + ", ".join(_benchmarks()),
+            "json": "print only the figures as one JSON line (last line of output)"})
+def bench(c, name, json=False):
+    """Run one benchmark against the local stack; its figures are the last line, as JSON."""
+    if name in ("-h", "--help"):  # `bench --help`: invoke hands the flag to the positional NAME
+        print("usage: python3 tasks.py bench NAME [--json]\nbenchmarks: " + ", ".join(_benchmarks()))
+        return
+    if name not in _benchmarks():
+        sys.exit(f"unknown benchmark {name!r}; see: python3 tasks.py bench --help")
+    _bootstrap()
+    args = [str(VENV_PY), "-m", f"tests.bench.{name}"] + (["--json"] if json else [])
+    sys.exit(subprocess.run(args, cwd=ROOT).returncode)
+
+
 @task(help={"fix": "apply ruff's safe fixes"})
 def lint(c, fix=False):
     """ruff over the whole project."""
