@@ -1,0 +1,135 @@
+"""What the reconcile planner reads: the observation, the state carried between ticks, the policy.
+
+All plain frozen values. `TickState` round-trips through `to_dict`/`from_dict` (JSON-safe)
+so the service can keep it in Table Storage: Function instances come and go.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from nodepool.domain.labels import INSTANCE_ID_LABEL, parse_labels, parse_taints
+from nodepool.domain.model import Instance, Node, Snapshot, Taint
+from nodepool.domain.registry import EventRecord, NodeRecord
+
+
+@dataclass(frozen=True)
+class PoisonMessage:
+    """A message of `node-events-poison` (peeked, not dequeued)."""
+    message_id: str
+    inserted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NodeRepair:
+    """A NotReady agent: since when, and the last repair step taken (1 restart, 2 reimage, 3 delete)."""
+    instance_id: str
+    not_ready_since: datetime
+    step: int = 0
+    step_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UnjoinedVm:
+    """A VM without a Node: since when, and the last step taken (1 reimage, 2 delete)."""
+    name: str
+    since: datetime
+    step: int = 0
+    step_at: datetime | None = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class TickState:
+    """Carried from one tick to the next; empty maps on a healthy pool."""
+    repairs: dict[str, NodeRepair] = field(default_factory=dict)  # by node name; treat as read-only
+    unjoined: dict[str, UnjoinedVm] = field(default_factory=dict)  # by instance id
+    instance_count: int | None = None  # of the last trusted observation
+    count_drop_since: datetime | None = None  # a suspicious drop first seen then (not yet believed)
+    reported_poison: frozenset[str] = frozenset()  # poison message ids already reported
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "repairs": {name: [r.instance_id, _iso(r.not_ready_since), r.step, _iso(r.step_at)]
+                        for name, r in self.repairs.items()},
+            "unjoined": {iid: [u.name, _iso(u.since), u.step, _iso(u.step_at)] for iid, u in self.unjoined.items()},
+            "instance_count": self.instance_count,
+            "count_drop_since": _iso(self.count_drop_since),
+            "reported_poison": sorted(self.reported_poison),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TickState:
+        return cls(
+            repairs={name: NodeRepair(iid, _dt(since), step, _dt(at))
+                     for name, (iid, since, step, at) in data.get("repairs", {}).items()},
+            unjoined={iid: UnjoinedVm(name, _dt(since), step, _dt(at))
+                      for iid, (name, since, step, at) in data.get("unjoined", {}).items()},
+            instance_count=data.get("instance_count"),
+            count_drop_since=_dt(data.get("count_drop_since")),
+            reported_poison=frozenset(data.get("reported_poison", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything one tick saw, plus the state the previous tick left."""
+    instances: Snapshot[Instance]
+    nodes: Snapshot[Node]
+    registry: Snapshot[NodeRecord] = Snapshot(())
+    events: Snapshot[EventRecord] = Snapshot(())
+    poison: Snapshot[PoisonMessage] = Snapshot(())
+    pending_drains: frozenset[str] = frozenset()  # node names with a drain in flight
+    state: TickState = field(default_factory=TickState)
+
+    def failures(self) -> list[str]:
+        """Why this observation cannot be trusted; empty when every listing is complete."""
+        lists = {"instances": self.instances, "nodes": self.nodes, "registry": self.registry,
+                 "events": self.events, "poison": self.poison}
+        return [f"{name}: {snap.error or 'incomplete'}" for name, snap in lists.items()
+                if not snap.complete or snap.error]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The planner's knobs; `from_settings` for production, keyword overrides for the rest."""
+    scale_set: str = "agents"
+    repair_after: timedelta = timedelta(minutes=10)
+    provisioning_timeout: timedelta = timedelta(minutes=15)
+    max_destructive_per_tick: int = 3
+    outage_min_not_ready: int = 3  # an outage: more than this many agents NotReady ...
+    outage_ratio: float = 0.45  # ... and more than this share of them (cluster-autoscaler's rule)
+    sanity_drop_min: int = 2  # distrust a listing with more than this many instances fewer ...
+    sanity_drop_ratio: float = 0.5  # ... and more than this share fewer than the last trusted one ...
+    sanity_confirm: timedelta | None = timedelta(minutes=10)  # ... until it persisted this long (None: never)
+    stale_row_retention: timedelta = timedelta(days=1)
+    event_retention: timedelta = timedelta(days=7)
+    labels: tuple[tuple[str, str], ...] = ()  # extra agent labels
+    taints: tuple[Taint, ...] = ()  # agent taints
+    remove_taint_keys: tuple[str, ...] = ()  # taint keys to take off agents (e.g. dropped from settings)
+    instance_id_label: str = INSTANCE_ID_LABEL
+
+    def __post_init__(self) -> None:
+        if self.max_destructive_per_tick < 0 or not 0 <= self.outage_ratio <= 1 or not 0 <= self.sanity_drop_ratio <= 1:
+            raise ValueError("reconcile policy out of range")
+
+    @classmethod
+    def from_settings(cls, settings, **overrides: Any) -> Policy:
+        """Raises ValueError on malformed NODEPOOL_NODE_LABELS / NODEPOOL_NODE_TAINTS."""
+        policy = cls(
+            scale_set=settings.scale_set,
+            repair_after=timedelta(seconds=settings.repair_after_s),
+            provisioning_timeout=timedelta(seconds=settings.provisioning_timeout_s),
+            max_destructive_per_tick=settings.max_destructive_per_tick,
+            labels=parse_labels(settings.node_labels),
+            taints=parse_taints(settings.node_taints),
+        )
+        return replace(policy, **overrides)
