@@ -73,6 +73,9 @@ class Node:
     taints: tuple[Taint, ...] = ()
     resource_version: str = ""
     uid: str = ""
+    created_at: datetime | None = None  # metadata.creationTimestamp: when the node registered
+    allocatable_cpu_m: int = 0  # status.allocatable, for packing pending pods onto existing nodes
+    allocatable_memory_b: int = 0
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Pod:
     terminating: bool = False  # metadata.deletionTimestamp is set: already on its way out
     cpu_m: int = 0
     memory_b: int = 0
+    created_at: datetime | None = None
 
     @property
     def daemonset(self) -> bool:

@@ -1,0 +1,87 @@
+"""Kubernetes JSON → our model: Node, Pod and secrets as plain dicts. Pure functions.
+
+Quantities follow the API's suffixes (m, Ki, Mi, Gi, k, M, G ...); a malformed one counts
+as zero rather than failing a whole listing.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from datetime import datetime
+
+from nodepool.domain.model import Node, Pod, Taint
+
+_QUANTITY = re.compile(r"^([0-9.]+(?:[eE][0-9]+)?)([a-zA-Z]*)$")
+_SUFFIX = {"": 1, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
+           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+
+
+def quantity(raw) -> float:
+    match = _QUANTITY.match(str(raw).strip())
+    if not match or match.group(2) not in _SUFFIX:
+        return 0.0
+    return float(match.group(1)) * _SUFFIX[match.group(2)]
+
+
+def timestamp(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def node_from(obj: dict) -> Node:
+    meta, spec, status = obj.get("metadata", {}), obj.get("spec", {}), obj.get("status", {})
+    ready = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), {})
+    allocatable = status.get("allocatable") or {}
+    return Node(
+        name=meta.get("name", ""), provider_id=spec.get("providerID", ""),
+        ready={"True": True, "False": False}.get(ready.get("status")),
+        ready_since=timestamp(ready.get("lastTransitionTime")),
+        unschedulable=bool(spec.get("unschedulable")), labels=dict(meta.get("labels") or {}),
+        taints=tuple(Taint(t.get("key", ""), t.get("value", ""), t.get("effect", "NoSchedule"))
+                     for t in spec.get("taints") or ()),
+        resource_version=meta.get("resourceVersion", ""), uid=meta.get("uid", ""),
+        created_at=timestamp(meta.get("creationTimestamp")),
+        allocatable_cpu_m=round(quantity(allocatable.get("cpu", 0)) * 1000),
+        allocatable_memory_b=round(quantity(allocatable.get("memory", 0))))
+
+
+def pod_from(obj: dict) -> Pod:
+    meta, spec = obj.get("metadata", {}), obj.get("spec", {})
+    refs = meta.get("ownerReferences") or ()
+    owner = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    cpu = memory = 0.0
+    for container in spec.get("containers") or ():
+        requests = (container.get("resources") or {}).get("requests") or {}
+        cpu += quantity(requests.get("cpu", 0))
+        memory += quantity(requests.get("memory", 0))
+    return Pod(
+        name=meta.get("name", ""), namespace=meta.get("namespace", ""), node=spec.get("nodeName") or None,
+        phase=(obj.get("status") or {}).get("phase", "Unknown"), owner_kind=owner.get("kind") if owner else None,
+        mirror=MIRROR_ANNOTATION in (meta.get("annotations") or {}), cpu_m=round(cpu * 1000),
+        memory_b=round(memory), created_at=timestamp(meta.get("creationTimestamp")),
+        terminating=bool(meta.get("deletionTimestamp")))
+
+
+def secret_from(obj: dict) -> dict:
+    """{name, namespace, type, labels, data (decoded text), created_at, resource_version, uid}."""
+    meta = obj.get("metadata", {})
+    data = {}
+    for key, value in (obj.get("data") or {}).items():
+        raw = base64.b64decode(value or "")
+        data[key] = raw.decode("utf-8", errors="replace")
+    return {"name": meta.get("name", ""), "namespace": meta.get("namespace", ""), "type": obj.get("type", "Opaque"),
+            "labels": dict(meta.get("labels") or {}), "data": data,
+            "created_at": timestamp(meta.get("creationTimestamp")),
+            "resource_version": meta.get("resourceVersion", ""), "uid": meta.get("uid", "")}
+
+
+def taint_to_wire(taint: Taint) -> dict:
+    out = {"key": taint.key, "effect": taint.effect}
+    if taint.value:
+        out["value"] = taint.value
+    return out

@@ -1,0 +1,186 @@
+"""Pod lifecycle: creation by "controllers", graceful deletion, and what follows a deletion.
+
+Owners behave like their real controllers: a ReplicaSet or Job replaces a pod as soon as it
+starts terminating (new random name, Pending, placed by the scheduler); a StatefulSet
+recreates the same name once the old pod is gone; a DaemonSet keeps one pod per node; the
+kubelet recreates its mirror (static) pods. A graceful delete leaves the pod Terminating
+until its kubelet stops it (`terminate_s`, capped by the grace period); on a node whose
+kubelet is silent it stays Terminating until the node is deleted or the delete is forced
+(gracePeriodSeconds=0), as on a real cluster.
+"""
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+
+from sim.kube_store import key_of
+from sim.kube_wire import pod_object, rfc3339, set_pod_running
+
+MIRROR = "kubernetes.io/config.mirror"
+_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+TOLERATE_ALL = [{"operator": "Exists"}]
+
+
+@dataclass
+class Owner:
+    kind: str
+    name: str
+    namespace: str
+    labels: dict
+    requests: dict | None = None
+    tolerations: list = field(default_factory=list)
+    replicas: int = 0
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+class PodLifecycle:
+    def __init__(self, cluster):
+        self.c = cluster
+        self.owners: dict[tuple[str, str, str], Owner] = {}  # (namespace, kind, name)
+        self.daemonsets: list[Owner] = []
+        self.terminating: dict[str, float | None] = {}  # pod key -> when its kubelet is done (None: silent)
+        self._replaced: set[str] = set()  # uids already replaced by their controller
+
+    # -- creating ---------------------------------------------------------------------
+    def owner(self, kind: str, name: str, namespace: str, *, labels: dict | None = None,
+              requests: dict | None = None, tolerations: list | None = None) -> Owner:
+        key = (namespace, kind, name)
+        if key not in self.owners:
+            self.owners[key] = Owner(kind, name, namespace, labels or {"app": name}, requests, tolerations or [])
+        return self.owners[key]
+
+    def spawn(self, owner: Owner | None, namespace: str, node: str | None, *, name: str | None = None,
+              labels: dict | None = None, requests: dict | None = None, annotations: dict | None = None,
+              tolerations: list | None = None) -> dict:
+        """Create one pod; bound to `node` (Running if its kubelet is up) or Pending for the scheduler."""
+        store = self.c.store
+        if name is None:
+            prefix = owner.name if owner else "pod"
+            name = f"{prefix}-{''.join(random.choices(_ALPHABET, k=5))}"
+            while store.find("pods", namespace, name):
+                name = f"{prefix}-{''.join(random.choices(_ALPHABET, k=5))}"
+        ref = (owner.kind, owner.name, owner.uid) if owner else None
+        pod = pod_object(name, namespace, labels={**(owner.labels if owner else {}), **(labels or {})}, owner=ref,
+                         requests=requests if requests is not None else (owner.requests if owner else None),
+                         node=node, tolerations=tolerations or (owner.tolerations if owner else None),
+                         annotations=annotations, now=self.c.clock())
+        store.create("pods", pod)
+        if node:
+            self.start(pod)
+        else:
+            self.c.wake.set()
+        return pod
+
+    def start(self, pod: dict) -> None:
+        """The kubelet runs a pod bound to its node, if it is up."""
+        node_name = pod["spec"]["nodeName"]
+        node, kubelet = self.c.store.find("nodes", None, node_name), self.c.kubelets.get(node_name)
+        if node is not None and kubelet is not None and kubelet.up and not pod["metadata"].get("deletionTimestamp"):
+            set_pod_running(pod, node, True, self.c.clock())
+            self.c.store.touch("pods", pod)
+
+    def daemon_pods(self, node: str) -> None:
+        for ds in self.daemonsets:
+            self.spawn(ds, ds.namespace, node)
+
+    def add_daemonset(self, name: str, namespace: str, requests: dict | None) -> Owner:
+        ds = self.owner("DaemonSet", name, namespace, requests=requests, tolerations=TOLERATE_ALL)
+        self.daemonsets.append(ds)
+        for node in self.c.store.items("nodes"):
+            self.spawn(ds, namespace, node["metadata"]["name"])
+        return ds
+
+    def mirror(self, node: str, name: str, namespace: str) -> dict:
+        node_obj = self.c.store.get("nodes", None, node)
+        owner = Owner("Node", node, "", {"component": name}, uid=node_obj["metadata"]["uid"])
+        return self.spawn(owner, namespace, node, name=f"{name}-{node}", annotations={MIRROR: uuid.uuid4().hex},
+                          tolerations=TOLERATE_ALL)
+
+    # -- deleting ---------------------------------------------------------------------
+    def delete(self, namespace: str, name: str, grace: int | None) -> dict:
+        pod = self.c.store.get("pods", namespace, name)
+        meta, spec = pod["metadata"], pod["spec"]
+        grace = spec.get("terminationGracePeriodSeconds", 30) if grace is None else max(0, int(grace))
+        now = self.c.clock()
+        if meta.get("deletionTimestamp"):
+            if grace == 0:
+                self.finish(pod)
+            return pod
+        meta["deletionTimestamp"], meta["deletionGracePeriodSeconds"] = rfc3339(now + grace), grace
+        if grace == 0 or not spec.get("nodeName") or pod["status"]["phase"] in ("Succeeded", "Failed"):
+            self.finish(pod)
+            return pod
+        self.c.store.touch("pods", pod)
+        self._replace_early(pod)
+        kubelet = self.c.kubelets.get(spec["nodeName"])
+        self.terminating[key_of(namespace, name)] = now + min(grace, self.c.terminate_s) if kubelet and kubelet.up \
+            else None
+        if kubelet and kubelet.up and self.c.terminate_s <= 0:
+            self.finish(pod)
+        return pod
+
+    def finish(self, pod: dict) -> None:
+        """The pod is gone from the API; its controller (or kubelet) reacts."""
+        meta = pod["metadata"]
+        self.c.store.remove("pods", meta["namespace"], meta["name"])
+        self.terminating.pop(key_of(meta["namespace"], meta["name"]), None)
+        owner = self.owner_of(pod)
+        if owner is None or meta["uid"] in self._replaced:
+            self._replaced.discard(meta["uid"])
+            return
+        node = pod["spec"].get("nodeName")
+        if owner.kind == "StatefulSet":
+            self.spawn(owner, owner.namespace, None, name=meta["name"])
+        elif owner.kind == "DaemonSet" and node and self.c.store.find("nodes", None, node):
+            self.spawn(owner, owner.namespace, node)
+        elif owner.kind == "Node" and self._kubelet_up(node):
+            self.spawn(owner, meta["namespace"], node, name=meta["name"], annotations=meta.get("annotations"),
+                       tolerations=TOLERATE_ALL)
+        elif owner.kind in ("ReplicaSet", "Job"):
+            self.spawn(owner, owner.namespace, None)
+
+    def _kubelet_up(self, node: str | None) -> bool:
+        kubelet = self.c.kubelets.get(node or "")
+        return bool(kubelet and kubelet.up and self.c.store.find("nodes", None, node))
+
+    def _replace_early(self, pod: dict) -> None:
+        owner = self.owner_of(pod)
+        if owner is not None and owner.kind in ("ReplicaSet", "Job"):
+            self._replaced.add(pod["metadata"]["uid"])
+            self.spawn(owner, owner.namespace, None)
+
+    def owner_of(self, pod: dict) -> Owner | None:
+        refs = pod["metadata"].get("ownerReferences") or ()
+        if not refs:
+            return None
+        ref = refs[0]
+        if ref["kind"] == "Node":
+            return Owner("Node", ref["name"], "", {}, uid=ref["uid"])
+        return self.owners.get((pod["metadata"]["namespace"], ref["kind"], ref["name"]))
+
+    def collect_orphans(self, node: str) -> None:
+        for key in list(self.c.store.pods_by_node.get(node, ())):
+            self.finish(self.c.store.tables["pods"].objs[key])
+
+    # -- the kubelet --------------------------------------------------------------------
+    def kubelet_up(self, node: str) -> None:
+        """Run bound pods, mark them Ready, and finish the deletions it was silent about."""
+        now = self.c.clock()
+        for key in sorted(self.c.store.pods_by_node.get(node, ())):
+            pod = self.c.store.tables["pods"].objs[key]
+            if key in self.terminating:
+                self.terminating[key] = now + min(pod["metadata"].get("deletionGracePeriodSeconds", 0),
+                                                  self.c.terminate_s)
+            else:
+                self.start(pod)
+
+    def set_ready(self, node: str, ready: bool) -> None:
+        """The node lifecycle controller marks pods of an unreachable node not Ready (and back)."""
+        value = "True" if ready else "False"
+        for key in self.c.store.pods_by_node.get(node, ()):
+            pod = self.c.store.tables["pods"].objs[key]
+            for cond in pod["status"].get("conditions", ()):
+                if cond["type"] == "Ready" and cond["status"] != value:
+                    cond["status"], cond["lastTransitionTime"] = value, rfc3339(self.c.clock())
+                    self.c.store.touch("pods", pod)
