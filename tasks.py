@@ -68,8 +68,10 @@ def setup(c):
 def test(c, args="", workers="auto"):
     """Run the test suite against a fresh in-memory Azurite (started and stopped here)."""
     from devhost.azurite import Azurite
+    from infra.tools import ensure_debian_tools
 
     _bootstrap()
+    ensure_debian_tools(["cloud-init", "shellcheck"], say=_say)  # the cloud-init tests validate with them
     _say("starting Azurite on free ports")
     with Azurite(accounts=64) as azurite:
         env = {**os.environ, "NODEPOOL_TEST_AZURITE_PORTS": ",".join(

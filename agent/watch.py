@@ -1,0 +1,186 @@
+"""`watch`: poll IMDS scheduled events every second, forward ours, acknowledge in time.
+
+One event's life: it appears (new EventId naming our instance) -> forwarded to POST /api/events
+(the control plane cordons at once and drains) -> GET /api/nodes/{name} until drained ->
+StartRequests ack. If the drain does not finish, or the control plane cannot be reached at all,
+the event is acknowledged at NotBefore - margin anyway, with the reason in the log. Each step is
+isolated: a failure is logged and retried next tick, never allowed to stop the loop.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Collection
+
+from agent import events as ev
+from agent.api import Api
+from agent.backoff import RETRYABLE
+from agent.httpjson import Unreachable
+from agent.imds import Imds, ImdsError
+from agent.runtime import Runtime
+
+log = logging.getLogger("agent.watch")
+REPEAT_LOG_S = 30.0
+# IMDS enables scheduled events on the first request and may take up to two minutes to answer it.
+FIRST_POLL_TIMEOUT_S = 120.0
+_UNSEEN = object()
+
+
+@dataclass
+class Tracked:
+    event: ev.Event
+    first_seen: float
+    forwarded: bool = False
+    refused: str = ""  # the control plane's permanent refusal, if any
+    drained: bool = False
+    acked: bool = False
+
+
+class Watcher:
+    def __init__(self, imds: Imds, api: Api, rt: Runtime, hostname: str, names: Collection[str], *,
+                 interval: float = 1.0, margin: float = 5.0, http_timeout: float = 5.0, imds_timeout: float = 2.0):
+        self.imds, self.api, self.rt, self.hostname = imds, api, rt, hostname
+        self.names = {n for n in names if n}
+        self.interval, self.margin, self.http_timeout, self.imds_timeout = interval, margin, http_timeout, imds_timeout
+        self.incarnation: object = _UNSEEN
+        self.document: dict = {}
+        self.tracked: dict[str, Tracked] = {}
+        self.ignored: set[str] = set()
+        self.app_error = ""
+        self._logged: dict[str, float] = {}
+
+    def run(self, stop: Callable[[], bool] = lambda: False) -> None:
+        log.info("watching scheduled events for %s every %.1f s", ", ".join(sorted(self.names)), self.interval)
+        while not stop():
+            started = self.rt.clock()
+            self.tick()
+            self.rt.sleep(max(0.0, self.interval - (self.rt.clock() - started)))
+
+    def tick(self) -> None:
+        for step in (self._refresh, self._acknowledge, self._forward, self._poll_drain, self._acknowledge):
+            try:
+                step(self.rt.clock())
+            except Exception as err:  # one bad step must never stop the watcher
+                self._say(logging.ERROR, "step %s failed: %r" % (step.__name__, err))
+
+    def _refresh(self, now: float) -> None:
+        try:
+            first = self.incarnation is _UNSEEN
+            doc = self.imds.scheduled_events(timeout=FIRST_POLL_TIMEOUT_S if first else self.imds_timeout)
+        except (Unreachable, ImdsError, ValueError) as err:
+            self._say(logging.WARNING, "reading scheduled events failed: %s" % err)
+            return
+        incarnation = doc.get("DocumentIncarnation")
+        if incarnation is not None and incarnation == self.incarnation:
+            return  # same incarnation, same events: IMDS's own promise
+        self.incarnation, self.document = incarnation, doc
+        _, all_events = ev.parse_document(doc)
+        current = {event.id: event for event in ev.mine(all_events, self.names)}
+        for event in all_events:
+            if event.id not in current and event.id not in self.ignored:
+                if len(self.ignored) > 1024:
+                    self.ignored.clear()
+                self.ignored.add(event.id)
+                log.info("event %s (%s) is for %s, not us: ignored", event.id, event.type, ",".join(event.resources))
+        for event_id, event in current.items():
+            if event_id in self.tracked:
+                self.tracked[event_id].event = event
+                continue
+            self.tracked[event_id] = Tracked(event, first_seen=now)
+            log.info("new event %s: %s %s, not before %s (%s)", event_id, event.type, event.status,
+                     _when(event.not_before, now), event.source or "?")
+        for event_id in [i for i in self.tracked if i not in current]:
+            log.info("event %s is no longer listed (started, finished or cancelled)", event_id)
+            del self.tracked[event_id]
+
+    def _acknowledge(self, now: float) -> None:
+        due = []
+        for t in self.tracked.values():
+            reason = None if t.acked else ev.ack_reason(t.event, now, self.margin, t.drained)
+            if reason:
+                due.append((t, reason))
+        if not due:
+            return
+        try:
+            self.imds.acknowledge([t.event.id for t, _ in due], timeout=self.imds_timeout)
+        except (Unreachable, ImdsError) as err:
+            self._say(logging.ERROR, "acknowledging failed, retrying next tick: %s" % err)
+            return
+        for t, reason in due:
+            t.acked = True
+            if reason == "drained":
+                log.info("acknowledged event %s (%s): drain finished", t.event.id, t.event.type)
+            else:
+                log.warning("acknowledged event %s (%s): %s", t.event.id, t.event.type, self._why_late(t))
+
+    def _why_late(self, t: Tracked) -> str:
+        if t.refused:
+            return "at the deadline; the control plane refused the event: " + t.refused
+        if not t.forwarded:
+            return "at the deadline; the control plane was unreachable: " + (self.app_error or "unknown")
+        if self.app_error:
+            return "at the deadline; drain status unknown, the control plane is unreachable: " + self.app_error
+        return "at the deadline; the drain had not finished"
+
+    def _forward(self, now: float) -> None:
+        pending = [t for t in self.tracked.values() if not t.forwarded and not t.refused]
+        if not pending:
+            return
+        try:
+            reply = self.api.events(self.hostname, self.document, timeout=self._api_timeout(now))
+        except Unreachable as err:
+            return self._app_down(str(err))
+        if reply.status in RETRYABLE:
+            return self._app_down(reply.error())
+        self.app_error = ""
+        answer = reply.data() if isinstance(reply.data(), dict) else {}
+        for t in pending:
+            if reply.ok:
+                t.forwarded = True
+                log.info("forwarded event %s (%s); control plane deadline %s", t.event.id, t.event.type,
+                         answer.get("deadline", "?"))
+            else:
+                t.refused = reply.error()
+                log.error("control plane refused event %s: %s", t.event.id, t.refused)
+
+    def _poll_drain(self, now: float) -> None:
+        waiting = [t for t in self.tracked.values()
+                   if t.event.needs_ack and t.forwarded and not t.acked and not t.drained]
+        if not waiting:
+            return
+        try:
+            reply = self.api.node(self.hostname, timeout=self._api_timeout(now))
+        except Unreachable as err:
+            return self._app_down(str(err))
+        if reply.status in RETRYABLE:
+            return self._app_down(reply.error())
+        self.app_error = ""
+        if not reply.ok:
+            return self._say(logging.WARNING, "drain status of %s: %s" % (self.hostname, reply.error()))
+        row = ev.node_row(reply.data())
+        for t in waiting:
+            t.drained = ev.drained(row, since=t.first_seen, event_id=t.event.id)
+
+    def _api_timeout(self, now: float) -> float:
+        """Never let an API call run past the earliest acknowledgement deadline."""
+        deadlines = [t.event.ack_at(self.margin) for t in self.tracked.values() if t.event.needs_ack and not t.acked]
+        soonest = min((d for d in deadlines if d is not None), default=None)
+        budget = self.http_timeout if soonest is None else min(self.http_timeout, soonest - now - 0.5)
+        return max(0.2, budget)
+
+    def _app_down(self, reason: str) -> None:
+        self.app_error = reason
+        self._say(logging.WARNING, "control plane unreachable: %s" % reason)
+
+    def _say(self, level: int, message: str) -> None:
+        """Log, but the same message at most every REPEAT_LOG_S (the loop runs every second)."""
+        now = self.rt.clock()
+        if now - self._logged.get(message, float("-inf")) >= REPEAT_LOG_S:
+            self._logged[message] = now
+            if len(self._logged) > 256:
+                self._logged.clear()
+            log.log(level, "%s", message)
+
+
+def _when(epoch: float | None, now: float) -> str:
+    return "now (started)" if epoch is None else "%+.0f s" % (epoch - now)

@@ -1,0 +1,1 @@
+"""Deployment tooling that runs on the operator's machine: cloud-init rendering, tools."""

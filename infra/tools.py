@@ -1,0 +1,40 @@
+"""Make sure Debian tools the tests need (cloud-init, shellcheck) are installed.
+
+`tasks.py test` calls ensure_debian_tools(["cloud-init", "shellcheck"]) before pytest: it installs
+what is missing with apt-get when running as root, and otherwise says what to install.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+
+# The executable each package provides, when it differs from the package name.
+COMMANDS = {"cloud-init": "cloud-init", "shellcheck": "shellcheck", "systemd": "systemd-analyze"}
+
+
+def missing(packages: Sequence[str], which: Callable[[str], str | None] = shutil.which) -> list[str]:
+    return [p for p in packages if which(COMMANDS.get(p, p)) is None]
+
+
+def ensure_debian_tools(packages: Sequence[str], *, say: Callable[[str], None] = print,
+                        run: Callable[..., subprocess.CompletedProcess] = subprocess.run,
+                        which: Callable[[str], str | None] = shutil.which,
+                        is_root: bool | None = None) -> list[str]:
+    """Install the missing packages with apt-get; returns those still missing afterwards."""
+    absent = missing(packages, which)
+    if not absent:
+        return []
+    is_root = (os.geteuid() == 0) if is_root is None else is_root
+    if not is_root or which("apt-get") is None:
+        say("missing %s: install with `sudo apt-get install -y %s`; the tests that need them are skipped"
+            % (", ".join(absent), " ".join(absent)))
+        return absent
+    say("installing %s with apt-get" % ", ".join(absent))
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-q"], check=False, env=env)
+    done = run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *absent], check=False, env=env)
+    if done.returncode != 0:
+        say("apt-get install %s failed (exit %d)" % (" ".join(absent), done.returncode))
+    return missing(packages, which)

@@ -1,0 +1,155 @@
+"""`watch` against loopback IMDS and API stand-ins, with a clock that moves only when it sleeps."""
+from __future__ import annotations
+
+from tests.agent.stubs import event
+
+ME = "agents_1"
+NODE_PATH = "/api/nodes/agent000001"
+ACCEPTED = (202, {}, {"deadline": "2030-01-01T00:00:25Z", "event_id": "E1"})
+
+
+def _argv(url, *extra):
+    return ["watch", "--api-url", url, "--node-name", "agent000001", "--ack-margin", "5", *extra]
+
+
+def _until(clock, limit, done=lambda: False, script=()):
+    """A stop() for the watcher: runs timed actions (offset, fn) and stops when done() or at limit."""
+    t0, pending = clock.now, sorted(script, key=lambda item: item[0])
+
+    def stop():
+        while pending and clock.now - t0 >= pending[0][0]:
+            pending.pop(0)[1]()
+        return done() or clock.now - t0 > limit
+
+    return stop
+
+
+def test_preempt_is_forwarded_at_once_and_acknowledged_after_the_drain(api, imds, clock, run_agent):
+    t0 = clock.now
+    imds.publish([event("E1", [ME], not_before=t0 + 30), event("X", ["agents_7"], not_before=t0 + 30)])
+    forwarded_at = []
+    api.on("POST", "/api/events", lambda body: (forwarded_at.append(clock.now), ACCEPTED)[1])
+    draining = (200, {}, {"name": "agent000001", "state": "draining"})
+    api.on("GET", NODE_PATH, draining, draining, draining, (200, {}, {"name": "agent000001", "state": "deleted"}))
+    acked_at = []
+    result = run_agent(*_argv(api.url), stop=_until(clock, 60, lambda: bool(imds.acks) and not acked_at.append(
+        clock.now)))
+    assert imds.acks == [["E1"]]
+    assert forwarded_at == [t0]  # on the first tick: the event appeared and was forwarded
+    (forward,) = api.calls("POST", "/api/events")
+    assert forward.body["hostname"] == "agent000001"
+    assert forward.body["document"]["DocumentIncarnation"] == imds.incarnation
+    assert [e["EventId"] for e in forward.body["document"]["Events"]] == ["E1", "X"]  # the document as seen
+    assert acked_at[0] - t0 <= 4  # four drain polls, a second apart: well before NotBefore - 5 s
+    assert "drain finished" in result.log
+
+
+def test_ack_at_the_deadline_when_the_app_is_down(imds, clock, run_agent, dead_url):
+    t0 = clock.now
+    imds.publish([event("E1", [ME], not_before=t0 + 30)])
+    result = run_agent(*_argv(dead_url), stop=_until(clock, 60, lambda: bool(imds.acks)))
+    assert imds.acks == [["E1"]]
+    assert 25 <= clock.now - t0 <= 27  # NotBefore - margin, on the tick that crossed it
+    assert "control plane was unreachable" in result.log
+    assert result.log.count("control plane unreachable") <= 2  # repeated failures are not logged every second
+
+
+def test_ack_at_the_deadline_when_the_drain_does_not_finish(api, imds, clock, run_agent):
+    t0 = clock.now
+    imds.publish([event("E1", [ME], not_before=t0 + 20)])
+    api.on("POST", "/api/events", ACCEPTED)
+    api.on("GET", NODE_PATH, (200, {}, {"state": "draining"}))
+    result = run_agent(*_argv(api.url), stop=_until(clock, 60, lambda: bool(imds.acks)))
+    assert imds.acks == [["E1"]]
+    assert 15 <= clock.now - t0 <= 17
+    assert "drain had not finished" in result.log
+
+
+def test_ack_at_the_deadline_when_drain_status_is_unavailable(api, imds, clock, run_agent):
+    t0 = clock.now
+    imds.publish([event("E1", [ME], not_before=t0 + 20)])
+    api.on("POST", "/api/events", ACCEPTED)
+    api.on("GET", NODE_PATH, (503, {"Retry-After": "1"}, {"error": "storage_unavailable", "message": "try later"}))
+    result = run_agent(*_argv(api.url), stop=_until(clock, 60, lambda: bool(imds.acks)))
+    assert imds.acks == [["E1"]] and 15 <= clock.now - t0 <= 17
+    assert "storage_unavailable" in result.log
+
+
+def test_events_for_other_instances_are_ignored(api, imds, clock, run_agent):
+    t0 = clock.now
+    imds.publish([event("X", ["agents_2", "agents_10"], not_before=t0 + 10)])
+    result = run_agent(*_argv(api.url), stop=_until(clock, 20))
+    assert api.calls("POST", "/api/events") == [] and imds.acks == []
+    assert "not us: ignored" in result.log and result.log.count("X (Preempt)") == 1
+
+
+def test_incarnation_changes_drive_what_is_seen(api, imds, clock, run_agent):
+    t0 = clock.now
+    api.on("POST", "/api/events", ACCEPTED)
+    api.on("GET", NODE_PATH, (200, {}, {"state": "draining"}))
+    e1, e2 = event("E1", [ME], not_before=t0 + 600), event("E2", [ME], kind="Reboot", not_before=t0 + 900)
+    script = [
+        (3, lambda: imds.publish([e1])),               # incarnation 2: a new event
+        (6, lambda: imds.publish([])),                 # incarnation 3: cancelled before its time
+        (9, lambda: imds.publish([e2], bump=False)),   # same incarnation: IMDS promises nothing changed
+        (12, lambda: imds.publish([e2])),              # incarnation 4: now it counts
+    ]
+    result = run_agent(*_argv(api.url), stop=_until(clock, 15, script=script))
+    forwarded = [[e["EventId"] for e in c.body["document"]["Events"]] for c in api.calls("POST", "/api/events")]
+    assert forwarded == [["E1"], ["E2"]]
+    assert imds.acks == []
+    assert "E1 is no longer listed" in result.log
+
+
+def test_freeze_is_forwarded_but_never_acknowledged(api, imds, clock, run_agent):
+    t0 = clock.now
+    imds.publish([event("F1", [ME], kind="Freeze", not_before=t0 + 5)])
+    api.on("POST", "/api/events", (202, {}, {"recorded": True}))
+    run_agent(*_argv(api.url), stop=_until(clock, 15))
+    assert len(api.calls("POST", "/api/events")) == 1
+    assert api.calls("GET", NODE_PATH) == [] and imds.acks == []
+
+
+def test_an_event_the_control_plane_refuses_is_still_acknowledged_in_time(api, imds, clock, run_agent):
+    t0 = clock.now
+    imds.publish([event("E1", [ME], kind="Terminate", not_before=t0 + 12)])
+    api.on("POST", "/api/events", (400, {}, {"error": "bad_document", "message": "no such instance"}))
+    result = run_agent(*_argv(api.url), stop=_until(clock, 30, lambda: bool(imds.acks)))
+    assert len(api.calls("POST", "/api/events")) == 1  # a refusal is final: not re-sent every second
+    assert imds.acks == [["E1"]] and 7 <= clock.now - t0 <= 9
+    assert "bad_document" in result.log
+
+
+def test_forwarding_is_retried_until_the_app_answers(api, imds, clock, run_agent):
+    t0 = clock.now
+    imds.publish([event("E1", [ME], not_before=t0 + 60)])
+    down = (503, {}, {"error": "unavailable", "message": "cold start"})
+    api.on("POST", "/api/events", down, down, ACCEPTED)
+    api.on("GET", NODE_PATH, (200, {}, {"state": "deleted"}))
+    run_agent(*_argv(api.url), stop=_until(clock, 60, lambda: bool(imds.acks)))
+    assert len(api.calls("POST", "/api/events")) == 3
+    assert imds.acks == [["E1"]] and clock.now - t0 <= 4
+
+
+def test_the_watcher_survives_imds_errors(api, imds, clock, run_agent):
+    t0 = clock.now
+    imds.events_failures = 3
+    imds.publish([event("E1", [ME], not_before=t0 + 30)])
+    api.on("POST", "/api/events", ACCEPTED)
+    api.on("GET", NODE_PATH, (200, {}, {"state": "deleted"}))
+    result = run_agent(*_argv(api.url), stop=_until(clock, 60, lambda: bool(imds.acks)))
+    assert imds.acks == [["E1"]] and 3 <= clock.now - t0 <= 6
+    assert "reading scheduled events failed" in result.log
+
+
+def test_events_match_the_instance_name_from_imds_or_the_flag(api, imds, clock, run_agent):
+    imds.instance_name = "pool_42"
+    imds.publish([event("E1", ["pool_42"], not_before=clock.now + 30), event("E2", ["spot_7"],
+                                                                             not_before=clock.now + 30)])
+    api.on("POST", "/api/events", ACCEPTED)
+    api.on("GET", NODE_PATH, (200, {}, {"state": "deleted"}))
+    run_agent(*_argv(api.url), stop=_until(clock, 10, lambda: bool(imds.acks)))
+    assert imds.acks == [["E1"]]
+    imds.acks.clear()
+    run_agent(*_argv(api.url, "--instance-name", "spot_7"), stop=_until(clock, 10, lambda: bool(imds.acks)))
+    assert imds.acks == [["E2"]]
