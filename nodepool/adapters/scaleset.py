@@ -1,0 +1,166 @@
+"""The agent scale set through azure-mgmt-compute: the `ScaleSet` port for Azure and the simulator.
+
+The two differ only in settings: ARM base URL, credential (managed identity / static token)
+and CA bundle. Retries honour Retry-After within a bounded budget, so one call never blocks
+a Functions invocation for long; long-running operations are polled for at most `lro_wait_s`
+(the operation carries on in Azure and the next tick observes it); capacity writes carry
+If-Match. azure-core errors become our typed errors (see `arm_errors`).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.pipeline.policies import RetryPolicy
+from azure.core.polling import LROPoller
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.compute import models as m
+
+from nodepool.adapters.credentials import azure_credential
+from nodepool.domain.model import Instance, ScaleSetInfo, Snapshot
+from nodepool.errors import Conflict, InvalidInput, NodepoolError, NotFound, Throttled, Unavailable
+from nodepool.settings import InvalidSettings, Settings
+
+READ_TIMEOUT_S = 10
+
+
+class BoundedRetry(RetryPolicy):
+    """azure-core's retries (429/5xx, Retry-After honoured), but no retry starts past `budget_s`: a
+    Retry-After longer than what is left ends the retries and the caller gets Throttled. A call
+    therefore takes at most budget_s + READ_TIMEOUT_S."""
+
+    def __init__(self, budget_s: float = 20.0):
+        super().__init__(retry_total=5, retry_backoff_factor=0.5, retry_backoff_max=8, timeout=budget_s)
+        self.budget_s = budget_s
+
+    def configure_retries(self, options):
+        settings = super().configure_retries(options)
+        settings["deadline"] = time.monotonic() + self.budget_s
+        return settings
+
+    def increment(self, settings, response=None, error=None) -> bool:
+        if not super().increment(settings, response=response, error=error):
+            return False
+        wait = self.get_retry_after(response) if hasattr(response, "http_response") else None
+        return time.monotonic() + (wait or self.get_backoff_time(settings)) <= settings["deadline"]
+
+
+def _retry_after(err: HttpResponseError) -> float | None:
+    raw = err.response.headers.get("Retry-After") if err.response is not None else None
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@contextmanager
+def arm_errors(what: str) -> Iterator[None]:
+    """azure-core exceptions -> our typed errors. Messages name the operation, never a token."""
+    try:
+        yield
+    except HttpResponseError as err:
+        status = err.status_code
+        if status == 429:
+            raise Throttled(f"{what}: ARM throttled", retry_after=_retry_after(err)) from err
+        if status in (409, 412):
+            raise Conflict(f"{what}: the scale set changed meanwhile ({status})") from err
+        if status == 404:
+            raise NotFound(f"{what}: not found") from err
+        if status == 400:
+            raise InvalidInput(f"{what}: ARM refused the request", code="arm_bad_request") from err
+        code = "arm_auth" if status in (401, 403) else "arm_unavailable"
+        raise Unavailable(f"{what}: ARM answered {status or 'an operation failure'}", code=code,
+                          retry_after=_retry_after(err)) from err
+    except AzureError as err:
+        raise Unavailable(f"{what}: ARM unreachable ({type(err).__name__})", code="arm_unavailable") from err
+
+
+def _power_state(vm: m.VirtualMachineScaleSetVM) -> str:
+    statuses = vm.instance_view.statuses if vm.instance_view and vm.instance_view.statuses else []
+    codes = [s.code for s in statuses if s.code and s.code.startswith("PowerState/")]
+    return codes[0].split("/", 1)[1] if codes else "unknown"
+
+
+def _instance(vm: m.VirtualMachineScaleSetVM) -> Instance:
+    protection = vm.protection_policy
+    return Instance(
+        instance_id=vm.instance_id, name=vm.os_profile.computer_name if vm.os_profile else vm.name,
+        vm_id=vm.vm_id or "", power_state=_power_state(vm), provisioning_state=vm.provisioning_state or "",
+        protected=bool(protection and protection.protect_from_scale_in), created_at=vm.time_created)
+
+
+class AzureScaleSet:
+    def __init__(self, settings: Settings, *, credential=None, polling_interval: float = 5.0,
+                 lro_wait_s: float = 10.0, retry_budget_s: float = 20.0):
+        if not settings.subscription_id or not settings.resource_group:
+            raise InvalidSettings("AZURE_SUBSCRIPTION_ID and NODEPOOL_RESOURCE_GROUP are needed for the scale set")
+        self.name, self._group, self._lro_wait_s = settings.scale_set, settings.resource_group, lro_wait_s
+        self._client = ComputeManagementClient(
+            credential or azure_credential(settings), settings.subscription_id, base_url=settings.arm_endpoint,
+            connection_verify=settings.ca_bundle or True, retry_policy=BoundedRetry(retry_budget_s),
+            polling_interval=polling_interval, connection_timeout=5, read_timeout=READ_TIMEOUT_S)
+        self._sets, self._vms = self._client.virtual_machine_scale_sets, self._client.virtual_machine_scale_set_vms
+
+    def info(self) -> ScaleSetInfo:
+        with arm_errors("get scale set"):
+            vmss = self._sets.get(self._group, self.name)
+        return ScaleSetInfo(vmss.name or self.name, (vmss.sku.capacity if vmss.sku else 0) or 0, vmss.etag or "")
+
+    def instances(self) -> Snapshot[Instance]:
+        """Every page or complete=False: a partial list must never look like a small scale set."""
+        items: list[Instance] = []
+        try:
+            with arm_errors("list instances"):
+                for vm in self._vms.list(self._group, self.name, expand="instanceView"):
+                    items.append(_instance(vm))
+        except NodepoolError as err:
+            return Snapshot(tuple(items), complete=False, error=f"{err.code}: {err.message}")
+        return Snapshot(tuple(items))
+
+    def set_capacity(self, capacity: int, etag: str) -> None:
+        """If-Match `etag` (from info()): a stale one is Conflict. An empty etag writes unconditionally."""
+        update = m.VirtualMachineScaleSetUpdate(sku=m.Sku(capacity=capacity))
+        condition = MatchConditions.IfNotModified if etag else None
+        self._run("set capacity", lambda: self._sets.begin_update(
+            self._group, self.name, update, etag=etag or None, match_condition=condition))
+
+    def delete_instances(self, ids: Sequence[str]) -> None:
+        if ids:
+            body = m.VirtualMachineScaleSetVMInstanceRequiredIDs(instance_ids=list(ids))
+            self._run("delete instances", lambda: self._sets.begin_delete_instances(self._group, self.name, body))
+
+    def reimage_instances(self, ids: Sequence[str]) -> None:
+        if ids:
+            body = m.VirtualMachineScaleSetReimageParameters(instance_ids=list(ids))
+            self._run("reimage instances", lambda: self._sets.begin_reimage(self._group, self.name, body))
+
+    def restart_instances(self, ids: Sequence[str]) -> None:
+        self._for_ids("restart", ids)
+
+    def deallocate_instances(self, ids: Sequence[str]) -> None:
+        self._for_ids("deallocate", ids)
+
+    def start_instances(self, ids: Sequence[str]) -> None:
+        self._for_ids("start", ids)
+
+    def set_protection(self, instance_id: str, protect_from_scale_in: bool) -> None:
+        body = m.VirtualMachineScaleSetVM(protection_policy=m.VirtualMachineScaleSetVMProtectionPolicy(
+            protect_from_scale_in=protect_from_scale_in))
+        self._run("set protection", lambda: self._vms.begin_update(self._group, self.name, instance_id, body))
+
+    def _for_ids(self, action: str, ids: Sequence[str]) -> None:
+        if ids:  # an empty list would mean "every instance" to ARM
+            body = m.VirtualMachineScaleSetVMInstanceIDs(instance_ids=list(ids))
+            begin = getattr(self._sets, f"begin_{action}")
+            self._run(f"{action} instances", lambda: begin(self._group, self.name, body))
+
+    def _run(self, what: str, begin) -> None:
+        """Start an operation and poll it for a bounded time; failures surface as typed errors."""
+        with arm_errors(what):
+            poller: LROPoller = begin()
+            poller.wait(timeout=self._lro_wait_s)
+            if poller.done():
+                poller.result()

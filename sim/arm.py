@@ -1,0 +1,166 @@
+"""ARM for one Microsoft.Compute virtual machine scale set, over HTTPS, as azure-mgmt-compute speaks it.
+
+Scale set get/update (sku.capacity and scaleInPolicy, `If-Match` against the ETag: stale ->
+412), paged VM listing (`$expand=instanceView`, `$skiptoken` nextLinks), VM get/update
+(protectionPolicy), instance views, POST actions for instanceIds, and long-running operations
+polled through `Azure-AsyncOperation` / `Location`. Bearer tokens are checked; faults
+(sim/faults.py) are applied before anything else answers.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sim import arm_json as J
+from sim.faults import Faults
+from sim.http import HttpError, Request, Response, Server
+from sim.operations import Operations
+from sim.world import Refused, World
+
+VMSS = (r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+        r"/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<vmss>[^/]+)")
+VM = VMSS + r"/virtualMachines/(?P<id>\d+)"
+ACTIONS = "delete|restart|start|deallocate|reimage|powerOff|redeploy"
+
+
+class Arm:
+    def __init__(self, world: World, accept_token: Callable[[str], bool], tls, page_size: int = 50):
+        self.world, self.accept_token, self.page_size = world, accept_token, page_size
+        self.faults, self.ops = Faults(world.clock), Operations(world.clock)
+        self.api_versions: set[str] = set()  # what clients sent, for tests and curious humans
+        self.server = Server([
+            ("GET", VMSS, self.get_scale_set), ("PUT|PATCH", VMSS, self.update_scale_set),
+            ("GET", VMSS + "/virtualMachines", self.list_vms), ("GET", VM, self.get_vm),
+            ("PUT|PATCH", VM, self.update_vm), ("DELETE", VM, self.delete_vm),
+            ("GET", VM + "/instanceView", lambda r: Response(200, J.instance_view(self._vm(r)))),
+            ("POST", VM + r"/(?P<action>simulateEviction|" + ACTIONS + ")", self.vm_action),
+            ("POST", VMSS + r"/(?P<action>" + ACTIONS + ")", self.scale_set_action),
+            ("GET", r"/subscriptions/[^/]+/providers/Microsoft\.Compute/locations/[^/]+/operations/(?P<op>[^/]+)",
+             self.operation),
+        ], tls=tls.server_context(), before=self._before)
+
+    # -- every request ------------------------------------------------------------------------
+    def _before(self, req: Request) -> Response | None:
+        auth = req.headers.get("Authorization") or ""
+        if not auth.startswith("Bearer ") or not self.accept_token(auth[7:]):
+            return Response(401, J.error("InvalidAuthenticationToken", "The access token is invalid."),
+                            {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        version = req.arg("api-version")
+        if not version:
+            return Response(400, J.error("MissingApiVersionParameter", "The api-version query parameter is required."))
+        self.api_versions.add(version)
+        injected = self.faults.respond(req.method, req.path)
+        if injected:
+            return injected
+        self.world.tick()
+        return None
+
+    def _scope(self, req: Request) -> None:
+        cfg, p = self.world.config, req.params
+        for got, want, what in ((p["sub"], cfg.subscription, "subscription"),
+                                (p["rg"], cfg.resource_group, "resource group"),
+                                (p["vmss"], cfg.scale_set, "virtual machine scale set")):
+            if got.lower() != want.lower():
+                raise HttpError(404, J.error("ResourceNotFound", f"The {what} '{got}' was not found."))
+
+    def _vm(self, req: Request):
+        self._scope(req)
+        vm = self.world.vms.get(req.params["id"])
+        if vm is None:
+            raise HttpError(404, J.error("NotFound", "The entity was not found in this Azure location."))
+        return vm
+
+    def _if_match(self, req: Request, current: int) -> None:
+        wanted = req.headers.get("If-Match")
+        if wanted and wanted != "*" and wanted != J.etag(current):
+            raise HttpError(412, J.error("PreconditionFailed", "The ETag does not match: the resource changed."))
+
+    def _accepted(self, req: Request, status: int, done: Callable[[], bool], body=None) -> Response:
+        cfg = self.world.config
+        return Response(status, body, self.ops.headers(self.server.url, cfg.subscription, cfg.location,
+                                                       self.ops.start(done), req.arg("api-version")))
+
+    # -- scale set ------------------------------------------------------------------------------
+    def get_scale_set(self, req: Request) -> Response:
+        self._scope(req)
+        return Response(200, J.scale_set(self.world), {"ETag": J.etag(self.world.etag)})
+
+    def update_scale_set(self, req: Request) -> Response:
+        self._scope(req)
+        body, world = req.json() or {}, self.world
+        with world.lock:  # the ETag check and the change are one step
+            self._if_match(req, world.etag)
+            rules = (body.get("properties") or {}).get("scaleInPolicy", {}).get("rules")
+            if rules:
+                world.scale_in_rules, world.etag = list(rules), world.etag + 1
+            capacity = (body.get("sku") or {}).get("capacity")
+            try:
+                changed = world.scale_to(int(capacity)) if capacity is not None else []
+            except Refused as err:
+                raise HttpError(err.status, J.error(err.code, err.message)) from err
+        world.tick()  # delivers the hooks held back while we held the lock
+        return self._accepted(req, 200, lambda: world.settled(changed), J.scale_set(world))
+
+    def list_vms(self, req: Request) -> Response:
+        self._scope(req)
+        vms, skip = self.world.listing(), req.arg("$skiptoken") or ""
+        if skip and not skip.isdigit():
+            raise HttpError(400, J.error("InvalidSkipToken", "The skip token is invalid."))
+        start = next((i for i, vm in enumerate(vms) if int(vm.instance_id) > int(skip)), len(vms)) if skip else 0
+        if self.faults.take("fail_page", req.method, req.path, page=start // self.page_size + 1):
+            return Response(500, J.error("InternalServerError", "An internal error occurred."))
+        page = vms[start:start + self.page_size]
+        expand = (req.arg("$expand") or "").lower() == "instanceview"
+        body: dict = {"value": [J.vm(self.world, vm, expand=expand) for vm in page]}
+        short = self.faults.take("short_list", req.method, req.path)
+        if short:
+            body["value"] = body["value"][: short.keep or len(page)]
+        elif start + self.page_size < len(vms):
+            query = f"api-version={req.arg('api-version')}&$skiptoken={page[-1].instance_id}"
+            body["nextLink"] = f"{self.server.url}{req.path}?{query}" + ("&$expand=instanceView" if expand else "")
+        return Response(200, body)
+
+    def scale_set_action(self, req: Request) -> Response:
+        self._scope(req)
+        ids = ((req.json() or {}).get("instanceIds")) or []
+        if not ids and req.params["action"] == "delete":
+            raise HttpError(400, J.error("InvalidParameter", "instanceIds is required."))
+        return self._act(req, req.params["action"], [str(i) for i in ids] or list(self.world.vms))
+
+    def _act(self, req: Request, action: str, ids: list[str]) -> Response:
+        try:
+            vms = self.world.act(action, ids)
+        except Refused as err:
+            raise HttpError(err.status, J.error(err.code, err.message)) from err
+        return self._accepted(req, 202, lambda: self.world.settled(vms))
+
+    # -- one VM ---------------------------------------------------------------------------------
+    def get_vm(self, req: Request) -> Response:
+        vm = self._vm(req)
+        return Response(200, J.vm(self.world, vm, expand=(req.arg("$expand") or "").lower() == "instanceview"))
+
+    def update_vm(self, req: Request) -> Response:
+        vm, body = self._vm(req), req.json() or {}
+        with self.world.lock:
+            self._if_match(req, vm.etag)
+            policy = (body.get("properties") or {}).get("protectionPolicy")
+            if policy is not None:
+                vm.protected, vm.etag = bool(policy.get("protectFromScaleIn")), vm.etag + 1
+        return self._accepted(req, 200, lambda: True, J.vm(self.world, vm))
+
+    def delete_vm(self, req: Request) -> Response:
+        return self._act(req, "delete", [self._vm(req).instance_id])
+
+    def vm_action(self, req: Request) -> Response:
+        vm = self._vm(req)
+        if req.params["action"] == "simulateEviction":
+            self.world.preempt(vm.instance_id, 30)
+            return Response(204)
+        return self._act(req, req.params["action"], [vm.instance_id])
+
+    def operation(self, req: Request) -> Response:
+        status = self.ops.status(req.params["op"])
+        if status is None:
+            return Response(404, J.error("NotFound", "No such operation."))
+        if req.arg("monitor") == "true":
+            return Response(200 if status["status"] == "Succeeded" else 202)
+        return Response(200, status)

@@ -1,0 +1,177 @@
+"""The whole simulator: ARM, IMDS, the IdP, chaos control and (when present) KubeSim.
+
+`Simulator(agents=3)` starts every server on 127.0.0.1 and free ports; `settings_env()`
+is what our app needs to talk to it. The Kubernetes side (sim/kube.py) is imported lazily
+and hears about VMs through its vm_started/vm_stopped/vm_deleted hooks.
+"""
+from __future__ import annotations
+
+import inspect
+import secrets
+import threading
+import time
+import uuid
+
+from sim import tls as tls_mod
+from sim.arm import Arm
+from sim.control import Control
+from sim.hooks import FanOut, VmHooks
+from sim.idp import Idp
+from sim.imds import Imds
+from sim.vm import Identity, ScheduledEvent, Vm
+from sim.world import Config, World
+
+AUDIENCE = "api://nodepool"  # what agents ask IMDS for when they call our API
+
+
+class Simulator:
+    def __init__(self, agents: int = 3, *, boot_seconds: float = 0.2, delete_seconds: float = 0.0,
+                 terminate_notice: float = 0.0, page_size: int = 50, scale_set: str = "agents",
+                 prefix: str | None = None, resource_group: str = "k3s-compute", location: str = "westeurope",
+                 kube: bool = True, kube_options: dict | None = None, hooks: VmHooks | None = None,
+                 tls: tls_mod.Tls | None = None):
+        self.agents, self._want_kube, self._kube_options, self._hooks = agents, kube, kube_options or {}, hooks
+        self.subscription_id, self.tenant_id = str(uuid.uuid4()), str(uuid.uuid4())
+        self.arm_token = secrets.token_urlsafe(32)
+        self.tls = tls or tls_mod.shared()
+        self.agent_identity = Identity.new(self.subscription_id, resource_group, f"{scale_set}-identity")
+        self.master_identity = Identity.new(self.subscription_id, resource_group, "master-identity")
+        self.world = World(Config(self.subscription_id, resource_group, scale_set, prefix or scale_set, location,
+                                  boot_s=boot_seconds, delete_s=delete_seconds, terminate_notice_s=terminate_notice),
+                           self.agent_identity, self.master_identity)
+        self.idp = Idp(self.tenant_id, self.tls)
+        self.arm = Arm(self.world, lambda t: t == self.arm_token or self.idp.accepts(t), self.tls, page_size)
+        self.imds = Imds(self.world, self.idp)
+        self.control = Control(self.world, self.arm, self.imds)
+        self.kube = None
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="sim-clock", daemon=True)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> Simulator:
+        for server in (self.idp.server, self.arm.server, self.imds.server, self.control.server):
+            server.start()
+        self.kube = self._start_kube() if self._want_kube else None
+        self.world.hooks = FanOut(self.kube, self._hooks)
+        self.world.start_master()
+        self.world.create(self.agents, booted=True)
+        self.world.tick()
+        self._ticker.start()
+        return self
+
+    def stop(self) -> None:
+        """Stops every server at once (each takes up to a poll interval to notice)."""
+        self._stop.set()
+        stops = [s.stop for s in (self.control.server, self.imds.server, self.arm.server, self.idp.server)]
+        threads = [threading.Thread(target=fn) for fn in stops + ([self.kube.stop] if self.kube else [])]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.02):
+            self.world.tick()
+
+    def _start_kube(self):
+        try:
+            from sim.kube import KubeSim
+        except ImportError:
+            return None
+        accepted = inspect.signature(KubeSim).parameters
+        offered = {"tls": self.tls, "clock": self.world.clock, **self._kube_options}
+        kube = KubeSim(**{k: v for k, v in offered.items() if k in accepted})
+        return kube.start() or kube
+
+    # -- where things are ---------------------------------------------------------------------------
+    @property
+    def arm_url(self) -> str:
+        return self.arm.server.url
+
+    @property
+    def authority(self) -> str:
+        """The IdP base URL: OpenID configuration at {authority}/{tenant}/v2.0/.well-known/..."""
+        return self.idp.server.url
+
+    @property
+    def imds_url(self) -> str:
+        return self.imds.server.url
+
+    @property
+    def control_url(self) -> str:
+        return self.control.server.url
+
+    @property
+    def ca_bundle(self) -> str:
+        return self.tls.ca_path
+
+    @property
+    def audience(self) -> str:
+        return AUDIENCE
+
+    @property
+    def agent_principal_id(self) -> str:
+        return self.agent_identity.principal_id
+
+    @property
+    def master_principal_id(self) -> str:
+        return self.master_identity.principal_id
+
+    def imds_for(self, which) -> str:
+        """IMDS base URL of one VM (stands in for http://169.254.169.254)."""
+        return self.imds.url_for(self.world.find(which))
+
+    def settings_env(self) -> dict[str, str]:
+        env = {
+            "AZURE_SUBSCRIPTION_ID": self.subscription_id, "NODEPOOL_RESOURCE_GROUP": self.world.config.resource_group,
+            "NODEPOOL_SCALE_SET": self.world.config.scale_set, "NODEPOOL_ARM_ENDPOINT": self.arm_url,
+            "NODEPOOL_ARM_STATIC_TOKEN": self.arm_token, "NODEPOOL_CA_BUNDLE": self.ca_bundle,
+            "NODEPOOL_TENANT_ID": self.tenant_id, "NODEPOOL_AUTHORITY": self.authority,
+            "NODEPOOL_AUDIENCE": self.audience, "NODEPOOL_AGENT_IDENTITY": self.agent_principal_id,
+            "NODEPOOL_MASTER_IDENTITY": self.master_principal_id,
+        }
+        kube_env = getattr(self.kube, "settings_env", None)
+        return {**env, **(kube_env() if callable(kube_env) else {})}
+
+    # -- tokens, VMs and chaos from Python ----------------------------------------------------------
+    def token(self, who: str | Identity = "agent", audience: str | None = None, **tweaks) -> str:
+        """A token as IMDS would issue it; tweaks: forged, kid, alg, lifetime, now, version, extra."""
+        ident = who if isinstance(who, Identity) else {"agent": self.agent_identity,
+                                                        "master": self.master_identity}[who]
+        return self.idp.mint(ident, audience or self.audience, **tweaks)
+
+    @property
+    def vms(self) -> list[Vm]:
+        return self.world.listing()
+
+    def vm(self, which) -> Vm:
+        return self.world.find(which)
+
+    def preempt(self, which, notice: float = 30.0) -> ScheduledEvent:
+        return self.world.preempt(which, notice)
+
+    def reboot(self, which, notice: float = 10.0) -> ScheduledEvent:
+        return self.world.reboot(which, notice)
+
+    def terminate(self, which) -> Vm:
+        return self.world.terminate(which)
+
+    def partition(self, which, on: bool = True) -> Vm:
+        return self.world.partition(which, on)
+
+    def arm_fault(self, kind: str, **knobs):
+        """See sim/faults.py: throttle, error, slow, short_list, fail_page."""
+        return self.arm.faults.add(kind, **knobs)
+
+    def wait_until(self, predicate, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError("simulator did not reach the expected state")
+            time.sleep(0.01)
