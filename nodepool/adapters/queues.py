@@ -11,7 +11,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import (
     BinaryBase64DecodePolicy,
     BinaryBase64EncodePolicy,
-    ExponentialRetry,
+    LinearRetry,
     QueueServiceClient,
 )
 
@@ -21,8 +21,9 @@ from nodepool.settings import Settings
 
 
 def queue_service(settings: Settings) -> QueueServiceClient:
-    # The storage SDK's default retry waits 15 s, then 45 s: far too long inside a request.
-    retry = ExponentialRetry(initial_backoff=0.2, increment_base=2, retry_total=2, random_jitter_range=0.1)
+    # The storage SDK's default retry waits 15 s, then 45 s, and its ExponentialRetry adds 2^n s
+    # whatever the initial backoff: far too long inside a request or a health check.
+    retry = LinearRetry(backoff=0.2, retry_total=2, random_jitter_range=0.1)
     options = {"connection_timeout": 3, "read_timeout": 10, "retry_policy": retry}
     if settings.uses_connection_string():
         return QueueServiceClient.from_connection_string(settings.storage_connection, **options)
