@@ -1,0 +1,20 @@
+"""POST /api/events: an agent forwards the scheduled events it saw; we cordon and enqueue."""
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions.http import read_json, respond
+from nodepool.clock import utcnow
+from nodepool.domain.events import EventReport
+from nodepool.domain.model import Role
+
+bp = func.Blueprint()
+
+
+@bp.route(route="events", methods=["POST"])
+def post_events(req: func.HttpRequest) -> func.HttpResponse:
+    def run(s):
+        s.identity.verify(req.headers.get("Authorization"), Role.AGENT)
+        report = EventReport.from_json(read_json(req))
+        return s.record_events(report, utcnow())
+    return respond(run, status=202)

@@ -1,0 +1,36 @@
+"""POST /api/cluster (master), /api/join and /api/leave (agents)."""
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions.http import read_json, respond
+from nodepool.clock import utcnow
+from nodepool.domain.cluster import Registration
+from nodepool.domain.join import JoinRequest
+from nodepool.domain.model import Role
+
+bp = func.Blueprint()
+
+
+@bp.route(route="cluster", methods=["POST"])
+def post_cluster(req: func.HttpRequest) -> func.HttpResponse:
+    def run(s):
+        caller = s.identity.verify(req.headers.get("Authorization"), Role.MASTER)
+        return s.joins.register(caller, Registration.from_json(read_json(req)), utcnow())
+    return respond(run)
+
+
+@bp.route(route="join", methods=["POST"])
+def post_join(req: func.HttpRequest) -> func.HttpResponse:
+    def run(s):
+        caller = s.identity.verify(req.headers.get("Authorization"), Role.AGENT)
+        return s.joins.join(caller, JoinRequest.from_json(read_json(req)), utcnow())
+    return respond(run)
+
+
+@bp.route(route="leave", methods=["POST"])
+def post_leave(req: func.HttpRequest) -> func.HttpResponse:
+    def run(s):
+        caller = s.identity.verify(req.headers.get("Authorization"), Role.AGENT)
+        return s.joins.leave(caller, JoinRequest.from_json(read_json(req)).hostname, utcnow())
+    return respond(run, status=202)

@@ -1,0 +1,46 @@
+"""Queue `node-events`: drain a node before its deadline. `node-events-poison`: record the failure.
+
+A raised error leaves the message to the host: retried after the visibility timeout,
+moved to the poison queue after maxDequeueCount (host.json).
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+import azure.functions as func
+
+from nodepool import bootstrap
+from nodepool.clock import utcnow
+from nodepool.errors import InvalidInput
+from nodepool.services.drain import DrainRequest
+
+bp = func.Blueprint()
+log = logging.getLogger("nodepool.drain")
+
+
+def _request(msg: func.QueueMessage) -> DrainRequest | None:
+    """A malformed message is logged and dropped: retrying cannot make it valid."""
+    try:
+        return DrainRequest.from_message(json.loads(msg.get_body()))
+    except (ValueError, InvalidInput) as err:
+        log.error("dropping malformed message %s: %s", msg.id, err)
+        return None
+
+
+@bp.queue_trigger(arg_name="msg", queue_name="node-events", connection="AzureWebJobsStorage")
+def drain_node(msg: func.QueueMessage) -> None:
+    request = _request(msg)
+    if request is None:
+        return
+    log.info("drain %s for %s (%s), attempt %s", request.node, request.event_id, request.type, msg.dequeue_count)
+    bootstrap.services().drain(request)
+
+
+@bp.queue_trigger(arg_name="msg", queue_name="node-events-poison", connection="AzureWebJobsStorage")
+def drain_failed(msg: func.QueueMessage) -> None:
+    request = _request(msg)
+    if request is None:
+        return
+    log.error("drain of %s for %s failed for good", request.node, request.event_id)
+    bootstrap.services().mark_drain_failed(request, utcnow())

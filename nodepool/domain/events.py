@@ -1,0 +1,100 @@
+"""Scheduled events (IMDS api-version 2020-07-01) as an agent forwards them, and what we do.
+
+Preempt (spot eviction, >= 30 s notice), Terminate, Reboot and Redeploy get a cordon at
+once and a drain before NotBefore; Freeze (seconds of pause) is only recorded. Leave is
+our own event type for a graceful shutdown, drained like Terminate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from nodepool.domain.join import check_hostname
+from nodepool.errors import InvalidInput
+
+DRAINED_TYPES = frozenset({"Preempt", "Terminate", "Reboot", "Redeploy", "Leave"})
+NODE_REMOVING_TYPES = frozenset({"Preempt", "Terminate", "Leave"})  # the VM goes away: delete the Node
+KNOWN_TYPES = DRAINED_TYPES | {"Freeze"}
+MAX_EVENTS = 50
+
+
+@dataclass(frozen=True)
+class ScheduledEvent:
+    event_id: str
+    type: str
+    resources: tuple[str, ...]
+    status: str = "Scheduled"
+    not_before: datetime | None = None
+    description: str = ""
+    source: str = ""
+    duration_s: int = -1
+
+    @classmethod
+    def from_imds(cls, raw: Any) -> "ScheduledEvent":
+        if not isinstance(raw, dict):
+            raise InvalidInput("each event must be an object", code="invalid_event")
+        event_id, kind = raw.get("EventId"), raw.get("EventType")
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
+            raise InvalidInput("EventId must be a string", code="invalid_event")
+        if kind not in KNOWN_TYPES:
+            raise InvalidInput(f"unknown EventType {kind!r}", code="invalid_event")
+        resources = raw.get("Resources") or []
+        if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
+            raise InvalidInput("Resources must be a list of names", code="invalid_event")
+        duration = raw.get("DurationInSeconds", -1)
+        return cls(event_id, kind, tuple(resources), str(raw.get("EventStatus", "Scheduled")),
+                   parse_not_before(raw.get("NotBefore")), str(raw.get("Description", ""))[:512],
+                   str(raw.get("EventSource", "")), duration if isinstance(duration, int) else -1)
+
+    def deadline(self, now: datetime) -> datetime:
+        """When Azure acts: NotBefore, or now if the event already started / has no time."""
+        if self.not_before is None or self.status == "Started":
+            return now
+        return max(now, self.not_before)
+
+    @property
+    def drains(self) -> bool:
+        return self.type in DRAINED_TYPES
+
+
+def parse_not_before(value: Any) -> datetime | None:
+    """IMDS gives NotBefore as an RFC 1123 date ('Mon, 19 Sep 2016 18:29:47 GMT') or ''."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(str(value))
+    except (TypeError, ValueError) as err:
+        raise InvalidInput(f"NotBefore is not an RFC 1123 date: {value!r}", code="invalid_event") from err
+
+
+@dataclass(frozen=True)
+class EventReport:
+    hostname: str
+    incarnation: int
+    events: tuple[ScheduledEvent, ...]
+
+    @classmethod
+    def from_json(cls, body: Any) -> "EventReport":
+        if not isinstance(body, dict):
+            raise InvalidInput("body must be a JSON object")
+        document = body.get("document")
+        if not isinstance(document, dict):
+            raise InvalidInput("document must be the scheduled-events JSON", code="invalid_document")
+        raw = document.get("Events", [])
+        if not isinstance(raw, list) or len(raw) > MAX_EVENTS:
+            raise InvalidInput(f"Events must be a list of at most {MAX_EVENTS}", code="invalid_document")
+        incarnation = document.get("DocumentIncarnation", 0)
+        if not isinstance(incarnation, int):
+            raise InvalidInput("DocumentIncarnation must be a number", code="invalid_document")
+        return cls(check_hostname(body.get("hostname")), incarnation, tuple(ScheduledEvent.from_imds(e) for e in raw))
+
+    def mine(self, vm_name: str = "") -> tuple[ScheduledEvent, ...]:
+        """Only events naming this agent's VM; others in the document are ignored.
+
+        Azure lists a scale-set VM in Resources by its VM name (`<scaleset>_<instanceId>`),
+        not its hostname; we accept either.
+        """
+        names = {self.hostname, vm_name} - {""}
+        return tuple(e for e in self.events if names & set(e.resources))

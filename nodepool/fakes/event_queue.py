@@ -1,0 +1,18 @@
+"""In-memory EventQueue: what was sent, in order; `fail_next` makes sends raise."""
+from __future__ import annotations
+
+from nodepool.errors import NodepoolError
+
+
+class FakeEventQueue:
+    def __init__(self):
+        self.messages: list[dict] = []
+        self._failures: list[NodepoolError] = []
+
+    def fail_next(self, error: NodepoolError, times: int = 1) -> None:
+        self._failures.extend([error] * times)
+
+    def send(self, message: dict) -> None:
+        if self._failures:
+            raise self._failures.pop(0)
+        self.messages.append(message)

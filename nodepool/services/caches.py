@@ -1,0 +1,61 @@
+"""Small time-bounded caches that keep ARM and Table Storage off the join hot path."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from nodepool.domain.model import Instance
+from nodepool.domain.registry import ClusterInfo
+from nodepool.ports import Registry, ScaleSet
+
+
+class InstanceDirectory:
+    """computerName -> Instance from the scale set's list, refreshed on a miss.
+
+    A miss refreshes at most once per `min_refresh_s`, so a flood of unknown hostnames
+    costs one ARM list per interval, not one per request. Concurrent misses share one refresh.
+    """
+
+    def __init__(self, scaleset: ScaleSet, ttl_s: float = 300, min_refresh_s: float = 10):
+        self._scaleset = scaleset
+        self._ttl = timedelta(seconds=ttl_s)
+        self._min_refresh = timedelta(seconds=min_refresh_s)
+        self._by_name: dict[str, Instance] = {}
+        self._refreshed: datetime | None = None
+        self._lock = threading.Lock()
+        self.refreshes = 0
+
+    def lookup(self, name: str, now: datetime) -> Instance | None:
+        fresh = self._refreshed is not None and now - self._refreshed < self._ttl
+        if fresh and name in self._by_name:
+            return self._by_name[name]
+        with self._lock:
+            if self._refreshed is None or now - self._refreshed >= self._min_refresh or not fresh:
+                self._refresh(now)
+            return self._by_name.get(name)
+
+    def _refresh(self, now: datetime) -> None:
+        snapshot = self._scaleset.instances()
+        self.refreshes += 1
+        listed = {i.name: i for i in snapshot.items}
+        # A partial list may lack the caller: keep what we knew rather than forget it.
+        self._by_name = listed if snapshot.complete else {**self._by_name, **listed}
+        self._refreshed = now
+
+
+class ClusterCache:
+    """The registered cluster row, re-read after `ttl_s` (re-registration rotates within it)."""
+
+    def __init__(self, registry: Registry, ttl_s: float = 10):
+        self._registry = registry
+        self._ttl = timedelta(seconds=ttl_s)
+        self._value: ClusterInfo | None = None
+        self._read: datetime | None = None
+
+    def get(self, now: datetime) -> ClusterInfo | None:
+        if self._value is None or self._read is None or now - self._read >= self._ttl:
+            self._value, self._read = self._registry.cluster(), now
+        return self._value
+
+    def put(self, info: ClusterInfo, now: datetime) -> None:
+        self._value, self._read = info, now

@@ -1,0 +1,58 @@
+"""POST /api/events: take this agent's scheduled events, cordon at once, enqueue the drain.
+
+Each EventId is handled once. The steps run in an order that survives a crash at any
+point: the event row is the dedup point, cordon and enqueue are safe to repeat, and the
+row is marked `enqueued` last, so a retried request finishes what a failed one started.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from nodepool.domain.events import EventReport, ScheduledEvent
+from nodepool.domain.model import NodeState
+from nodepool.domain.registry import EventRecord, NodeRecord
+from nodepool.errors import AlreadyExists
+from nodepool.ports import EventQueue, Kube, Registry
+from nodepool.services.nodes import update_node
+
+
+def drain_message(node: str, event_id: str, kind: str, not_before: datetime | None, deadline: datetime) -> dict:
+    return {"node": node, "event_id": event_id, "type": kind,
+            "not_before": (not_before or deadline).isoformat(), "deadline": deadline.isoformat()}
+
+
+def record_events(registry: Registry, kube: Kube, queue: EventQueue, report: EventReport, vm_name: str,
+                  now: datetime) -> dict:
+    """`vm_name` is the scale-set VM name (`<scaleset>_<instanceId>`) that Azure puts in Resources."""
+    answers = [_record(registry, kube, queue, report.hostname, event, now) for event in report.mine(vm_name)]
+    return {"node": report.hostname, "incarnation": report.incarnation, "events": answers,
+            "ignored": len(report.events) - len(answers)}
+
+
+def _record(registry: Registry, kube: Kube, queue: EventQueue, node: str, event: ScheduledEvent,
+            now: datetime) -> dict:
+    record = EventRecord(node, event.event_id, event.type, now, event.deadline(now), event.not_before)
+    try:
+        registry.add_event(record)
+    except AlreadyExists:
+        earlier = registry.event(node, event.event_id)
+        if earlier is not None and (earlier.enqueued or not event.drains):
+            return {**earlier.answer(), "duplicate": True}
+        record = earlier or record  # a request that failed half-way: finish its steps
+    if not event.drains:
+        return record.answer()
+    if kube.node(node) is not None:
+        kube.patch_node(node, unschedulable=True)
+    queue.send(drain_message(node, event.event_id, event.type, event.not_before, record.deadline))
+    registry.save_event(replace(record, enqueued=True))
+
+    def cordoned(current: NodeRecord | None) -> NodeRecord | None:
+        if current is not None and current.state is NodeState.DELETED:
+            return current
+        base = current or NodeRecord(name=node, state=NodeState.CORDONED)
+        return replace(base, state=NodeState.CORDONED, last_event_id=event.event_id,
+                       last_event_type=event.type, deadline=record.deadline, updated_at=now)
+
+    update_node(registry, node, cordoned)
+    return record.answer()

@@ -1,0 +1,44 @@
+"""Registry reads and the one read-modify-write loop every node update goes through."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+from nodepool.domain.join import check_hostname
+from nodepool.domain.registry import NodeRecord
+from nodepool.errors import Conflict, NotFound, Unavailable
+from nodepool.ports import Registry
+
+_UNREAD = object()
+MAX_PAGE = 500
+
+
+def update_node(registry: Registry, name: str, change: Callable[[NodeRecord | None], NodeRecord | None],
+                current=_UNREAD, attempts: int = 8) -> NodeRecord | None:
+    """Apply `change` to the row with ETag concurrency, re-reading after a lost race.
+
+    `change` gets the current row (or None) and returns the new one, or None/the same row
+    to write nothing. `current` saves the first read when the caller already has the row.
+    """
+    for attempt in range(attempts):
+        row = registry.node(name) if attempt or current is _UNREAD else current
+        new = change(row)
+        if new is None or new == row:
+            return row
+        try:
+            return registry.save_node(replace(new, name=name, etag=row.etag if row else None))
+        except Conflict:
+            continue
+    raise Unavailable(f"node {name}: too many concurrent updates", code="registry_contention", retry_after=1)
+
+
+def get_node(registry: Registry, name: str) -> NodeRecord:
+    row = registry.node(check_hostname(name))
+    if row is None:
+        raise NotFound(f"no node {name} in the registry", code="node_not_found")
+    return row
+
+
+def list_nodes(registry: Registry, limit: int, token: str | None) -> dict:
+    rows, next_token = registry.nodes_page(max(1, min(limit, MAX_PAGE)), token)
+    return {"nodes": [r.public() for r in rows], "next": next_token}

@@ -1,0 +1,86 @@
+"""The drain worker over fakes, with a manual clock: evict before the deadline, idempotently."""
+from datetime import timedelta
+
+import pytest
+
+from nodepool.domain.model import NodeState
+from nodepool.errors import Unavailable
+from nodepool.services.drain import Drainer, DrainPolicy, DrainRequest
+from tests.unit.fakes_world import NOW, ManualClock, Plane
+
+NODE = "agents000000"
+
+
+@pytest.fixture
+def plane():
+    plane = Plane()
+    plane.kube.add_node(NODE, unschedulable=True)
+    plane.kube.add_secret("kube-system", f"{NODE}.node-password.k3s")
+    return plane
+
+
+def drain(plane: Plane, kind="Preempt", notice_s=30, event_id="E1", clock=None, **policy) -> dict:
+    clock = clock or ManualClock()
+    drainer = Drainer(plane.registry, plane.kube, DrainPolicy(**policy), clock.now, clock.sleep)
+    return drainer.drain(DrainRequest(NODE, event_id, kind, NOW + timedelta(seconds=notice_s)))
+
+
+def test_preempt_evicts_pods_skips_daemonset_and_mirror_and_deletes_the_node(plane):
+    plane.kube.add_pods(NODE, 20)
+    plane.kube.add_pods(NODE, 1, owner="DaemonSet/svclb")
+    plane.kube.add_mirror_pod(NODE)
+    outcome = drain(plane)
+    assert outcome["pods_left"] == 0 and not outcome["late"]
+    assert plane.kube.node(NODE) is None
+    assert plane.kube.secret("kube-system", f"{NODE}.node-password.k3s") is None
+    row = plane.registry.node(NODE)
+    assert (row.state, row.pods_left, row.last_event_id) == (NodeState.DELETED, 0, "E1")
+    assert NOW <= row.drained_at < NOW + timedelta(seconds=25)
+
+
+def test_pods_behind_an_exhausted_pdb_are_retried_until_the_margin_then_reported(plane):
+    plane.kube.add_pods(NODE, 3, owner="StatefulSet/db")
+    plane.kube.add_pdb("db", selector={"app": "db"}, min_available=2)
+    clock = ManualClock()
+    outcome = drain(plane, clock=clock, margin_s=5)
+    assert outcome["pods_left"] == 2
+    assert clock.current >= NOW + timedelta(seconds=25)  # kept trying until deadline - margin
+    assert plane.registry.node(NODE).note == "2 pods not evicted before the deadline"
+
+
+def test_force_delete_removes_what_eviction_could_not(plane):
+    plane.kube.add_pods(NODE, 3, owner="StatefulSet/db")
+    plane.kube.add_pdb("db", selector={"app": "db"}, min_available=3)
+    assert drain(plane, force_delete=True)["pods_left"] == 0
+    assert [p for p in plane.kube.pods_on(NODE) if not p.daemonset] == []
+
+
+def test_reboot_keeps_the_node_cordoned(plane):
+    plane.kube.add_pods(NODE, 2)
+    drain(plane, kind="Reboot")
+    assert plane.kube.node(NODE).unschedulable
+    assert plane.registry.node(NODE).state is NodeState.CORDONED
+
+
+def test_a_redelivered_message_after_the_drain_does_nothing(plane):
+    plane.kube.add_pods(NODE, 2)
+    drain(plane)
+    writes = len(plane.kube.writes)
+    assert drain(plane)["status"] == "already drained"
+    assert len(plane.kube.writes) == writes
+
+
+def test_kubernetes_api_down_for_a_while_is_retried_inside_the_drain(plane):
+    plane.kube.add_pods(NODE, 5)
+    plane.kube.fail_next(Unavailable("api down"), times=3)
+    assert drain(plane)["pods_left"] == 0
+
+
+def test_kubernetes_api_down_past_the_deadline_fails_the_message_for_redelivery(plane):
+    plane.kube.add_pods(NODE, 5)
+    plane.kube.fail_next(Unavailable("api down"), times=10_000)
+    with pytest.raises(Unavailable):
+        drain(plane, notice_s=10)
+    assert plane.registry.node(NODE).state is NodeState.DRAINING
+    plane.kube._failures.clear()
+    assert drain(plane, notice_s=10)["pods_left"] == 0  # the redelivery finishes the job
