@@ -170,7 +170,7 @@ class KubeSim(Seeds):
 
     def registration(self) -> dict:
         """What the master registers with the control plane (POST /api/cluster)."""
-        return {"server": self.url, "token": self.token, "ca_pem": self.ca_pem, "ca_hash": self.ca_hash,
+        return {"server": self.url, "credential": self.token, "ca_cert": self.ca_pem, "ca_hash": self.ca_hash,
                 "agent_token": self.agent_token, "k3s_version": K3S_VERSION}
 
     def create_join_token(self, ttl_s: float | None = 900, description: str = "") -> str:
