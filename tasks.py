@@ -10,6 +10,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -108,19 +109,54 @@ def lint(c, fix=False):
     c.run(f"{VENV_PY} -m ruff check {'--fix ' if fix else ''}.", pty=False)
 
 
-@task(help={"port": "HTTP port of the dev host (default 7071, like func start)"})
-def serve(c, port=7071):
-    """Azurite + the dev host, for trying the API by hand (Ctrl-C stops both)."""
+@task(help={"port": "HTTP port of the dev host (default 7071, like func start)",
+            "agents": "agent VMs in the simulated scale set (default 3)"})
+def serve(c, port=7071, agents=3):
+    """Azurite + the simulator + the app in the dev host, master registered: the whole API, by hand.
+
+    Keys are written to .run/function-key and .run/master-key (never printed). Ctrl-C or SIGTERM stops all.
+    """
+    import secrets
+    import signal
+
+    import requests
+
     from devhost.azurite import Azurite
+    from sim.cluster import Simulator
 
     _bootstrap()
-    with Azurite(location=ROOT / ".azurite", log=ROOT / ".azurite" / "azurite.log") as azurite:
-        _say(f"Azurite at {azurite.ports}; data in .azurite/")
-        env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string()}
+    # SIGTERM (a service manager, `kill`) must stop Azurite and the simulator too, like Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    keys = {}
+    for name in ("function-key", "master-key"):
+        keys[name] = secrets.token_urlsafe(24)
+        path = ROOT / ".run" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(keys[name])
+        path.chmod(0o600)
+    key, key_file = keys["function-key"], ROOT / ".run" / "function-key"
+    with Azurite(location=ROOT / ".azurite", log=ROOT / ".azurite" / "azurite.log") as azurite, \
+            Simulator(agents=int(agents)) as sim:
+        _say(f"Azurite at {azurite.ports} (data in .azurite/); simulator: python -m sim prints the same map")
+        env = {**os.environ, **sim.settings_env(), "AzureWebJobsStorage": azurite.connection_string(),
+               "DEVHOST_FUNCTION_KEYS": key, "DEVHOST_MASTER_KEY": keys["master-key"]}
+        host = subprocess.Popen([str(VENV_PY), "-m", "devhost", "--port", str(port)], cwd=ROOT, env=env)
         try:
-            subprocess.run([str(VENV_PY), "-m", "devhost", "--port", str(port)], cwd=ROOT, env=env)
+            base = f"http://127.0.0.1:{port}/api"
+            for _ in range(100):
+                try:
+                    requests.get(f"{base}/healthz", timeout=1)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.2)
+            answer = requests.post(f"{base}/cluster", json=sim.kube.registration(), timeout=10,
+                                   headers={"x-functions-key": key, "Authorization": f"Bearer {sim.token('master')}"})
+            _say(f"master registered: {answer.status_code}; agents: {', '.join(v.computer_name for v in sim.vms)}")
+            _say(f"try: curl -H \"x-functions-key: $(cat {key_file.relative_to(ROOT)})\" {base}/nodes")
+            host.wait()
         except KeyboardInterrupt:
-            pass
+            host.terminate()
+            host.wait(timeout=20)
 
 
 namespace = Collection.from_module(sys.modules[__name__])
