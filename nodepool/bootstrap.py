@@ -12,19 +12,24 @@ from dataclasses import replace
 from datetime import datetime
 from functools import cached_property
 
+from nodepool.adapters.queue_peek import QueuePeek
 from nodepool.adapters.queues import Queues
 from nodepool.adapters.registry import TableRegistry
 from nodepool.adapters.tables import Tables
+from nodepool.adapters.tickstate import TableTickStore
 from nodepool.clock import utcnow
 from nodepool.domain.join import JoinRequest, check_instance
+from nodepool.domain.reconcile import Policy
 from nodepool.domain.registry import ClusterInfo
-from nodepool.errors import Unavailable
+from nodepool.errors import TransientError, Unavailable
 from nodepool.ports import Kube
 from nodepool.services.caches import InstanceDirectory
 from nodepool.services.drain import Drainer, DrainPolicy, DrainRequest
 from nodepool.services.events import record_events
 from nodepool.services.join import JoinPolicy, JoinService
 from nodepool.services.nodes import update_node
+from nodepool.services.reconcile import Reconciler
+from nodepool.services.reconcile_ports import ReconcilePorts
 from nodepool.settings import Settings
 
 NODE_EVENTS_QUEUE = "node-events"
@@ -70,7 +75,9 @@ class Services:
     @cached_property
     def scaleset(self):
         from nodepool.adapters.scaleset import AzureScaleSet
-        return AzureScaleSet(self.settings)
+        # ARM operations are started, not waited for: a reimage takes minutes and the next
+        # reconcile tick observes how it went, so a tick with a few repairs stays inside its minute.
+        return AzureScaleSet(self.settings, lro_wait_s=0)
 
     @cached_property
     def instances(self) -> InstanceDirectory:
@@ -101,6 +108,17 @@ class Services:
     def kube_or_none(self, now: datetime) -> Kube | None:
         cluster = self.joins.clusters.get(now)
         return self.kube_for(cluster) if cluster else None
+
+    def reconciler(self, now: datetime) -> Reconciler:
+        """One reconcile tick's wiring. Without a registered cluster (or while its row cannot be
+        read) there is no Kubernetes client: the tick sees an incomplete picture and does nothing."""
+        try:
+            kube = self.kube_or_none(now)
+        except TransientError:
+            kube = None
+        ports = ReconcilePorts(scaleset=self.scaleset, kube=kube, registry=self.registry,
+                               queues=QueuePeek(self.queues), store=TableTickStore(self.tables, self.settings.cluster))
+        return Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run)
 
     def health_probes(self) -> dict:
         return {"tables": self.tables.ping, "queues": self.queues.ping}

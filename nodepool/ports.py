@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from nodepool.domain.model import Caller, Instance, Node, Pod, Role, ScaleSetInfo, Snapshot, Taint
+from nodepool.domain.reconcile_model import TickState
 from nodepool.domain.registry import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
 
 
@@ -38,8 +39,10 @@ class Kube(Protocol):
                    resource_version: str | None = None) -> Node: ...  # Conflict on a stale resourceVersion
     def delete_node(self, name: str) -> None: ...  # a missing node is not an error
     def pods_on(self, node: str) -> list[Pod]: ...
+    def pods(self, field_selector: str | None = None) -> Snapshot[Pod]: ...  # all namespaces; complete=False on failure
     def evict(self, pod: Pod, grace_s: int | None = None) -> bool: ...  # False: refused by a PDB (429)
     def delete_pod(self, pod: Pod, grace_s: int | None = None) -> None: ...
+    # secrets as {name, namespace, type, labels, data (decoded text), created_at, resource_version, uid}
     def secret(self, namespace: str, name: str) -> dict | None: ...
     def create_secret(self, namespace: str, name: str, *, type: str, string_data: dict[str, str],
                       labels: dict[str, str] | None = None) -> None: ...
@@ -60,6 +63,7 @@ class Registry(Protocol):
     def save_node(self, record: NodeRecord) -> NodeRecord: ...
     def nodes_page(self, limit: int, token: str | None) -> tuple[list[NodeRecord], str | None]: ...
     def all_nodes(self) -> list[NodeRecord]: ...
+    def delete_node(self, name: str, etag: str | None) -> None: ...  # Conflict if changed since etag; missing: fine
     def add_join_token(self, record: JoinTokenRecord) -> None: ...
     def join_tokens(self) -> list[JoinTokenRecord]: ...
     def delete_join_token(self, token_id: str) -> None: ...
@@ -72,3 +76,19 @@ class Registry(Protocol):
 
 class EventQueue(Protocol):
     def send(self, message: dict) -> None: ...
+
+
+class TickStore(Protocol):
+    """The reconcile timer's state: one row per cluster, with optimistic concurrency."""
+    def load(self) -> tuple[TickState, str | None]: ...  # (state, ETag); (TickState(), None) before the first save
+    def save(self, state: TickState, etag: str | None) -> str: ...  # Conflict when someone saved since `etag`
+
+
+class Peeked(Protocol):
+    message_id: str
+    inserted_at: datetime | None
+    body: dict | None
+
+
+class QueuePeek(Protocol):
+    def peek(self, name: str, limit: int = 32) -> list[Peeked]: ...  # nothing is dequeued

@@ -87,6 +87,8 @@ class Settings:
     repair_after_s: int = _env("NODEPOOL_REPAIR_AFTER", 600, _positive(int))
     provisioning_timeout_s: int = _env("NODEPOOL_PROVISIONING_TIMEOUT", 900, _positive(int))
     max_destructive_per_tick: int = _env("NODEPOOL_MAX_DESTRUCTIVE_PER_TICK", 3, _positive(int))
+    # NCRONTAB (6 fields, UTC) of the reconcile timer; read when the app is indexed (see `one`).
+    reconcile_schedule: str = _env("NODEPOOL_RECONCILE_SCHEDULE", "0 * * * * *")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +110,20 @@ class Settings:
         if missing:
             raise InvalidSettings("missing settings: " + ", ".join(missing))
         return settings
+
+    @classmethod
+    def one(cls, name: str, env: Mapping[str, str] | None = None) -> Any:
+        """One setting (its default when unset) without validating the rest: for binding values such
+        as a timer schedule, which are read when function_app.py is indexed, before settings are checked."""
+        env = os.environ if env is None else env
+        f = next(f for f in fields(cls) if f.name == name)
+        raw = env.get(f.metadata["env"])
+        if raw is None or raw == "":
+            return f.default
+        try:
+            return f.metadata["parse"](raw)
+        except ValueError as err:
+            raise InvalidSettings(f"invalid settings: {f.metadata['env']}: {err}") from None
 
     def missing(self) -> list[str]:
         """What must be set for the app to work at all."""

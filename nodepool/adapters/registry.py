@@ -73,6 +73,10 @@ class TableRegistry:
     def all_nodes(self) -> list[NodeRecord]:
         return [self._node(r) for r in self._nodes.query("PartitionKey eq @pk", {"pk": self._cluster_name})]
 
+    def delete_node(self, name: str, etag: str | None) -> None:
+        """Only if unchanged since `etag` (Conflict otherwise; None: unconditionally); a missing row is fine."""
+        self._nodes.delete(self._cluster_name, name, etag)
+
     def _node(self, row: dict) -> NodeRecord:
         return _from_entity(NodeRecord, row, name=row["RowKey"], state=NodeState(row["state"]), etag=row["etag"])
 

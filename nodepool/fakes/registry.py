@@ -52,6 +52,16 @@ class FakeRegistry:
     def all_nodes(self) -> list[NodeRecord]:
         return [self._nodes[n] for n in sorted(self._nodes)]
 
+    def delete_node(self, name: str, etag: str | None) -> None:
+        with self._lock:
+            current = self._nodes.get(name)
+            if current is None:
+                return
+            if etag is not None and current.etag != etag:
+                raise Conflict(f"nodes/{name}: changed by another writer")
+            del self._nodes[name]
+            self.writes += 1
+
     def add_join_token(self, record: JoinTokenRecord) -> None:
         if record.token_id in self._tokens:
             raise AlreadyExists(f"jointokens/{record.token_id}: already exists")

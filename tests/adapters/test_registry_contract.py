@@ -66,6 +66,23 @@ def test_nodes_are_paged(registry):
     assert [r.name for r in registry.all_nodes()] == names
 
 
+def test_a_node_row_is_deleted_only_if_unchanged(registry):
+    first = registry.save_node(NodeRecord("agent000001", NodeState.DELETED))
+    second = registry.save_node(replace(first, note="touched"))
+    with pytest.raises(Conflict):
+        registry.delete_node("agent000001", first.etag)
+    assert registry.node("agent000001") == second
+    registry.delete_node("agent000001", second.etag)
+    assert registry.node("agent000001") is None
+    registry.delete_node("agent000001", second.etag)  # already gone: not an error
+
+
+def test_a_node_row_is_deleted_unconditionally_without_etag(registry):
+    registry.save_node(NodeRecord("agent000002", NodeState.DELETED))
+    registry.delete_node("agent000002", None)
+    assert registry.node("agent000002") is None
+
+
 def test_join_tokens_are_recorded_listed_and_deleted(registry):
     token = JoinTokenRecord("abc123", "agent000001", "1", NOW, NOW + timedelta(minutes=15))
     registry.add_join_token(token)

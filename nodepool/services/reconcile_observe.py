@@ -1,0 +1,52 @@
+"""Observe: everything one tick looks at, each listing a Snapshot.
+
+A listing that fails (an exception of any kind, a page that errored, a master not registered
+yet) becomes an incomplete Snapshot with the reason: it never raises into the tick, and the
+planner refuses to act on it. Reads only; nothing here writes.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from nodepool.domain.model import NodeState, Snapshot
+from nodepool.domain.reconcile import Observation, PoisonMessage, Policy, TickState
+from nodepool.services.reconcile_ports import ReconcilePorts
+
+NODE_EVENTS, POISON = "node-events", "node-events-poison"
+PEEK = 32  # Queue Storage's most per peek
+
+
+def observe(ports: ReconcilePorts, state: TickState, now: datetime, policy: Policy) -> Observation:
+    instances = listing(ports.scaleset.instances)
+    nodes = listing(ports.kube.nodes) if ports.kube else Snapshot(
+        (), complete=False, error="no Kubernetes client: the master has not registered, or its row is unreadable")
+    rows = listing(lambda: Snapshot(tuple(ports.registry.all_nodes())))
+    events = listing(lambda: Snapshot(tuple(ports.registry.events_before(now - policy.event_retention))))
+    poison, drains = _queues(ports, rows)
+    return Observation(instances, nodes, rows, events, poison, drains, state)
+
+
+def listing(read: Callable[[], Snapshot]) -> Snapshot:
+    try:
+        return read()
+    except Exception as err:  # whatever went wrong, the picture is incomplete; the tick goes on
+        return Snapshot((), complete=False, error=f"{type(err).__name__}: {getattr(err, 'message', err)}")
+
+
+def _queues(ports: ReconcilePorts, rows: Snapshot) -> tuple[Snapshot[PoisonMessage], frozenset[str]]:
+    """Poison messages, and the nodes whose drain message still waits in `node-events`.
+
+    A peek sees at most 32 messages: when it comes back full, more may wait behind them, so
+    every cordoned row counts as a pending drain too (their repairs wait a tick; nothing is lost).
+    Both peeks share the poison listing's completeness: if either fails, the tick does nothing.
+    """
+    try:
+        waiting = ports.queues.peek(NODE_EVENTS, PEEK)
+        poisoned = ports.queues.peek(POISON, PEEK)
+    except Exception as err:
+        return Snapshot((), complete=False, error=f"queues: {getattr(err, 'message', err)}"), frozenset()
+    drains = {m.body["node"] for m in waiting if m.body and isinstance(m.body.get("node"), str)}
+    if len(waiting) >= PEEK:
+        drains |= {r.name for r in rows.items if r.state is NodeState.CORDONED}
+    return Snapshot(tuple(PoisonMessage(m.message_id, m.inserted_at) for m in poisoned)), frozenset(drains)

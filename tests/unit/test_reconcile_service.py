@@ -1,0 +1,166 @@
+"""The reconcile tick over the in-memory fakes: writes, dry run, isolation, state across ticks, guards."""
+from datetime import timedelta
+
+import pytest
+
+from nodepool.domain.model import NodeState
+from nodepool.errors import Conflict, Unavailable
+from nodepool.settings import InvalidSettings, Settings
+from tests.unit.reconcile_pool import Pool
+
+NO_WRITES = {"scaleset": 0, "kube": 0, "registry": 0, "state": 0}
+
+
+def with_ghosts(pool: Pool, *ids: int) -> list[str]:
+    """VMs deleted without notice: their Nodes stay behind, NotReady."""
+    names = [pool.name(i) for i in ids]
+    for i, name in zip(ids, names):
+        del pool.scaleset.vms[str(i)]
+        pool.kube.set_ready(name, None)
+    return names
+
+
+def test_a_converged_pool_makes_zero_writes_tick_after_tick():
+    pool = Pool(5)
+    first = pool.tick()
+    assert first.planned == {} and first.state == "saved"  # the first tick records the instance count
+    pool.forget_writes()
+    for minutes in (1, 2, 30):
+        report = pool.tick(timedelta(minutes=minutes))
+        assert report.planned == {} and report.state == "unchanged"
+    assert pool.writes() == NO_WRITES
+
+
+def test_dry_run_plans_and_logs_but_writes_nothing_not_even_the_state(caplog):
+    pool = Pool(5)
+    ghosts = with_ghosts(pool, 1)
+    pool.kube.patch_node(pool.name(2), labels={"node-role.kubernetes.io/worker": None})
+    pool.forget_writes()
+    with caplog.at_level("INFO", logger="test.reconcile"):
+        report = pool.tick(dry_run=True)
+    assert report.planned == {"delete_node": 1, "label_node": 1, "mark_stale": 1}
+    assert report.state == "dry run" and report.applied == 0
+    assert pool.writes() == NO_WRITES
+    assert pool.kube.node(ghosts[0]) is not None
+    assert sum("would delete_node" in r.getMessage() for r in caplog.records) == 1
+
+
+@pytest.mark.parametrize("error", [Unavailable("kube down"), Conflict("changed meanwhile"), RuntimeError("bug")])
+def test_one_failing_action_does_not_stop_the_others(error):
+    pool = Pool(5)
+    ghosts = with_ghosts(pool, 1, 3)
+    pool.kube.failing[("delete_node", ghosts[0])] = error
+    report = pool.tick()
+    assert report.planned["delete_node"] == 2
+    assert pool.kube.node(ghosts[0]) is not None and pool.kube.node(ghosts[1]) is None
+    assert (report.retry, report.failed) == ((1, 0) if isinstance(error, Unavailable) else (0, 1))
+    again = pool.tick()
+    assert again.planned.get("delete_node") == 1 and pool.kube.node(ghosts[0]) is None
+
+
+def test_one_log_line_per_tick_carries_the_counts(caplog):
+    pool = Pool(3)
+    with_ghosts(pool, 0)
+    with caplog.at_level("INFO", logger="test.reconcile"):
+        pool.tick()
+    lines = [r for r in caplog.records if r.getMessage().startswith("reconcile tick")]
+    assert len(lines) == 1
+    assert lines[0].reconcile_planned == {"delete_node": 1, "mark_stale": 1}
+    assert lines[0].reconcile_applied == 2 and lines[0].reconcile_failed == 0
+
+
+def test_repair_state_survives_from_one_instance_to_the_next():
+    pool = Pool(5)
+    sick = pool.name(2)
+    pool.tick()
+    pool.kube.set_ready(sick, False)
+    assert pool.tick(timedelta(minutes=11)).planned == {"restart_instance": 1}
+    assert pool.store.load()[0].repairs[sick].step == 1
+    assert pool.tick(timedelta(minutes=12)).planned == {}  # a fresh Reconciler: the step is remembered
+    assert pool.tick(timedelta(minutes=22)).planned == {"reimage_instance": 1}
+    assert pool.tick(timedelta(minutes=33)).planned == {"delete_instance": 1, "mark_stale": 1}
+    assert "2" not in pool.scaleset.vms and pool.kube.node(sick) is None
+    assert [w[0] for w in pool.scaleset.writes] == ["restart instances", "reimage instances", "delete instances"]
+
+
+@pytest.mark.parametrize("breakage", ["arm page failed", "kube list failed", "queue peek failed", "master unknown"])
+def test_an_incomplete_observation_changes_nothing(breakage):
+    pool = Pool(5)
+    with_ghosts(pool, 1)
+    pool.kube.set_ready(pool.name(2), False)
+    if breakage == "arm page failed":
+        pool.scaleset.fail_listing_after = 2
+    elif breakage == "kube list failed":
+        pool.kube.fail_next(Unavailable("list nodes: 503"))
+    elif breakage == "queue peek failed":
+        pool.queues.fail_next(Unavailable("queue service down"))
+    else:
+        pool.kube_registered = False
+    report = pool.tick(timedelta(minutes=30))
+    assert report.planned == {} and report.blocked.startswith("incomplete observation")
+    assert pool.writes() == NO_WRITES
+
+
+def test_a_short_arm_list_after_a_trusted_one_is_not_believed():
+    pool = Pool(20)
+    pool.tick()
+    pool.forget_writes()
+    pool.scaleset.short_list = 3  # 3 of 20, no error: the throttled-list incident
+    for node in list(pool.kube.nodes().items)[4:]:
+        pool.kube.set_ready(node.name, None)
+    pool.kube.writes.clear()
+    report = pool.tick(timedelta(minutes=1))
+    assert report.planned == {} and "dropped from 20 to 3" in report.blocked
+    assert {k: v for k, v in pool.writes().items() if k != "state"} == {"scaleset": 0, "kube": 0, "registry": 0}
+
+
+def test_a_lost_state_race_acts_on_nothing():
+    pool = Pool(5)
+    ghost, = with_ghosts(pool, 1)
+    pool.store.race_next()
+    report = pool.tick()
+    assert report.state == "lost race" and report.applied == 0
+    assert pool.kube.node(ghost) is not None
+
+
+def test_a_state_that_cannot_be_loaded_skips_the_tick():
+    pool = Pool(5)
+    with_ghosts(pool, 1)
+    pool.store.fail_next(Unavailable("table service down"))
+    report = pool.tick()
+    assert report.state == "not loaded" and report.planned == {} and pool.writes() == NO_WRITES
+
+
+def test_an_unreadable_state_row_starts_over_and_is_replaced():
+    pool = Pool(5)
+    pool.tick()
+    pool.store.corrupt()
+    report = pool.tick()
+    assert report.state == "saved" and pool.store.load()[0].instance_count == 5
+
+
+def test_a_node_with_a_drain_waiting_in_the_queue_is_left_to_the_drain():
+    pool = Pool(5)
+    ghost, = with_ghosts(pool, 1)
+    pool.queues.put("node-events", {"node": ghost, "event_id": "E1", "type": "Preempt"})
+    assert pool.tick().planned == {}
+
+
+def test_poison_messages_are_reported_once_as_a_warning(caplog):
+    pool = Pool(3)
+    pool.queues.put("node-events-poison", {"node": pool.name(0), "event_id": "E1"})
+    with caplog.at_level("INFO", logger="test.reconcile"):
+        first = pool.tick(dry_run=True)
+        pool.tick()
+        second = pool.tick()
+    assert first.planned == {"report_poison": 1} and second.planned == {}
+    warnings = [r for r in caplog.records if "node-events-poison" in r.getMessage() and r.levelname == "WARNING"]
+    assert len(warnings) == 2  # the dry run reports too: a log line is not a write
+    assert pool.registry.node(pool.name(0)).state is NodeState.READY
+
+
+def test_the_timer_schedule_setting_has_a_default_and_needs_no_other_setting():
+    assert Settings.one("reconcile_schedule", {}) == "0 * * * * *"
+    assert Settings.one("reconcile_schedule", {"NODEPOOL_RECONCILE_SCHEDULE": "*/30 * * * * *"}) == "*/30 * * * * *"
+    with pytest.raises(InvalidSettings):
+        Settings.one("max_destructive_per_tick", {"NODEPOOL_MAX_DESTRUCTIVE_PER_TICK": "0"})
