@@ -48,7 +48,7 @@ VARIABLES: dict[str, Variable] = {
                                  "https://github.com/k3s-io/k3s/releases/download"),
     "FUNCTION_APP_URL": Variable("the control plane, https://APP.azurewebsites.net (no /api)", _URL),
     "API_AUDIENCE": Variable("audience of the identity tokens the API verifies (NODEPOOL_AUDIENCE)",
-                             _URL + r"|api://[A-Za-z0-9._/-]+", "https://management.azure.com/"),
+                             _URL + r"|api://[A-Za-z0-9._/-]+", "api://nodepool"),
     "FUNCTION_KEY_SECRET_URI": Variable("Key Vault secret URI holding the function key (empty: no key)",
                                         r"(%s)?" % _URL, ""),
     "MASTER_IDENTITY_CLIENT_ID": Variable("client id of the master's user-assigned identity", _GUID),

@@ -67,7 +67,8 @@ class Settings:
     # Identity of callers (managed-identity JWTs)
     tenant_id: str | None = _env("NODEPOOL_TENANT_ID")
     authority: str = _env("NODEPOOL_AUTHORITY", "https://login.microsoftonline.com")
-    audience: str = _env("NODEPOOL_AUDIENCE", "https://management.azure.com/")
+    # A dedicated app ID URI: a token for it is useless against ARM or anything else if it leaks.
+    audience: str = _env("NODEPOOL_AUDIENCE", "api://nodepool")
     agent_identity: str | None = _env("NODEPOOL_AGENT_IDENTITY")
     master_identity: str | None = _env("NODEPOOL_MASTER_IDENTITY")
 
