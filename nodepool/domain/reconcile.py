@@ -26,6 +26,7 @@ from nodepool.domain.reconcile_actions import (
     ExpireEvent,
     InstanceAction,
     LabelNode,
+    MarkReady,
     MarkStale,
     ReimageInstance,
     RemoveRow,
@@ -37,7 +38,7 @@ from nodepool.domain.reconcile_model import NodeRepair, Observation, PoisonMessa
 from nodepool.domain.reconcile_view import View
 
 __all__ = [
-    "Action", "DeleteInstance", "DeleteNode", "ExpireEvent", "LabelNode", "MarkStale", "NodeRepair", "Observation",
+    "Action", "DeleteInstance", "DeleteNode", "ExpireEvent", "LabelNode", "MarkReady", "MarkStale", "NodeRepair", "Observation",
     "Plan", "PoisonMessage", "Policy", "ReimageInstance", "RemoveRow", "ReportPoison", "RestartInstance",
     "TickState", "UncordonNode", "UnjoinedVm", "plan",
 ]
@@ -78,6 +79,7 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
     housekeeping = [
         *(a for a in rules.labels(view, policy) if a.target not in deleted_nodes),
         *rules.uncordons(view),
+        *rules.joined(view),
         *rules.registry(view, now, policy, deleted_nodes, deleted_ids),
         *rules.events(view, now, policy),
         *poison,

@@ -75,6 +75,14 @@ class LabelNode(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MarkReady(Action):
+    """A joining node whose Node is registered and Ready: its registry row becomes `ready` (if unchanged)."""
+    kind: ClassVar[str] = "mark_ready"
+    node: str
+    etag: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class UncordonNode(Action):
     """Mark the Node schedulable, then set its registry row to `ready` (row ETag `row_etag`)."""
     kind: ClassVar[str] = "uncordon_node"

@@ -12,6 +12,7 @@ from nodepool.domain.reconcile_actions import (
     DeleteNode,
     ExpireEvent,
     LabelNode,
+    MarkReady,
     MarkStale,
     RemoveRow,
     ReportPoison,
@@ -67,6 +68,14 @@ def uncordons(view: View) -> Iterator[Action]:
         yield UncordonNode(node=node.name, resource_version=node.resource_version, row_etag=row.etag,
                            reason=f"back Ready since {node.ready_since.isoformat()} after "
                                   f"{row.last_event_type} {row.last_event_id}".strip())
+
+
+def joined(view: View) -> Iterator[Action]:
+    """Rows still `joining` whose Node registered and is Ready: the join finished."""
+    for node, _ in view.agents:
+        row = view.rows.get(node.name)
+        if row is not None and row.state is NodeState.JOINING and node.ready is True:
+            yield MarkReady(node=node.name, etag=row.etag, reason="Node registered and Ready")
 
 
 def registry(view: View, now: datetime, policy: Policy, deleted_nodes: set[str],

@@ -98,6 +98,14 @@ class Executor:
             return replace(row, state=NodeState.READY, updated_at=self.now)
         update_node(self.registry, a.node, ready)
 
+    def mark_ready(self, a) -> None:
+        row = self.registry.node(a.node)
+        if row is None or row.state is not NodeState.JOINING:
+            return  # an event or a drain took the row meanwhile: not ours to overwrite
+        if a.etag and row.etag != a.etag:
+            raise Conflict(f"nodes/{a.node}: changed since observed; not marked ready")
+        self.registry.save_node(replace(row, state=NodeState.READY, updated_at=self.now))
+
     def mark_stale(self, a) -> None:
         row = self.registry.node(a.node)
         if row is None:

@@ -12,6 +12,7 @@ from nodepool.domain.reconcile import (
     DeleteNode,
     ExpireEvent,
     LabelNode,
+    MarkReady,
     MarkStale,
     NodeRepair,
     Observation,
@@ -119,6 +120,8 @@ def simulate_apply(world: World, result: Plan) -> World:
         elif isinstance(a, UncordonNode):
             w.nodes[a.node] = replace(w.nodes[a.node], unschedulable=False)
             w.rows[a.node] = replace(w.rows[a.node], state=NodeState.READY)
+        elif isinstance(a, MarkReady):
+            w.rows[a.node] = replace(w.rows[a.node], state=NodeState.READY)
         elif isinstance(a, MarkStale):
             w.rows[a.node] = replace(w.rows[a.node], state=NodeState.DELETED, updated_at=a.at)
         elif isinstance(a, RemoveRow):
@@ -131,6 +134,7 @@ def simulate_apply(world: World, result: Plan) -> World:
 def messy(n: int = 30) -> World:
     """One of everything the planner fixes."""
     world = World.converged(n)
+    world.rows[name(2)] = replace(world.rows[name(2)], state=NodeState.JOINING)  # joined, row not yet ready
     del world.instances["1"]  # ghost
     world.nodes[name(1)] = node(1, ready=None, since=ago(minutes=3))
     world.nodes[name(2)] = node(2, labels={})  # unlabelled

@@ -36,6 +36,13 @@ def rebooted_and_back(w):
     w.nodes[name(4)] = node(4, unschedulable=True, since=ago(minutes=3))
 
 
+def joining(ready):
+    def setup(w):
+        w.rows[name(4)] = row(4, NodeState.JOINING)
+        w.nodes[name(4)] = node(4, ready=ready, since=ago(minutes=1))
+    return setup
+
+
 def redeploy_not_back_yet(w):
     w.rows[name(4)] = row(4, NodeState.CORDONED, last_event_type="Redeploy", drained_at=ago(minutes=1))
     w.nodes[name(4)] = node(4, unschedulable=True, since=ago(days=1))
@@ -89,6 +96,8 @@ CASES = [
     ("spot_label_is_removed_from_a_regular_vm", spot_label_on_regular_vm, POLICY, [("label_node", name(2))]),
     ("policy_taint_is_added", lambda w: None, TAINTED, [("label_node", name(i)) for i in range(10)]),
     ("rebooted_node_back_ready_is_uncordoned", rebooted_and_back, POLICY, [("uncordon_node", name(4))]),
+    ("joining_row_of_a_ready_node_becomes_ready", joining(True), POLICY, [("mark_ready", name(4))]),
+    ("joining_row_of_a_not_yet_ready_node_waits", joining(None), POLICY, []),
     ("redeploy_not_yet_back_stays_cordoned", redeploy_not_back_yet, POLICY, []),
     ("operator_cordon_is_left_alone", cordoned_by_operator, POLICY, []),
     ("rebooted_node_not_ready_stays_cordoned", rebooted_but_not_ready, POLICY, []),

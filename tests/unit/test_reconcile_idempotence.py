@@ -11,7 +11,7 @@ def test_applying_a_plan_and_re_observing_plans_nothing():
     first = world.plan(NOW, TAINTED)
     assert {a.kind for a in first.actions} == {
         "delete_node", "label_node", "uncordon_node", "restart_instance", "delete_instance",
-        "reimage_instance", "mark_stale", "remove_row", "expire_event", "report_poison"}
+        "reimage_instance", "mark_ready", "mark_stale", "remove_row", "expire_event", "report_poison"}
     again = simulate_apply(world, first).plan(NOW, TAINTED)
     assert again.actions == () and again.held == ()
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from nodepool.domain.join import node_password_secret
 from nodepool.domain.model import Instance, NodeState, Taint
-from nodepool.domain.reconcile import MarkStale, RemoveRow
+from nodepool.domain.reconcile import MarkReady, MarkStale, RemoveRow
 from nodepool.domain.registry import EventRecord, NodeRecord
 from nodepool.services.reconcile_apply import apply
 from tests.unit.reconcile_pool import POLICY, Pool
@@ -81,3 +81,16 @@ def test_uncordon_after_our_own_label_patch_uses_our_resource_version():
     report = pool.tick(policy=TAINTED)
     assert report.planned == {"label_node": 2, "uncordon_node": 1} and report.applied == 3
     assert not pool.kube.node(back).unschedulable
+
+
+def test_a_joining_row_becomes_ready_once_but_not_over_a_newer_event():
+    pool = Pool(2)
+    joined, evicted = pool.name(0), pool.name(1)
+    for name in (joined, evicted):
+        pool.registry.save_node(replace(pool.registry.node(name), state=NodeState.JOINING))
+    actions = tuple(MarkReady(node=n, etag=pool.registry.node(n).etag, reason="Node Ready") for n in (joined, evicted))
+    pool.registry.save_node(replace(pool.registry.node(evicted), state=NodeState.CORDONED, last_event_id="E-1"))
+    done = apply(actions, pool.ports(), ago(), False, logging.getLogger("test.reconcile"))
+    assert (done.applied, done.failed) == (2, 0)  # the second finds an event took the row: nothing to do
+    assert pool.registry.node(joined).state is NodeState.READY
+    assert pool.registry.node(evicted).state is NodeState.CORDONED

@@ -58,7 +58,7 @@ def every_action():
 def test_log_fields_are_json_safe_and_fit_a_log_record():
     record_keys = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
     actions = every_action()
-    assert len({a.kind for a in actions}) == 10
+    assert len({a.kind for a in actions}) == 11
     for action in actions:
         fields = action.log_fields()
         json.dumps(fields)
