@@ -17,7 +17,9 @@ from nodepool.errors import InvalidInput
 DRAINED_TYPES = frozenset({"Preempt", "Terminate", "Reboot", "Redeploy", "Leave"})
 NODE_REMOVING_TYPES = frozenset({"Preempt", "Terminate", "Leave"})  # the VM goes away: delete the Node
 KNOWN_TYPES = DRAINED_TYPES | {"Freeze"}
-MAX_EVENTS = 50
+# The document lists the events of the whole placement group (up to 100 VMs), not just ours: a mass
+# eviction must fit. 150 events of ~330 bytes stay under the 64 KiB body limit.
+MAX_EVENTS = 150
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ _ALPHABET = string.ascii_lowercase + string.digits
 
 
 def check_hostname(value: Any) -> str:
-    if not isinstance(value, str) or not HOSTNAME.match(value):
+    if not isinstance(value, str) or not HOSTNAME.fullmatch(value):  # `$` alone would let "name\n" through
         raise InvalidInput("hostname must be an RFC 1123 label (a-z, 0-9, '-', at most 63)", code="invalid_hostname")
     return value
 
@@ -104,8 +104,12 @@ def is_stale(node: Node | None, row: NodeRecord | None, request: JoinRequest, in
     k3s refuses a node whose password differs from the `<node>.node-password.k3s` secret,
     so the stale Node and that secret must go before a new VM or a reimaged disk joins.
     """
-    if node is None:
-        return False
+    return node is not None and replaces_earlier(row, request, instance)
+
+
+def replaces_earlier(row: NodeRecord | None, request: JoinRequest, instance: Instance) -> bool:
+    """`is_stale` without the Node: would a Node of this name be stale, if one existed? Usually not,
+    so the join looks the Node up only when this says yes."""
     if request.fresh:
         return True
     known_vm = row.vm_id if row else ""  # a Node we never registered: leave it to reconcile

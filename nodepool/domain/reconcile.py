@@ -38,8 +38,8 @@ from nodepool.domain.reconcile_model import NodeRepair, Observation, PoisonMessa
 from nodepool.domain.reconcile_view import View
 
 __all__ = [
-    "Action", "DeleteInstance", "DeleteNode", "ExpireEvent", "LabelNode", "MarkReady", "MarkStale", "NodeRepair", "Observation",
-    "Plan", "PoisonMessage", "Policy", "ReimageInstance", "RemoveRow", "ReportPoison", "RestartInstance",
+    "Action", "DeleteInstance", "DeleteNode", "ExpireEvent", "LabelNode", "MarkReady", "MarkStale", "NodeRepair",
+    "Observation", "Plan", "PoisonMessage", "Policy", "ReimageInstance", "RemoveRow", "ReportPoison", "RestartInstance",
     "TickState", "UncordonNode", "UnjoinedVm", "plan",
 ]
 

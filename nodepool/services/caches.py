@@ -25,12 +25,15 @@ class InstanceDirectory:
         self._lock = threading.Lock()
         self.refreshes = 0
 
-    def lookup(self, name: str, now: datetime) -> Instance | None:
+    def lookup(self, name: str, now: datetime, vm_id: str = "") -> Instance | None:
+        """`vm_id`: the caller's vmId; a cached entry of another VM (replaced since) counts as a miss."""
         fresh = self._refreshed is not None and now - self._refreshed < self._ttl
-        if fresh and name in self._by_name:
-            return self._by_name[name]
-        with self._lock:
-            if self._refreshed is None or now - self._refreshed >= self._min_refresh or not fresh:
+        cached = self._by_name.get(name)
+        if fresh and cached and not (vm_id and cached.vm_id and cached.vm_id.lower() != vm_id.lower()):
+            return cached
+        with self._lock:  # judged again under the lock: a concurrent miss may have just refreshed
+            fresh = self._refreshed is not None and now - self._refreshed < self._ttl
+            if not fresh or now - self._refreshed >= self._min_refresh:
                 self._refresh(now)
             return self._by_name.get(name)
 
@@ -44,18 +47,28 @@ class InstanceDirectory:
 
 
 class ClusterCache:
-    """The registered cluster row, re-read after `ttl_s` (re-registration rotates within it)."""
+    """The registered cluster row, re-read after `ttl_s` (re-registration rotates within it).
+
+    Requests that find it stale together share one re-read, and a re-read never overwrites a
+    registration `put` meanwhile."""
 
     def __init__(self, registry: Registry, ttl_s: float = 10):
         self._registry = registry
         self._ttl = timedelta(seconds=ttl_s)
         self._value: ClusterInfo | None = None
         self._read: datetime | None = None
+        self._lock = threading.Lock()
 
     def get(self, now: datetime) -> ClusterInfo | None:
-        if self._value is None or self._read is None or now - self._read >= self._ttl:
-            self._value, self._read = self._registry.cluster(), now
+        if self._stale(now):
+            with self._lock:
+                if self._stale(now):
+                    self._value, self._read = self._registry.cluster(), now
         return self._value
 
     def put(self, info: ClusterInfo, now: datetime) -> None:
-        self._value, self._read = info, now
+        with self._lock:
+            self._value, self._read = info, now
+
+    def _stale(self, now: datetime) -> bool:
+        return self._value is None or self._read is None or now - self._read >= self._ttl

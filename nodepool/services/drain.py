@@ -18,10 +18,11 @@ from nodepool.domain.model import NodeState, Pod
 from nodepool.domain.registry import NodeRecord
 from nodepool.errors import InvalidInput, TransientError
 from nodepool.ports import Kube, Registry
-from nodepool.services.nodes import update_node
+from nodepool.services.nodes import for_event, update_node
 
 log = logging.getLogger(__name__)
 KUBE_SYSTEM = "kube-system"
+BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 2.0  # between eviction passes; back to the first after progress
 
 
 @dataclass(frozen=True)
@@ -88,15 +89,16 @@ class Drainer:
         return outcome
 
     def _evict_until(self, node: str, cutoff: datetime) -> list[Pod]:
-        backoff, pods = 0.25, []
+        backoff, pods = BACKOFF_FIRST_S, []
         while True:
+            evicted = 0
             try:
                 pods = [p for p in self.kube.pods_on(node) if evictable(p)]
                 if not pods or self.now() >= cutoff:
                     return pods
                 for pod in pods:
                     remaining = (cutoff - self.now()).total_seconds()
-                    self.kube.evict(pod, grace_s=max(0, min(self.policy.pod_grace_s, int(remaining))))
+                    evicted += bool(self.kube.evict(pod, grace_s=max(0, min(self.policy.pod_grace_s, int(remaining)))))
             except TransientError as err:
                 if self.now() >= cutoff:
                     raise
@@ -104,13 +106,14 @@ class Drainer:
             remaining = (cutoff - self.now()).total_seconds()
             if remaining <= 0:
                 continue  # one last look at what is left
+            if evicted:  # progress: a PDB refusal clears as soon as the evicted pod's replacement is Ready
+                backoff = BACKOFF_FIRST_S
             self.sleep(min(backoff, remaining))
-            backoff = min(backoff * 2, 2.0)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _mark(self, request: DrainRequest, change, current=None) -> None:
         def apply(row: NodeRecord | None) -> NodeRecord:
             base = row or NodeRecord(name=request.node, state=NodeState.DRAINING)
-            return change(replace(base, last_event_id=request.event_id, last_event_type=request.type,
-                                  deadline=request.deadline, updated_at=self.now()))
+            return change(for_event(base, request.event_id, request.type, request.deadline, self.now()))
         kwargs = {"current": current} if current is not None else {}
         update_node(self.registry, request.node, apply, **kwargs)

@@ -12,9 +12,9 @@ from datetime import datetime
 from nodepool.domain.events import EventReport, ScheduledEvent
 from nodepool.domain.model import NodeState
 from nodepool.domain.registry import EventRecord, NodeRecord
-from nodepool.errors import AlreadyExists
+from nodepool.errors import AlreadyExists, NotFound
 from nodepool.ports import EventQueue, Kube, Registry
-from nodepool.services.nodes import update_node
+from nodepool.services.nodes import for_event, update_node
 
 
 def drain_message(node: str, event_id: str, kind: str, not_before: datetime | None, deadline: datetime) -> dict:
@@ -42,8 +42,10 @@ def _record(registry: Registry, kube: Kube, queue: EventQueue, node: str, event:
         record = earlier or record  # a request that failed half-way: finish its steps
     if not event.drains:
         return record.answer()
-    if kube.node(node) is not None:
-        kube.patch_node(node, unschedulable=True)
+    try:
+        kube.patch_node(node, unschedulable=True)  # the cordon: one round trip, no read first
+    except NotFound:
+        pass  # no Node (not joined yet, or deleted already): nothing to cordon
     queue.send(drain_message(node, event.event_id, event.type, event.not_before, record.deadline))
     registry.save_event(replace(record, enqueued=True))
 
@@ -51,8 +53,7 @@ def _record(registry: Registry, kube: Kube, queue: EventQueue, node: str, event:
         if current is not None and current.state is NodeState.DELETED:
             return current
         base = current or NodeRecord(name=node, state=NodeState.CORDONED)
-        return replace(base, state=NodeState.CORDONED, last_event_id=event.event_id,
-                       last_event_type=event.type, deadline=record.deadline, updated_at=now)
+        return replace(for_event(base, event.event_id, event.type, record.deadline, now), state=NodeState.CORDONED)
 
     update_node(registry, node, cordoned)
     return record.answer()

@@ -16,13 +16,14 @@ from nodepool.domain.join import (
     is_stale,
     join_response,
     node_password_secret,
+    replaces_earlier,
 )
 from nodepool.domain.model import Caller, NodeState
 from nodepool.domain.registry import ClusterInfo, JoinTokenRecord, NodeRecord
 from nodepool.errors import Unavailable
 from nodepool.ports import EventQueue, Kube, Registry
 from nodepool.services.caches import ClusterCache, InstanceDirectory
-from nodepool.services.nodes import update_node
+from nodepool.services.nodes import for_event, update_node
 
 KUBE_SYSTEM = "kube-system"
 MASTER_RETRY_AFTER_S = 15
@@ -63,10 +64,10 @@ class JoinService:
 
     def join(self, caller: Caller, request: JoinRequest, now: datetime) -> dict:
         cluster = self._cluster(now)
-        instance = check_instance(request, self.instances.lookup(request.hostname, now))
+        instance = check_instance(request, self.instances.lookup(request.hostname, now, request.vm_id))
         kube = self.kube_for(cluster)
         row = self.registry.node(request.hostname)
-        if is_stale(kube.node(request.hostname), row, request, instance):
+        if replaces_earlier(row, request, instance) and is_stale(kube.node(request.hostname), row, request, instance):
             kube.delete_node(request.hostname)
             kube.delete_secret(KUBE_SYSTEM, node_password_secret(request.hostname))
         token_id, token, expires = "", cluster.agent_token, None
@@ -111,8 +112,7 @@ class JoinService:
 
         def left(current: NodeRecord | None) -> NodeRecord:
             base = current or NodeRecord(name=hostname, state=NodeState.LEFT)
-            return replace(base, state=NodeState.LEFT, last_event_id=event_id, last_event_type="Leave",
-                           deadline=deadline, updated_at=now)
+            return replace(for_event(base, event_id, "Leave", deadline, now), state=NodeState.LEFT)
 
         update_node(self.registry, hostname, left, current=row)
         return {"node": hostname, "event_id": event_id, "deadline": deadline.isoformat()}
