@@ -26,6 +26,8 @@ from nodepool.errors import (
     Unavailable,
 )
 
+POOL_SIZE = 32  # one connection per worker thread (PYTHON_THREADPOOL_THREAD_COUNT is at most 32)
+
 
 class BudgetRefused(Throttled):
     """429 from the eviction subresource: a PodDisruptionBudget says not now."""
@@ -81,8 +83,8 @@ class KubeHttp:
         self._session = requests.Session()
         retry = Retry(total=1, connect=1, read=False, redirect=0, status=0, other=0,  # one reconnect, no resend
                       respect_retry_after_header=False)
-        self._session.mount("https://", HTTPAdapter(pool_maxsize=16, max_retries=retry))
-        self._session.mount("http://", HTTPAdapter(pool_maxsize=16, max_retries=retry))
+        self._session.mount("https://", HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=retry))
+        self._session.mount("http://", HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=retry))
 
     def __repr__(self) -> str:
         return f"KubeHttp({self.server!r})"

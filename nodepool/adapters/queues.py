@@ -16,7 +16,7 @@ from azure.storage.queue import (
 )
 
 from nodepool.adapters.credentials import azure_credential
-from nodepool.adapters.tables import storage_errors
+from nodepool.adapters.tables import storage_errors, transport
 from nodepool.settings import Settings
 
 
@@ -24,7 +24,7 @@ def queue_service(settings: Settings) -> QueueServiceClient:
     # The storage SDK's default retry waits 15 s, then 45 s, and its ExponentialRetry adds 2^n s
     # whatever the initial backoff: far too long inside a request or a health check.
     retry = LinearRetry(backoff=0.2, retry_total=2, random_jitter_range=0.1)
-    options = {"connection_timeout": 3, "read_timeout": 10, "retry_policy": retry}
+    options = {"connection_timeout": 3, "read_timeout": 10, "retry_policy": retry, "transport": transport()}
     if settings.uses_connection_string():
         return QueueServiceClient.from_connection_string(settings.storage_connection, **options)
     return QueueServiceClient(settings.service_url("queue"), credential=azure_credential(settings), **options)

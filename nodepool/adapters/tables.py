@@ -18,13 +18,30 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableServiceClient, UpdateMode
+from requests import Session
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from nodepool.adapters.credentials import azure_credential
 from nodepool.errors import AlreadyExists, Conflict, NotFound, Unavailable
 from nodepool.settings import Settings
 
 TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10, "retry_total": 2, "retry_backoff_factor": 0.2}
+# Connections kept per storage endpoint: azure-core keeps 10, but the Python worker runs up to
+# PYTHON_THREADPOOL_THREAD_COUNT (at most 32) functions at once; past the pool every call reconnects.
+POOL_SIZE = 32
+
+
+def transport() -> RequestsTransport:
+    """azure-core's requests transport with a pool for every worker thread (shared with the queue adapter)."""
+    session = Session()
+    adapter = HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, adapter)
+    return RequestsTransport(session=session, session_owner=False, connection_timeout=TIMEOUTS["connection_timeout"],
+                             read_timeout=TIMEOUTS["read_timeout"])
 
 
 @contextmanager
@@ -47,9 +64,10 @@ def storage_errors(what: str) -> Iterator[None]:
 
 
 def table_service(settings: Settings) -> TableServiceClient:
+    options = {**TIMEOUTS, "transport": transport()}
     if settings.uses_connection_string():
-        return TableServiceClient.from_connection_string(settings.storage_connection, **TIMEOUTS)
-    return TableServiceClient(settings.service_url("table"), credential=azure_credential(settings), **TIMEOUTS)
+        return TableServiceClient.from_connection_string(settings.storage_connection, **options)
+    return TableServiceClient(settings.service_url("table"), credential=azure_credential(settings), **options)
 
 
 class Table:
