@@ -39,7 +39,7 @@ class Host:
 
     def start(self) -> Host:
         local = load_local_settings(self.app_dir, self.env)
-        config, settings = HostConfig.load(self.app_dir), HostSettings.from_env(self.app_dir, self.env)
+        config, settings = HostConfig.load(self.app_dir, self.env), HostSettings.from_env(self.app_dir, self.env)
         self.keys, self.invoker = Keys.from_settings(settings), Invoker(settings.threads)
         for function in index_app(self.app_dir):
             try:

@@ -1,13 +1,19 @@
 """host.json: the HTTP route prefix and the queue trigger options, with the real host's
 defaults and limits, so the dev host polls, retries and poisons exactly as configured for Azure.
+As in the real host, an app setting `AzureFunctionsJobHost__path__to__setting` overrides the
+host.json value at that path (keys matched case-insensitively), e.g.
+`AzureFunctionsJobHost__extensions__queues__visibilityTimeout=00:00:01`.
 """
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?$")
 
 
@@ -63,7 +69,7 @@ class HostConfig:
     queues: QueueOptions = field(default_factory=QueueOptions)
 
     @classmethod
-    def load(cls, app_dir: Path) -> HostConfig:
+    def load(cls, app_dir: Path, env: Mapping[str, str] = os.environ) -> HostConfig:
         path = Path(app_dir) / "host.json"
         try:
             raw = json.loads(path.read_text())
@@ -71,8 +77,27 @@ class HostConfig:
             raise HostConfigError(f"{path} not found: not a function app directory") from None
         except json.JSONDecodeError as err:
             raise HostConfigError(f"{path}: invalid JSON ({err})") from None
+        raw = with_overrides(raw, env)
         if str(raw.get("version")) != "2.0":
             raise HostConfigError(f"{path}: 'version' must be \"2.0\"")
         extensions = raw.get("extensions") or {}
         prefix = (extensions.get("http") or {}).get("routePrefix", "api")
         return cls(route_prefix=str(prefix).strip("/"), queues=QueueOptions.from_json(extensions.get("queues") or {}))
+
+
+def with_overrides(raw: dict, env: Mapping[str, str]) -> dict:
+    """host.json with the `AzureFunctionsJobHost__a__b` app settings applied (the value is a string,
+    as app settings are; the options above parse strings)."""
+    out = json.loads(json.dumps(raw))
+    for name, value in sorted(env.items()):
+        if not name.startswith(OVERRIDE_PREFIX):
+            continue
+        *parents, leaf = name[len(OVERRIDE_PREFIX):].split("__")
+        node = out
+        for part in parents:
+            key = next((k for k in node if k.lower() == part.lower()), part)
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[next((k for k in node if k.lower() == leaf.lower()), leaf)] = value
+    return out

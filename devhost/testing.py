@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 _READY = re.compile(r"^devhost listening on (http://\S+)")
@@ -31,9 +32,11 @@ class DevHostError(RuntimeError):
 
 class DevHost:
     def __init__(self, app_dir: Path | str = ROOT, env: Mapping[str, str] | None = None, port: int = 0,
-                 args: Sequence[str] = (), keys: bool = True, startup_timeout: float = 30.0):
-        """`keys=False`: configure no keys, so the host generates a master key and prints it."""
-        self.app_dir, self.port, self.args = Path(app_dir).resolve(), port, list(args)
+                 args: Sequence[str] = (), keys: bool = True, startup_timeout: float = 30.0,
+                 echo: TextIO | None = None):
+        """`keys=False`: configure no keys, so the host generates a master key and prints it.
+        `echo`: also write every line of the host's output there (a terminal, a log file)."""
+        self.app_dir, self.port, self.args, self.echo = Path(app_dir).resolve(), port, list(args), echo
         self.startup_timeout = startup_timeout
         self.env = dict(env or {})
         if keys and not {"DEVHOST_MASTER_KEY", "DEVHOST_FUNCTION_KEYS"} & self.env.keys():
@@ -71,6 +74,9 @@ class DevHost:
         for line in stream:
             with self._lock:
                 self._lines.append(line)
+                if self.echo is not None:
+                    self.echo.write(line)
+                    self.echo.flush()
             if ready := _READY.match(line):
                 self.url = ready.group(1)
             elif master := _MASTER.match(line):
