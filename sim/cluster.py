@@ -52,6 +52,7 @@ class Simulator:
         for server in (self.idp.server, self.arm.server, self.imds.server, self.control.server):
             server.start()
         self.kube = self._start_kube() if self._want_kube else None
+        self.control.kube = self.kube
         self.world.hooks = FanOut(self.kube, self._hooks)
         self.world.start_master()
         self.world.create(self.agents, booted=True)

@@ -7,6 +7,9 @@ POST /sim/vms/<which>/freeze    {"notice": 10, "duration": 5}
 POST /sim/vms/<which>/events    {"type": "Preempt", "notice": 30, "source": "Platform", "duration": -1}
 POST /sim/vms/<which>/terminate                     (gone now, no notice)
 POST /sim/vms/<which>/partition {"on": true}        (kubelet cut off, VM still running)
+POST /sim/vms/<which>/k3s-join  {"token", "password", "labels": [], "taints": []}
+                                (k3s starts on the VM: the supervisor checks and registers its Node;
+                                 403 {"error": reason} when refused; see sim/k3s_agent.py)
 POST /sim/scale                 {"capacity": 3}     (someone else resizes the scale set)
 POST /sim/arm/faults            {"kind": "throttle", "count": 2, "retry_after": 1, "seconds": ...}
 DELETE /sim/arm/faults
@@ -17,6 +20,7 @@ from __future__ import annotations
 from sim.arm import Arm
 from sim.http import HttpError, Request, Response, Server
 from sim.imds import Imds
+from sim.kube_k3s import JoinRefused
 from sim.world import Refused, World
 
 WHICH = r"/sim/vms/(?P<which>[^/]+)"
@@ -25,9 +29,11 @@ WHICH = r"/sim/vms/(?P<which>[^/]+)"
 class Control:
     def __init__(self, world: World, arm: Arm, imds: Imds):
         self.world, self.arm, self.imds = world, arm, imds
+        self.kube = None  # KubeSim, set by the Simulator once it started
         self.server = Server([
             ("GET", "/sim/state", lambda r: Response(200, self.state())),
             ("POST", WHICH + r"/(?P<verb>preempt|reboot|redeploy|freeze|events|terminate|partition)", self.chaos),
+            ("POST", WHICH + r"/k3s-join", self.k3s_join),
             ("POST", "/sim/scale", self.scale),
             ("POST", "/sim/arm/faults", self.add_fault),
             ("DELETE", "/sim/arm/faults", lambda r: (self.arm.faults.clear(), Response(204))[1]),
@@ -62,6 +68,26 @@ class Control:
         except KeyError as err:
             raise HttpError(404, {"error": str(err)}) from err
         return Response(204)
+
+    def k3s_join(self, req: Request) -> Response:
+        if self.kube is None:
+            raise HttpError(404, {"error": "the simulator runs without Kubernetes"})
+        try:
+            vm = self.world.find(req.params["which"])
+        except KeyError as err:
+            raise HttpError(404, {"error": str(err)}) from err
+        body = req.json() or {}
+        try:
+            labels = dict(str(label).split("=", 1) for label in body.get("labels") or [])
+            token, password = str(body["token"]), str(body["password"])
+        except (KeyError, ValueError) as err:
+            raise HttpError(400, {"error": f"body needs token, password and key=value labels ({err!r})"}) from err
+        try:
+            node = self.kube.k3s_agent_join(vm.computer_name, token, password, labels=labels,
+                                            taints=body.get("taints") or [], provider_id=vm.provider_id)
+        except JoinRefused as err:
+            raise HttpError(403, {"error": err.reason, "message": str(err)}) from err
+        return Response(201, {"node": node["metadata"]["name"]})
 
     def scale(self, req: Request) -> Response:
         try:

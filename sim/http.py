@@ -116,6 +116,9 @@ class Server:
 
 class _Httpd(ThreadingHTTPServer):
     daemon_threads = True
+    # One server stands in for the IMDS of every VM: hundreds of agents polling each second must wait in the
+    # accept queue, not be dropped (socketserver's backlog is 5; a dropped SYN costs the client 1-3 s).
+    request_queue_size = 1024
 
     def __init__(self, owner: Server):
         self.owner = owner
