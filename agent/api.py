@@ -80,8 +80,11 @@ class Api:
             self.key.forget()
         return reply
 
-    def join(self, hostname: str, vm_id: str = "", timeout: float | None = None) -> Reply:
-        body = {"hostname": hostname}
+    def join(self, hostname: str, vm_id: str = "", fresh: bool = False, timeout: float | None = None) -> Reply:
+        """`fresh`: this OS disk has no k3s node password yet (new VM or reimaged disk), so the control
+        plane removes a stale Node and its `<node>.node-password.k3s` secret, which k3s would hold
+        against the new password."""
+        body: dict = {"hostname": hostname, "fresh": bool(fresh)}
         if vm_id:
             body["vm_id"] = vm_id
         return self.request("POST", "/join", body, timeout)

@@ -113,7 +113,8 @@ def drained(row: Mapping, since: float, event_id: str | None = None) -> bool:
     """Whether the drain we asked for (at `since`, for `event_id`) is finished.
 
     A `drained_at` from an earlier drain must not count: when the row names the event it drained
-    for it has to be ours, and a parseable `drained_at` must not predate our request (less skew).
+    for it has to be ours, it must not predate the drain in progress (`drain_started_at`), and a
+    parseable `drained_at` must not predate our request (less skew).
     """
     if row.get("state") in DRAINED_STATES:
         return True
@@ -124,4 +125,7 @@ def drained(row: Mapping, since: float, event_id: str | None = None) -> bool:
     if event_id and last and last != event_id:
         return False
     finished = parse_time(drained_at)
+    started = parse_time(row.get("drain_started_at"))
+    if finished is not None and started is not None and finished < started:
+        return False  # a newer drain is running; drained_at is left over from the one before
     return finished is None or finished >= since - CLOCK_SKEW_S

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import subprocess
 
@@ -25,12 +26,20 @@ def vm_id(imds: Imds) -> str:
     return value if isinstance(value, str) else ""
 
 
+def fresh_disk(password_file: str) -> bool:
+    """No k3s node password on this disk yet: k3s writes it on its first start (new VM, reimaged disk)."""
+    return not os.path.exists(password_file)
+
+
 def run(cfg, api: Api, imds: Imds, rt: Runtime) -> int:
     hostname = cfg.node_name
     vid = vm_id(imds)
-    log.info("joining as %s (vmId %s) through %s", hostname, vid or "unknown", cfg.api_url)
+    fresh = fresh_disk(cfg.node_password_file)
+    log.info("joining as %s (vmId %s, %s) through %s", hostname, vid or "unknown",
+             "fresh disk: no %s yet" % cfg.node_password_file if fresh else "k3s node password present",
+             cfg.api_url)
     try:
-        reply = retry(lambda: api.join(hostname, vid), what="POST /api/join", budget=cfg.join_timeout,
+        reply = retry(lambda: api.join(hostname, vid, fresh), what="POST /api/join", budget=cfg.join_timeout,
                       clock=rt.clock, sleep=rt.sleep, rand=rt.rand)
     except GaveUp as err:
         log.error("%s", err)

@@ -61,3 +61,26 @@ def run_agent(imds, clock):
         return Run(code, stream.getvalue())
 
     return run
+
+
+# -- integration: the helper against the simulator and the real app in the dev host --------------
+APP_ENV = {"NODEPOOL_NODE_LABELS": "nodepool/pool=agents,node-role.kubernetes.io/agent=true",
+           "NODEPOOL_DRAIN_MARGIN": "1"}
+
+
+@pytest.fixture
+def cluster(make_stack):
+    """The stack (Azurite, simulator, the app in the dev host) with 3 agents; master not registered."""
+    return make_stack(env=APP_ENV)
+
+
+@pytest.fixture
+def node_on(cluster, tmp_path):
+    """node_on(which, disk="a"): the helper on VM `which`, with a disk folder of its own."""
+    from tests.agent.integration import Node
+
+    def make(which, disk: str = "") -> Node:
+        vm = cluster.sim.vm(which)
+        return Node(cluster, vm, tmp_path / (disk or vm.computer_name))
+
+    return make

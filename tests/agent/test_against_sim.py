@@ -1,7 +1,7 @@
-"""The helper against the simulator's IMDS (real time, real wire format); our API is still a stub.
+"""The helper against the simulator's IMDS (real time, real wire format) with a stub for our API.
 
-The full integration pass (the devhost serving the real functions, with Azurite and the
-simulator) comes once those land; until the simulator exists this module is skipped.
+It pins the helper's side of the wire without the app; the same flows against the real app in the
+dev host are in test_integration_*.py.
 """
 from __future__ import annotations
 

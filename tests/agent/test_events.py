@@ -80,6 +80,10 @@ def test_iso_times_from_the_api():
     ({"state": "cordoned", "drained_at": "2023-11-14T22:13:25Z"}, True),
     ({"state": "cordoned", "drained_at": "2023-11-14T22:13:25Z", "last_event_id": "older"}, False),
     ({"state": "ready", "drained_at": "2023-11-01T00:00:00Z"}, False),   # a drain from an earlier event
+    ({"state": "draining", "last_event_id": "e", "drain_started_at": "2023-11-14T22:13:30Z",
+      "drained_at": "2023-11-14T22:13:25Z"}, False),  # this drain is running; drained_at is the one before
+    ({"state": "cordoned", "last_event_id": "e", "drain_started_at": "2023-11-14T22:13:21Z",
+      "drained_at": "2023-11-14T22:13:25Z"}, True),
     ({"state": "left", "drained_at": "not-a-time"}, True),
     ({"state": "draining", "drained_at": None}, False),
     ({}, False),

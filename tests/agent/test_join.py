@@ -17,7 +17,8 @@ def _args(api, tmp_path, *extra):
     marker = tmp_path / "started"
     start = "%s -c \"open('%s', 'w').write('k3s')\"" % (sys.executable, marker)
     return ["join", "--api-url", api.url, "--node-name", "agent000001", "--k3s-config",
-            str(tmp_path / "config.yaml"), "--start-command", start, *extra], marker
+            str(tmp_path / "config.yaml"), "--start-command", start,
+            "--node-password-file", str(tmp_path / "node-password"), *extra], marker
 
 
 def test_join_waits_out_503_retry_after_then_writes_config_and_starts_k3s(api, imds, clock, run_agent, tmp_path):
@@ -41,11 +42,20 @@ def test_join_sends_hostname_vm_id_identity_and_function_key(api, imds, run_agen
     argv, _ = _args(api, tmp_path)
     assert run_agent(*argv).code == 0
     (call,) = api.calls("POST", "/api/join")
-    assert call.body == {"hostname": "agent000001", "vm_id": imds.vm_id}
+    assert call.body == {"hostname": "agent000001", "vm_id": imds.vm_id, "fresh": True}
     assert call.headers["Authorization"] == "Bearer " + IDENTITY_TOKEN
     assert call.headers["x-functions-key"] == FUNCTION_KEY
     token_calls = [s for s in imds.seen if s.path.endswith("/oauth2/token")]
-    assert token_calls[0].query["resource"] == "https://management.azure.com/"
+    assert token_calls[0].query["resource"] == "api://nodepool"  # the default audience
+
+
+def test_join_says_fresh_only_while_the_disk_has_no_k3s_node_password(api, imds, run_agent, tmp_path):
+    api.on("POST", "/api/join", (200, {}, ANSWER))
+    argv, _ = _args(api, tmp_path)
+    assert run_agent(*argv).code == 0
+    (tmp_path / "node-password").write_text("written by k3s at its first start\n")
+    assert run_agent(*argv).code == 0
+    assert [c.body["fresh"] for c in api.calls("POST", "/api/join")] == [True, False]
 
 
 def test_join_passes_the_identity_client_id_and_audience(api, imds, run_agent, tmp_path):
