@@ -119,10 +119,7 @@ def serve(c, port=7071, agents=3):
     import secrets
     import signal
 
-    import requests
-
-    from devhost.azurite import Azurite
-    from sim.cluster import Simulator
+    from devhost.local_stack import LocalStack
 
     _bootstrap()
     # SIGTERM (a service manager, `kill`) must stop Azurite and the simulator too, like Ctrl-C does.
@@ -134,29 +131,39 @@ def serve(c, port=7071, agents=3):
         path.parent.mkdir(exist_ok=True)
         path.write_text(keys[name])
         path.chmod(0o600)
-    key, key_file = keys["function-key"], ROOT / ".run" / "function-key"
-    with Azurite(location=ROOT / ".azurite", log=ROOT / ".azurite" / "azurite.log") as azurite, \
-            Simulator(agents=int(agents)) as sim:
-        _say(f"Azurite at {azurite.ports} (data in .azurite/); simulator: python -m sim prints the same map")
-        env = {**os.environ, **sim.settings_env(), "AzureWebJobsStorage": azurite.connection_string(),
-               "DEVHOST_FUNCTION_KEYS": key, "DEVHOST_MASTER_KEY": keys["master-key"]}
-        host = subprocess.Popen([str(VENV_PY), "-m", "devhost", "--port", str(port)], cwd=ROOT, env=env)
-        try:
-            base = f"http://127.0.0.1:{port}/api"
-            for _ in range(100):
-                try:
-                    requests.get(f"{base}/healthz", timeout=1)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.2)
-            answer = requests.post(f"{base}/cluster", json=sim.kube.registration(), timeout=10,
-                                   headers={"x-functions-key": key, "Authorization": f"Bearer {sim.token('master')}"})
-            _say(f"master registered: {answer.status_code}; agents: {', '.join(v.computer_name for v in sim.vms)}")
-            _say(f"try: curl -H \"x-functions-key: $(cat {key_file.relative_to(ROOT)})\" {base}/nodes")
-            host.wait()
-        except KeyboardInterrupt:
-            host.terminate()
-            host.wait(timeout=20)
+    key_file = ROOT / ".run" / "function-key"
+    host_env = {"DEVHOST_FUNCTION_KEYS": keys["function-key"], "DEVHOST_MASTER_KEY": keys["master-key"]}
+    stack = LocalStack(agents=int(agents), port=int(port), storage=ROOT / ".azurite", echo=sys.stdout,
+                       host_env=host_env)
+    try:
+        stack.start()
+        _say(f"Azurite at {stack.azurite.ports} (data in .azurite/); simulator: python -m sim prints the same map")
+        answer = stack.register_master()
+        _say(f"master registered: {answer.status_code}; agents: {', '.join(v.computer_name for v in stack.sim.vms)}")
+        _say(f"try: curl -H \"x-functions-key: $(cat {key_file.relative_to(ROOT)})\" {stack.api}/nodes")
+        while stack.host.returncode is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave Azurite behind
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+
+
+@task(help={"agents": "spot VMs in the simulated scale set (default 5)",
+            "pods": "pods of the ReplicaSet seeded as the workload (default 40)",
+            "notice": "seconds of notice the spot eviction gives (default 30, as Azure does)"})
+def demo(c, agents=5, pods=40, notice=30):
+    """The product's story on this machine, as a timeline: join, spot eviction, a VM killed, reconcile.
+
+    Azurite, the simulator, the real app in the dev host and the real node helper (`python3 -m agent`)
+    for every VM. Under ~90 s; exits non-zero naming the step that failed. Logs go to .run/demo/.
+    """
+    from demo.__main__ import main
+
+    _bootstrap()
+    sys.exit(main(["--agents", str(agents), "--pods", str(pods), "--notice", str(notice)]))
 
 
 namespace = Collection.from_module(sys.modules[__name__])

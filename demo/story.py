@@ -1,0 +1,156 @@
+"""The demo's story, step by step: start, register, join, seed a workload, watch; then the two kinds
+of spot trouble (demo/eviction.py, demo/ghost.py) and a summary. Every step checks what it claims
+and raises StepFailed otherwise; `facts` holds what was measured (written as JSON with --facts).
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from demo.timeline import Timeline, check, wait_until
+from demo.vms import Helper
+from devhost.local_stack import LocalStack
+
+# The app's own reconcile timer (every minute) is parked: the demo runs its ticks itself (step 5), with
+# the timer's wiring, and a minute boundary must not remove the ghost before the story shows it.
+APP_SETTINGS = {"NODEPOOL_CLUSTER": "demo", "NODEPOOL_RECONCILE_SCHEDULE": "0 0 0 1 1 *"}
+REQUESTS = {"cpu": "100m", "memory": "128Mi"}
+
+
+@dataclass
+class Options:
+    agents: int = 5
+    pods: int = 40
+    notice: float = 30.0
+    grace: float = 3.0  # node-monitor grace period of the simulated k3s (40 s in k3s): NotReady after this
+    logs: Path = Path(".run/demo")
+
+
+class Story:
+    def __init__(self, opts: Options, timeline: Timeline, work: Path):
+        self.opts, self.t, self.work = opts, timeline, work
+        self.stack: LocalStack | None = None
+        self.helpers: dict[str, Helper] = {}
+        self.facts: dict = {"ok": False, "agents": opts.agents, "notice_s": opts.notice}
+        self._devhost_log = None
+
+    # -- the whole story ------------------------------------------------------------------------
+    def run(self) -> None:
+        from demo import eviction, ghost
+
+        self.start()
+        self.join()
+        self.seed()
+        self.watch()
+        eviction.spot_eviction(self)
+        ghost.killed_vm(self)
+        self.facts["ok"], self.facts["total_s"] = True, round(self.t.elapsed, 1)
+
+    def close(self) -> None:
+        for helper in self.helpers.values():
+            helper.stop()
+        if self.stack:
+            self.stack.stop()
+        if self._devhost_log:
+            self._devhost_log.close()
+
+    @property
+    def sim(self):
+        return self.stack.sim
+
+    @property
+    def kube(self):
+        return self.stack.sim.kube
+
+    def agents(self) -> list[Helper]:
+        return [h for h in self.helpers.values() if h.vm.instance_id]
+
+    # -- 1. the stack -----------------------------------------------------------------------------
+    def start(self) -> None:
+        n = self.opts.agents
+        self.t.say(f"starting Azurite (in memory), the simulator ({n} spot VMs + master0) and the app in the dev host")
+        started = time.monotonic()
+        self._devhost_log = open(self.opts.logs / "devhost.log", "w", encoding="utf-8")
+        self.stack = LocalStack(agents=n, sim_options={"kube_options": {"grace_s": self.opts.grace,
+                                                                         "terminate_s": 0.5}},
+                                app_settings=APP_SETTINGS, host_env={"DEVHOST_STATE_DIR": str(self.work / "devhost")},
+                                echo=self._devhost_log)
+        self.stack.start()
+        self.facts["start_s"] = round(time.monotonic() - started, 2)
+        health = requests.get(f"{self.stack.api}/healthz", timeout=10)
+        body = health.json()
+        check(health.status_code == 200 and body.get("status") == "ok", f"GET /api/healthz: {health.status_code} "
+                                                                            f"{health.text[:300]}")
+        checks = ", ".join(f"{k} {'ok' if v['ok'] else 'FAILING'}" for k, v in body["checks"].items())
+        self.t.say(f"app up at {self.stack.api} in its own process; GET /api/healthz -> 200 {body['status']} "
+                   f"({checks})")
+        disks = self.work / "disks"
+        for vm in [self.sim.vm("master0"), *self.sim.vms]:
+            self.helpers[vm.computer_name] = Helper(self.stack, vm, disks, self.opts.logs)
+
+    # -- 2. register and join -----------------------------------------------------------------------
+    def join(self) -> None:
+        master = self.helpers["master0"]
+        register = master.run("register")
+        code = register.wait(40)
+        check(code == 0, f"`agent register` on master0 exited {code}:\n{register.text()}")
+        self.t.say(f"master0 registered the cluster with `agent register`, as its cloud-init does "
+                   f"(POST /api/cluster: server {self.kube.url}, CA pinned)")
+        started = time.monotonic()
+        joins = {h.name: h.run("join", "--join-timeout", "60") for h in self.agents()}
+        for name, proc in joins.items():
+            code = proc.wait(70)
+            check(code == 0, f"`agent join` on {name} exited {code}:\n{proc.text()}")
+        wait_until(lambda: all(self.ready(h.name) == "True" for h in self.agents()), 10, "every agent's Node Ready")
+        self.facts["joined"], self.facts["join_s"] = len(joins), round(time.monotonic() - started, 2)
+        self.t.say(f"{len(joins)} agents joined with `agent join` in {self.facts['join_s']:.1f} s "
+                   f"(POST /api/join -> k3s config -> k3s started -> Node registered); all Nodes Ready")
+        rows = self.stack.call("GET", "nodes").json()["nodes"]
+        check(sorted(r["name"] for r in rows) == sorted(joins), f"GET /api/nodes lists {[r['name'] for r in rows]}")
+        self.t.more("GET /api/nodes: " + ", ".join(f"{r['name']} {r['state']}" for r in rows))
+
+    def ready(self, name: str) -> str:
+        node = self.kube.node(name)
+        conditions = node["status"]["conditions"] if node else []
+        return next((c["status"] for c in conditions if c["type"] == "Ready"), "absent")
+
+    # -- 3. a workload, and the watchers ------------------------------------------------------------------
+    @property
+    def victim(self) -> Helper:
+        return self.agents()[1]
+
+    @property
+    def ghost(self) -> Helper:
+        return self.agents()[-1]
+
+    def seed(self) -> None:
+        kube, others = self.kube, [h for h in self.agents() if h is not self.victim]
+        kube.add_pods(self.victim.name, 2, owner="StatefulSet/db", requests=REQUESTS)
+        kube.add_pods(others[0].name, 1, owner="StatefulSet/db", requests=REQUESTS)
+        kube.add_pdb("db", selector={"app": "db"}, max_unavailable=1)
+        kube.add_pods(None, self.opts.pods, owner="ReplicaSet/web", requests=REQUESTS)  # the scheduler places them
+        wait_until(lambda: self.running("web") == self.opts.pods, 10, f"{self.opts.pods} web pods Running")
+        spread = Counter(p["spec"]["nodeName"] for p in self.pods("web"))
+        self.t.say(f"workload: ReplicaSet web, {self.opts.pods} pods placed by the scheduler "
+                   f"({', '.join(f'{n} {c}' for n, c in sorted(spread.items()))}); StatefulSet db, 3 pods "
+                   f"(db-0, db-1 on {self.victim.name}) behind PDB db (maxUnavailable 1)")
+
+    def pods(self, app: str) -> list[dict]:
+        return [p for p in self.kube.pods() if (p["metadata"].get("labels") or {}).get("app") == app]
+
+    def running(self, app: str, off: str = "") -> int:
+        """Pods of `app` Running (and not terminating), on any node but `off`."""
+        return sum(1 for p in self.pods(app) if p["status"]["phase"] == "Running"
+                   and not p["metadata"].get("deletionTimestamp") and p["spec"].get("nodeName") != off)
+
+    def watch(self) -> None:
+        for helper in self.agents():
+            helper.run("watch")
+        hits = self.sim.imds.server.hits
+        wait_until(lambda: all(hits[f"GET /vms/{h.name}/metadata/scheduledevents"] for h in self.agents()), 20,
+                   "every `agent watch` reading IMDS scheduled events")
+        self.t.say(f"`agent watch` running on {len(self.agents())} VMs: IMDS scheduled events every 1 s")

@@ -1,0 +1,52 @@
+"""`python3 tasks.py demo`: the whole story, reduced (3 VMs, 15 s notice), as its own process.
+
+The demo checks every claim it prints and exits non-zero when one fails; here we also read the
+facts it measured (--facts) so a demo that "passes" without doing the work is caught too.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from demo import __main__ as demo_main
+from demo.story import Story
+from demo.timeline import StepFailed
+from devhost.testing import ROOT
+
+NOTICE = 15.0
+
+
+def test_the_demo_story_runs_end_to_end(tmp_path):
+    facts_file = tmp_path / "facts.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPOOL_")}
+    done = subprocess.run([sys.executable, "-m", "demo", "--agents", "3", "--pods", "12", "--notice", str(NOTICE),
+                           "--logs", str(tmp_path / "logs"), "--facts", str(facts_file)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    facts = json.loads(facts_file.read_text())
+    assert facts["ok"] and facts["joined"] == 3, facts
+    # the spot eviction: cordoned, drained, Node deleted and the VM gone on our ack, all before NotBefore
+    assert facts["deleted_before_not_before"] and facts["vm_gone_s"] < NOTICE, facts
+    assert facts["cordon_ms"] < 2000 and facts["pods_evicted"] >= 2, facts  # db-0 and db-1 at least
+    assert facts["eviction_calls"] >= facts["pods_evicted"], facts  # through the Eviction API (PDB-aware)
+    # the VM killed without notice: its ghost Node removed by one reconcile tick
+    assert facts["ghost_removed"] and facts["reconcile_planned"].get("delete_node") == 1, facts
+    assert "reconcile, dry run" in out and "FAILED" not in out
+    logs = {p.name for p in (tmp_path / "logs").iterdir()}
+    assert {"devhost.log", "master0.log", "agents000001.log"} <= logs
+    assert "acknowledged event" in (tmp_path / "logs" / "agents000001.log").read_text()
+
+
+def test_a_failing_step_exits_non_zero_and_says_what_failed(tmp_path, monkeypatch, capsys):
+    def broken(self):
+        raise StepFailed("Node agents000001 cordoned: not within 30 s")
+
+    monkeypatch.setattr(Story, "run", broken)
+    facts_file = tmp_path / "facts.json"
+    code = demo_main.main(["--logs", str(tmp_path / "logs"), "--facts", str(facts_file)])
+    assert code == 1
+    assert "FAILED: Node agents000001 cordoned: not within 30 s" in capsys.readouterr().out
+    assert json.loads(facts_file.read_text())["ok"] is False
