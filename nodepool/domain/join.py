@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from nodepool.domain.model import Instance, Node
+from nodepool.domain.model import Instance
 from nodepool.domain.registry import NodeRecord
 from nodepool.errors import Forbidden, InvalidInput
 
@@ -98,21 +98,16 @@ def check_instance(request: JoinRequest, instance: Instance | None) -> Instance:
     return instance
 
 
-def is_stale(node: Node | None, row: NodeRecord | None, request: JoinRequest, instance: Instance) -> bool:
-    """Does a Node of this name belong to an earlier VM (or disk) than the one joining now?
-
-    k3s refuses a node whose password differs from the `<node>.node-password.k3s` secret,
-    so the stale Node and that secret must go before a new VM or a reimaged disk joins.
-    """
-    return node is not None and replaces_earlier(row, request, instance)
-
-
 def replaces_earlier(row: NodeRecord | None, request: JoinRequest, instance: Instance) -> bool:
-    """`is_stale` without the Node: would a Node of this name be stale, if one existed? Usually not,
-    so the join looks the Node up only when this says yes."""
+    """Is this join a new VM or a fresh disk under a name an earlier one used?
+
+    k3s refuses a node whose password differs from the `<node>.node-password.k3s` secret
+    ("Node password rejected"), so that secret and any Node of the earlier VM must go first.
+    A name we never recorded is left to reconcile, unless the agent says its disk is fresh.
+    """
     if request.fresh:
         return True
-    known_vm = row.vm_id if row else ""  # a Node we never registered: leave it to reconcile
+    known_vm = row.vm_id if row else ""
     current_vm = request.vm_id or instance.vm_id.lower()
     return bool(known_vm and current_vm and known_vm != current_vm)
 

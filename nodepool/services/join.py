@@ -13,7 +13,6 @@ from nodepool.domain.join import (
     bootstrap_secret_name,
     check_hostname,
     check_instance,
-    is_stale,
     join_response,
     node_password_secret,
     replaces_earlier,
@@ -67,7 +66,7 @@ class JoinService:
         instance = check_instance(request, self.instances.lookup(request.hostname, now, request.vm_id))
         kube = self.kube_for(cluster)
         row = self.registry.node(request.hostname)
-        if replaces_earlier(row, request, instance) and is_stale(kube.node(request.hostname), row, request, instance):
+        if replaces_earlier(row, request, instance):  # both deletes are no-ops when nothing is there
             kube.delete_node(request.hostname)
             kube.delete_secret(KUBE_SYSTEM, node_password_secret(request.hostname))
         token_id, token, expires = "", cluster.agent_token, None

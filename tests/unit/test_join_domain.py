@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 import pytest
 
 from nodepool.domain.cluster import Registration
-from nodepool.domain.join import BootstrapToken, JoinRequest, check_instance, is_stale
-from nodepool.domain.model import Instance, Node, NodeState
+from nodepool.domain.join import BootstrapToken, JoinRequest, check_instance, replaces_earlier
+from nodepool.domain.model import Instance, NodeState
 from nodepool.domain.registry import NodeRecord
 from nodepool.errors import Forbidden, InvalidInput
 
@@ -57,18 +57,15 @@ def test_unknown_instance_and_wrong_vm_id_are_forbidden():
 INSTANCE = Instance("1", "agent000001", vm_id="vm-b")
 
 
-@pytest.mark.parametrize("node, row, request_, stale", [
-    (None, None, JoinRequest("agent000001", fresh=True), False),
-    (Node("agent000001"), None, JoinRequest("agent000001", "vm-b"), False),
-    (Node("agent000001"), NodeRecord("agent000001", NodeState.READY, vm_id="vm-b"), JoinRequest("agent000001", "vm-b"),
-     False),
-    (Node("agent000001"), NodeRecord("agent000001", NodeState.READY, vm_id="vm-a"), JoinRequest("agent000001", "vm-b"),
-     True),
-    (Node("agent000001"), NodeRecord("agent000001", NodeState.READY, vm_id="vm-b"),
-     JoinRequest("agent000001", "vm-b", fresh=True), True),
-], ids=["no-node", "node-unknown-to-us", "same-vm-reboot", "new-vm-same-name", "reimaged-disk"])
-def test_stale_node_rule(node, row, request_, stale):
-    assert is_stale(node, row, request_, INSTANCE) is stale
+@pytest.mark.parametrize("row, request_, replaces", [
+    (None, JoinRequest("agent000001", fresh=True), True),
+    (None, JoinRequest("agent000001", "vm-b"), False),
+    (NodeRecord("agent000001", NodeState.READY, vm_id="vm-b"), JoinRequest("agent000001", "vm-b"), False),
+    (NodeRecord("agent000001", NodeState.READY, vm_id="vm-a"), JoinRequest("agent000001", "vm-b"), True),
+    (NodeRecord("agent000001", NodeState.READY, vm_id="vm-b"), JoinRequest("agent000001", "vm-b", fresh=True), True),
+], ids=["fresh-disk-never-seen", "name-unknown-to-us", "same-vm-reboot", "new-vm-same-name", "reimaged-disk"])
+def test_a_new_vm_or_fresh_disk_replaces_the_earlier_one(row, request_, replaces):
+    assert replaces_earlier(row, request_, INSTANCE) is replaces
 
 
 def _registration(**over):

@@ -141,3 +141,10 @@ def test_token_cleanup_removes_expired_and_used_tokens_and_keeps_pending_ones(pl
     assert result == {"removed": 2, "kept": 1, "failed": 0}
     assert [t.node for t in plane.registry.join_tokens()] == [pending]
     assert plane.kube.secret("kube-system", f"bootstrap-token-{expired_id}") is None
+
+
+def test_a_fresh_disk_clears_a_password_secret_left_without_a_node(plane):
+    host = plane.hostnames()[2]
+    plane.kube.add_secret("kube-system", f"{host}.node-password.k3s")  # an earlier k3s start that never registered
+    plane.joins.join(AGENT, JoinRequest(host, fresh=True), NOW)
+    assert plane.kube.secret("kube-system", f"{host}.node-password.k3s") is None
