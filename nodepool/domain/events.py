@@ -73,9 +73,11 @@ def parse_not_before(value: Any) -> datetime | None:
 
 @dataclass(frozen=True)
 class EventReport:
+    """What an agent forwarded. The document lists the events of the whole placement group;
+    only this VM's are parsed, so one odd event of another VM cannot get ours refused."""
     hostname: str
     incarnation: int
-    events: tuple[ScheduledEvent, ...]
+    events: tuple[Any, ...]  # as the document had them
 
     @classmethod
     def from_json(cls, body: Any) -> "EventReport":
@@ -90,7 +92,7 @@ class EventReport:
         incarnation = document.get("DocumentIncarnation", 0)
         if not isinstance(incarnation, int):
             raise InvalidInput("DocumentIncarnation must be a number", code="invalid_document")
-        return cls(check_hostname(body.get("hostname")), incarnation, tuple(ScheduledEvent.from_imds(e) for e in raw))
+        return cls(check_hostname(body.get("hostname")), incarnation, tuple(raw))
 
     def mine(self, vm_name: str = "") -> tuple[ScheduledEvent, ...]:
         """Only events naming this agent's VM; others in the document are ignored.
@@ -99,4 +101,9 @@ class EventReport:
         not its hostname; we accept either.
         """
         names = {self.hostname, vm_name} - {""}
-        return tuple(e for e in self.events if names & set(e.resources))
+        return tuple(ScheduledEvent.from_imds(e) for e in self.events if names & _resources(e))
+
+
+def _resources(raw: Any) -> set[str]:
+    resources = raw.get("Resources") if isinstance(raw, dict) else None
+    return {r for r in resources if isinstance(r, str)} if isinstance(resources, list) else set()

@@ -1,8 +1,10 @@
 """POST /api/events: take this agent's scheduled events, cordon at once, enqueue the drain.
 
 Each EventId is handled once. The steps run in an order that survives a crash at any
-point: the event row is the dedup point, cordon and enqueue are safe to repeat, and the
-row is marked `enqueued` last, so a retried request finishes what a failed one started.
+point: the event row is the dedup point, cordon, row update and enqueue are safe to repeat,
+and the event is marked `enqueued` last, so a retried request finishes what a failed one
+started. (Two requests for one new event racing each other can both enqueue it; the drain
+is idempotent, so the second finds the work done or does it again harmlessly.)
 """
 from __future__ import annotations
 
@@ -46,8 +48,6 @@ def _record(registry: Registry, kube: Kube, queue: EventQueue, node: str, event:
         kube.patch_node(node, unschedulable=True)  # the cordon: one round trip, no read first
     except NotFound:
         pass  # no Node (not joined yet, or deleted already): nothing to cordon
-    queue.send(drain_message(node, event.event_id, event.type, event.not_before, record.deadline))
-    registry.save_event(replace(record, enqueued=True))
 
     def cordoned(current: NodeRecord | None) -> NodeRecord | None:
         if current is not None and current.state is NodeState.DELETED:
@@ -55,5 +55,8 @@ def _record(registry: Registry, kube: Kube, queue: EventQueue, node: str, event:
         base = current or NodeRecord(name=node, state=NodeState.CORDONED)
         return replace(for_event(base, event.event_id, event.type, record.deadline, now), state=NodeState.CORDONED)
 
+    # The row before the message: once enqueued, the drain may start at once and must not be overwritten.
     update_node(registry, node, cordoned)
+    queue.send(drain_message(node, event.event_id, event.type, event.not_before, record.deadline))
+    registry.save_event(replace(record, enqueued=True))
     return record.answer()

@@ -84,3 +84,4 @@ def test_kubernetes_api_down_past_the_deadline_fails_the_message_for_redelivery(
     assert plane.registry.node(NODE).state is NodeState.DRAINING
     plane.kube._failures.clear()
     assert drain(plane, notice_s=10)["pods_left"] == 0  # the redelivery finishes the job
+

@@ -82,3 +82,16 @@ def test_a_request_that_failed_half_way_is_finished_by_the_retry(plane):
 def test_a_started_event_is_due_now():
     rep = report("agents000000", {**event("E1"), "EventStatus": "Started", "NotBefore": ""})
     assert rep.mine("agents_0")[0].deadline(NOW) == NOW
+
+
+def test_a_malformed_event_of_another_vm_does_not_refuse_ours(plane):
+    odd = {"EventId": "X", "EventType": "SomethingNew", "Resources": ["agents_7"], "NotBefore": "soon"}
+    answer = record(plane, report("agents000000", odd, event("E1")))
+    assert [e["event_id"] for e in answer["events"]] == ["E1"] and answer["ignored"] == 1
+
+
+def test_the_row_is_marked_before_the_drain_is_enqueued(plane):
+    plane.queue.fail_next(Unavailable("queue down"))
+    with pytest.raises(Unavailable):
+        record(plane, report("agents000000", event("E1")))
+    assert plane.registry.node("agents000000").last_event_id == "E1"  # a drain starting now finds its event
