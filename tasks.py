@@ -102,6 +102,37 @@ def bench(c, name, json=False):
     sys.exit(subprocess.run(args, cwd=ROOT).returncode)
 
 
+@task(help={"file": "KEY=VALUE lines, one parameter each (default cluster.env); the environment's "
+                    "values of the same names win",
+            "out": "where the rendered files go (default .run/cloud-init)"})
+def params(c, file="cluster.env", out=".run/cloud-init"):
+    """Render the customData of master and agents from cloud-init/*.yml: every ${VAR} filled and
+    checked; an unknown, missing or malformed parameter is an error naming it (never its value)."""
+    from infra.cloud_init import VARIABLES, render_cloud_init
+    from infra.render import TemplateError
+
+    _bootstrap()
+    given = {}
+    path = ROOT / file
+    if path.exists():
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                key, sep, value = line.partition("=")
+                if not sep:
+                    sys.exit(f"{file}:{number}: expected KEY=VALUE")
+                given[key.strip()] = value.strip()
+    given.update({k: v for k, v in os.environ.items() if k in VARIABLES and not VARIABLES[k].derived})
+    try:  # both rendered before either is written: a failure leaves nothing half-done
+        rendered = {role: render_cloud_init(role, given) for role in ("master", "agent")}
+    except TemplateError as err:
+        sys.exit(f"params: {err}")
+    target = ROOT / out
+    target.mkdir(parents=True, exist_ok=True)
+    for role, text in rendered.items():
+        (target / f"{role}.yml").write_text(text)
+        _say(f"{role}: {len(text.encode())} bytes -> {target / (role + '.yml')}")
+
+
 @task(help={"fix": "apply ruff's safe fixes"})
 def lint(c, fix=False):
     """ruff over the whole project."""

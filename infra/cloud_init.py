@@ -126,11 +126,15 @@ def required(role: str) -> list[str]:
 def render_cloud_init(role: str, params: Mapping[str, str]) -> str:
     """customData for `role` ("master" or "agent"); TemplateError names every problem."""
     path = TEMPLATES[role]
-    absent = [name for name in required(role) if name not in params]
-    if absent:
-        raise TemplateError(["%s: missing parameter %s (%s)" % (path.name, name, VARIABLES[name].description)
-                             for name in absent])
-    text = render(path.read_text(), values(params), known=VARIABLES, source=path.name)
+    problems = ["%s: missing parameter %s (%s)" % (path.name, name, VARIABLES[name].description)
+                for name in required(role) if name not in params]
+    try:
+        filled = values(params)
+    except TemplateError as err:  # report these together with the missing ones
+        problems += err.problems
+    if problems:
+        raise TemplateError(problems)
+    text = render(path.read_text(), filled, known=VARIABLES, source=path.name)
     size = len(text.encode("utf-8"))
     if size > CUSTOM_DATA_LIMIT:
         raise TemplateError(["%s: %d bytes rendered, over the %d-byte customData limit" % (path.name, size,
