@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO, TypeVar
 
+from devhost.testing import wait_for
+
 T = TypeVar("T")
 
 
@@ -36,11 +38,4 @@ def check(condition: object, what: str) -> None:
 
 def wait_until(probe: Callable[[], T], timeout: float, what: str, interval: float = 0.02) -> T:
     """Call `probe` until it returns something truthy (returned); StepFailed after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise StepFailed(f"{what}: not within {timeout:.0f} s")
-        time.sleep(interval)
+    return wait_for(probe, timeout, interval, what, error=StepFailed)

@@ -128,13 +128,14 @@ class DevHost:
         self.stop()
 
 
-def wait_for(probe, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
-    """Call `probe` until it returns something truthy (returned) or `timeout` passes (TimeoutError)."""
+def wait_for(probe, timeout: float = 10.0, interval: float = 0.05, what: str = "condition",
+             error: type[Exception] = TimeoutError):
+    """Call `probe` until it returns something truthy (returned) or `timeout` passes (`error` raised)."""
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached within {timeout} s (last: {value!r})")
+            raise error(f"{what}: not reached within {timeout:g} s (last: {value!r})")
         time.sleep(interval)

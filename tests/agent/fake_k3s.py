@@ -11,27 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import sys
+from pathlib import Path
 
-
-def parse_config(text: str) -> dict:
-    """The YAML subset the helper writes: `key: <JSON scalar>` and `key:` followed by `  - <JSON scalar>`."""
-    out: dict = {}
-    current = None
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if line.startswith("  - ") and current is not None:
-            out[current].append(json.loads(line[4:]))
-            continue
-        key, _, value = line.partition(":")
-        if value.strip():
-            out[key], current = json.loads(value.strip()), None
-        else:
-            out[key], current = [], key
-    return out
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script by the helper under test
+from sim.k3s_agent import node_password, parse_config  # noqa: E402  (the same reading k3s_agent does)
 
 
 def main(argv: list[str]) -> int:
@@ -42,14 +26,8 @@ def main(argv: list[str]) -> int:
     opts = args.parse_args(argv)
     with open(opts.config, encoding="utf-8") as handle:
         config = parse_config(handle.read())
-    if not os.path.exists(opts.password_file):
-        os.makedirs(os.path.dirname(os.path.abspath(opts.password_file)), exist_ok=True)
-        with open(opts.password_file, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_hex(16) + "\n")
-    with open(opts.password_file, encoding="utf-8") as handle:
-        password = handle.read().strip()
     with open(opts.out, "w", encoding="utf-8") as handle:
-        json.dump({"config": config, "password": password}, handle)
+        json.dump({"config": config, "password": node_password(opts.password_file)}, handle)
     return 0
 
 

@@ -22,7 +22,8 @@ from typing import Callable
 
 from agent.cli import main
 from agent.runtime import Runtime
-from tests.agent.fake_k3s import parse_config
+from devhost.testing import wait_for
+from sim.k3s_agent import parse_config
 
 FAKE_K3S = Path(__file__).with_name("fake_k3s.py")
 
@@ -127,11 +128,4 @@ class Background:
 
 
 def wait(probe: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not reached within {timeout} s (last: {value!r})")
-        time.sleep(0.05)
+    return wait_for(probe, timeout, 0.05, what, error=AssertionError)
