@@ -134,11 +134,12 @@ class Watcher:
             return self._app_down(reply.error())
         self.app_error = ""
         answer = reply.data() if isinstance(reply.data(), dict) else {}
+        answered = {e.get("event_id"): e for e in answer.get("events", []) if isinstance(e, dict)}
         for t in pending:
             if reply.ok:
                 t.forwarded = True
                 log.info("forwarded event %s (%s); control plane deadline %s", t.event.id, t.event.type,
-                         answer.get("deadline", "?"))
+                         answered.get(t.event.id, {}).get("deadline", "?"))
             else:
                 t.refused = reply.error()
                 log.error("control plane refused event %s: %s", t.event.id, t.refused)

@@ -47,7 +47,7 @@ def test_preempt_is_forwarded_drained_and_acknowledged_before_not_before(registe
     finally:
         result = watcher.stop()
     log = result.log
-    assert "forwarded event %s (Preempt)" % event.event_id in log, log
+    assert "forwarded event %s (Preempt); control plane deadline 20" % event.event_id in log, log
     assert "acknowledged event %s (Preempt): drain finished" % event.event_id in log, log
 
     row = registered.call("GET", "nodes/" + ours.name, who=None).json()
