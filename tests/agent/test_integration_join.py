@@ -6,6 +6,7 @@ supervisor, which checks bootstrap tokens, the CA hash and node passwords as k3s
 """
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -112,7 +113,10 @@ def test_rejoin_after_reimage_sends_fresh_and_k3s_accepts_the_new_node_password(
     # What k3s on the new disk would meet without `fresh`: the old Node's password secret.
     (reimaged.disk / "etc/rancher/node").mkdir(parents=True)
     reimaged.password_file.write_text("new-disk-password\n")
-    reimaged.started.write_text(first.started.read_text().replace(old_password, "new-disk-password"))
+    # A token of its own: the first disk's may be revoked by now (used tokens are, by the cleanup timer).
+    presented = json.loads(first.started.read_text())
+    presented["config"]["token"], presented["password"] = kube.create_join_token(), "new-disk-password"
+    reimaged.started.write_text(json.dumps(presented))
     with pytest.raises(JoinRefused) as refused:
         reimaged.kubelet_join()
     assert refused.value.reason == "node_password_rejected"
