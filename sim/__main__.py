@@ -21,7 +21,20 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     sim = Simulator(args.agents, boot_seconds=args.boot_seconds, delete_seconds=args.delete_seconds,
                     terminate_notice=args.terminate_notice, page_size=args.page_size, kube=not args.no_kube).start()
-    print(f"simulator up in {time.perf_counter() - started:.2f}s")
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:  # from here on an interrupt must stop the servers: their threads would keep us alive
+        _describe(sim, time.perf_counter() - started)
+        print("Ctrl-C stops.", flush=True)
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+
+
+def _describe(sim: Simulator, took: float) -> None:
+    print(f"simulator up in {took:.2f}s")
     print(f"  ARM       {sim.arm_url}  (scale set {sim.world.config.scale_set_id})")
     print(f"  IdP       {sim.authority}/{sim.tenant_id}/v2.0/.well-known/openid-configuration")
     print(f"  control   {sim.control_url}/sim/state")
@@ -33,15 +46,6 @@ def main(argv: list[str] | None = None) -> None:
     print("environment for the app:")
     for key, value in sim.settings_env().items():
         print(f"  export {key}={value}")
-    print("Ctrl-C stops.", flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
 
 
 if __name__ == "__main__":
