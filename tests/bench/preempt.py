@@ -5,7 +5,7 @@
 
 Stack (BenchStack, tests/bench/common.py): Azurite, the simulator (ARM, IMDS, KubeSim) in this
 process, the real app in a dev host (its own process, no timers), and one agent watcher per VM
-(agent.watch.Watcher: IMDS every 1 s, forward to POST /api/events, poll GET /api/nodes/{name},
+(agent.watch.Watcher: IMDS at its default interval, forward to POST /api/events, poll GET /api/nodes/{name},
 acknowledge) as threads in WATCHER_PROCS child processes; a VM's watcher stops when Azure deletes
 the VM. The pool: POOL (`--nodes`) spot VMs that joined k3s, each running 10-30 pods (every fourth node a
 3-pod StatefulSet behind its own PDB, every node 2 pods of a pool-wide Deployment behind a 10 %
@@ -44,6 +44,7 @@ import time
 
 import requests
 
+from agent import watch
 from devhost.testing import DevHost
 from sim.cluster import Simulator
 from tests.bench._preempt_figures import Observer, combine, figures
@@ -51,7 +52,8 @@ from tests.bench.common import BenchStack, emit, rounded
 
 POOL, WAVE, WAVE_EVERY_S, NOTICE_S = 200, 20, 3.0, 30.0
 PODS, REQUESTS = (10, 30), {"cpu": "50m", "memory": "64Mi"}
-WATCHER_PROCS, POLL_S, RUNS, SETTLE_S = 2, 1.0, 3, 3.0
+WATCHER_PROCS, RUNS, SETTLE_S = 2, 3, 3.0
+POLL_S = watch.POLL_S  # the agent as deployed polls IMDS at its default interval
 KUBE = {"auto_join": True, "scrypt_log_n": 4, "terminate_s": 0.5}  # evicted pods take 0.5 s to stop
 # The app's settings as deployed (local.settings.json.example): 32 worker threads, so up to 24 drains in
 # flight (host.json batchSize 16 + newBatchThreshold 8) leave threads for POST /api/events. The host
