@@ -27,6 +27,7 @@ from agent.runtime import Runtime
 log = logging.getLogger("agent.watch")
 REPEAT_LOG_S = 30.0
 POLL_S = 0.5  # IMDS allows 5 requests a second; a 3 s notice must not wait a second to be seen
+DRAIN_POLL_S = 1.0  # GET /api/nodes/{name}: every agent of a mass eviction asks; once a second is enough
 WARM_EVERY_S = 60.0  # credentials are cached until shortly before they expire: this is cheap
 # IMDS enables scheduled events on the first request and may take up to two minutes to answer it.
 FIRST_POLL_TIMEOUT_S = 120.0
@@ -57,7 +58,7 @@ class Watcher:
         self.ignored: set[str] = set()
         self.app_error = ""
         self.imds_rtt = 0.0  # IMDS's recent round trip, seconds: part of every ack's margin
-        self._warmed = float("-inf")
+        self._warmed = self._drain_polled = float("-inf")
         self._logged: dict[str, float] = {}
 
     def run(self, stop: Callable[[], bool] = lambda: False) -> None:
@@ -172,8 +173,9 @@ class Watcher:
     def _poll_drain(self, now: float) -> None:
         waiting = [t for t in self.tracked.values()
                    if t.event.needs_ack and t.forwarded and not t.acked and not t.drained]
-        if not waiting:
+        if not waiting or now - self._drain_polled < DRAIN_POLL_S - 0.01:
             return
+        self._drain_polled = now
         try:
             reply = self.api.node(self.hostname, timeout=self._api_timeout(now))
         except Unreachable as err:
