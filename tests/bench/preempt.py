@@ -151,6 +151,8 @@ class Bench:
         vms = sim.vms
         specs = [{"hostname": vm.computer_name, "vm": vm.name, "imds": sim.imds_for(vm.computer_name), "index": i}
                  for i, vm in enumerate(vms)]
+        for i in range(WATCHER_PROCS):  # the agents' logs append (logging.basicConfig): this run's only
+            open(f"{LOGS}-agents-{i}.log", "w").close()
         context = multiprocessing.get_context("spawn")
         stop, gone = context.Event(), context.Array("b", len(vms), lock=False)
         threading.Thread(target=self._reap, args=(sim, vms, gone, stop), daemon=True).start()
