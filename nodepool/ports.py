@@ -7,6 +7,7 @@ PermanentError (this request is wrong).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -20,7 +21,9 @@ class Clock(Protocol):
 
 
 class ScaleSet(Protocol):
+    name: str  # as configured (NODEPOOL_SCALE_SET); Azure compares resource names case-insensitively
     def info(self) -> ScaleSetInfo: ...
+    def vm_name(self, instance_id: str) -> str: ...  # the VM's name in ARM (scheduled events' Resources)
     def instances(self) -> Snapshot[Instance]: ...  # complete=False if any page failed
     def set_capacity(self, capacity: int, etag: str) -> None: ...  # Conflict on a stale ETag
     def delete_instances(self, ids: Sequence[str]) -> None: ...
@@ -84,11 +87,15 @@ class TickStore(Protocol):
     def save(self, state: TickState, etag: str | None) -> str: ...  # Conflict when someone saved since `etag`
 
 
-class Peeked(Protocol):
+MAX_PEEK = 32  # Queue Storage's most per peek
+
+
+@dataclass(frozen=True)
+class PeekedMessage:
     message_id: str
     inserted_at: datetime | None
-    body: dict | None
+    body: dict | None  # None when the content is not a JSON object
 
 
 class QueuePeek(Protocol):
-    def peek(self, name: str, limit: int = 32) -> list[Peeked]: ...  # nothing is dequeued
+    def peek(self, name: str, limit: int = MAX_PEEK) -> list[PeekedMessage]: ...  # nothing is dequeued

@@ -109,6 +109,10 @@ class AzureScaleSet:
             vmss = self._sets.get(self._group, self.name)
         return ScaleSetInfo(vmss.name or self.name, (vmss.sku.capacity if vmss.sku else 0) or 0, vmss.etag or "")
 
+    def vm_name(self, instance_id: str) -> str:
+        """Azure names a scale-set VM `<scale set>_<instanceId>` (what IMDS lists in Resources)."""
+        return f"{self.name}_{instance_id}"
+
     def instances(self) -> Snapshot[Instance]:
         """Every page or complete=False: a partial list must never look like a small scale set."""
         items: list[Instance] = []

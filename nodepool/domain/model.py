@@ -18,6 +18,7 @@ class Role(StrEnum):
 
 
 class NodeState(StrEnum):
+    NEW = "new"  # no row yet; never stored (see domain/lifecycle.py)
     JOINING = "joining"
     READY = "ready"
     CORDONED = "cordoned"

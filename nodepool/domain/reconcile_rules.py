@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
+from nodepool.domain.drain_message import POISON_QUEUE
 from nodepool.domain.join import node_password_secret
 from nodepool.domain.labels import desired_labels, label_changes, taints_for
 from nodepool.domain.model import NodeState
@@ -116,4 +117,4 @@ def poison(view: View, now: datetime) -> tuple[list[Action], frozenset[str]]:
         return [], ids
     oldest = min((since_or(m.inserted_at, now) for m in messages), default=None)
     return [ReportPoison(count=len(ids), message_ids=tuple(sorted(ids)), new_ids=tuple(sorted(new)), oldest=oldest,
-                         reason=f"{len(ids)} node event(s) failed 5 times and sit in node-events-poison")], ids
+                         reason=f"{len(ids)} node event(s) failed 5 times and sit in {POISON_QUEUE}")], ids

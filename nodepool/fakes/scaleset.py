@@ -53,6 +53,9 @@ class FakeScaleSet:
         self._gate("get scale set")
         return ScaleSetInfo(self.name, len(self.vms), f'"{self.etag_n}"')
 
+    def vm_name(self, instance_id: str) -> str:
+        return f"{self.name}_{instance_id}"  # ARM's rule, as the Azure adapter has it
+
     def instances(self) -> Snapshot[Instance]:
         self._gate("list instances")
         items = tuple(sorted(self.vms.values(), key=lambda vm: int(vm.instance_id)))

@@ -32,16 +32,6 @@ def update_node(registry: Registry, name: str, change: Callable[[NodeRecord | No
     raise Unavailable(f"node {name}: too many concurrent updates", code="registry_contention", retry_after=1)
 
 
-def for_event(row: NodeRecord, event_id: str, event_type: str, deadline, now) -> NodeRecord:
-    """`row` taking on `event_id`. A drain recorded for an earlier event (a Reboot's, say) says nothing
-    about this one, so its fields are cleared: otherwise the agent, polling GET /nodes/{name}, and
-    the drain worker ("already drained") would both take it for this event's drain."""
-    earlier = {} if row.last_event_id == event_id else {"drain_started_at": None, "drained_at": None,
-                                                         "pods_left": None}
-    return replace(row, last_event_id=event_id, last_event_type=event_type, deadline=deadline, updated_at=now,
-                   **earlier)
-
-
 def get_node(registry: Registry, name: str) -> NodeRecord:
     row = registry.node(check_hostname(name))
     if row is None:

@@ -5,7 +5,8 @@ import pytest
 
 from nodepool.domain.model import NodeState
 from nodepool.errors import Unavailable
-from nodepool.services.drain import Drainer, DrainPolicy, DrainRequest
+from nodepool.domain.drain_message import DrainRequest
+from nodepool.services.drain import Drainer, DrainPolicy
 from tests.unit.fakes_world import NOW, ManualClock, Plane
 
 NODE = "agents000000"
