@@ -111,7 +111,8 @@ class Services:
     @cached_property
     def drains(self) -> DrainService:
         s = self.settings
-        return DrainService(self.registry, self.cluster, DrainPolicy(s.drain_margin_s, s.force_delete_pods, s.pod_grace_s))
+        policy = DrainPolicy(s.drain_margin_s, s.force_delete_pods, s.pod_grace_s)
+        return DrainService(self.registry, self.cluster, policy)
 
     @cached_property
     def tokens(self) -> TokenCleaner:

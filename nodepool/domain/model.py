@@ -49,6 +49,14 @@ class Instance:
 
 
 @dataclass(frozen=True)
+class ProviderClaim:
+    """What a Node's providerID says about our scale set (ScaleSet.claim): `ours` True with the
+    instance id it names, False for another scale set's VM, None when it says nothing."""
+    ours: bool | None
+    instance_id: str = ""
+
+
+@dataclass(frozen=True)
 class ScaleSetInfo:
     name: str
     capacity: int

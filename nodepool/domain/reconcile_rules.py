@@ -20,7 +20,7 @@ from nodepool.domain.reconcile_actions import (
     UncordonNode,
 )
 from nodepool.domain.reconcile_model import Policy
-from nodepool.domain.reconcile_view import View, provider_instance, since_or
+from nodepool.domain.reconcile_view import View, since_or
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 REBOOTS = frozenset({"reboot", "redeploy"})
@@ -32,8 +32,8 @@ def ghosts(view: View) -> Iterator[Action]:
     for node in view.ghosts:
         if node.name in view.draining:
             continue  # the drain deletes it when done
-        parsed = provider_instance(node.provider_id)
-        instance_id = parsed[1] if parsed else (view.rows[node.name].instance_id if node.name in view.rows else "")
+        claim, row = view.obs.claim(node), view.rows.get(node.name)
+        instance_id = claim.instance_id if claim.ours else (row.instance_id if row else "")
         yield DeleteNode(node=node.name, instance_id=instance_id, secret_name=node_password_secret(node.name),
                          since=node.ready_since or EPOCH,
                          reason=f"ghost: VM {instance_id or node.name} is no longer in the scale set "

@@ -16,7 +16,6 @@ from nodepool.ports import MAX_PEEK
 from nodepool.services.reconcile_ports import ReconcilePorts
 
 
-
 def observe(ports: ReconcilePorts, state: TickState, now: datetime, policy: Policy) -> Observation:
     instances = listing(ports.scaleset.instances)
     nodes = listing(ports.kube.nodes) if ports.kube else Snapshot(
@@ -24,7 +23,8 @@ def observe(ports: ReconcilePorts, state: TickState, now: datetime, policy: Poli
     rows = listing(lambda: Snapshot(tuple(ports.registry.all_nodes())))
     events = listing(lambda: Snapshot(tuple(ports.registry.events_before(now - policy.event_retention))))
     poison, drains = _queues(ports, rows)
-    return Observation(instances, nodes, rows, events, poison, drains, state)
+    claims = {n.provider_id: ports.scaleset.claim(n.provider_id) for n in nodes.items if n.provider_id}
+    return Observation(instances, nodes, rows, events, poison, drains, state, claims)
 
 
 def listing(read: Callable[[], Snapshot]) -> Snapshot:

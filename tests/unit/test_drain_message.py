@@ -26,7 +26,8 @@ def test_without_not_before_the_message_says_the_deadline_and_older_messages_sti
     {}, [], {"node": "Bad_Name", "event_id": "E", "type": "Preempt", "deadline": NOW.isoformat()},
     {"node": "n1", "event_id": "E", "type": "Preempt", "deadline": "soon"},
     {"node": "n1", "event_id": "E", "type": "Preempt", "deadline": "2026-11-25T12:00:00"},
-    {"node": "n1", "event_id": "E", "type": "Preempt", "deadline": NOW.isoformat(), "not_before": "2026-11-25T12:00:00"},
+    {"node": "n1", "event_id": "E", "type": "Preempt", "deadline": NOW.isoformat(),
+     "not_before": "2026-11-25T12:00:00"},
 ])
 def test_a_malformed_message_is_invalid_input(message):
     with pytest.raises(InvalidInput):

@@ -3,9 +3,9 @@ from datetime import timedelta
 
 import pytest
 
+from nodepool.domain.drain_message import DrainRequest
 from nodepool.domain.model import NodeState
 from nodepool.errors import Unavailable
-from nodepool.domain.drain_message import DrainRequest
 from nodepool.services.drain import Drainer, DrainPolicy
 from tests.unit.fakes_world import NOW, ManualClock, Plane
 
