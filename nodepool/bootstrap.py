@@ -26,6 +26,7 @@ from nodepool.services.cluster import RegisteredCluster
 from nodepool.services.drain import DrainPolicy, DrainService
 from nodepool.services.events import EventsService
 from nodepool.services.join import JoinPolicy, JoinService
+from nodepool.services.nodes import NodeDirectory
 from nodepool.services.reconcile import Reconciler
 from nodepool.services.reconcile_ports import ReconcilePorts
 from nodepool.services.tokens import TokenCleaner
@@ -113,6 +114,10 @@ class Services:
         s = self.settings
         policy = DrainPolicy(s.drain_margin_s, s.force_delete_pods, s.pod_grace_s)
         return DrainService(self.registry, self.cluster, policy)
+
+    @cached_property
+    def nodes(self) -> NodeDirectory:
+        return NodeDirectory(self.registry)
 
     @cached_property
     def tokens(self) -> TokenCleaner:

@@ -42,3 +42,16 @@ def get_node(registry: Registry, name: str) -> NodeRecord:
 def list_nodes(registry: Registry, limit: int, token: str | None) -> dict:
     rows, next_token = registry.nodes_page(max(1, min(limit, MAX_PAGE)), token)
     return {"nodes": [r.public() for r in rows], "next": next_token}
+
+
+class NodeDirectory:
+    """GET /api/nodes and /api/nodes/{name}: the registry view (no secrets live in it)."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+
+    def get(self, name: str) -> dict:
+        return get_node(self.registry, name).public()
+
+    def page(self, limit: int, token: str | None) -> dict:
+        return list_nodes(self.registry, limit, token)
