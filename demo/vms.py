@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from devhost.local_stack import LocalStack
-from sim.kube_wire import K3S_VERSION
+from sim.kube.wire import K3S_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         TableServiceClient.from_connection_string(stack.connection_string()).create_table_if_not_exists(FLOOR_TABLE)
         agents = Agents(stack, args.concurrency)
         if args.kube_write_ms > 0:
-            stack.sim.kube.chaos.slow(args.kube_write_ms / 1000, seconds=24 * 3600, path="/secrets")
+            stack.sim.kube.faults.slow(args.kube_write_ms / 1000, seconds=24 * 3600, path="/secrets")
         arm_before = sum(stack.sim.arm.server.hits.values())
         host = stack.start_host()
         stack.register_master(host)

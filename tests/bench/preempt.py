@@ -42,9 +42,9 @@ from collections import Counter
 import requests
 
 from devhost.testing import DevHost
-from sim import kube_routes
+from sim.kube import routes
 from sim.cluster import Simulator
-from sim.kube_wire import ApiError
+from sim.kube.wire import ApiError
 from tests.bench.common import BenchStack, emit, percentile, rounded
 
 POOL, WAVE, WAVE_EVERY_S, NOTICE_S = 200, 20, 3.0, 30.0
@@ -69,11 +69,11 @@ class Observer:
         self.node_deletes, self.secret_deletes, self.evicted = Counter(), Counter(), Counter()
         self.after_delete: Counter = Counter()
         self.refusals = 0
-        self._original = kube_routes.dispatch
-        kube_routes.dispatch = self._dispatch
+        self._original = routes.dispatch
+        routes.dispatch = self._dispatch
 
     def close(self) -> None:
-        kube_routes.dispatch = self._original
+        routes.dispatch = self._original
 
     def _dispatch(self, sim, route, verb, args, query, body, content_type):
         uid = self._pod_uid(args) if route == "eviction" else None

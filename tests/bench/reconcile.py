@@ -84,7 +84,7 @@ def partial(stack: ReconcileStack) -> dict:
         if fault == "short":
             stack.sim.arm_fault("short_list", keep=3, count=1)
         else:
-            stack.kube.chaos.fail(503, times=1, paged_only=True, path="/api/v1/nodes")
+            stack.kube.faults.fail(503, times=1, paged_only=True, path="/api/v1/nodes")
         before = stack.requests()
         report = stack.tick(timedelta(seconds=1))
         assert report.blocked, report.line()

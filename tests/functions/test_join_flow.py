@@ -13,7 +13,7 @@ import pytest
 from nodepool.bootstrap import Services
 from nodepool.settings import Settings
 from sim.kube import JoinRefused
-from sim.kube_k3s import PASSWORD_REJECTED
+from sim.kube.k3s import PASSWORD_REJECTED
 from tests.fixtures.stack import Stack
 from tests.functions.join_support import (
     QUIET,
