@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from devhost.local_stack import LocalStack
+from localstack.stack import LocalStack
 from sim.kube.wire import K3S_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,10 +13,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sim.platform_events import PlatformEvents
 from sim.events import EventBoard
 from sim.hooks import NoHooks, VmHooks
 from sim.http import in_request
+from sim.platform_events import PlatformEvents
 from sim.scaling import Refused, Scaling
 from sim.vm import Identity, Vm
 

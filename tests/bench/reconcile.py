@@ -25,10 +25,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from devhost.azurite import Azurite
+from localstack.stack import LocalStack
 from nodepool.domain.reconcile import plan
 from nodepool.services.reconcile_observe import observe
-from sim.cluster import Simulator
 from tests.functions.reconcile_stack import ReconcileStack, lists, utcnow, writes
 
 NODES, ARM_PAGE, KUBE_PAGE = 1000, 50, 500  # ARM: the simulator's page; Kubernetes: the adapter's `limit`
@@ -104,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--json", action="store_true", help="print only the figures, as one JSON line")
     quiet = args.parse_args(argv).json
     kube = {"grace_s": 0.2, "tick_s": 0.05}
-    with Azurite() as azurite, Simulator(NODES, page_size=ARM_PAGE, kube_options=kube) as sim:
-        stack = ReconcileStack(sim, {"AzureWebJobsStorage": azurite.connection_string()})
+    with LocalStack(NODES, sim_options={"page_size": ARM_PAGE, "kube_options": kube}, hosts=0) as local:
+        stack = ReconcileStack(local.sim, {"AzureWebJobsStorage": local.connection_string()})
         started = time.perf_counter()
         seed(stack)
         if not quiet:

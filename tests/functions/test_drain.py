@@ -6,8 +6,7 @@ knobs are shortened for the poison test through the app settings the real host a
 """
 from __future__ import annotations
 
-from devhost.testing import wait_for
-from tests.fixtures.stack import Stack
+from localstack.waiting import wait_for
 from tests.functions.test_events import ENV, SIM, EventStack, start
 
 FAST_RETRIES = {  # a failed message is visible again after 1 s; an idle queue is polled at least every 0.5 s
@@ -51,10 +50,9 @@ def test_kubernetes_api_down_during_the_drain_is_retried_and_nothing_is_lost(mak
     assert events.drain_attempts(name, preempt.event_id) == [1]  # retried inside the drain, not redelivered
 
 
-def test_a_worker_killed_mid_drain_is_redelivered_and_the_drain_finished_once(make_sim, devhost):
-    sim = make_sim(**SIM)
-    env = {**sim.settings_env(), **ENV, "DEVHOST_QUEUE_LEASE": "2"}  # a dead host's message is back in 2 s
-    events = EventStack(Stack(sim, devhost(env=env)))
+def test_a_worker_killed_mid_drain_is_redelivered_and_the_drain_finished_once(make_stack):
+    env = {**ENV, "DEVHOST_QUEUE_LEASE": "2"}  # a dead host's message is back in 2 s
+    events = EventStack(make_stack(SIM, env, timers=True))
     events.stack.register_master()
     name = events.names()[0]
     events.kube.add_pods(name, 10)
@@ -67,7 +65,7 @@ def test_a_worker_killed_mid_drain_is_redelivered_and_the_drain_finished_once(ma
     crashed_logs = events.host.logs()
     events.host.kill()
     events.kube.faults.clear()
-    events.stack.host = devhost(env=env)  # a new worker on the same storage
+    events.stack = events.stack.with_another_host()  # a new worker on the same storage
 
     row = events.wait_row(name, state="deleted")
     assert events.drain_attempts(name, preempt.event_id, crashed_logs) == [1]

@@ -3,7 +3,7 @@ import time
 
 import requests
 
-from devhost.azurite import Azurite
+from localstack.azurite import Azurite
 
 
 def test_healthz_is_200_with_every_check_ok(devhost):
