@@ -13,8 +13,8 @@ from tests.functions.join_support import kube_objects, queue_messages, quiet_sta
 
 
 @pytest.fixture
-def stack(make_sim, devhost):
-    return quiet_stack(make_sim, devhost)
+def stack(make_stack):
+    return quiet_stack(make_stack)
 
 
 def test_leave_cordons_the_node_and_enqueues_a_well_formed_drain(stack):
