@@ -2,13 +2,17 @@
 
 Pure: no I/O, `now` passed in. The guards live here, in this order:
 1. an observation with any failed or short listing → nothing, and the state does not advance;
-2. an instance count that dropped by more than the sanity limit since the last trusted tick →
-   nothing (only the time the drop was first seen is remembered; a drop that persists for
-   `policy.sanity_confirm` is believed);
-3. an outage (more than 3 and more than 45 % of agents NotReady) → housekeeping only;
-4. at most `max_destructive_per_tick` destructive actions, oldest problem first.
-The master and anything outside the scale set are never touched (see reconcile_view), and
-protected instances are never reimaged or deleted (see reconcile_repair).
+2. an instance or Node listing whose size the durable baselines distrust (reconcile_guards:
+   the scale set's capacity, the last trusted counts, the registry's rows) → nothing (only the
+   suspicion is remembered); with no baseline at all → housekeeping only, until observations agree;
+3. a per-instance GET that finds a VM the listing lacked → nothing (the listing is short);
+4. an outage (more than 3 and more than 45 % of agents NotReady) → housekeeping only;
+5. at most `max_destructive_per_tick` destructive actions, oldest problem first.
+A ghost is deleted, and a row marked deleted, only on evidence that the VM is gone (a 404 to a
+GET of it, or absence from trusted listings for a hold time: reconcile_absence); the service
+makes the GETs the plan asks for in `probe` and plans again. The master and anything outside
+the scale set are never touched (see reconcile_view); protected instances are never reimaged
+or deleted, and VMs not known to be powered on are not repaired (see reconcile_repair).
 """
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from datetime import datetime
 
 from nodepool.domain import reconcile_repair as ladders
 from nodepool.domain import reconcile_rules as rules
+from nodepool.domain.model import NodeState
+from nodepool.domain.reconcile_absence import absences
 from nodepool.domain.reconcile_actions import (
     Action,
     DeleteInstance,
@@ -34,11 +40,14 @@ from nodepool.domain.reconcile_actions import (
     RestartInstance,
     UncordonNode,
 )
-from nodepool.domain.reconcile_model import NodeRepair, Observation, PoisonMessage, Policy, TickState, UnjoinedVm
+from nodepool.domain.reconcile_guards import DISTRUSTED, UNCONFIRMED, Verdict, check
+from nodepool.domain.reconcile_model import Baseline, NodeRepair, Observation, PoisonMessage, Policy, TickState, UnjoinedVm
 from nodepool.domain.reconcile_view import View
 
+JOINED = frozenset({NodeState.READY, NodeState.CORDONED, NodeState.DRAINING})
+
 __all__ = [
-    "Action", "DeleteInstance", "DeleteNode", "ExpireEvent", "LabelNode", "MarkReady", "MarkStale", "NodeRepair",
+    "Action", "Baseline", "DeleteInstance", "DeleteNode", "ExpireEvent", "LabelNode", "MarkReady", "MarkStale", "NodeRepair",
     "Observation", "Plan", "PoisonMessage", "Policy", "ReimageInstance", "RemoveRow", "ReportPoison", "RestartInstance",
     "TickState", "UncordonNode", "UnjoinedVm", "plan",
 ]
@@ -50,6 +59,7 @@ class Plan:
     state: TickState  # persist it for the next tick
     blocked: str | None = None  # why nothing, or nothing destructive, was planned
     held: tuple[DestructiveAction, ...] = ()  # destructive actions withheld this tick (outage, per-tick limit)
+    probe: tuple[str, ...] = ()  # instance ids to GET from ARM, then plan again: evidence a VM is gone
 
     def counts(self) -> dict[str, int]:
         """Actions per kind, for the one log line per tick."""
@@ -60,15 +70,22 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
     failures = obs.failures()
     if failures:
         return Plan((), obs.state, blocked="incomplete observation: " + "; ".join(failures))
-    drop = _count_drop(obs, now, policy)
-    if drop:
-        return Plan((), replace(obs.state, count_drop_since=obs.state.count_drop_since or now), blocked=drop)
+    instances, nodes = _sizes(obs, now, policy)
+    if DISTRUSTED in (instances.level, nodes.level):
+        reasons = [v.reason for v in (instances, nodes) if v.level == DISTRUSTED]
+        return Plan((), replace(obs.state, instances=instances.baseline, nodes=nodes.baseline, lost=False),
+                    blocked="; ".join(reasons))
+    unconfirmed = [v.reason for v in (instances, nodes) if v.level == UNCONFIRMED]
 
     view = View(obs, policy)
+    absence = absences(view, now, policy, trusted=not unconfirmed)
+    if absence.contradicted:
+        return Plan((), obs.state, blocked=f"instance listing not trusted: ARM still has instance(s) "
+                                           f"{', '.join(absence.contradicted)} it did not list")
     repairs, repair_state = ladders.repairs(view, now, policy)
     unjoined, unjoined_state = ladders.unjoined(view, now, policy)
-    candidates = sorted([*rules.ghosts(view), *repairs, *unjoined], key=_oldest_first)
-    outage = view.outage(policy)
+    candidates = sorted([*rules.ghosts(view, absence), *repairs, *unjoined], key=_oldest_first)
+    outage = view.outage(policy) or "; ".join(unconfirmed) or None
     limit = 0 if outage else policy.max_destructive_per_tick
     taken, held = candidates[:limit], candidates[limit:]
     ladders.commit([a for a in taken if isinstance(a, InstanceAction)], now, repair_state, unjoined_state)
@@ -76,33 +93,38 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
     deleted_nodes = {a.node for a in taken if isinstance(a, DeleteNode | DeleteInstance)}
     deleted_ids = {a.instance_id for a in taken if isinstance(a, DeleteInstance)}
     poison, reported = rules.poison(view, now)
+    rows = list(rules.registry(view, now, policy, deleted_nodes, deleted_ids, absence))
     housekeeping = [
         *(a for a in rules.labels(view, policy) if a.target not in deleted_nodes),
         *rules.uncordons(view),
         *rules.joined(view),
-        *rules.registry(view, now, policy, deleted_nodes, deleted_ids),
+        *(a for a in rows if not getattr(a, "after_delete", False)),
         *rules.events(view, now, policy),
         *poison,
     ]
-    state = TickState(repairs=repair_state, unjoined=unjoined_state, instance_count=len(obs.instances.items),
-                      reported_poison=reported)
+    after = [a for a in rows if getattr(a, "after_delete", False)]  # once the deletes they rest on succeeded
+    state = TickState(repairs=repair_state, unjoined=unjoined_state, instances=instances.baseline,
+                      nodes=nodes.baseline, missing=absence.missing, reported_poison=reported)
     if not outage and held:
         outage = f"{len(held)} destructive action(s) over the limit of {limit} per tick, held"
-    return Plan((*housekeeping, *taken), state, blocked=outage, held=tuple(held))
+    return Plan((*housekeeping, *taken, *after), state, blocked=outage, held=tuple(held), probe=absence.probe)
+
+
+def _sizes(obs: Observation, now: datetime, policy: Policy) -> tuple[Verdict, Verdict]:
+    """Both listings through the same guards (reconcile_guards); the registry's joined rows stand
+    in for a lost Node baseline, the scale set's capacity is the instances' authority."""
+    instances = check("instances", len(obs.instances.items), obs.state.instances, now, policy,
+                      authority=obs.capacity, fallback=_live_rows(obs, with_instance=True))
+    nodes = check("nodes", len(obs.nodes.items), obs.state.nodes, now, policy, fallback=_live_rows(obs))
+    return instances, nodes
+
+
+def _live_rows(obs: Observation, with_instance: bool = False) -> int | None:
+    if obs.state.instances.count is not None and obs.state.nodes.count is not None:
+        return None  # not needed: there are trusted counts
+    live = sum(1 for r in obs.registry.items if r.state in JOINED and (r.instance_id or not with_instance))
+    return live or None
 
 
 def _oldest_first(action: DestructiveAction) -> tuple:
     return (action.since, action.target, action.kind)
-
-
-def _count_drop(obs: Observation, now: datetime, policy: Policy) -> str | None:
-    last, count = obs.state.instance_count, len(obs.instances.items)
-    if last is None:
-        return None
-    dropped = last - count
-    if dropped <= policy.sanity_drop_min or dropped <= policy.sanity_drop_ratio * last:
-        return None
-    first_seen = obs.state.count_drop_since
-    if first_seen is not None and policy.sanity_confirm is not None and now - first_seen >= policy.sanity_confirm:
-        return None  # the drop persisted: believe it
-    return f"instance count dropped from {last} to {count}: listing not trusted"

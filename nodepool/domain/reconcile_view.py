@@ -15,7 +15,7 @@ from nodepool.domain.model import Instance, Node, NodeState
 from nodepool.domain.reconcile_model import Observation, Policy
 
 _PROVIDER_ID = re.compile(r"^azure://.*/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)$", re.IGNORECASE)
-_STOPPED = frozenset({"stopped", "stopping", "deallocated", "deallocating"})
+_POWERED = frozenset({"running", "starting"})  # anything else (stopped, deallocated, "unknown": no view) is no evidence
 
 
 def provider_instance(provider_id: str) -> tuple[str, str] | None:
@@ -29,9 +29,10 @@ def not_ready(node: Node) -> bool:
 
 
 def workable(instance: Instance) -> bool:
-    """A VM we may repair: not being deleted, not stopped or deallocated on purpose."""
+    """A VM we may repair: not being deleted, and ARM says it is powered on (a VM stopped or
+    deallocated on purpose, or one whose instanceView/PowerState is missing, is left alone)."""
     return (instance.provisioning_state.lower() != "deleting"
-            and instance.power_state.lower() not in _STOPPED)
+            and instance.power_state.lower() in _POWERED)
 
 
 class View:

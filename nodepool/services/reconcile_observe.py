@@ -19,12 +19,34 @@ PEEK = 32  # Queue Storage's most per peek
 
 def observe(ports: ReconcilePorts, state: TickState, now: datetime, policy: Policy) -> Observation:
     instances = listing(ports.scaleset.instances)
+    capacity = _capacity(ports) if instances.complete and not instances.error else None
     nodes = listing(ports.kube.nodes) if ports.kube else Snapshot(
         (), complete=False, error="no Kubernetes client: the master has not registered, or its row is unreadable")
     rows = listing(lambda: Snapshot(tuple(ports.registry.all_nodes())))
     events = listing(lambda: Snapshot(tuple(ports.registry.events_before(now - policy.event_retention))))
     poison, drains = _queues(ports, rows)
-    return Observation(instances, nodes, rows, events, poison, drains, state)
+    return Observation(instances, nodes, rows, events, poison, drains, state, capacity=capacity)
+
+
+def _capacity(ports: ReconcilePorts) -> int | None:
+    """The scale set's own sku.capacity, read after the listing; None when ARM would not say
+    (the planner then falls back to the last trusted count and the registry)."""
+    try:
+        return ports.scaleset.info().capacity
+    except Exception:
+        return None
+
+
+def probe(ports: ReconcilePorts, instance_ids: tuple[str, ...]) -> dict[str, bool]:
+    """Ask ARM about each instance a listing lacked: True (it exists), False (404). An id whose
+    GET failed otherwise is left out: no evidence either way."""
+    answers: dict[str, bool] = {}
+    for instance_id in instance_ids:
+        try:
+            answers[instance_id] = ports.scaleset.get_instance(instance_id) is not None
+        except Exception:
+            continue
+    return answers
 
 
 def listing(read: Callable[[], Snapshot]) -> Snapshot:

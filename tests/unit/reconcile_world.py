@@ -8,6 +8,7 @@ from nodepool.domain.join import node_password_secret
 from nodepool.domain.labels import desired_labels
 from nodepool.domain.model import Instance, Node, NodeState, Snapshot, Taint
 from nodepool.domain.reconcile import (
+    Baseline,
     DeleteInstance,
     DeleteNode,
     ExpireEvent,
@@ -77,13 +78,16 @@ class World:
     drains: set[str] = field(default_factory=set)
     secrets: set[str] = field(default_factory=set)
     state: TickState = field(default_factory=TickState)
+    capacity: int | None = None  # the scale set's sku.capacity as ARM reports it; None: unreadable
+    listed: int | None = None  # the ARM listing silently shows only the first `listed` instances
+    probes: bool = True  # per-instance GETs answer (the truth: `instances`); False: they fail
 
     @classmethod
     def converged(cls, n: int = 10, policy: Policy = POLICY) -> World:
         world = cls(nodes={MASTER.name: MASTER})
         for i in range(n):
             world.add(i, policy=policy)
-        world.state = TickState(instance_count=n)
+        world.state = TickState(instances=Baseline(n), nodes=Baseline(n + 1))
         return world
 
     def add(self, i: int, *, vm: Instance | None = None, kube: Node | None = None, policy: Policy = POLICY) -> None:
@@ -93,12 +97,18 @@ class World:
         self.secrets.add(node_password_secret(name(i)))
 
     def observe(self) -> Observation:
-        return Observation(Snapshot(tuple(self.instances.values())), Snapshot(tuple(self.nodes.values())),
+        listed = tuple(self.instances.values())[: self.listed]
+        return Observation(Snapshot(listed), Snapshot(tuple(self.nodes.values())),
                            Snapshot(tuple(self.rows.values())), Snapshot(tuple(self.events.values())),
-                           Snapshot(tuple(self.poison)), frozenset(self.drains), self.state)
+                           Snapshot(tuple(self.poison)), frozenset(self.drains), self.state, capacity=self.capacity)
 
     def plan(self, now: datetime = NOW, policy: Policy = POLICY) -> Plan:
-        return plan(self.observe(), now, policy)
+        """As the service does it: plan, GET the instances the plan asks about, plan again."""
+        obs = self.observe()
+        result = plan(obs, now, policy)
+        if result.probe and self.probes:
+            return plan(replace(obs, probed={i: i in self.instances for i in result.probe}), now, policy)
+        return result
 
 
 def simulate_apply(world: World, result: Plan) -> World:
