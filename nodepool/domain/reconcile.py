@@ -41,15 +41,23 @@ from nodepool.domain.reconcile_actions import (
     UncordonNode,
 )
 from nodepool.domain.reconcile_guards import DISTRUSTED, UNCONFIRMED, Verdict, check
-from nodepool.domain.reconcile_model import Baseline, NodeRepair, Observation, PoisonMessage, Policy, TickState, UnjoinedVm
+from nodepool.domain.reconcile_model import (
+    Baseline,
+    NodeRepair,
+    Observation,
+    PoisonMessage,
+    Policy,
+    TickState,
+    UnjoinedVm,
+)
 from nodepool.domain.reconcile_view import View
 
 JOINED = frozenset({NodeState.READY, NodeState.CORDONED, NodeState.DRAINING})
 
 __all__ = [
-    "Action", "Baseline", "DeleteInstance", "DeleteNode", "ExpireEvent", "LabelNode", "MarkReady", "MarkStale", "NodeRepair",
-    "Observation", "Plan", "PoisonMessage", "Policy", "ReimageInstance", "RemoveRow", "ReportPoison", "RestartInstance",
-    "TickState", "UncordonNode", "UnjoinedVm", "plan",
+    "Action", "Baseline", "DeleteInstance", "DeleteNode", "ExpireEvent", "LabelNode", "MarkReady", "MarkStale",
+    "NodeRepair", "Observation", "Plan", "PoisonMessage", "Policy", "ReimageInstance", "RemoveRow", "ReportPoison",
+    "RestartInstance", "TickState", "UncordonNode", "UnjoinedVm", "plan",
 ]
 
 

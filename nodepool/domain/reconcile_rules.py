@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from nodepool.domain.join import node_password_secret
 from nodepool.domain.labels import desired_labels, label_changes, taints_for
 from nodepool.domain.model import NodeState
+from nodepool.domain.reconcile_absence import Absence
 from nodepool.domain.reconcile_actions import (
     Action,
     DeleteNode,
@@ -18,7 +19,6 @@ from nodepool.domain.reconcile_actions import (
     ReportPoison,
     UncordonNode,
 )
-from nodepool.domain.reconcile_absence import Absence
 from nodepool.domain.reconcile_model import Policy
 from nodepool.domain.reconcile_view import View, since_or
 
