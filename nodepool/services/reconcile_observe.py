@@ -38,14 +38,15 @@ def _capacity(ports: ReconcilePorts) -> int | None:
 
 
 def probe(ports: ReconcilePorts, instance_ids: tuple[str, ...]) -> dict[str, bool]:
-    """Ask ARM about each instance a listing lacked: True (it exists), False (404). An id whose
-    GET failed otherwise is left out: no evidence either way."""
+    """Ask ARM about each instance a listing lacked: True (it exists), False (404). The first GET
+    that fails otherwise (throttled, ARM down, the scale set itself not found) ends the round:
+    the ids left have no evidence either way, and more calls would only prolong the tick."""
     answers: dict[str, bool] = {}
     for instance_id in instance_ids:
         try:
             answers[instance_id] = ports.scaleset.get_instance(instance_id) is not None
         except Exception:
-            continue
+            break
     return answers
 
 

@@ -138,18 +138,23 @@ def test_an_unreadable_state_and_a_short_list_write_nothing_in_the_service():
 
 
 class ThrottledGets(FakeScaleSet):
+    gets = 0
+
     def get_instance(self, instance_id):
+        ThrottledGets.gets += 1
         raise Throttled("get instance: ARM throttled")
 
 
 def test_the_service_asks_arm_per_instance_and_a_failed_get_is_no_evidence():
     pool = Pool(5)
     pool.scaleset.__class__ = ThrottledGets
-    ghost = pool.name(1)
-    del pool.scaleset.vms["1"]
-    pool.kube.set_ready(ghost, None)
+    ghosts = [pool.name(1), pool.name(2)]
+    for i, ghost in zip((1, 2), ghosts):
+        del pool.scaleset.vms[str(i)]
+        pool.kube.set_ready(ghost, None)
     report = pool.tick()
-    assert "delete_node" not in report.planned and pool.kube.node(ghost) is not None
-    assert pool.registry.node(ghost).state is NodeState.READY
+    assert "delete_node" not in report.planned and all(pool.kube.node(g) is not None for g in ghosts)
+    assert ThrottledGets.gets == 1  # throttled: the round of GETs ends there
+    assert all(pool.registry.node(g).state is NodeState.READY for g in ghosts)
     pool.scaleset.__class__ = FakeScaleSet
-    assert pool.tick(timedelta(minutes=1)).planned == {"delete_node": 1, "mark_stale": 1}
+    assert pool.tick(timedelta(minutes=1)).planned == {"delete_node": 2, "mark_stale": 2}
