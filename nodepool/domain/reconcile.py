@@ -10,7 +10,8 @@ Pure: no I/O, `now` passed in. The guards live here, in this order:
 5. at most `max_destructive_per_tick` destructive actions, oldest problem first.
 A ghost is deleted, and a row marked deleted, only on evidence that the VM is gone (a 404 to a
 GET of it, or absence from trusted listings for a hold time: reconcile_absence); the service
-makes the GETs the plan asks for in `probe` and plans again. The master and anything outside
+makes the GETs the plan asks for in `probe` and plans again. Likewise a VM is "never joined"
+only once a GET of its Node answers 404 (`probe_nodes`, see reconcile_repair). The master and anything outside
 the scale set are never touched (see reconcile_view); protected instances are never reimaged
 or deleted, and VMs not known to be powered on are not repaired (see reconcile_repair).
 """
@@ -68,6 +69,7 @@ class Plan:
     blocked: str | None = None  # why nothing, or nothing destructive, was planned
     held: tuple[DestructiveAction, ...] = ()  # destructive actions withheld this tick (outage, per-tick limit)
     probe: tuple[str, ...] = ()  # instance ids to GET from ARM, then plan again: evidence a VM is gone
+    probe_nodes: tuple[str, ...] = ()  # Node names to GET from Kubernetes: evidence a VM never joined
 
     def counts(self) -> dict[str, int]:
         """Actions per kind, for the one log line per tick."""
@@ -86,13 +88,18 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
     unconfirmed = [v.reason for v in (instances, nodes) if v.level == UNCONFIRMED]
 
     view = View(obs, policy)
-    absence = absences(view, now, policy, trusted=not unconfirmed)
+    # only listings the scale set's capacity vouched for are complete enough for the ghost hold time
+    absence = absences(view, now, policy, trusted=obs.capacity is not None and not unconfirmed)
     if absence.contradicted:
         return Plan((), obs.state, blocked=f"instance listing not trusted: ARM still has instance(s) "
                                            f"{', '.join(absence.contradicted)} it did not list")
     repairs, repair_state = ladders.repairs(view, now, policy)
-    unjoined, unjoined_state = ladders.unjoined(view, now, policy)
-    candidates = sorted([*rules.ghosts(view, absence), *repairs, *unjoined], key=_oldest_first)
+    never_joined = ladders.unjoined(view, now, policy)
+    if never_joined.present:
+        return Plan((), obs.state, blocked=f"node listing not trusted: Kubernetes still has Node(s) "
+                                           f"{', '.join(never_joined.present)} it did not list")
+    unjoined_state = never_joined.tracked
+    candidates = sorted([*rules.ghosts(view, absence), *repairs, *never_joined.actions], key=_oldest_first)
     outage = view.outage(policy) or "; ".join(unconfirmed) or None
     limit = 0 if outage else policy.max_destructive_per_tick
     taken, held = candidates[:limit], candidates[limit:]
@@ -115,7 +122,8 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
                       nodes=nodes.baseline, missing=absence.missing, reported_poison=reported)
     if not outage and held:
         outage = f"{len(held)} destructive action(s) over the limit of {limit} per tick, held"
-    return Plan((*housekeeping, *taken, *after), state, blocked=outage, held=tuple(held), probe=absence.probe)
+    return Plan((*housekeeping, *taken, *after), state, blocked=outage, held=tuple(held), probe=absence.probe,
+                probe_nodes=never_joined.ask)
 
 
 def _sizes(obs: Observation, now: datetime, policy: Policy) -> tuple[Verdict, Verdict]:

@@ -1,8 +1,9 @@
 """Evidence that a VM is gone. Absence from one listing is not evidence; these are:
 - ARM answering 404 to a GET of that very instance (the service asks for the ids in `probe`,
   oldest first, at most `policy.max_probes_per_tick` a tick, and plans again with the answers);
-- absence from every trusted listing for `policy.ghost_hold` (when a GET could not be made:
-  no instance id known, ARM throttled, the probe budget spent).
+- absence from every listing for `policy.ghost_hold`, counting only listings that matched the
+  scale set's capacity (when a GET could not be made: no instance id known, ARM throttled,
+  the probe budget spent).
 A GET that finds an instance the listing lacked proves the listing short: `contradicted`.
 
 Candidates are our NotReady Nodes whose VM is not listed (ghosts) and live registry rows with

@@ -123,6 +123,7 @@ class Observation:
     state: TickState = field(default_factory=TickState)
     capacity: int | None = None  # the scale set's own sku.capacity from ARM; None: could not be read
     probed: dict[str, bool] = field(default_factory=dict)  # instance id -> a per-instance GET found it (False: 404)
+    nodes_probed: dict[str, bool] = field(default_factory=dict)  # Node name -> a GET of it found it (False: 404)
 
     def failures(self) -> list[str]:
         """Why this observation cannot be trusted; empty when every listing is complete."""

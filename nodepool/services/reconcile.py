@@ -76,8 +76,9 @@ class Reconciler:
             return TickReport(state="not loaded", blocked=f"reconcile state unavailable: {err.message}")
         obs = observe(self.ports, state, now, self.policy)
         result = plan(obs, now, self.policy)
-        if result.probe:  # VMs a listing lacked: ARM's answer for each is the evidence, then plan again
-            obs = replace(obs, probed={**obs.probed, **probe(self.ports, result.probe)})
+        if result.probe or result.probe_nodes:  # what a listing lacked: a GET of each is the evidence
+            obs = replace(obs, probed=probe(self.ports.scaleset.get_instance, result.probe),
+                          nodes_probed=probe(self.ports.kube.node, result.probe_nodes))
             result = plan(obs, now, self.policy)
         common = {"planned": result.counts(), "blocked": result.blocked, "held": len(result.held)}
         saved = "dry run" if self.dry_run else self._save(result.state, state, etag)

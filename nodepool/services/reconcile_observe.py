@@ -37,14 +37,15 @@ def _capacity(ports: ReconcilePorts) -> int | None:
         return None
 
 
-def probe(ports: ReconcilePorts, instance_ids: tuple[str, ...]) -> dict[str, bool]:
-    """Ask ARM about each instance a listing lacked: True (it exists), False (404). The first GET
-    that fails otherwise (throttled, ARM down, the scale set itself not found) ends the round:
-    the ids left have no evidence either way, and more calls would only prolong the tick."""
+def probe(get: Callable[[str], object | None], keys: tuple[str, ...]) -> dict[str, bool]:
+    """GET each thing a listing lacked (an instance from ARM, a Node from Kubernetes): True (it
+    exists), False (404). The first GET that fails otherwise (throttled, down, the scale set
+    itself not found) ends the round: the keys left have no evidence either way, and more
+    calls would only prolong the tick."""
     answers: dict[str, bool] = {}
-    for instance_id in instance_ids:
+    for key in keys:
         try:
-            answers[instance_id] = ports.scaleset.get_instance(instance_id) is not None
+            answers[key] = get(key) is not None
         except Exception:
             break
     return answers

@@ -80,7 +80,8 @@ class World:
     state: TickState = field(default_factory=TickState)
     capacity: int | None = None  # the scale set's sku.capacity as ARM reports it; None: unreadable
     listed: int | None = None  # the ARM listing silently shows only the first `listed` instances
-    probes: bool = True  # per-instance GETs answer (the truth: `instances`); False: they fail
+    nodes_listed: int | None = None  # the Node listing silently shows only the first `nodes_listed` Nodes
+    probes: bool = True  # GETs of one instance or Node answer (the truth: `instances`, `nodes`); False: they fail
 
     @classmethod
     def converged(cls, n: int = 10, policy: Policy = POLICY) -> World:
@@ -98,7 +99,8 @@ class World:
 
     def observe(self) -> Observation:
         listed = tuple(self.instances.values())[: self.listed]
-        return Observation(Snapshot(listed), Snapshot(tuple(self.nodes.values())),
+        nodes = tuple(self.nodes.values())[: self.nodes_listed]
+        return Observation(Snapshot(listed), Snapshot(nodes),
                            Snapshot(tuple(self.rows.values())), Snapshot(tuple(self.events.values())),
                            Snapshot(tuple(self.poison)), frozenset(self.drains), self.state, capacity=self.capacity)
 
@@ -106,8 +108,9 @@ class World:
         """As the service does it: plan, GET the instances the plan asks about, plan again."""
         obs = self.observe()
         result = plan(obs, now, policy)
-        if result.probe and self.probes:
-            return plan(replace(obs, probed={i: i in self.instances for i in result.probe}), now, policy)
+        if (result.probe or result.probe_nodes) and self.probes:
+            return plan(replace(obs, probed={i: i in self.instances for i in result.probe},
+                                nodes_probed={n: n in self.nodes for n in result.probe_nodes}), now, policy)
         return result
 
 

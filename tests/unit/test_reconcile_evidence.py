@@ -7,7 +7,7 @@ import pytest
 
 from nodepool.adapters.tickstate import decode
 from nodepool.domain.model import NodeState
-from nodepool.domain.reconcile import Baseline, TickState, plan
+from nodepool.domain.reconcile import Baseline, TickState, UnjoinedVm, plan
 from nodepool.errors import Throttled
 from nodepool.fakes.scaleset import FakeScaleSet
 from tests.unit.reconcile_pool import Pool
@@ -32,7 +32,7 @@ def test_a_ghost_is_deleted_when_arm_answers_404_for_its_instance():
 
 def test_without_an_answer_a_ghost_waits_for_the_hold_time_of_trusted_listings():
     world = ghosts(World.converged(10), 3)
-    world.probes = False  # ARM throttles the GETs
+    world.probes, world.capacity = False, 9  # ARM throttles the GETs
     world.state = world.plan(NOW).state
     assert world.state.missing == {name(3): NOW}
     assert world.plan(NOW + POLICY.ghost_hold - timedelta(seconds=1)).actions == ()
@@ -112,7 +112,7 @@ def test_without_any_baseline_housekeeping_goes_on_and_destruction_waits_for_agr
 def test_both_listings_get_the_same_count_guard(listing):
     world = World.converged(200)
     if listing == "nodes":
-        world.nodes = dict(list(world.nodes.items())[:150])
+        world.nodes_listed = 150
     else:
         world.listed = 150
     result = world.plan()
@@ -158,3 +158,33 @@ def test_the_service_asks_arm_per_instance_and_a_failed_get_is_no_evidence():
     assert all(pool.registry.node(g).state is NodeState.READY for g in ghosts)
     pool.scaleset.__class__ = FakeScaleSet
     assert pool.tick(timedelta(minutes=1)).planned == {"delete_node": 2, "mark_stale": 2}
+
+
+def never_joined(world: World) -> World:
+    del world.nodes[name(5)]
+    world.state = replace(world.state, unjoined={"5": UnjoinedVm(name(5), ago(minutes=20))})
+    return world
+
+
+def test_a_vm_is_never_joined_only_when_kubernetes_answers_404_for_its_node():
+    world = never_joined(World.converged(10))
+    first = plan(world.observe(), NOW, POLICY)
+    assert first.probe_nodes == (name(5),) and not [a for a in first.actions if a.destructive]
+    (action,) = world.plan().actions
+    assert action.kind == "reimage_instance" and "Kubernetes answers 404 for Node" in action.reason
+
+
+def test_a_node_get_that_finds_an_unlisted_node_proves_the_node_listing_short():
+    world = never_joined(World.converged(10))
+    world.nodes[name(5)] = node(5)
+    world.nodes = {k: world.nodes[k] for k in [*(k for k in world.nodes if k != name(5)), name(5)]}
+    world.nodes_listed = len(world.nodes) - 1  # the listing lost its last Node
+    result = world.plan()
+    assert result.actions == () and "Kubernetes still has Node(s) agent000005" in result.blocked
+
+
+def test_without_an_answer_from_kubernetes_a_never_joined_vm_waits():
+    world = never_joined(World.converged(10))
+    world.probes = False
+    for minutes in (0, 30, 120):
+        assert not [a for a in world.plan(NOW + timedelta(minutes=minutes)).actions if a.destructive]
