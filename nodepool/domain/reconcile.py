@@ -11,9 +11,9 @@ Pure: no I/O, `now` passed in. The guards live here, in this order:
 A ghost is deleted, and a row marked deleted, only on evidence that the VM is gone (a 404 to a
 GET of it, or absence from trusted listings for a hold time: reconcile_absence); the service
 makes the GETs the plan asks for in `probe` and plans again. Likewise a VM is "never joined"
-only once a GET of its Node answers 404 (`probe_nodes`, see reconcile_repair). The master and anything outside
-the scale set are never touched (see reconcile_view); protected instances are never reimaged
-or deleted, and VMs not known to be powered on are not repaired (see reconcile_repair).
+only once a GET of its Node answers 404 (`probe_nodes`, see reconcile_repair). The master and
+anything outside the scale set are never touched (see reconcile_view); protected instances are
+never reimaged or deleted, and VMs not known to be powered on are not repaired.
 """
 from __future__ import annotations
 

@@ -14,8 +14,10 @@ Decisions, and why:
   is reported every dry tick: a log line is not a write).
 - A state we cannot load (storage down) skips the tick. (A row that is not a TickState loads
   as a lost one, see adapters/tickstate.py: its baselines are unknown, never taken as empty.)
-- Ghost Nodes and stale rows need ARM's word that the VM is gone: the plan names the instances
-  to GET (`probe`), and the tick plans once more with the answers. Reads only, dry run too.
+- Ghost Nodes and stale rows need ARM's word that the VM is gone, and a never-joined VM needs
+  Kubernetes' word that its Node does not exist: the plan names the instances and Nodes to GET
+  (`probe`, `probe_nodes`), and the tick plans once more with the answers. Reads only, so in a
+  dry run too.
 """
 from __future__ import annotations
 
@@ -77,8 +79,8 @@ class Reconciler:
         obs = observe(self.ports, state, now, self.policy)
         result = plan(obs, now, self.policy)
         if result.probe or result.probe_nodes:  # what a listing lacked: a GET of each is the evidence
-            obs = replace(obs, probed=probe(self.ports.scaleset.get_instance, result.probe),
-                          nodes_probed=probe(self.ports.kube.node, result.probe_nodes))
+            nodes = probe(self.ports.kube.node, result.probe_nodes) if self.ports.kube else {}
+            obs = replace(obs, probed=probe(self.ports.scaleset.get_instance, result.probe), nodes_probed=nodes)
             result = plan(obs, now, self.policy)
         common = {"planned": result.counts(), "blocked": result.blocked, "held": len(result.held)}
         saved = "dry run" if self.dry_run else self._save(result.state, state, etag)
