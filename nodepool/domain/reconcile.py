@@ -53,7 +53,7 @@ from nodepool.domain.reconcile_model import (
 )
 from nodepool.domain.reconcile_view import View
 
-JOINED = frozenset({NodeState.READY, NodeState.CORDONED, NodeState.DRAINING})
+JOINED = frozenset({NodeState.READY, NodeState.CORDONED, NodeState.DRAINING})  # rows whose Node should exist
 
 __all__ = [
     "Action", "Baseline", "DeleteInstance", "DeleteNode", "ExpireEvent", "LabelNode", "MarkReady", "MarkStale",
@@ -118,8 +118,8 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
         *poison,
     ]
     after = [a for a in rows if getattr(a, "after_delete", False)]  # once the deletes they rest on succeeded
-    state = TickState(repairs=repair_state, unjoined=unjoined_state, instances=instances.baseline,
-                      nodes=nodes.baseline, missing=absence.missing, reported_poison=reported)
+    state = TickState(repairs=repair_state, unjoined=unjoined_state, instances=_after(instances, len(deleted_ids)),
+                      nodes=_after(nodes, len(deleted_nodes)), missing=absence.missing, reported_poison=reported)
     if not outage and held:
         outage = f"{len(held)} destructive action(s) over the limit of {limit} per tick, held"
     return Plan((*housekeeping, *taken, *after), state, blocked=outage, held=tuple(held), probe=absence.probe,
@@ -127,19 +127,34 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
 
 
 def _sizes(obs: Observation, now: datetime, policy: Policy) -> tuple[Verdict, Verdict]:
-    """Both listings through the same guards (reconcile_guards); the registry's joined rows stand
-    in for a lost Node baseline, the scale set's capacity is the instances' authority."""
-    instances = check("instances", len(obs.instances.items), obs.state.instances, now, policy,
-                      authority=obs.capacity, fallback=_live_rows(obs, with_instance=True))
-    nodes = check("nodes", len(obs.nodes.items), obs.state.nodes, now, policy, fallback=_live_rows(obs))
+    """Both listings through the same guards (reconcile_guards). Instances: the scale set's
+    capacity is the authority; without it, the last trusted count, or the registry's rows.
+    Nodes: the registry's joined rows (a drain or a ghost delete takes a row out of them as it
+    deletes the Node, so our own deletions never look like a short list); without rows, the
+    last trusted count."""
+    state, rows = obs.state, [r for r in obs.registry.items if r.state in JOINED]
+    if obs.capacity is not None:
+        reference, source = obs.capacity, "the scale set's capacity"
+    elif state.instances.count is not None:
+        reference, source = state.instances.count, "the last trusted listing"
+    else:
+        reference, source = sum(1 for r in rows if r.instance_id) or None, "the registry"
+    instances = check("instances", len(obs.instances.items), state.instances, now, policy, reference=reference,
+                      source=source, authority=obs.capacity is not None)
+    if rows:
+        listed = {n.name for n in obs.nodes.items}
+        nodes = check("nodes", sum(1 for r in rows if r.name in listed), state.nodes, now, policy,
+                      reference=len(rows), source="the registry's joined rows")
+    else:
+        nodes = check("nodes", len(obs.nodes.items), state.nodes, now, policy, reference=state.nodes.count,
+                      source="the last trusted listing")
     return instances, nodes
 
 
-def _live_rows(obs: Observation, with_instance: bool = False) -> int | None:
-    if obs.state.instances.count is not None and obs.state.nodes.count is not None:
-        return None  # not needed: there are trusted counts
-    live = sum(1 for r in obs.registry.items if r.state in JOINED and (r.instance_id or not with_instance))
-    return live or None
+def _after(verdict: Verdict, deleted: int) -> Baseline:
+    """The baseline for the next tick: what this tick deletes will be missing, and rightly so."""
+    base = verdict.baseline
+    return replace(base, count=max(0, base.count - deleted)) if base.count is not None and deleted else base
 
 
 def _oldest_first(action: DestructiveAction) -> tuple:

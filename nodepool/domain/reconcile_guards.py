@@ -1,13 +1,14 @@
 """Sanity guards on a listing's size, the same for ARM's instances and Kubernetes' Nodes.
 
 A complete listing can still be wrong: a throttled or paged list that silently drops its last
-pages, a lost `continue`. Its size is checked against what we know durably, in this order:
-1. an authority: the scale set's own sku.capacity from ARM. A listing more than
-   `sanity_drop_min` short of it is never believed (no time makes it true); one that matches
-   it is believed at once, even after a big drop (a mass eviction lowers the capacity too);
-2. else the last trusted count, or, when the state was lost or never saved, a fallback (the
-   registry's live rows): more than `sanity_drop_min` and `sanity_drop_ratio` short of it is
-   distrusted until consecutive observations agree on the new count for `sanity_confirm`;
+pages, a lost `continue`. Its size is checked against what we know durably (the planner picks
+the reference, see reconcile.py):
+1. an authority (the scale set's own sku.capacity from ARM for the instances): a listing more
+   than `sanity_drop_min` short of it is never believed (no time makes it true); one that
+   matches it is believed at once, even after a big drop (a mass eviction lowers it too);
+2. a reference (the registry's joined rows for the Nodes; the last trusted count; the
+   registry's rows when the state was lost): more than `sanity_drop_min` and `sanity_drop_ratio`
+   short of it is distrusted until consecutive observations agree on it for `sanity_confirm`;
 3. with no reference at all, the listing is `unconfirmed`: housekeeping goes on, destructive
    actions wait until consecutive observations agree for `sanity_confirm`.
 """
@@ -29,25 +30,20 @@ class Verdict:
 
 
 def check(what: str, count: int, last: Baseline, now: datetime, policy: Policy, *,
-          authority: int | None = None, fallback: int | None = None) -> Verdict:
-    if authority is not None:
-        if authority - count > policy.sanity_drop_min:
-            return Verdict(DISTRUSTED, last, f"{what}: {count} listed but the scale set's capacity is {authority}: "
-                                             f"listing not trusted")
-        return Verdict(TRUSTED, Baseline(count))
-    reference, source = (last.count, "last trusted") if last.count is not None else (fallback, "registry")
+          reference: int | None, source: str, authority: bool = False) -> Verdict:
+    """`count` listed against `reference` (None: nothing known). An authority is never overruled."""
     if reference is None:
         if _agreed(last, count, now, policy):
             return Verdict(TRUSTED, Baseline(count))
         return Verdict(UNCONFIRMED, _suspect(last, count, now),
                        f"{what}: no baseline; destructive actions wait until observations agree on {count}")
     dropped = reference - count
-    if dropped <= policy.sanity_drop_min or dropped <= policy.sanity_drop_ratio * reference:
+    if dropped <= policy.sanity_drop_min or (not authority and dropped <= policy.sanity_drop_ratio * reference):
         return Verdict(TRUSTED, Baseline(count))
-    if _agreed(last, count, now, policy):
+    if not authority and _agreed(last, count, now, policy):
         return Verdict(TRUSTED, Baseline(count))  # the drop persisted unchanged: believe it
-    return Verdict(DISTRUSTED, _suspect(last, count, now),
-                   f"{what}: count dropped from {reference} ({source}) to {count}: listing not trusted")
+    return Verdict(DISTRUSTED, last if authority else _suspect(last, count, now),
+                   f"{what}: {count} listed, expected {reference} ({source}): listing not trusted")
 
 
 def _agreed(last: Baseline, count: int, now: datetime, policy: Policy) -> bool:

@@ -88,7 +88,7 @@ class World:
         world = cls(nodes={MASTER.name: MASTER})
         for i in range(n):
             world.add(i, policy=policy)
-        world.state = TickState(instances=Baseline(n), nodes=Baseline(n + 1))
+        world.state = TickState(instances=Baseline(n), nodes=Baseline(n))
         return world
 
     def add(self, i: int, *, vm: Instance | None = None, kube: Node | None = None, policy: Policy = POLICY) -> None:

@@ -170,7 +170,7 @@ def test_poison_report_carries_count_and_ids_and_state_remembers_them():
 
 def test_healthy_pool_leaves_an_empty_state():
     world = World.converged(4)
-    world.state = TickState(instances=Baseline(4), nodes=Baseline(5))
+    world.state = TickState(instances=Baseline(4), nodes=Baseline(4))
     assert world.plan().state == world.state
 
 

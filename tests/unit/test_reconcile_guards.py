@@ -50,7 +50,7 @@ def test_throttled_arm_list_with_3_of_200_instances_plans_nothing():
     world = throttled(with_trouble(World.converged(200)), 3)
     result = world.plan()
     assert result.actions == ()
-    assert "from 200 (last trusted) to 3" in result.blocked
+    assert "3 listed, expected 200 (the last trusted listing)" in result.blocked
     assert result.state == replace(world.state, instances=Baseline(200, 3, NOW))  # only the suspicion is remembered
 
 

@@ -113,7 +113,7 @@ def test_a_short_arm_list_after_a_trusted_one_is_not_believed():
         pool.kube.set_ready(node.name, None)
     pool.kube.writes.clear()
     report = pool.tick(timedelta(minutes=1))
-    assert report.planned == {} and "3 listed but the scale set's capacity is 20" in report.blocked
+    assert report.planned == {} and "3 listed, expected 20 (the scale set's capacity)" in report.blocked
     assert {k: v for k, v in pool.writes().items() if k != "state"} == {"scaleset": 0, "kube": 0, "registry": 0}
 
 
