@@ -88,8 +88,8 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
     unconfirmed = [v.reason for v in (instances, nodes) if v.level == UNCONFIRMED]
 
     view = View(obs, policy)
-    # only listings the scale set's capacity vouched for are complete enough for the ghost hold time
-    absence = absences(view, now, policy, trusted=obs.capacity is not None and not unconfirmed)
+    # evidence that a VM is gone needs the scale set's capacity read this tick (reconcile_absence)
+    absence = absences(view, now, policy, vouched=obs.capacity is not None, trusted=not unconfirmed)
     if absence.contradicted:
         return Plan((), obs.state, blocked=f"instance listing not trusted: ARM still has instance(s) "
                                            f"{', '.join(absence.contradicted)} it did not list")

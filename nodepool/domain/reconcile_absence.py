@@ -5,6 +5,8 @@
   scale set's capacity (when a GET could not be made: no instance id known, ARM throttled,
   the probe budget spent).
 A GET that finds an instance the listing lacked proves the listing short: `contradicted`.
+Both need ARM's capacity read this tick: it proves the scale set itself exists, so a 404 is
+about the instance (ARM also answers NotFound for a VM of a scale set that is not there).
 
 Candidates are our NotReady Nodes whose VM is not listed (ghosts) and live registry rows with
 neither Node nor VM; nodes with a drain in flight are left to the drain.
@@ -30,14 +32,15 @@ class Absence:
     candidates: dict[str, str]  # node name -> instance id ("" when unknown)
     missing: dict[str, datetime]  # node name -> absent from trusted listings since (for the next state)
     probed: dict[str, bool]
-    trusted: bool  # the listings were confirmed: the hold time counts
+    vouched: bool  # ARM's capacity was read this tick: GETs may be asked, and their 404s count
+    trusted: bool  # ... and the listings were confirmed: the hold time counts
     now: datetime
     policy: Policy
 
     def gone(self, name: str) -> str | None:
         """Why we know the VM behind `name` is gone, or None (then nothing destructive is done)."""
         iid = self.candidates.get(name, "")
-        if iid and self.probed.get(iid) is False:
+        if iid and self.vouched and self.probed.get(iid) is False:
             return f"ARM answers 404 for instance {iid}"
         since = self.missing.get(name)
         if self.trusted and since is not None and self.now - since >= self.policy.ghost_hold:
@@ -50,12 +53,14 @@ class Absence:
 
     @property
     def probe(self) -> tuple[str, ...]:
+        if not self.vouched:
+            return ()
         waiting = sorted((self.missing.get(name, self.now), iid) for name, iid in self.candidates.items()
                          if iid and iid not in self.probed and self.gone(name) is None)
         return tuple(dict.fromkeys(iid for _, iid in waiting))[: self.policy.max_probes_per_tick]
 
 
-def absences(view: View, now: datetime, policy: Policy, trusted: bool) -> Absence:
+def absences(view: View, now: datetime, policy: Policy, vouched: bool, trusted: bool) -> Absence:
     candidates = {n.name: ghost_instance_id(view, n) for n in view.ghosts if n.name not in view.draining}
     for name, row in view.rows.items():
         if (row.state is not NodeState.DELETED and name not in view.draining and name not in view.nodes
@@ -63,4 +68,4 @@ def absences(view: View, now: datetime, policy: Policy, trusted: bool) -> Absenc
             candidates.setdefault(name, row.instance_id)
     old = view.state.missing
     missing = {n: old.get(n, now) for n in candidates} if trusted else {n: old[n] for n in candidates if n in old}
-    return Absence(candidates, missing, view.obs.probed, trusted, now, policy)
+    return Absence(candidates, missing, view.obs.probed, vouched, vouched and trusted, now, policy)

@@ -78,7 +78,7 @@ class World:
     drains: set[str] = field(default_factory=set)
     secrets: set[str] = field(default_factory=set)
     state: TickState = field(default_factory=TickState)
-    capacity: int | None = None  # the scale set's sku.capacity as ARM reports it; None: unreadable
+    capacity: int | None | str = "truth"  # ARM's sku.capacity: "truth" is len(instances); None: unreadable
     listed: int | None = None  # the ARM listing silently shows only the first `listed` instances
     nodes_listed: int | None = None  # the Node listing silently shows only the first `nodes_listed` Nodes
     probes: bool = True  # GETs of one instance or Node answer (the truth: `instances`, `nodes`); False: they fail
@@ -102,7 +102,8 @@ class World:
         nodes = tuple(self.nodes.values())[: self.nodes_listed]
         return Observation(Snapshot(listed), Snapshot(nodes),
                            Snapshot(tuple(self.rows.values())), Snapshot(tuple(self.events.values())),
-                           Snapshot(tuple(self.poison)), frozenset(self.drains), self.state, capacity=self.capacity)
+                           Snapshot(tuple(self.poison)), frozenset(self.drains), self.state,
+                           capacity=len(self.instances) if self.capacity == "truth" else self.capacity)
 
     def plan(self, now: datetime = NOW, policy: Policy = POLICY) -> Plan:
         """As the service does it: plan, GET the instances the plan asks about, plan again."""

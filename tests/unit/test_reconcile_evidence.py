@@ -41,6 +41,15 @@ def test_without_an_answer_a_ghost_waits_for_the_hold_time_of_trusted_listings()
     assert "absent from every listing since" in result.actions[0].reason
 
 
+def test_without_arms_capacity_no_get_is_asked_and_no_ghost_is_deleted():
+    world = ghosts(World.converged(10), 3)
+    world.capacity = None  # ARM answers NotFound for VMs of a scale set that is not there: a 404 proves nothing
+    for minutes in (0, 20, 120):
+        result = world.plan(NOW + timedelta(minutes=minutes))
+        assert result.probe == () and not [a for a in result.actions if a.destructive or a.kind == "mark_stale"]
+        world.state = result.state
+
+
 def test_a_get_that_finds_an_unlisted_instance_proves_the_listing_short():
     world = ghosts(World.converged(10), 3)
     world.listed = 8  # instances 8 and 9 exist but are not listed
@@ -50,10 +59,8 @@ def test_a_get_that_finds_an_unlisted_instance_proves_the_listing_short():
 
 
 def test_gets_are_bounded_per_tick_oldest_absence_first():
-    world = ghosts(World.converged(40), *range(5, 35))
-    world.capacity = None  # 30 ghosts: a big real loss, believed after agreement
-    world.state = replace(world.state, instances=Baseline(40, 10, ago(minutes=20)),
-                          missing={name(i): ago(seconds=i) for i in range(5, 35)})
+    world = ghosts(World.converged(40), *range(5, 35))  # 30 ghosts: a mass eviction, capacity 10
+    world.state = replace(world.state, missing={name(i): ago(seconds=i) for i in range(5, 35)})
     probe = plan(world.observe(), NOW, POLICY).probe
     assert len(probe) == POLICY.max_probes_per_tick and probe[0] == "34"
 
@@ -97,10 +104,10 @@ def test_a_listing_short_of_the_capacity_is_never_believed():
 
 def test_without_any_baseline_housekeeping_goes_on_and_destruction_waits_for_agreement():
     world = ghosts(World.converged(10), 3)
-    world.state, world.rows, world.capacity = TickState(), {}, None
+    world.state, world.rows = TickState(), {}  # no Node count anywhere (the instances have ARM's capacity)
     world.nodes[name(5)] = node(5, labels={})
     result = world.plan()
-    assert kinds(result) == [("label_node", name(5))] and "no baseline" in result.blocked
+    assert kinds(result) == [("label_node", name(5))] and "nodes: no baseline" in result.blocked
     world.state = result.state
     assert not [a for a in world.plan(NOW + timedelta(minutes=5)).actions if a.destructive]
     later = world.plan(NOW + POLICY.sanity_confirm)
