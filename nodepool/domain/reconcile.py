@@ -23,7 +23,6 @@ from datetime import datetime
 
 from nodepool.domain import reconcile_repair as ladders
 from nodepool.domain import reconcile_rules as rules
-from nodepool.domain.model import NodeState
 from nodepool.domain.reconcile_absence import absences
 from nodepool.domain.reconcile_actions import (
     Action,
@@ -41,7 +40,7 @@ from nodepool.domain.reconcile_actions import (
     RestartInstance,
     UncordonNode,
 )
-from nodepool.domain.reconcile_guards import DISTRUSTED, UNCONFIRMED, Verdict, check
+from nodepool.domain.reconcile_guards import DISTRUSTED, UNCONFIRMED, after_deletes, sizes
 from nodepool.domain.reconcile_model import (
     Baseline,
     NodeRepair,
@@ -52,8 +51,6 @@ from nodepool.domain.reconcile_model import (
     UnjoinedVm,
 )
 from nodepool.domain.reconcile_view import View
-
-JOINED = frozenset({NodeState.READY, NodeState.CORDONED, NodeState.DRAINING})  # rows whose Node should exist
 
 __all__ = [
     "Action", "Baseline", "DeleteInstance", "DeleteNode", "ExpireEvent", "LabelNode", "MarkReady", "MarkStale",
@@ -80,16 +77,16 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
     failures = obs.failures()
     if failures:
         return Plan((), obs.state, blocked="incomplete observation: " + "; ".join(failures))
-    instances, nodes = _sizes(obs, now, policy)
+    instances, nodes = sizes(obs, now, policy)
     if DISTRUSTED in (instances.level, nodes.level):
         reasons = [v.reason for v in (instances, nodes) if v.level == DISTRUSTED]
         return Plan((), replace(obs.state, instances=instances.baseline, nodes=nodes.baseline, lost=False),
                     blocked="; ".join(reasons))
-    unconfirmed = [v.reason for v in (instances, nodes) if v.level == UNCONFIRMED]
+    unconfirmed = "; ".join(v.reason for v in (instances, nodes) if v.level == UNCONFIRMED) or None
 
     view = View(obs, policy)
     # evidence that a VM is gone needs the scale set's capacity read this tick (reconcile_absence)
-    absence = absences(view, now, policy, vouched=obs.capacity is not None, trusted=not unconfirmed)
+    absence = absences(view, now, policy, vouched=obs.capacity is not None, trusted=unconfirmed is None)
     if absence.contradicted:
         return Plan((), obs.state, blocked=f"instance listing not trusted: ARM still has instance(s) "
                                            f"{', '.join(absence.contradicted)} it did not list")
@@ -100,15 +97,20 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
                                            f"{', '.join(never_joined.present)} it did not list")
     unjoined_state = never_joined.tracked
     candidates = sorted([*rules.ghosts(view, absence), *repairs, *never_joined.actions], key=_oldest_first)
-    outage = view.outage(policy) or "; ".join(unconfirmed) or None
+    # without a baseline, what rests on absence from that listing waits until observations agree
+    waiting = [a for a in candidates if (nodes.level == UNCONFIRMED and getattr(a, "ladder", "") == "unjoined")
+               or (instances.level == UNCONFIRMED and isinstance(a, DeleteNode))]
+    candidates = [a for a in candidates if a not in waiting]
+    outage = view.outage(policy)
     limit = 0 if outage else policy.max_destructive_per_tick
-    taken, held = candidates[:limit], candidates[limit:]
+    taken, held = candidates[:limit], sorted([*candidates[limit:], *waiting], key=_oldest_first)
     ladders.commit([a for a in taken if isinstance(a, InstanceAction)], now, repair_state, unjoined_state)
 
     deleted_nodes = {a.node for a in taken if isinstance(a, DeleteNode | DeleteInstance)}
     deleted_ids = {a.instance_id for a in taken if isinstance(a, DeleteInstance)}
     poison, reported = rules.poison(view, now)
-    rows = list(rules.registry(view, now, policy, deleted_nodes, deleted_ids, absence))
+    rows = [a for a in rules.registry(view, now, policy, deleted_nodes, deleted_ids, absence)
+            if nodes.level != UNCONFIRMED or getattr(a, "after_delete", True)]  # "no Node" needs a trusted list
     housekeeping = [
         *(a for a in rules.labels(view, policy) if a.target not in deleted_nodes),
         *rules.uncordons(view),
@@ -118,43 +120,13 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
         *poison,
     ]
     after = [a for a in rows if getattr(a, "after_delete", False)]  # once the deletes they rest on succeeded
-    state = TickState(repairs=repair_state, unjoined=unjoined_state, instances=_after(instances, len(deleted_ids)),
-                      nodes=_after(nodes, len(deleted_nodes)), missing=absence.missing, reported_poison=reported)
-    if not outage and held:
-        outage = f"{len(held)} destructive action(s) over the limit of {limit} per tick, held"
-    return Plan((*housekeeping, *taken, *after), state, blocked=outage, held=tuple(held), probe=absence.probe,
-                probe_nodes=never_joined.ask)
-
-
-def _sizes(obs: Observation, now: datetime, policy: Policy) -> tuple[Verdict, Verdict]:
-    """Both listings through the same guards (reconcile_guards). Instances: the scale set's
-    capacity is the authority; without it, the last trusted count, or the registry's rows.
-    Nodes: the registry's joined rows (a drain or a ghost delete takes a row out of them as it
-    deletes the Node, so our own deletions never look like a short list); without rows, the
-    last trusted count."""
-    state, rows = obs.state, [r for r in obs.registry.items if r.state in JOINED]
-    if obs.capacity is not None:
-        reference, source = obs.capacity, "the scale set's capacity"
-    elif state.instances.count is not None:
-        reference, source = state.instances.count, "the last trusted listing"
-    else:
-        reference, source = sum(1 for r in rows if r.instance_id) or None, "the registry"
-    instances = check("instances", len(obs.instances.items), state.instances, now, policy, reference=reference,
-                      source=source, authority=obs.capacity is not None)
-    if rows:
-        listed = {n.name for n in obs.nodes.items}
-        nodes = check("nodes", sum(1 for r in rows if r.name in listed), state.nodes, now, policy,
-                      reference=len(rows), source="the registry's joined rows")
-    else:
-        nodes = check("nodes", len(obs.nodes.items), state.nodes, now, policy, reference=state.nodes.count,
-                      source="the last trusted listing")
-    return instances, nodes
-
-
-def _after(verdict: Verdict, deleted: int) -> Baseline:
-    """The baseline for the next tick: what this tick deletes will be missing, and rightly so."""
-    base = verdict.baseline
-    return replace(base, count=max(0, base.count - deleted)) if base.count is not None and deleted else base
+    state = TickState(repairs=repair_state, unjoined=unjoined_state, instances=after_deletes(instances, deleted_ids),
+                      nodes=after_deletes(nodes, deleted_nodes), missing=absence.missing, reported_poison=reported)
+    over = len(held) - len(waiting)
+    blocked = outage or "; ".join(filter(None, [
+        unconfirmed, f"{over} destructive action(s) over the limit of {limit} per tick, held" if over else None]))
+    return Plan((*housekeeping, *taken, *after), state, blocked=blocked or None, held=tuple(held),
+                probe=absence.probe, probe_nodes=never_joined.ask)
 
 
 def _oldest_first(action: DestructiveAction) -> tuple:

@@ -1,8 +1,8 @@
 """Sanity guards on a listing's size, the same for ARM's instances and Kubernetes' Nodes.
 
 A complete listing can still be wrong: a throttled or paged list that silently drops its last
-pages, a lost `continue`. Its size is checked against what we know durably (the planner picks
-the reference, see reconcile.py):
+pages, a lost `continue`. Its size is checked against what we know durably (`sizes` picks the
+reference for each listing):
 1. an authority (the scale set's own sku.capacity from ARM for the instances): a listing more
    than `sanity_drop_min` short of it is never believed (no time makes it true); one that
    matches it is believed at once, even after a big drop (a mass eviction lowers it too);
@@ -14,12 +14,14 @@ the reference, see reconcile.py):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from nodepool.domain.reconcile_model import Baseline, Policy
+from nodepool.domain.model import NodeState
+from nodepool.domain.reconcile_model import Baseline, Observation, Policy
 
 TRUSTED, UNCONFIRMED, DISTRUSTED = "trusted", "unconfirmed", "distrusted"
+JOINED = frozenset({NodeState.READY, NodeState.CORDONED, NodeState.DRAINING})  # rows whose Node should exist
 
 
 @dataclass(frozen=True)
@@ -54,3 +56,40 @@ def _agreed(last: Baseline, count: int, now: datetime, policy: Policy) -> bool:
 def _suspect(last: Baseline, count: int, now: datetime) -> Baseline:
     since = last.since if last.suspect == count and last.since is not None else now
     return Baseline(last.count, count, since)
+
+
+def sizes(obs: Observation, now: datetime, policy: Policy) -> tuple[Verdict, Verdict]:
+    """Both listings through the same guards (`check`). Instances: the scale set's
+    capacity is the authority; without it, the last trusted count, or the registry's rows.
+    Nodes: the registry's joined rows (a drain or a ghost delete takes a row out of them as it
+    deletes the Node, so our own deletions never look like a short list); without rows, the
+    last trusted count."""
+    state, rows = obs.state, [r for r in obs.registry.items if r.state in JOINED]
+    if obs.capacity is not None:
+        reference, source = obs.capacity, "the scale set's capacity"
+    elif state.instances.count is not None:
+        reference, source = state.instances.count, "the last trusted listing"
+    else:
+        reference, source = sum(1 for r in rows if r.instance_id) or None, "the registry"
+    instances = check("instances", len(obs.instances.items), state.instances, now, policy, reference=reference,
+                      source=source, authority=obs.capacity is not None)
+    if rows:
+        listed = {n.name for n in obs.nodes.items}
+        nodes = check("nodes", sum(1 for r in rows if r.name in listed), state.nodes, now, policy,
+                      reference=len(rows), source="the registry's joined rows")
+    else:
+        nodes = check("nodes", len(obs.nodes.items), state.nodes, now, policy, reference=state.nodes.count,
+                      source="the last trusted listing")
+    return instances, nodes
+
+
+def after_deletes(verdict: Verdict, deleted: set[str]) -> Baseline:
+    """The baseline for the next tick: what this tick deletes will be missing, and rightly so."""
+    base = verdict.baseline
+    if not deleted:
+        return base
+    return replace(base, count=_less(base.count, len(deleted)), suspect=_less(base.suspect, len(deleted)))
+
+
+def _less(count: int | None, deleted: int) -> int | None:
+    return None if count is None else max(0, count - deleted)

@@ -11,7 +11,7 @@ from nodepool.domain.reconcile import Baseline, TickState, UnjoinedVm, plan
 from nodepool.errors import Throttled
 from nodepool.fakes.scaleset import FakeScaleSet
 from tests.unit.reconcile_pool import Pool
-from tests.unit.reconcile_world import NOW, POLICY, World, ago, kinds, name, node
+from tests.unit.reconcile_world import NOW, POLICY, World, ago, kinds, name, node, simulate_apply
 
 
 def ghosts(world: World, *ids: int) -> World:
@@ -102,17 +102,20 @@ def test_a_listing_short_of_the_capacity_is_never_believed():
     assert world.state.instances.count == 10  # the baseline did not follow
 
 
-def test_without_any_baseline_housekeeping_goes_on_and_destruction_waits_for_agreement():
+def test_without_a_node_baseline_what_rests_on_a_missing_node_waits_for_agreement():
     world = ghosts(World.converged(10), 3)
-    world.state, world.rows = TickState(), {}  # no Node count anywhere (the instances have ARM's capacity)
+    del world.nodes[name(6)]  # a VM without a Node: the never-joined ladder is due
+    world.state = TickState(unjoined={"6": UnjoinedVm(name(6), ago(minutes=20))})
+    world.rows = {}  # no Node count anywhere (the instances have ARM's capacity)
     world.nodes[name(5)] = node(5, labels={})
     result = world.plan()
-    assert kinds(result) == [("label_node", name(5))] and "nodes: no baseline" in result.blocked
-    world.state = result.state
+    assert kinds(result) == [("label_node", name(5)), ("delete_node", name(3))]  # the ghost rests on ARM's 404
+    assert [a.kind for a in result.held] == ["reimage_instance"] and "nodes: no baseline" in result.blocked
+    world = simulate_apply(world, result)
     assert not [a for a in world.plan(NOW + timedelta(minutes=5)).actions if a.destructive]
     later = world.plan(NOW + POLICY.sanity_confirm)
-    assert [a.kind for a in later.actions if a.destructive] == ["delete_node"]
-    assert later.state.instances == Baseline(9) and later.state.nodes == Baseline(10)  # less the Node it deletes
+    assert [a.kind for a in later.actions if a.destructive] == ["reimage_instance"]
+    assert later.state.nodes == Baseline(9)
 
 
 @pytest.mark.parametrize("listing", ["instances", "nodes"])
