@@ -77,14 +77,14 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
     failures = obs.failures()
     if failures:
         return Plan((), obs.state, blocked="incomplete observation: " + "; ".join(failures))
-    instances, nodes = sizes(obs, now, policy)
+    view = View(obs, policy)
+    instances, nodes = sizes(obs, view.nodes, now, policy)
     if DISTRUSTED in (instances.level, nodes.level):
         reasons = [v.reason for v in (instances, nodes) if v.level == DISTRUSTED]
         return Plan((), replace(obs.state, instances=instances.baseline, nodes=nodes.baseline, lost=False),
                     blocked="; ".join(reasons))
     unconfirmed = "; ".join(v.reason for v in (instances, nodes) if v.level == UNCONFIRMED) or None
 
-    view = View(obs, policy)
     # evidence that a VM is gone needs the scale set's capacity read this tick (reconcile_absence)
     absence = absences(view, now, policy, vouched=obs.capacity is not None, trusted=unconfirmed is None)
     if absence.contradicted:

@@ -62,8 +62,9 @@ class Absence:
 
 def absences(view: View, now: datetime, policy: Policy, vouched: bool, trusted: bool) -> Absence:
     candidates = {n.name: ghost_instance_id(view, n) for n in view.ghosts if n.name not in view.draining}
-    for name, row in view.rows.items():
-        if (row.state is not NodeState.DELETED and name not in view.draining and name not in view.nodes
+    for name in sorted(view.rows.keys() - view.nodes.keys()):
+        row = view.rows[name]
+        if (row.state is not NodeState.DELETED and name not in view.draining
                 and view.instance_of_row(name, row.instance_id) is None):
             candidates.setdefault(name, row.instance_id)
     old = view.state.missing

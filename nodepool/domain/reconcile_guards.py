@@ -14,6 +14,7 @@ reference for each listing):
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -21,7 +22,6 @@ from nodepool.domain.model import NodeState
 from nodepool.domain.reconcile_model import Baseline, Observation, Policy
 
 TRUSTED, UNCONFIRMED, DISTRUSTED = "trusted", "unconfirmed", "distrusted"
-JOINED = frozenset({NodeState.READY, NodeState.CORDONED, NodeState.DRAINING})  # rows whose Node should exist
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,13 @@ def _suspect(last: Baseline, count: int, now: datetime) -> Baseline:
     return Baseline(last.count, count, since)
 
 
-def sizes(obs: Observation, now: datetime, policy: Policy) -> tuple[Verdict, Verdict]:
+def sizes(obs: Observation, listed_nodes: Collection[str], now: datetime, policy: Policy) -> tuple[Verdict, Verdict]:
     """Both listings through the same guards (`check`). Instances: the scale set's
     capacity is the authority; without it, the last trusted count, or the registry's rows.
     Nodes: the registry's joined rows (a drain or a ghost delete takes a row out of them as it
     deletes the Node, so our own deletions never look like a short list); without rows, the
     last trusted count."""
-    state, rows = obs.state, [r for r in obs.registry.items if r.state in JOINED]
+    state, rows = obs.state, _joined(obs)
     if obs.capacity is not None:
         reference, source = obs.capacity, "the scale set's capacity"
     elif state.instances.count is not None:
@@ -74,8 +74,8 @@ def sizes(obs: Observation, now: datetime, policy: Policy) -> tuple[Verdict, Ver
     instances = check("instances", len(obs.instances.items), state.instances, now, policy, reference=reference,
                       source=source, authority=obs.capacity is not None)
     if rows:
-        listed = {n.name for n in obs.nodes.items}
-        nodes = check("nodes", sum(1 for r in rows if r.name in listed), state.nodes, now, policy,
+        present = sum(1 for r in rows if r.name in listed_nodes)
+        nodes = check("nodes", present, state.nodes, now, policy,
                       reference=len(rows), source="the registry's joined rows")
     else:
         nodes = check("nodes", len(obs.nodes.items), state.nodes, now, policy, reference=state.nodes.count,
@@ -93,3 +93,10 @@ def after_deletes(verdict: Verdict, deleted: set[str]) -> Baseline:
 
 def _less(count: int | None, deleted: int) -> int | None:
     return None if count is None else max(0, count - deleted)
+
+
+def _joined(obs: Observation) -> list:
+    """Rows whose Node should exist (ready, cordoned, draining), compared by identity: an Enum's
+    hash is Python code, and this runs over every row on every tick."""
+    ready, cordoned, draining = NodeState.READY, NodeState.CORDONED, NodeState.DRAINING
+    return [r for r in obs.registry.items if r.state is ready or r.state is cordoned or r.state is draining]

@@ -73,9 +73,10 @@ def uncordons(view: View) -> Iterator[Action]:
 
 def joined(view: View) -> Iterator[Action]:
     """Rows still `joining` whose Node registered and is Ready: the join finished."""
+    joining, rows = NodeState.JOINING, view.rows  # hoisted: this runs once per agent on every tick
     for node, _ in view.agents:
-        row = view.rows.get(node.name)
-        if row is not None and row.state is NodeState.JOINING and node.ready is True:
+        row = rows.get(node.name)
+        if row is not None and row.state is joining and node.ready is True:
             yield MarkReady(node=node.name, etag=row.etag, reason="Node registered and Ready")
 
 
@@ -90,11 +91,11 @@ def registry(view: View, now: datetime, policy: Policy, deleted_nodes: set[str],
         if name in view.draining:
             continue  # the drain writes this row
         node, vm = view.nodes.get(name), view.instance_of_row(name, row.instance_id)
-        deleting = name in deleted_nodes or (vm is not None and vm.instance_id in deleted_ids)
         if node is not None and name not in deleted_nodes:
             continue
         if vm is not None and vm.instance_id not in deleted_ids:
             continue
+        deleting = name in deleted_nodes or vm is not None  # a VM still listed here is deleted by this plan
         if row.state is not NodeState.DELETED or row.updated_at is None:
             evidence = "deleted now" if deleting else absence.gone(name)
             if evidence is not None:
