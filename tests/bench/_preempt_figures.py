@@ -12,8 +12,8 @@ import threading
 import time
 from collections import Counter
 
-from sim import kube_routes
-from sim.kube_wire import ApiError
+from sim.kube import routes
+from sim.kube.wire import ApiError
 from tests.bench.common import percentile
 
 PASSWORD = ".node-password.k3s"
@@ -36,13 +36,13 @@ class Observer:
         self.acked: dict[str, float] = {}  # event id -> first StartRequests time
         self.after_delete: Counter = Counter()
         self.refusals = 0
-        self._original = kube_routes.dispatch
+        self._original = routes.dispatch
         self._acknowledge = sim.world.acknowledge
-        kube_routes.dispatch = self._dispatch
+        routes.dispatch = self._dispatch
         sim.world.acknowledge = self._ack  # an instance attribute: IMDS calls world.acknowledge(...)
 
     def close(self) -> None:
-        kube_routes.dispatch = self._original
+        routes.dispatch = self._original
         del self.sim.world.acknowledge
 
     def _ack(self, which, event_ids):

@@ -3,7 +3,7 @@
     python -m tests.bench.preempt [--json] [--notice S] [--nodes N] [--wave W] [--runs R]
     (or: python3 tasks.py bench preempt --json, with the defaults)
 
-Stack (BenchStack, tests/bench/common.py): Azurite, the simulator (ARM, IMDS, KubeSim) in this
+Stack (bench_stack, tests/bench/common.py): Azurite, the simulator (ARM, IMDS, KubeSim) in this
 process, the real app in a dev host (its own process, no timers), and one agent watcher per VM
 (agent.watch.Watcher: IMDS at its default interval, forward to POST /api/events, poll GET /api/nodes/{name},
 acknowledge) as threads in WATCHER_PROCS child processes; a VM's watcher stops when Azure deletes
@@ -45,10 +45,10 @@ import time
 import requests
 
 from agent import watch
-from devhost.testing import DevHost
+from localstack.devhost_process import DevHostProcess
 from sim.cluster import Simulator
 from tests.bench._preempt_figures import Observer, combine, figures
-from tests.bench.common import BenchStack, emit, rounded
+from tests.bench.common import bench_stack, emit, rounded
 
 POOL, WAVE, WAVE_EVERY_S, NOTICE_S = 200, 20, 3.0, 30.0
 PODS, REQUESTS = (10, 30), {"cpu": "50m", "memory": "64Mi"}
@@ -57,7 +57,7 @@ POLL_S = watch.POLL_S  # the agent as deployed polls IMDS at its default interva
 KUBE = {"auto_join": True, "scrypt_log_n": 4, "terminate_s": 0.5}  # evicted pods take 0.5 s to stop
 # The app's settings as deployed (local.settings.json.example): 32 worker threads, so up to 24 drains in
 # flight (host.json batchSize 16 + newBatchThreshold 8) leave threads for POST /api/events. The host
-# runs without timers (BenchStack): no reconcile tick acts on the pool during the bench.
+# runs without timers (bench_stack): no reconcile tick acts on the pool during the bench.
 APP = {"PYTHON_THREADPOOL_THREAD_COUNT": "32"}
 LOGS = "/tmp/nodepool-bench-preempt"  # -devhost.log, -agents-N.log: for a look after a run
 
@@ -120,7 +120,7 @@ class Bench:
 
     def run(self) -> dict:
         started = time.monotonic()
-        with BenchStack(agents=self.nodes, sim_options={"kube_options": KUBE}, env=APP) as stack:
+        with bench_stack(agents=self.nodes, sim_options={"kube_options": KUBE}, env=APP) as stack:
             sim = stack.sim
             self.pods = seed(sim, self.rng)
             host = stack.start_host()
@@ -135,7 +135,7 @@ class Bench:
                 with open(f"{LOGS}-devhost.log", "w") as out:
                     out.write(host.logs())
 
-    def _call(self, sim: Simulator, host: DevHost, method: str, path: str, who: str | None, body=None) -> dict:
+    def _call(self, sim: Simulator, host: DevHostProcess, method: str, path: str, who: str | None, body=None) -> dict:
         headers = {"x-functions-key": host.function_key}
         if who:
             headers["Authorization"] = f"Bearer {sim.token(who)}"
@@ -147,7 +147,7 @@ class Bench:
         empty = {"DocumentIncarnation": 1, "Events": []}
         self._call(sim, host, "POST", "events", "agent", {"hostname": sim.vms[0].computer_name, "document": empty})
 
-    def _evict(self, sim: Simulator, host: DevHost, observer: Observer) -> dict:
+    def _evict(self, sim: Simulator, host: DevHostProcess, observer: Observer) -> dict:
         vms = sim.vms
         specs = [{"hostname": vm.computer_name, "vm": vm.name, "imds": sim.imds_for(vm.computer_name), "index": i}
                  for i, vm in enumerate(vms)]
