@@ -143,7 +143,7 @@ class Bench:
         answer.raise_for_status()
         return answer.json()
 
-    def _warm(self, sim: Simulator, host: DevHost) -> None:
+    def _warm(self, sim: Simulator, host: DevHostProcess) -> None:
         empty = {"DocumentIncarnation": 1, "Events": []}
         self._call(sim, host, "POST", "events", "agent", {"hostname": sim.vms[0].computer_name, "document": empty})
 
