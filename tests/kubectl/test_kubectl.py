@@ -6,7 +6,10 @@ import queue
 import re
 import threading
 
+from localstack.stack import LocalStack
 from localstack.waiting import wait_for
+from tests.fixtures.storage import worker_account
+from tests.kubectl.conftest import Kubectl
 
 DEPLOYMENT = """apiVersion: apps/v1
 kind: Deployment
@@ -137,3 +140,13 @@ def test_a_replace_from_a_stale_read_is_a_conflict(kubectl, tmp_path):
     kubectl.out("label", "node", "agent-0", "changed=yes")
     refused = kubectl.run("replace", "-f", str(stale), check=False)
     assert refused.returncode == 1 and "the object has been modified" in refused.stderr
+
+
+def test_the_local_stack_writes_the_kubeconfig_kubectl_uses(kubectl_binary, azurite, tmp_path):
+    path = tmp_path / "run" / "kubeconfig"
+    with LocalStack(agents=2, sim_options={"boot_seconds": 0.1, "kube_options": {"auto_join": True}}, hosts=0,
+                    azurite=azurite, account=worker_account(), kubeconfig=path) as stack:
+        assert path.stat().st_mode & 0o077 == 0  # it holds the admin token
+        names = {vm.computer_name for vm in stack.sim.vms} | {"master0"}
+        listed = Kubectl(kubectl_binary, path).out("get", "nodes", "-o", "name")
+        assert {line.removeprefix("node/") for line in listed.split()} == names
