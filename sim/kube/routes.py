@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from sim.kube import disruption, tables, watch, workloads
+from sim.kube.patch import apply_patch
 from sim.kube.protobuf import MEDIA_TYPE, access_review
 from sim.kube.select import field_matcher, field_terms, label_matcher
 from sim.kube.wire import ApiError
@@ -36,6 +37,8 @@ def dispatch(sim, res, verb: str, args: dict, req, body_of):
     content_type = req.headers.get("Content-Type", "")
     if verb == "PATCH" and name and resource == "nodes":
         return 200, cluster.patch_node(name, _patch(body_of(req), resource), content_type)
+    if verb == "PATCH" and name and resource == "pods":
+        return 200, patch_pod_metadata(cluster, ns, name, _patch(body_of(req), resource), content_type)
     if verb == "PUT" and name and resource == "nodes":
         return 200, cluster.replace_node(name, _object(body_of(req), resource))
     if verb == "PATCH" and name and resource == "deployments":
@@ -47,6 +50,23 @@ def dispatch(sim, res, verb: str, args: dict, req, body_of):
             return 200, workloads.write_deployment(cluster, cluster.store.get("deployments", ns, name),
                                                    _object(body_of(req), resource))
     raise NOT_ALLOWED
+
+
+def patch_pod_metadata(cluster, ns: str, name: str, body, content_type: str) -> dict:
+    """`kubectl label/annotate pod`: labels and annotations change; the rest of a pod is the simulation's."""
+    with cluster.lock:
+        pod = cluster.store.get("pods", ns, name)
+        meta = apply_patch(pod, body, content_type).get("metadata") or {}
+        if meta.get("resourceVersion", pod["metadata"]["resourceVersion"]) != pod["metadata"]["resourceVersion"]:
+            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on pods "{name}": the object has been '
+                                            "modified; please apply your changes to the latest version and try again",
+                           {"name": name, "kind": "pods"})
+        for key in ("labels", "annotations"):
+            if meta.get(key):
+                pod["metadata"][key] = meta[key]
+            else:
+                pod["metadata"].pop(key, None)
+        return cluster.store.touch("pods", pod)
 
 
 def create(sim, resource: str, ns: str, body: dict, query: dict) -> dict:

@@ -52,6 +52,8 @@ def test_get_and_describe_print_tables_of_nodes_and_pods(kubectl, cluster):
     assert re.search(r"^Name:\s+agent-0$", described, re.M) and "Non-terminated Pods:" in described
     pod = pods[1].split()[0]
     assert re.search(rf"^Name:\s+{pod}$", kubectl.out("describe", "pod", pod), re.M)
+    kubectl.out("label", "pod", pod, "tier=front")
+    assert "tier=front" in kubectl.out("get", "pods", "-l", "tier=front", "--show-labels")
     missing = kubectl.run("get", "node", "ghost", check=False)
     assert missing.returncode == 1 and 'nodes "ghost" not found' in missing.stderr  # a NotFound Status
 
