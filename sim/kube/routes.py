@@ -83,6 +83,7 @@ def create(sim, resource: str, ns: str, body: dict, query: dict) -> dict:
 
 def read(sim, resource: str, ns: str | None, name: str | None, req):
     cluster, query = sim.cluster, req.query
+    cluster.store.watched = True  # from here on a client may watch from what it read
     as_table = tables.wants_table(req.headers.get("Accept", ""))
     if not name and query.get("watch") in ("true", "1") and resource in STORED:
         match = _matcher(resource, query)

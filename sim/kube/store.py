@@ -7,8 +7,10 @@ the cluster holds one lock around every use.
 
 Unlike etcd, a continued list reads the current state, not the first page's snapshot: an
 object created mid-listing after the cursor shows up, one deleted before it does not.
-Every change is also kept, encoded, in a bounded `log` that watches read from (`changed`
-wakes them); a watch from a resourceVersion older than the log gets 410 Gone.
+Once a client has read over HTTP (`watched`: it may watch from there), every change is also
+kept, encoded, in a bounded `log` that watches read from (`changed` wakes them); a watch from
+a resourceVersion older than the log gets 410 Gone. Seeding a pool from Python before that
+costs no encoding.
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ class Store:
         self._labels_of: dict[str, tuple] = {}
         self.log: deque[tuple[int, str, str, bytes]] = deque(maxlen=LOG_SIZE)  # (rv, type, resource, object)
         self.changed = threading.Condition()
+        self.watched = False
 
     # -- single objects ---------------------------------------------------------------
     def get(self, resource: str, namespace: str | None, name: str) -> dict:
@@ -75,11 +78,13 @@ class Store:
         meta = obj["metadata"]
         meta["resourceVersion"] = str(self.rv)
         key = key_of(meta.get("namespace"), meta["name"])
-        data = self.tables[resource].encoded[key] = json.dumps(obj, separators=(",", ":")).encode()
+        if self.watched:
+            self._record(change, resource, self.encoded(resource, key, fresh=True))
+        else:
+            self.tables[resource].encoded.pop(key, None)
         if resource == "pods":
             self._index_pod(key, obj["spec"].get("nodeName") or "")
             self._index_labels(key, meta["namespace"], tuple(sorted((meta.get("labels") or {}).items())))
-        self._record(change, resource, data)
         return obj
 
     def _record(self, change: str, resource: str, data: bytes) -> None:
@@ -101,7 +106,8 @@ class Store:
             self._labels_of.pop(key, None)
         self.rv += 1
         obj["metadata"]["resourceVersion"] = str(self.rv)
-        self._record("DELETED", resource, json.dumps(obj, separators=(",", ":")).encode())
+        if self.watched:
+            self._record("DELETED", resource, json.dumps(obj, separators=(",", ":")).encode())
         return obj
 
     def _index_pod(self, key: str, node: str) -> None:
@@ -123,9 +129,9 @@ class Store:
             self.pods_by_label.setdefault((namespace, *pair), set()).add(key)
         self._labels_of[key] = labels
 
-    def encoded(self, resource: str, key: str) -> bytes:
+    def encoded(self, resource: str, key: str, fresh: bool = False) -> bytes:
         table = self.tables[resource]
-        data = table.encoded.get(key)
+        data = None if fresh else table.encoded.get(key)
         if data is None:
             data = table.encoded[key] = json.dumps(table.objs[key], separators=(",", ":")).encode()
         return data
