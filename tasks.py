@@ -41,10 +41,25 @@ def _bootstrap() -> None:
     from localstack.azurite import AZURITE_VERSION
 
     if not (TOOLS / "node_modules" / ".bin" / "azurite").exists():
-        _say(f"installing Azurite {AZURITE_VERSION} from npm into {TOOLS}")
-        TOOLS.mkdir(exist_ok=True)
-        subprocess.run(["npm", "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--loglevel=error",
-                        f"azurite@{AZURITE_VERSION}"], check=True)
+        _install_azurite(AZURITE_VERSION)
+
+
+def _install_azurite(version: str) -> None:
+    """npm install in .tools/ as the working directory, never with --prefix: --prefix moves npm's
+    global config to .tools/etc/npmrc, so a proxy, CA or mirror in the machine's npmrc would be lost."""
+    _say(f"installing Azurite {version} from npm into {TOOLS} (your npm configuration applies)")
+    TOOLS.mkdir(exist_ok=True)
+    manifest = TOOLS / "package.json"
+    if not manifest.exists():
+        manifest.write_text('{"name": "nodepool-tools", "private": true}\n')
+    try:
+        done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error",
+                               f"azurite@{version}"], cwd=TOOLS, capture_output=True, text=True)
+    except FileNotFoundError:
+        sys.exit("npm is not installed: install Node.js 18+ with npm, then run this again")
+    if done.returncode != 0:
+        errors = [ln for ln in done.stderr.splitlines() if "ERR" in ln] or done.stderr.splitlines()[-1:]
+        sys.exit(f"npm could not install azurite@{version}: {' '.join(errors[:3]) or 'exit ' + str(done.returncode)}")
 
 
 if __name__ == "__main__" and Path(sys.prefix).resolve() != VENV.resolve():
@@ -201,7 +216,16 @@ def demo(c, agents=5, pods=40, notice=30):
     sys.exit(main(["--agents", str(agents), "--pods", str(pods), "--notice", str(notice)]))
 
 
+def _version() -> str:
+    """The version in pyproject.toml, and the commit when this is a git checkout."""
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return f"{version} ({head.stdout.strip()})" if head.returncode == 0 else version
+
+
 namespace = Collection.from_module(sys.modules[__name__])
 
 if __name__ == "__main__":
-    Program(namespace=namespace, name="tasks", binary="python3 tasks.py").run()
+    Program(namespace=namespace, name="tasks", binary="python3 tasks.py", version=_version()).run()
