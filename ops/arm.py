@@ -51,6 +51,18 @@ class Azure:
         return DeploymentsMgmtClient(self.credential, self.config.subscription, **self._options())
 
     @cached_property
+    def storage(self):
+        from azure.mgmt.storage import StorageManagementClient
+
+        return StorageManagementClient(self.credential, self.config.subscription, **self._options())
+
+    @cached_property
+    def subscriptions(self):
+        from azure.mgmt.subscription import SubscriptionClient
+
+        return SubscriptionClient(self.credential, **self._options())
+
+    @cached_property
     def compute(self):
         from azure.mgmt.compute import ComputeManagementClient
 

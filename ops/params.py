@@ -39,6 +39,18 @@ def cloud_init_values(cfg: Config, given: dict[str, str], explicit: set[str]) ->
     return values
 
 
+def render(cfg: Config, given: dict[str, str], explicit: set[str]) -> dict[str, str]:
+    """master and agent cloud-init; TemplateError becomes one OpsError naming every problem."""
+    from infra.cloud_init import render_cloud_init
+    from infra.render import TemplateError
+
+    values = cloud_init_values(cfg, given, explicit)
+    try:
+        return {role: render_cloud_init(role, values) for role in ("master", "agent")}
+    except TemplateError as err:
+        raise OpsError(str(err)) from None
+
+
 def ssh_sources(cfg: Config) -> list[str]:
     ranges = [r.strip() for r in cfg["SSH_ALLOWED_CIDRS"].split(",") if r.strip()]
     if cfg.flag("APPLY_ORIGIN_NSG") and not ranges:
@@ -47,9 +59,9 @@ def ssh_sources(cfg: Config) -> list[str]:
 
 
 def public_key(cfg: Config) -> str:
-    path = ROOT / (cfg["SSH_KEY"] + ".pub")
+    path = ROOT / (cfg["SSH_KEY"] + ".pub")  # an absolute SSH_KEY stays absolute
     if not path.exists():
-        raise OpsError(f"no SSH public key at {path.relative_to(ROOT)}: run `python3 tasks.py keys` first")
+        raise OpsError(f"no SSH public key at {path}: run `python3 tasks.py keys` first")
     return path.read_text().strip()
 
 
