@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ops import bicep
 from ops import params as P
@@ -13,6 +13,11 @@ from ops.errors import OpsError
 
 OUT = P.ROOT / ".run" / "arm"
 NAMES = {"storage": "storage", "compute": "compute"}  # deployment name per template
+
+
+def text(state) -> str:
+    """An SDK enum or a plain string, as ARM spells it ('Succeeded')."""
+    return str(getattr(state, "value", state) or "")
 
 
 def group_of(az: Azure, which: str) -> str:
@@ -34,8 +39,13 @@ def deploy(az: Azure, which: str, template: dict | None = None, out: Path = OUT,
     poller = az.deployments.deployments.begin_create_or_update(group, NAMES[which], body)
     if not wait:
         return None
-    result = poller.result()
-    state = result.properties.provisioning_state
+    try:
+        result = poller.result()
+    except HttpResponseError as err:  # ARM reports a failed deployment through its async operation
+        message = err.error.message if err.error else str(err).splitlines()[0]
+        raise OpsError(f"deployment {which} ended Failed ({message}); details: "
+                       f"python3 tasks.py view-deployment --which {which}") from None
+    state = text(result.properties.provisioning_state)
     if state != "Succeeded":
         raise OpsError(f"deployment {which} ended {state}: python3 tasks.py view-deployment --which {which}")
     say(f"{which}: {state}")
@@ -59,7 +69,7 @@ def operations(az: Azure, which: str) -> list[tuple[str, str, str]]:
         props = op.properties
         target = props.target_resource
         name = f"{target.resource_type}/{target.resource_name}" if target else "(deployment)"
-        rows.append((name, props.provisioning_state, props.status_code or ""))
+        rows.append((name, text(props.provisioning_state), str(props.status_code or "")))
     return rows
 
 
@@ -68,7 +78,7 @@ def view(az: Azure, which: str, say=print) -> str:
         result = az.deployments.deployments.get(group_of(az, which), NAMES[which])
     except ResourceNotFoundError:
         raise OpsError(f"no {which} deployment in {group_of(az, which)}") from None
-    state = result.properties.provisioning_state
+    state = text(result.properties.provisioning_state)
     say(f"{which} in {group_of(az, which)}: {state} (started {result.properties.timestamp})")
     for name, op_state, code in operations(az, which):
         say(f"  {op_state:<10} {code:<8} {name}")
@@ -80,7 +90,7 @@ def watch(az: Azure, which: str, interval: float = 5.0, timeout: float = 3600.0,
     seen: dict[str, str] = {}
     deadline = time.monotonic() + timeout
     while True:
-        state = az.deployments.deployments.get(group_of(az, which), NAMES[which]).properties.provisioning_state
+        state = text(az.deployments.deployments.get(group_of(az, which), NAMES[which]).properties.provisioning_state)
         for name, op_state, code in operations(az, which):
             if seen.get(name) != op_state:
                 seen[name] = op_state

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sim import arm_json as J
+from sim.arm_deployments import Deployments
+from sim.arm_groups import Groups, mount
 from sim.faults import Faults
 from sim.http import HttpError, Request, Response, Server
 from sim.operations import Operations
@@ -37,6 +39,9 @@ class Arm:
             ("GET", r"/subscriptions/[^/]+/providers/Microsoft\.Compute/locations/[^/]+/operations/(?P<op>[^/]+)",
              self.operation),
         ], tls=tls.server_context(), before=self._before)
+        self.groups = Groups(self)  # resource groups, catalogue and deployments: sim/arm_groups.py, arm_deployments.py
+        self.deployments = Deployments(self, self.groups)
+        mount(self, self.groups.routes() + self.deployments.routes())
 
     # -- every request ------------------------------------------------------------------------
     def _before(self, req: Request) -> Response | None:
@@ -74,10 +79,10 @@ class Arm:
         if wanted and wanted != "*" and wanted != J.etag(current):
             raise HttpError(412, J.error("PreconditionFailed", "The ETag does not match: the resource changed."))
 
-    def _accepted(self, req: Request, status: int, done: Callable[[], bool], body=None) -> Response:
+    def _accepted(self, req: Request, status: int, done: Callable[[], bool], body=None, failed=None) -> Response:
         cfg = self.world.config
         return Response(status, body, self.ops.headers(self.server.url, cfg.subscription, cfg.location,
-                                                       self.ops.start(done), req.arg("api-version")))
+                                                       self.ops.start(done, failed), req.arg("api-version")))
 
     # -- scale set ------------------------------------------------------------------------------
     def get_scale_set(self, req: Request) -> Response:
