@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from ops.arm import Azure
+from ops.arm import Azure, text
 from ops.errors import OpsError
 
 
@@ -38,7 +38,7 @@ def list_agents(az: Azure, pool: str | None = None, say=print) -> list[tuple]:
     for scale_set in pools(az, pool):
         for vm in instances(az, scale_set.name):
             rows.append((scale_set.name, vm.instance_id, vm.os_profile.computer_name if vm.os_profile else vm.name,
-                         vm.provisioning_state, _power(vm)))
+                         text(vm.provisioning_state), _power(vm)))
     for row in rows:
         say("%-16s %-5s %-20s %-12s %s" % row)
     if not rows:
@@ -49,8 +49,8 @@ def list_agents(az: Azure, pool: str | None = None, say=print) -> list[tuple]:
 def show_agents(az: Azure, pool: str | None = None, say=print) -> None:
     for s in pools(az, pool):
         profile = s.virtual_machine_profile
-        say(f"{s.name}: {s.sku.name} x {s.sku.capacity}, priority {profile.priority if profile else '?'}, "
-            f"eviction {profile.eviction_policy if profile else '?'}, {s.provisioning_state}")
+        say(f"{s.name}: {s.sku.name} x {s.sku.capacity}, priority {text(profile.priority) if profile else '?'}, "
+            f"eviction {text(profile.eviction_policy) if profile else '?'}, {text(s.provisioning_state)}")
 
 
 def scale(az: Azure, count: int, pool: str | None = None, wait: bool = True, say=print) -> None:

@@ -11,6 +11,11 @@ from azure.core.credentials import AccessToken
 from ops.config import Config
 
 
+def text(value) -> str:
+    """An SDK enum or a plain string, as ARM spells it ('Succeeded', 'Spot')."""
+    return str(getattr(value, "value", value) or "")
+
+
 class StaticToken:
     def __init__(self, token: str):
         self._token = token

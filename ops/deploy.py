@@ -8,16 +8,11 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ops import bicep
 from ops import params as P
-from ops.arm import Azure
+from ops.arm import Azure, text
 from ops.errors import OpsError
 
 OUT = P.ROOT / ".run" / "arm"
 NAMES = {"storage": "storage", "compute": "compute"}  # deployment name per template
-
-
-def text(state) -> str:
-    """An SDK enum or a plain string, as ARM spells it ('Succeeded')."""
-    return str(getattr(state, "value", state) or "")
 
 
 def group_of(az: Azure, which: str) -> str:

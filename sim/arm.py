@@ -97,6 +97,9 @@ class Arm:
             rules = (body.get("properties") or {}).get("scaleInPolicy", {}).get("rules")
             if rules:
                 world.scale_in_rules, world.etag = list(rules), world.etag + 1
+            size = (body.get("sku") or {}).get("name")
+            if size and size != world.config.vm_size:  # resize-agents: the model changes, VMs keep theirs
+                world.config.vm_size, world.etag = size, world.etag + 1
             capacity = (body.get("sku") or {}).get("capacity")
             try:
                 changed = world.scale_to(int(capacity)) if capacity is not None else []
