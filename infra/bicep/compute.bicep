@@ -112,6 +112,38 @@ var pools = concat([
   { name: 'agents', priority: agentPriority, capacity: agentCount }
 ], agentPriority == 'Spot' ? [{ name: 'agents-regular', priority: 'Regular', capacity: 0 }] : [])
 
+// The app's tunables at the code's defaults (nodepool/settings.py; a test keeps them equal), so an
+// operator finds and changes them among the app settings; appSettings overrides any of them.
+var tunables = {
+  NODEPOOL_JOIN_TOKEN_TTL: '900'
+  NODEPOOL_BOOTSTRAP_TOKENS: 'true'
+  NODEPOOL_NODE_LABELS: ''
+  NODEPOOL_NODE_TAINTS: ''
+  NODEPOOL_DRAIN_MARGIN: '5.0'
+  NODEPOOL_FORCE_DELETE_PODS: 'false'
+  NODEPOOL_POD_GRACE: '30'
+  NODEPOOL_DRY_RUN: 'false'
+  NODEPOOL_REPAIR_AFTER: '600'
+  NODEPOOL_PROVISIONING_TIMEOUT: '900'
+  NODEPOOL_MAX_DESTRUCTIVE_PER_TICK: '3'
+  NODEPOOL_RECONCILE_SCHEDULE: '0 * * * * *'
+}
+
+// What ties the app to this deployment: the scale sets, the identities it accepts, the audience.
+var wiring = {
+  AZURE_SUBSCRIPTION_ID: subscription().subscriptionId
+  NODEPOOL_RESOURCE_GROUP: resourceGroup().name
+  NODEPOOL_SCALE_SET: pools[0].name
+  NODEPOOL_CLUSTER: prefix
+  NODEPOOL_TENANT_ID: tenant().tenantId
+  NODEPOOL_AUTHORITY: environment().authentication.loginEndpoint
+  NODEPOOL_ARM_ENDPOINT: environment().resourceManager
+  NODEPOOL_AUDIENCE: apiAudience
+  NODEPOOL_AGENT_IDENTITY: ids.outputs.principalIds.agent
+  NODEPOOL_MASTER_IDENTITY: ids.outputs.principalIds.master
+  'AzureWebJobs.${autoscaleFunctionName}.Disabled': autoscaler == 'cpu' ? 'true' : 'false'
+}
+
 module ids 'modules/identities.bicep' = {
   name: 'identities'
   params: { location: location, prefix: prefix, tags: tags }
@@ -157,19 +189,7 @@ module app 'modules/functionapp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     tags: tags
-    settings: union({
-      AZURE_SUBSCRIPTION_ID: subscription().subscriptionId
-      NODEPOOL_RESOURCE_GROUP: resourceGroup().name
-      NODEPOOL_SCALE_SET: pools[0].name
-      NODEPOOL_CLUSTER: prefix
-      NODEPOOL_TENANT_ID: tenant().tenantId
-      NODEPOOL_AUTHORITY: environment().authentication.loginEndpoint
-      NODEPOOL_ARM_ENDPOINT: environment().resourceManager
-      NODEPOOL_AUDIENCE: apiAudience
-      NODEPOOL_AGENT_IDENTITY: ids.outputs.principalIds.agent
-      NODEPOOL_MASTER_IDENTITY: ids.outputs.principalIds.master
-      'AzureWebJobs.${autoscaleFunctionName}.Disabled': autoscaler == 'cpu' ? 'true' : 'false'
-    }, appSettings)
+    settings: union(tunables, wiring, appSettings)
   }
 }
 
