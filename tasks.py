@@ -69,10 +69,11 @@ def setup(c):
 def test(c, args="", workers="auto"):
     """Run the test suite against a fresh in-memory Azurite (started and stopped here)."""
     from devhost.azurite import Azurite
-    from infra.tools import ensure_debian_tools
+    from infra.tools import ensure_debian_tools, ensure_tool_venv
 
     _bootstrap()
     ensure_debian_tools(["cloud-init", "shellcheck"], say=_say)  # the cloud-init tests validate with them
+    ensure_tool_venv(TOOLS / "checkov", ROOT / "requirements-checkov.txt", say=_say)  # the Bicep policy tests
     _say("starting Azurite on free ports")
     with Azurite(accounts=64) as azurite:
         env = {**os.environ, "NODEPOOL_TEST_AZURITE_PORTS": ",".join(

@@ -8,6 +8,16 @@ from ops.errors import OpsError
 from ops.tasks import POOL, azure, failures, say
 
 
+def asked_for_help(value: str, command, placeholder: str) -> bool:
+    """`scale-agents --help`: invoke hands the flag to the positional argument; answer it here."""
+    if value not in ("-h", "--help"):
+        return False
+    name = command.name.replace("_", "-")
+    print(f"Usage: python3 tasks.py {name} [--pool=STRING] {placeholder}\n\nDocstring:\n  {command.__doc__}\n"
+          f"\nOptions:\n  -p STRING, --pool=STRING   {POOL['pool']}")
+    return True
+
+
 @task(help=POOL)
 def list_agents(c, pool=""):
     """List every agent VM: pool, instance id, computer name, provisioning and power state."""
@@ -25,6 +35,8 @@ def show_agents(c, pool=""):
 @task(help={"count": "instances per pool", **POOL})
 def scale_agents(c, count, pool=""):
     """Set each pool's (or one pool's) instance count, up or down: `scale-agents 5 --pool agents`."""
+    if asked_for_help(count, scale_agents, "COUNT"):
+        return
     with failures("scale-agents"):
         try:
             number = int(count)
@@ -36,6 +48,8 @@ def scale_agents(c, count, pool=""):
 @task(help={"size": "VM size, e.g. Standard_B2ms (list-sizes shows them)", **POOL})
 def resize_agents(c, size, pool=""):
     """Change the agents' VM size; new and reimaged instances get it."""
+    if asked_for_help(size, resize_agents, "SIZE"):
+        return
     with failures("resize-agents"):
         agents.resize(azure(), size, pool or None, say=say)
 
