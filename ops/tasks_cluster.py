@@ -102,7 +102,8 @@ def proxy(c):
         remote.proxy(azure(), say=say)
 
 
-@task(aliases=("tail-helper",), help={"minutes": "how far back to start (default 10)", "no_follow": "print once and exit"})
+@task(aliases=("tail-helper",),
+      help={"minutes": "how far back to start (default 10)", "no_follow": "print once and exit"})
 def tail_logs(c, minutes=10, no_follow=False):
     """The Function App's logs (AppTraces in Log Analytics), followed live. Seed: tail-helper."""
     from ops import remote

@@ -14,6 +14,7 @@ import uuid
 from sim import arm_json as J
 from sim.arm_groups import GROUP, Groups
 from sim.http import HttpError, Request, Response
+from sim.operations import FAILED
 
 DEPLOYMENTS = GROUP + r"(?:/providers/Microsoft\.Resources)?/deployments"  # ARM serves both spellings
 DEPLOYMENT = DEPLOYMENTS + r"/(?P<name>[^/]+)"
@@ -85,7 +86,7 @@ class Deployments:
         if state == "Succeeded":
             props["outputs"] = item["outputs"]
         if state == "Failed":
-            props["error"] = {"code": "DeploymentFailed", "message": "At least one resource deployment operation failed."}
+            props["error"] = {"code": "DeploymentFailed", "message": FAILED}
         return {"id": f"{self._rid(req)}/providers/Microsoft.Resources/deployments/{item['name']}",
                 "name": item["name"], "type": "Microsoft.Resources/deployments", "properties": props}
 
@@ -93,7 +94,8 @@ class Deployments:
         self.groups.find(req)
         item = self.items.get(self._key(req))
         if item is None:
-            raise HttpError(404, J.error("DeploymentNotFound", f"Deployment '{req.params['name']}' could not be found."))
+            name = req.params["name"]
+            raise HttpError(404, J.error("DeploymentNotFound", f"Deployment '{name}' could not be found."))
         return item
 
     def get(self, req: Request) -> Response:
@@ -109,7 +111,8 @@ class Deployments:
         value = []
         for op in item["ops"]:
             state = self._op_state(op)
-            value.append({"id": f"{base}/providers/Microsoft.Resources/deployments/{item['name']}/operations/{op['id']}",
+            deployment = f"{base}/providers/Microsoft.Resources/deployments/{item['name']}"
+            value.append({"id": f"{deployment}/operations/{op['id']}",
                           "operationId": op["id"], "properties": {
                               "provisioningOperation": "Create", "provisioningState": state,
                               "timestamp": J.iso(min(self.clock(), op["due"])),

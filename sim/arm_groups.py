@@ -48,7 +48,8 @@ class Groups:
     def find(self, req: Request) -> dict:
         group = self.groups.get(req.params["rg"].lower())
         if group is None:
-            raise HttpError(404, J.error("ResourceGroupNotFound", f"Resource group '{req.params['rg']}' could not be found."))
+            name = req.params["rg"]
+            raise HttpError(404, J.error("ResourceGroupNotFound", f"Resource group '{name}' could not be found."))
         return group
 
     def put(self, req: Request) -> Response:
@@ -85,8 +86,8 @@ class Groups:
         items = list(self.resources.get(group["name"].lower(), []))
         if self._holds_world(group):
             cfg = self.world.config
-            items += [{"id": cfg.scale_set_id, "name": cfg.scale_set, "type": "Microsoft.Compute/virtualMachineScaleSets",
-                       "location": cfg.location},
+            items += [{"id": cfg.scale_set_id, "name": cfg.scale_set,
+                       "type": "Microsoft.Compute/virtualMachineScaleSets", "location": cfg.location},
                       {"id": self.world.master.resource_id, "name": "master0",
                        "type": "Microsoft.Compute/virtualMachines", "location": cfg.location}]
         return Response(200, {"value": items})

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from sim.arm_json import iso
 
+FAILED = "At least one resource deployment operation failed."
+
 
 class Operations:
     def __init__(self, clock=time.time):
@@ -48,7 +50,7 @@ class Operations:
         body = {"name": op_id, "startTime": iso(started),
                 "status": "Failed" if failed else "Succeeded" if finished else "InProgress"}
         if failed:
-            body["error"] = {"code": "DeploymentFailed", "message": "At least one resource deployment operation failed."}
+            body["error"] = {"code": "DeploymentFailed", "message": FAILED}
         if finished:
             body["endTime"] = iso(ended[0])
         return body

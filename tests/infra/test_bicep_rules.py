@@ -75,8 +75,10 @@ def test_every_setting_the_app_reads_is_set_and_the_thread_pool_is_32():
         assert value == as_setting(read[name]), name
     assert host["PYTHON_THREADPOOL_THREAD_COUNT"] == "32"
     assert host["AzureWebJobsStorage__credential"] == "managedidentity"
-    assert {"AzureWebJobsStorage__clientId", "AzureWebJobsStorage__blobServiceUri", "AzureWebJobsStorage__queueServiceUri",
-            "AzureWebJobsStorage__tableServiceUri", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"} <= set(host)
+    identity_based = {"AzureWebJobsStorage__clientId", "AzureWebJobsStorage__blobServiceUri",
+                      "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__tableServiceUri",
+                      "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"}
+    assert identity_based <= set(host)
 
 
 def test_role_assignments_are_guid_named_and_use_only_the_roles_we_chose():

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(not CHECKOV.exists(), reason="checkov is not ins
 @lru_cache(maxsize=None)
 def scan(directory: Path) -> dict:
     done = subprocess.run([str(CHECKOV), "-d", str(directory), "--framework", "bicep", "--external-checks-dir",
-                           str(ROOT / "infra" / "checks"), "-o", "json", "--quiet"], capture_output=True, text=True,
+                           str(ROOT / "infra" / "checks"), "-o", "json"], capture_output=True, text=True,
                           timeout=300, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
     report = json.loads(done.stdout)
     return report if isinstance(report, dict) else report[0]

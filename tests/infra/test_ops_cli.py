@@ -39,7 +39,8 @@ def test_every_seed_command_and_ours_is_listed(program, capsys):
 def test_each_command_explains_itself(program, capsys, name):
     program.run(["tasks", name, "--help"], exit=False)
     out = capsys.readouterr().out
-    assert out.startswith("Usage: python3 tasks.py") and "Docstring:" in out and "none" not in out.split("Docstring:")[1][:12]
+    assert out.startswith("Usage: python3 tasks.py") and "Docstring:" in out
+    assert "none" not in out.split("Docstring:")[1][:12]
 
 
 def run(*args, **env) -> subprocess.CompletedProcess:
@@ -61,7 +62,8 @@ def test_a_command_against_the_simulator_prints_what_it_does(sim):
     assert done.returncode == 0, done.stderr
     assert "scaling agents from 3 to 4" in done.stdout and sim.world.capacity == 4
     done = run("list-agents", "--pool", "nope", **env)
-    assert done.returncode != 0 and done.stderr.strip() == f"list-agents: no scale set 'nope' in {az.config['COMPUTE_GROUP']}"
+    group = az.config["COMPUTE_GROUP"]
+    assert done.returncode != 0 and done.stderr.strip() == f"list-agents: no scale set 'nope' in {group}"
 
 
 @pytest.mark.skipif(shutil.which("bicep") is not None or shutil.which("az") is not None,
