@@ -2,6 +2,7 @@
 simulator (ARM_ENDPOINT, ARM_STATIC_TOKEN, ARM_CA_BUNDLE). Nothing here shells out to `az`."""
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,41 +44,35 @@ class Azure:
             options["connection_verify"] = self.config["ARM_CA_BUNDLE"]
         return options
 
+    def _client(self, module: str, name: str, per_subscription: bool = True):
+        """Imported on first use: each task loads only the SDKs it needs."""
+        cls = getattr(importlib.import_module(module), name)
+        args = (self.credential, self.config.subscription) if per_subscription else (self.credential,)
+        return cls(*args, **self._options())
+
     @cached_property
     def resources(self):
-        from azure.mgmt.resource.resources import ResourceManagementClient
-
-        return ResourceManagementClient(self.credential, self.config.subscription, **self._options())
+        return self._client("azure.mgmt.resource.resources", "ResourceManagementClient")
 
     @cached_property
     def deployments(self):
-        from azure.mgmt.resource.deployments import DeploymentsMgmtClient
-
-        return DeploymentsMgmtClient(self.credential, self.config.subscription, **self._options())
+        return self._client("azure.mgmt.resource.deployments", "DeploymentsMgmtClient")
 
     @cached_property
     def storage(self):
-        from azure.mgmt.storage import StorageManagementClient
-
-        return StorageManagementClient(self.credential, self.config.subscription, **self._options())
+        return self._client("azure.mgmt.storage", "StorageManagementClient")
 
     @cached_property
     def subscriptions(self):
-        from azure.mgmt.subscription import SubscriptionClient
-
-        return SubscriptionClient(self.credential, **self._options())
+        return self._client("azure.mgmt.subscription", "SubscriptionClient", per_subscription=False)
 
     @cached_property
     def compute(self):
-        from azure.mgmt.compute import ComputeManagementClient
-
-        return ComputeManagementClient(self.credential, self.config.subscription, **self._options())
+        return self._client("azure.mgmt.compute", "ComputeManagementClient")
 
     @cached_property
     def network(self):
-        from azure.mgmt.network import NetworkManagementClient
-
-        return NetworkManagementClient(self.credential, self.config.subscription, **self._options())
+        return self._client("azure.mgmt.network", "NetworkManagementClient")
 
     def arm_token(self) -> str:
         scope = self.config["ARM_ENDPOINT"].rstrip("/") + "/.default"
