@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from sim import arm_json as J
 from sim.arm_deployments import Deployments
+from sim.arm_estate import Estate
 from sim.arm_groups import Groups, mount
 from sim.faults import Faults
 from sim.http import HttpError, Request, Response, Server
@@ -39,9 +40,10 @@ class Arm:
             ("GET", r"/subscriptions/[^/]+/providers/Microsoft\.Compute/locations/[^/]+/operations/(?P<op>[^/]+)",
              self.operation),
         ], tls=tls.server_context(), before=self._before)
-        self.groups = Groups(self)  # resource groups, catalogue and deployments: sim/arm_groups.py, arm_deployments.py
+        self.groups = Groups(self)  # groups, catalogue, deployments, shares: sim/arm_groups.py ...
         self.deployments = Deployments(self, self.groups)
-        mount(self, self.groups.routes() + self.deployments.routes())
+        self.estate = Estate(self.groups)
+        mount(self, self.groups.routes() + self.deployments.routes() + self.estate.routes())
 
     # -- every request ------------------------------------------------------------------------
     def _before(self, req: Request) -> Response | None:
