@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import ClassVar
 
+from nodepool.domain.drain_message import POISON_QUEUE
 from nodepool.domain.model import Taint
 
 
@@ -125,11 +126,13 @@ class DeleteInstance(InstanceAction):
 
 @dataclass(frozen=True, kw_only=True)
 class MarkStale(Action):
-    """Set the row's state to `deleted`, updated_at=`at`, with a note (row ETag `etag`)."""
+    """Set the row's state to `deleted`, updated_at=`at`, with a note (row ETag `etag`).
+    `after_delete`: the plan deletes this node's Node or VM first; only if that succeeded."""
     kind: ClassVar[str] = "mark_stale"
     node: str
     at: datetime
     etag: str | None = None
+    after_delete: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,4 +165,4 @@ class ReportPoison(Action):
 
     @property
     def target(self) -> str:
-        return "node-events-poison"
+        return POISON_QUEUE

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from nodepool.domain.model import Instance, ScaleSetInfo, Snapshot
+from nodepool.adapters import azure_names  # ARM's naming rules, shared: pure, no SDK
+from nodepool.domain.model import Instance, ProviderClaim, ScaleSetInfo, Snapshot
 from nodepool.errors import Conflict, NotFound, Throttled, Unavailable
 
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -53,12 +54,22 @@ class FakeScaleSet:
         self._gate("get scale set")
         return ScaleSetInfo(self.name, len(self.vms), f'"{self.etag_n}"')
 
+    def vm_name(self, instance_id: str) -> str:
+        return azure_names.vm_name(self.name, instance_id)
+
+    def claim(self, provider_id: str) -> ProviderClaim:
+        return azure_names.claim(self.name, provider_id)
+
     def instances(self) -> Snapshot[Instance]:
         self._gate("list instances")
         items = tuple(sorted(self.vms.values(), key=lambda vm: int(vm.instance_id)))
         if self.fail_listing_after is not None:
             return Snapshot(items[: self.fail_listing_after], complete=False, error="arm_unavailable: page failed")
         return Snapshot(items[: self.short_list] if self.short_list is not None else items)
+
+    def get_instance(self, instance_id: str) -> Instance | None:
+        self._gate("get instance")
+        return self.vms.get(instance_id)
 
     def set_capacity(self, capacity: int, etag: str) -> None:
         self._gate("set capacity")

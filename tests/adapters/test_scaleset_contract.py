@@ -3,6 +3,8 @@
 Both start with 3 running instances (ids 0..2). Against the simulator every call goes through
 azure-mgmt-compute over HTTPS, with paged listings (2 per page) and polled operations.
 """
+from dataclasses import replace
+
 import pytest
 
 from nodepool.adapters.scaleset import AzureScaleSet
@@ -84,6 +86,19 @@ def test_protection_is_reported_and_can_be_lifted(pool):
     assert not by_id(pool.instances())["1"].protected
 
 
+def test_one_instance_is_read_as_listed_and_a_missing_one_is_none(pool):
+    listed = by_id(pool.instances())
+    assert pool.get_instance("1") == listed["1"]
+    pool.delete_instances(["1"])
+    assert pool.get_instance("1") is None and pool.get_instance("99") is None
+
+
+def test_a_missing_scale_set_is_not_taken_for_a_missing_instance(sim_settings):
+    other = AzureScaleSet(replace(sim_settings, scale_set="nosuchset"), polling_interval=0.02, lro_wait_s=5)
+    with pytest.raises(NotFound):
+        other.get_instance("1")  # a 404 for the parent: no evidence that instance 1 is gone
+
+
 def test_deleting_instances_removes_them_and_lowers_capacity(pool):
     pool.delete_instances(["0", "2"])
     assert sorted(by_id(pool.instances())) == ["1"]
@@ -117,3 +132,15 @@ def test_empty_id_lists_touch_nothing(pool):
         action([])
     assert {i.power_state for i in pool.instances().items} == {"running"}
     assert pool.info().capacity == 3
+
+
+VMSS_ID = ("azure:///subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/"
+           "virtualMachineScaleSets/{}/virtualMachines/{}")  # cloud-provider-azure's providerID of a VMSS VM
+
+
+def test_the_scale_set_names_its_vms_and_reads_provider_ids_as_azure_does(pool):
+    assert pool.vm_name("7") == "agents_7"  # what IMDS lists in a scheduled event's Resources
+    ours = pool.claim(VMSS_ID.format("Agents", "7"))  # Azure resource names are case-insensitive
+    assert (ours.ours, ours.instance_id) == (True, "7")
+    assert pool.claim(VMSS_ID.format("gpu", "7")).ours is False
+    assert pool.claim("k3s://agents000007").ours is None and pool.claim("").ours is None
