@@ -20,7 +20,7 @@ from nodepool.domain.registry import EventRecord
 from nodepool.errors import Conflict, TransientError
 from nodepool.ports import Registry
 
-WAIT_POLL_S = 0.5
+WAIT_POLL_S = 1.0  # a waiting queue trigger reads the row once a second: it holds a worker thread meanwhile
 
 
 class LeaseLost(TransientError):
