@@ -24,7 +24,7 @@ from nodepool.ports import EventQueue, IdentityVerifier, Kube, QueuePeek, Regist
 from nodepool.services.caches import InstanceDirectory
 from nodepool.services.cluster import RegisteredCluster
 from nodepool.services.drain import DrainPolicy, DrainService
-from nodepool.services.drain_start import DrainStarter
+from nodepool.services.drain_start import DrainStarter, NoStart
 from nodepool.services.events import EventsService
 from nodepool.services.join import JoinPolicy, JoinService
 from nodepool.services.nodes import NodeDirectory
@@ -111,8 +111,10 @@ class Services:
         return EventsService(self.registry, self.cluster, self.queue, self.instances, self.scaleset, self.drain_starter)
 
     @cached_property
-    def drain_starter(self) -> DrainStarter:
+    def drain_starter(self) -> DrainStarter | NoStart:
         """POST /api/events starts drains here at once; the queue message is their durable record."""
+        if not self.settings.drain_workers:
+            return NoStart()
         return DrainStarter(lambda request: self.drains.drain(request, wait=False), self.settings.drain_workers)
 
     @cached_property

@@ -85,6 +85,10 @@ class DrainService:
         except LeaseLost:
             log.warning("drain lease lost; the drain that took it finishes", extra=status)
             return {**status, "status": "lease lost"}
+        except Exception:
+            if claim.lease:
+                claim.lease.release(self.now())
+            raise
 
     def _complete(self, row: EventRecord) -> None:
         """A finished drain whose registry write a crash lost: write its outcome, nothing more."""

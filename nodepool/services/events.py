@@ -30,6 +30,8 @@ QUEUE_DELAY_MAX_S = 10.0
 
 
 class Starter(Protocol):
+    starts: bool  # False: nothing starts here, so the queue message must not wait
+
     def start(self, request: DrainRequest) -> None: ...
 
 
@@ -84,7 +86,7 @@ def _record(registry: Registry, kube: Kube, queue: EventQueue, starter: Starter,
     # The row before the message: once enqueued, the drain may start at once and must not be overwritten.
     update_node(registry, node, cordoned)
     request = DrainRequest(node, event.event_id, event.type, record.deadline, event.not_before)
-    queue.send(request.to_message(), delay_s=queue_delay_s(record.deadline, now))
+    queue.send(request.to_message(), delay_s=queue_delay_s(record.deadline, now) if starter.starts else 0)
     try:
         record = registry.save_event(enqueued(record))
     except Conflict:  # a racing request (or its drain) moved the row first: it owns the rest
