@@ -68,3 +68,8 @@ class Throttled(TransientError):
 
 class Unavailable(TransientError):
     status, code = 503, "unavailable"
+
+
+class CapacityUnavailable(TransientError):
+    """Azure has no capacity for this request now; `code` is Azure's (SkuNotAvailable, AllocationFailed, ...)."""
+    status, code = 409, "capacity_unavailable"
