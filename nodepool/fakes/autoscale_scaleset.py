@@ -1,6 +1,6 @@
 """In-memory pool scale set for the autoscaler: FakeScaleSet plus Azure's capacity failures.
 
-Knobs: `refuse(code, times)` makes the next capacity writes raise CapacityUnavailable with
+Knobs: `race()` makes the next write's ETag stale; `refuse(code, times)` makes the next capacity writes raise CapacityUnavailable with
 Azure's code (SkuNotAvailable, OperationNotAllowed ...), as a synchronous ARM refusal does;
 `fail_allocations = code` makes new instances end in provisioning state Failed, as an accepted
 write whose allocation fails later does. `clock` stamps created_at (simulated time in benches).
@@ -22,12 +22,20 @@ class FakePoolScaleSet(FakeScaleSet):
         self.spot, self.clock = spot, clock
         self._refusals: list[str] = []
         self.fail_allocations: str | None = None
+        self._races = 0
         super().__init__(name, capacity, booting=booting)
 
     def refuse(self, code: str = "SkuNotAvailable", times: int = 1) -> None:
         self._refusals.extend([code] * times)
 
+    def race(self, times: int = 1) -> None:
+        """Knob: someone else changes the scale set just before our next capacity writes (412)."""
+        self._races = times
+
     def set_capacity(self, capacity: int, etag: str) -> None:
+        if self._races:
+            self._races -= 1
+            self.etag_n += 1
         if self._refusals and capacity > len(self.vms):
             code = self._refusals.pop(0)
             raise CapacityUnavailable(f"set capacity of {self.name}: {code}", code=code)

@@ -14,13 +14,14 @@ class FakeAutoscaleStore:
         self._etags = itertools.count(1)
         self.writes = 0
         self._failures: list[NodepoolError] = []
+        self._race = False
 
     def fail_next(self, error: NodepoolError, times: int = 1) -> None:
         self._failures.extend([error] * times)
 
-    def bump(self) -> None:
-        """Knob: another runner saves now (the next save with an older ETag gets Conflict)."""
-        self.row = (self.row[0] if self.row else encode(AutoscaleState()), f'W/"{next(self._etags)}"')
+    def race_next(self) -> None:
+        """Knob: another runner saves between the next load and save (so that save gets Conflict)."""
+        self._race = True
 
     def load(self) -> tuple[AutoscaleState, str | None]:
         if self._failures:
@@ -30,6 +31,9 @@ class FakeAutoscaleStore:
     def save(self, state: AutoscaleState, etag: str | None) -> str:
         if self._failures:
             raise self._failures.pop(0)
+        if self._race:
+            self._race = False
+            self.row = (self.row[0] if self.row else encode(AutoscaleState()), f'W/"{next(self._etags)}"')
         current = self.row[1] if self.row else None
         if etag is None and current is not None:
             raise AlreadyExists("autoscale/state: already exists")

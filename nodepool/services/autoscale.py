@@ -68,7 +68,7 @@ class Autoscaler:
         claimed = self._save(plan.state, loaded, etag)
         if claimed in ("lost race", "not saved"):
             return AutoscaleReport(planned=plan.counts(), state=claimed)
-        actor = Actor(self.ports, self.dry_run, self.log)
+        actor, claimed_state = Actor(self.ports, self.dry_run, self.log), plan.state
         plan, state = self._scale_up(actor, plan, obs, loaded, now)
         for action in plan.failed:
             actor.delete_failed(action)
@@ -81,7 +81,7 @@ class Autoscaler:
         done = actor.outcome
         state = replace(state, draining={k: v for k, v in state.draining.items()
                                          if k not in done.deleted and k not in done.not_started})
-        if claimed == "dry run" or state == plan.state:
+        if claimed == "dry run" or state == claimed_state:
             saved = claimed
         else:
             saved = self._save(state, None, self._etag)
