@@ -20,6 +20,7 @@ failed spot scale-up to the first fallback node Ready.
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 
 from nodepool.domain.autoscale_model import Policy, Pool, Priority
@@ -28,7 +29,7 @@ from nodepool.services.autoscale import Autoscaler
 from nodepool.services.autoscale_observe import AutoscalePorts, PoolPort
 from tests.bench._autoscale_seed import CpuRule, SeedAutoscale
 from tests.bench._autoscale_world import BOOT_S, HOURS, SHAPE, STEP_S, SimCluster, Workload
-from tests.bench.common import emit, rounded
+from tests.bench.common import emit, median_of, rounded
 
 SEED = 20261201
 TICK_S, SEED_EVAL_S = 30, 60
@@ -36,9 +37,8 @@ SPOT = Pool("spot", Priority.SPOT, "Standard_D4s_v5", SHAPE, min=0, max=20, pref
 REGULAR = Pool("regular", Priority.REGULAR, "Standard_D4s_v5", SHAPE, min=0, max=20, preference=1)
 
 
-class _Quiet:
-    def info(self, *a, **k): ...
-    warning = debug = info
+QUIET = logging.getLogger("bench.autoscale")
+QUIET.disabled = True  # thousands of tick lines; the figures are the output
 
 
 def run_ours(workload: Workload) -> SimCluster:
@@ -46,7 +46,7 @@ def run_ours(workload: Workload) -> SimCluster:
     sim.sets["spot"].set_capacity(2, sim.sets["spot"].info().etag)  # the same start as the seed's default
     ports = AutoscalePorts((PoolPort(SPOT, sim.sets["spot"]), PoolPort(REGULAR, sim.sets["regular"])),
                            sim.cluster, sim.notices, sim.drains, FakeAutoscaleStore())
-    autoscaler = Autoscaler(ports, Policy(), logger=_Quiet())
+    autoscaler = Autoscaler(ports, Policy(), logger=QUIET)
     while sim.t < HOURS * 3600:
         if sim.t % TICK_S == 0:
             autoscaler.tick(sim.now())
@@ -94,15 +94,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print only the figures, as one JSON line")
     parser.add_argument("--seed", type=int, default=SEED, help="the workload generator's seed")
+    parser.add_argument("--sweep", type=int, default=0, metavar="N",
+                        help="also replay workloads of seeds 1..N and add the medians of their ratios")
     args = parser.parse_args(argv)
     started = time.monotonic()
     workload = Workload.generate(args.seed)
-    ours, seed = run_ours(workload), run_seed(workload)
-    result = figures(ours, seed)
-    wall = time.monotonic() - started
-    emit(result, args.json, [f"workload seed {args.seed}: {len(workload.bursts)} bursts, "
-                             f"{len(workload.preempts)} preemptions; replayed twice in {wall:.1f} s wall time",
-                             *(f"{k}: {v}" for k, v in result.items())])
+    result = figures(run_ours(workload), run_seed(workload))
+    lines = [f"workload seed {args.seed}: {len(workload.bursts)} bursts, {len(workload.preempts)} preemptions"]
+    if args.sweep:
+        rounds = [figures(run_ours(w), run_seed(w)) for w in map(Workload.generate, range(1, args.sweep + 1))]
+        lines += [f"seed {i}: pending_ratio {r['pending_ratio']}, node_hours_ratio {r['node_hours_ratio']}, "
+                  f"outage_recovery_s {r['outage_recovery_s']}" for i, r in enumerate(rounds, start=1)]
+        keys = ("pending_ratio", "node_hours_ratio", "outage_recovery_s")
+        result.update({f"sweep_median_{k}": v for k, v in median_of(rounds, keys).items()}, sweep_seeds=args.sweep)
+    lines.append(f"replayed in {time.monotonic() - started:.1f} s wall time")
+    emit(result, args.json, lines + [f"{k}: {v}" for k, v in result.items()])
     return 0
 
 
