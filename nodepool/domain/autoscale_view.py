@@ -82,6 +82,9 @@ class View:
         return next((i for i, p in enumerate(self.pools) if p.pool.name == pool), len(self.pools))
 
     def fallback(self, node: NodeView) -> bool:
-        """On a pool less preferred than one that is available again: its pods belong there."""
+        """On a pool that stands in for a more preferred one of the same VM size, which is available
+        (not backed off, not at max 0): its pods belong there. A GPU pool is nobody's fallback."""
         rank = self.pool_rank(node.pool)
-        return any(not self.backed_off(p.pool.name) and p.pool.max > 0 for p in self.pools[:rank])
+        size = self.pools[rank].pool.vm_size if rank < len(self.pools) else None
+        return any(p.pool.vm_size == size and not self.backed_off(p.pool.name) and p.pool.max > 0
+                   for p in self.pools[:rank])

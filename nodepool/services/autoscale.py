@@ -89,17 +89,17 @@ class Autoscaler:
                                tuple(f"{u.pod}: {u.reason}" for u in plan.unplaced), state=saved)
 
     def _scale_up(self, actor: Actor, plan: Plan, obs, loaded: AutoscaleState, now: datetime):
-        written: set[str] = set()
-        base = loaded
+        written, handled, base = set(), set(), loaded
         while True:
             for up in plan.ups:
                 if up.pool not in written:
                     written.add(up.pool)
                     actor.scale_up(up)
-            new_errors = {p: c for p, c in actor.outcome.capacity_errors.items() if p not in base.backoffs}
+            new_errors = {p: c for p, c in actor.outcome.capacity_errors.items() if p not in handled}
             if not new_errors:
                 return plan, plan.state
             for pool, code in new_errors.items():
+                handled.add(pool)
                 base = back_off(base, pool, code, now, self.policy, "capacity write refused")
             plan = decide(obs, base, now, self.policy)  # same tick: the demand moves to the next pool
             plan = replace(plan, ups=tuple(u for u in plan.ups if u.pool not in written))

@@ -6,7 +6,7 @@ import pytest
 
 from nodepool.domain.autoscale_backoff import back_off, ttl
 from nodepool.domain.autoscale_model import AutoscaleState, InstanceView
-from tests.unit.autoscale_world import (NOW, POLICY, REGULAR, SPOT, ago, cluster, node, observe, pending, plan,
+from tests.unit.autoscale_world import (GPU, NOW, POLICY, REGULAR, SPOT, ago, cluster, node, observe, pending, plan,
                                         pool_view, running, ups)
 
 
@@ -73,3 +73,9 @@ def test_fallback_pods_the_spot_pool_cannot_take_keep_their_node():
     p = plan(cluster({SPOT: [], REGULAR: fallback}, pods), now=NOW)
     later = plan(cluster({SPOT: [], REGULAR: fallback}, pods), p.state, now=NOW + timedelta(minutes=30))
     assert ups(p) == {} and later.downs == () and "do not all fit" in later.kept[0].reason
+
+
+def test_a_gpu_pool_is_nobodys_fallback():
+    gpu_node = node("gpu-0", GPU)
+    p = plan(cluster({SPOT: [], REGULAR: [], GPU: [gpu_node]}, [running("g", "gpu-0", gpu=1)]))
+    assert ups(p) == {} and "gpu-0" not in p.state.unneeded_since

@@ -128,3 +128,15 @@ def test_state_storage_down_skips_the_tick():
     w.add_pods(pending("p"))
     w.store.fail_next(Throttled("table throttled"))
     assert w.tick().state == "not loaded" and w.writes("spot") == []
+
+
+def test_a_pool_failing_again_after_its_backoff_ended_is_backed_off_again():
+    w = ServiceWorld()
+    w.sets["spot"].refuse("SkuNotAvailable", times=2)
+    w.add_pods(pending("p0"))
+    w.tick()
+    w.boot()  # p0 runs on the regular node
+    w.add_pods(pending("p1", cpu=4))  # a pod only a new node can take
+    report = w.tick(timedelta(hours=1, seconds=1))  # the first backoff has ended; spot refuses again
+    assert report.backed_off == {"spot": "SkuNotAvailable"} and w.capacity("regular") == 2
+    assert w.store.load()[0].backoffs["spot"].until == w.now + timedelta(hours=1)
