@@ -10,6 +10,8 @@ Decisions, and why:
 - What acting changed (backoffs, scale-downs that did not start, instances deleted) is
   saved at the end, with the ETag of the claim.
 - DRY_RUN writes nothing, the state included: every dry tick logs what a live one would do.
+  So that unneeded times and backoffs still accumulate, a dry-run autoscaler keeps its state
+  in memory (per worker) and reads the store only the first time.
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ class AutoscaleReport:
 class Autoscaler:
     def __init__(self, ports: AutoscalePorts, policy: Policy, dry_run: bool = False, logger: logging.Logger = log):
         self.ports, self.policy, self.dry_run, self.log = ports, policy, dry_run, logger
+        self._dry_state: AutoscaleState | None = None  # dry run: the state a live tick would have saved
 
     def tick(self, now: datetime) -> AutoscaleReport:
         report = replace(self._tick(now), dry_run=self.dry_run)
@@ -58,7 +61,7 @@ class Autoscaler:
 
     def _tick(self, now: datetime) -> AutoscaleReport:
         try:
-            loaded, etag = self.ports.store.load()
+            loaded, etag = (self._dry_state, None) if self._dry_state is not None else self.ports.store.load()
         except NodepoolError as err:
             return AutoscaleReport(state="not loaded", blocked=f"autoscale state unavailable: {err.message}")
         obs = observe(self.ports)
@@ -81,6 +84,8 @@ class Autoscaler:
         done = actor.outcome
         state = replace(state, draining={k: v for k, v in state.draining.items()
                                          if k not in done.deleted and k not in done.not_started})
+        if self.dry_run:
+            self._dry_state = state
         if claimed == "dry run" or state == claimed_state:
             saved = claimed
         else:

@@ -140,3 +140,12 @@ def test_a_pool_failing_again_after_its_backoff_ended_is_backed_off_again():
     report = w.tick(timedelta(hours=1, seconds=1))  # the first backoff has ended; spot refuses again
     assert report.backed_off == {"spot": "SkuNotAvailable"} and w.capacity("regular") == 2
     assert w.store.load()[0].backoffs["spot"].until == w.now + timedelta(hours=1)
+
+
+def test_dry_run_drains_and_deletes_nothing():
+    w = ServiceWorld(dry_run=True)
+    w.sets["spot"].set_capacity(1, w.sets["spot"].info().etag)
+    w.boot()  # one empty node, unneeded long enough by the second tick
+    w.tick(timedelta(minutes=11))
+    report = w.tick(timedelta(minutes=11))
+    assert report.planned == {"scale_down": 1} and w.drains.started == [] and w.capacity("spot") == 1
