@@ -1,10 +1,11 @@
 """Autoscale benchmark: one seeded workload replayed in simulated time, our autoscaler vs the seed's CPU rule.
 
-The workload (tests/bench/_autoscale_world.py): a web Deployment on a diurnal curve (6 to 30
-pods of 0.5 CPU / 1 GiB), bursts of 16 to 40 batch pods (1 CPU / 2 GiB, 10 to 25 min each),
-11 spot preemptions with a 30 s notice, and a spot capacity outage of 30 simulated minutes
-(new spot instances end in provisioning state Failed) with a burst and three preemptions in it.
-6 simulated hours, 10 s steps, VMs boot in 150 s.
+The workload (tests/bench/_autoscale_world.py): a web Deployment on a diurnal curve (6 pods at
+midnight to 40 at noon, 0.5 CPU / 1 GiB each), a burst of 16 to 40 batch pods (1 CPU / 2 GiB,
+15 to 45 min each) every 40 to 120 min, 16 spot preemptions at random times with a 30 s notice,
+and a spot capacity outage of 30 simulated minutes at 10:00 (new spot instances end in
+provisioning state Failed), with a burst of 32 pods and three preemptions in it. 24 simulated
+hours in 10 s steps; a VM boots and joins in 150 s.
 
 - ours: the real Autoscaler service (nodepool/services/autoscale.py) over the port fakes,
   ticking every 30 s, with a spot pool (preferred, min 0, max 20) and a regular-priority
@@ -14,8 +15,10 @@ pods of 0.5 CPU / 1 GiB), bursts of 16 to 40 batch pods (1 CPU / 2 GiB, 10 to 25
   deploys none, and the rule knows nothing of spot.
 
 Figures: pending pod-seconds (pods not running, summed), node-hours (instances that exist and
-are not Failed), pods disrupted by our own scale-downs, and outage_recovery_s: from the first
-failed spot scale-up to the first fallback node Ready.
+are not Failed), pods disrupted by our own scale-downs (drained, or lost with a removed node),
+and outage_recovery_s: from the first failed spot scale-up to the first fallback node Ready.
+CPU usage (what the seed's rule sees): web pods use 0.4x to 1.2x their request with the load,
+batch pods are CPU-bound up to a limit of twice their request.
 """
 from __future__ import annotations
 
