@@ -73,7 +73,8 @@ def decide(obs: Observation, state: AutoscaleState, now: datetime, policy: Polic
         found = stuck(pv, now, policy)
         if found is None:
             continue
-        failed.append(DeleteFailed(pv.pool.name, found.instance_ids, found.reason))
+        if found.instance_ids:
+            failed.append(DeleteFailed(pv.pool.name, found.instance_ids, found.reason))
         if not backed_off(state, pv.pool.name, now):
             state = back_off(state, pv.pool.name, found.kind, now, policy, found.reason)
             notes.append(state.backoffs[pv.pool.name].reason)

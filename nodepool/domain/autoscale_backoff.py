@@ -61,18 +61,21 @@ def backed_off(state: AutoscaleState, pool: str, now: datetime) -> bool:
 class StuckInstances:
     pool: str
     kind: str
-    instance_ids: tuple[str, ...]
+    instance_ids: tuple[str, ...]  # the ones to delete (not protected)
     reason: str
+    count: int  # all of them, protected included: none of them is capacity
 
 
 def stuck(view: PoolView, now: datetime, policy: Policy) -> StuckInstances | None:
-    """Instances that failed to provision, or sat in Creating past the timeout: no capacity there."""
+    """Instances that failed to provision, or sat in Creating past the timeout: no capacity there.
+    Protected ones still back the pool off, but are not offered for deletion."""
     failed = [i for i in view.instances.items if i.provisioning_state == "Failed"]
     late = [i for i in view.instances.items if i.provisioning_state == "Creating" and i.created_at
             and now - i.created_at > policy.provisioning_timeout]
     if not (failed or late):
         return None
     kind = PROVISIONING_FAILED if failed else PROVISIONING_TIMEOUT
-    ids = tuple(i.instance_id for i in failed + late)
+    ids = tuple(i.instance_id for i in failed + late if not i.protected)
     return StuckInstances(view.pool.name, kind, ids,
-                          f"pool {view.pool.name}: {len(failed)} instances Failed, {len(late)} stuck in Creating")
+                          f"pool {view.pool.name}: {len(failed)} instances Failed, {len(late)} stuck in Creating",
+                          len(failed) + len(late))

@@ -79,7 +79,7 @@ def scale_down(view: View, since: dict[str, datetime], scaling_up: bool) -> tupl
     if scaling_up:
         return [], []
     recent = view.state.last_scale_up is not None and view.now - view.state.last_scale_up < view.policy.delay_after_scale_up
-    left = {pv.pool.name: pv.capacity - len(view.stuck_ids(pv)) for pv in view.pools}
+    left = {pv.pool.name: pv.capacity - view.stuck_count(pv) for pv in view.pools}
     for d in view.state.draining.values():
         left[d.pool] = left.get(d.pool, 0) - 1
     removing: set[str] = set()

@@ -122,6 +122,7 @@ class InstanceView:
     name: str
     provisioning_state: str = "Succeeded"  # Creating | Succeeded | Failed | Deleting
     created_at: datetime | None = None
+    protected: bool = False  # protectFromScaleIn: the autoscaler never deletes it
 
 
 @dataclass(frozen=True)

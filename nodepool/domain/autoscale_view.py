@@ -53,17 +53,17 @@ class View:
     def backed_off(self, pool: str) -> bool:
         return backed_off(self.state, pool, self.now)
 
-    def stuck_ids(self, view: PoolView) -> tuple[str, ...]:
+    def stuck_count(self, view: PoolView) -> int:
         found = stuck(view, self.now, self.policy)
-        return found.instance_ids if found else ()
+        return found.count if found else 0
 
     def in_flight(self, view: PoolView) -> int:
         """Nodes asked for and not Ready yet (stuck instances excluded: they will not come)."""
         ready = sum(1 for n in self.nodes_of(view.pool.name) if n.ready)
-        return max(0, view.capacity - ready - len(self.stuck_ids(view)))
+        return max(0, view.capacity - ready - self.stuck_count(view))
 
     def headroom(self, view: PoolView) -> int:
-        return max(0, min(self.policy.max_step, view.pool.max - (view.capacity - len(self.stuck_ids(view)))))
+        return max(0, min(self.policy.max_step, view.pool.max - (view.capacity - self.stuck_count(view))))
 
     def schedulable(self, node: NodeView) -> bool:
         return (node.ready and not node.unschedulable and node.name not in self.preempting

@@ -43,7 +43,8 @@ def _pool_view(port: PoolPort) -> tuple[PoolView, tuple[Instance, ...]]:
         failed = Snapshot((), complete=False, error=f"{type(err).__name__}: {getattr(err, 'message', err)}")
         return PoolView(port.pool, 0, failed), ()
     found = listing(port.scaleset.instances)
-    views = tuple(InstanceView(i.instance_id, i.name, i.provisioning_state, i.created_at) for i in found.items)
+    views = tuple(InstanceView(i.instance_id, i.name, i.provisioning_state, i.created_at, i.protected)
+                  for i in found.items)
     return PoolView(port.pool, capacity, Snapshot(views, found.complete, found.error)), found.items
 
 

@@ -79,3 +79,9 @@ def test_a_gpu_pool_is_nobodys_fallback():
     gpu_node = node("gpu-0", GPU)
     p = plan(cluster({SPOT: [], REGULAR: [], GPU: [gpu_node]}, [running("g", "gpu-0", gpu=1)]))
     assert ups(p) == {} and "gpu-0" not in p.state.unneeded_since
+
+
+def test_a_protected_failed_instance_backs_the_pool_off_but_is_not_deleted():
+    failed = [InstanceView("0", "spot-0", "Failed", ago(2), protected=True), InstanceView("1", "spot-1", "Failed", ago(2))]
+    p = plan(observe([pool_view(SPOT, instances=failed), pool_view(REGULAR)]))
+    assert [f.instance_ids for f in p.failed] == [("1",)] and "spot" in p.state.backoffs
