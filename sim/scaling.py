@@ -66,7 +66,8 @@ class Scaling:
         n, cfg = self.next_id, self.config
         self.next_id += 1
         vm = Vm(f"{cfg.scale_set}_{n}", computer_name(cfg.prefix, n), f"{cfg.scale_set_id}/virtualMachines/{n}",
-                self.agent, instance_id=str(n), created=now, spot=cfg.priority == "Spot", private_ip=f"10.1.{n // 250}.{n % 250 + 4}")
+                self.agent, instance_id=str(n), created=now, spot=cfg.priority == "Spot",
+                private_ip=f"10.1.{n // 250}.{n % 250 + 4}")
         self.vms[vm.instance_id] = vm
         vm.pend("boot", now if booted else now + cfg.boot_s)
         return vm

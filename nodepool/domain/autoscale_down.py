@@ -78,7 +78,8 @@ def unneeded(view: View) -> dict[str, datetime]:
 def scale_down(view: View, since: dict[str, datetime], scaling_up: bool) -> tuple[list[ScaleDown], list[Kept]]:
     if scaling_up:
         return [], []
-    recent = view.state.last_scale_up is not None and view.now - view.state.last_scale_up < view.policy.delay_after_scale_up
+    last_up = view.state.last_scale_up
+    recent = last_up is not None and view.now - last_up < view.policy.delay_after_scale_up
     left = {pv.pool.name: pv.capacity - view.stuck_count(pv) for pv in view.pools}
     for d in view.state.draining.values():
         left[d.pool] = left.get(d.pool, 0) - 1
