@@ -2,8 +2,10 @@
 
 Two pools: `spot` is the simulator's own scale set (`agents`, Spot, preferred) and `regular` a
 Regular-priority fallback (min 0). Agents join k3s as soon as their VM boots (auto_join), as
-the cloud-init join would; the master is tainted so workloads land on agents only. Pool shapes are the sim node's allocatable (4 CPU, 16 GiB) minus the
-svclb DaemonSet pod every node runs (10m, 20Mi): what an operator configures.
+the cloud-init join would; the master is tainted so workloads land on agents only. Pool shapes
+are the sim node's allocatable (4 CPU, 16 GiB) minus the svclb DaemonSet pod every node runs
+(10m, 20Mi): what an operator configures. Headroom is 0 unless a test asks for it, so node
+counts are exact.
 
 `tick(after=...)` runs the production wiring (bootstrap.Services.autoscaler) in this process at
 now + after, so unneeded times pass without waiting. Drain messages go to an in-memory queue;
@@ -45,7 +47,8 @@ class AutoscaleStack:
     def __init__(self, sim: Simulator, storage_env: dict, **settings):
         self.sim, self.kube = sim, sim.kube
         self.env = {**storage_env, **sim.settings_env(), "NODEPOOL_CLUSTER": "test",
-                    "NODEPOOL_AUTOSCALE_ENABLED": "true", "NODEPOOL_AUTOSCALE_POOLS": json.dumps(POOLS), **settings}
+                    "NODEPOOL_AUTOSCALE_ENABLED": "true", "NODEPOOL_AUTOSCALE_POOLS": json.dumps(POOLS),
+                    "NODEPOOL_AUTOSCALE_HEADROOM_NODES": "0", **settings}
         self.queue = FakeEventQueue()
         self.services = Services(Settings.from_env(self.env).complete(), queue=self.queue)
         self.registry = self.services.registry

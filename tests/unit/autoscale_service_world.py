@@ -14,7 +14,8 @@ from tests.unit.autoscale_world import NOW, REGULAR, SPOT
 
 
 class ServiceWorld:
-    def __init__(self, pools: tuple[Pool, ...] = (SPOT, REGULAR), policy: Policy = Policy(), dry_run: bool = False):
+    def __init__(self, pools: tuple[Pool, ...] = (SPOT, REGULAR), policy: Policy = Policy(headroom_nodes=0),
+                 dry_run: bool = False):
         self.now = NOW
         self.sets = {p.name: FakePoolScaleSet(p.name, spot=p.priority == "spot", booting=True, clock=lambda: self.now)
                      for p in pools}
