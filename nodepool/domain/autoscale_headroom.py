@@ -6,6 +6,8 @@ pool free, the way cluster-autoscaler users run low-priority "overprovisioning" 
 placeholders (never real pods) the size of one node, packed after every real demand. Scale-up
 adds nodes for the placeholders that fit nowhere; scale-down keeps a node whose removal would
 leave no room for them. When the pool is at max or backed off they are simply not placed.
+A placeholder has no selector and tolerates every taint: room of that size on any pool's node
+counts (nodes do not carry the pool's template labels, so a selector would never match them).
 Nothing is kept for an idle cluster: with no workload pod running or pending, a pool with min
 0 still scales to zero.
 """
@@ -28,7 +30,6 @@ def placeholders(view: View) -> list[PodView]:
     if pool is None:
         return []
     return [PodView(f"headroom-{i}", PLACEHOLDER_NAMESPACE, None, pool.shape,
-                    node_selector=tuple(sorted(pool.node_labels().items())),
                     tolerations=(Toleration(operator="Exists"),), owner_kind="Headroom")
             for i in range(view.policy.headroom_nodes)]
 

@@ -3,7 +3,7 @@
 Two pools: `spot` is the simulator's own scale set (`agents`, Spot, preferred) and `regular` a
 Regular-priority fallback (min 0). Agents join k3s as soon as their VM boots (auto_join), as
 the cloud-init join would; the master is tainted so workloads land on agents only. Pool shapes
-are the sim node's allocatable (4 CPU, 16 GiB) minus the svclb DaemonSet pod every node runs
+are the sim node's allocatable (4 CPU, 16284 MiB) minus the svclb DaemonSet pod every node runs
 (10m, 20Mi): what an operator configures. Headroom is 0 unless a test asks for it, so node
 counts are exact.
 
@@ -27,7 +27,7 @@ from nodepool.services.autoscale import AutoscaleReport
 from nodepool.settings import Settings
 from sim.cluster import Pool, Simulator
 
-SHAPE = {"vm_size": "Standard_D4s_v5", "cpu": "3990m", "memory": "16364Mi", "min": 0, "max": 20}
+SHAPE = {"vm_size": "Standard_D4s_v5", "cpu": "3990m", "memory": "16264Mi", "min": 0, "max": 20}
 POOLS = [{"name": "spot", "scale_set": "agents", "priority": "spot", "preference": 0, **SHAPE},
          {"name": "regular", "scale_set": "regular", "priority": "regular", "preference": 1, **SHAPE}]
 KUBE = {"grace_s": 0.5, "tick_s": 0.02, "scrypt_log_n": 10, "auto_join": True}

@@ -51,6 +51,7 @@ def test_headroom_goes_to_the_next_pool_while_the_preferred_is_backed_off_and_ne
     obs = cluster({SPOT: [node("spot-0")], REGULAR: []}, [running("web", "spot-0", cpu=3)])
     assert ups(plan(obs, backed, policy=ONE)) == {"regular": 1}
     full = cluster({SPOT: [node("spot-0")], REGULAR: []}, [running("web", "spot-0", cpu=3)])
-    capped = replace(full, pools=tuple(replace(pv, pool=replace(pv.pool, max=1)) for pv in full.pools))
+    capped = replace(full, pools=tuple(replace(pv, pool=replace(pv.pool, max=len(pv.instances.items)))
+                                       for pv in full.pools))
     p = plan(capped, policy=ONE)
     assert ups(p) == {} and p.unplaced == ()  # a placeholder that fits nowhere is not chased nor reported
