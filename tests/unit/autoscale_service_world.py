@@ -39,7 +39,8 @@ class ServiceWorld:
                 if vm.provisioning_state == "Creating":
                     scaleset.mark_running(vm.instance_id)
                 if vm.provisioning_state != "Failed" and vm.name not in self.cluster.node_map:
-                    self.cluster.add_node(NodeView(vm.name, "", "", pool.shape, labels=tuple(pool.node_labels().items()),
+                    labels = tuple(pool.node_labels().items())
+                    self.cluster.add_node(NodeView(vm.name, "", "", pool.shape, labels=labels,
                                                    taints=pool.taints))
                     joined.append(vm.name)
         self.cluster.bind_pending()

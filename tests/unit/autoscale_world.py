@@ -5,8 +5,20 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from nodepool.domain.autoscale import decide
-from nodepool.domain.autoscale_model import (AutoscaleState, Budget, InstanceView, NodeView, Observation, PodView, Policy,
-                                             Pool, PoolView, Priority, Resources, Toleration)
+from nodepool.domain.autoscale_model import (
+    AutoscaleState,
+    Budget,
+    InstanceView,
+    NodeView,
+    Observation,
+    PodView,
+    Policy,
+    Pool,
+    PoolView,
+    Priority,
+    Resources,
+    Toleration,
+)
 from nodepool.domain.model import Snapshot, Taint
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
