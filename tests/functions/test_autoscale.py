@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from nodepool.domain.join import node_password_secret
+from nodepool.domain.model import NodeState
 from tests.fixtures.kube import eventually
 from tests.functions.autoscale_stack import make_stack
 
@@ -73,6 +75,8 @@ def test_an_idle_node_is_drained_and_its_own_instance_deleted(stack):
                        f"Microsoft.Compute/virtualMachineScaleSets/agents/delete"]
     eventually(lambda: s.names("agents") == [busy])
     assert idle_id not in {vm.instance_id for vm in s.sim.pool("agents").listing()}
+    assert s.kube.node(idle) is None and s.kube.secret("kube-system", node_password_secret(idle)) is None
+    assert s.registry.node(idle).state is NodeState.DELETED
 
 
 def test_a_node_whose_pods_a_pdb_protects_is_kept(stack):
