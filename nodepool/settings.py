@@ -91,6 +91,15 @@ class Settings:
     # NCRONTAB (6 fields, UTC) of the reconcile timer; read when the app is indexed (see `one`).
     reconcile_schedule: str = _env("NODEPOOL_RECONCILE_SCHEDULE", "0 * * * * *")
 
+    # Attested join (IMDS attested documents). Roots: a PEM bundle; empty = the platform's public
+    # roots (certifi). The simulator's CA is trusted only by naming its file here.
+    attestation_roots: str | None = _env("NODEPOOL_ATTESTATION_ROOTS")
+    # Extra intermediates for path building (never pinned, never trusted by themselves).
+    attestation_intermediates: str | None = _env("NODEPOOL_ATTESTATION_INTERMEDIATES")
+    # Signer DNS names (and their subdomains); sovereign clouds: metadata.azure.us, metadata.azure.cn
+    attestation_signers: tuple[str, ...] = _env("NODEPOOL_ATTESTATION_SIGNERS", ("metadata.azure.com",), _csv)
+    nonce_ttl_s: int = _env("NODEPOOL_NONCE_TTL", 120, _positive(int))
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Parse every known variable; raise InvalidSettings naming each bad one."""

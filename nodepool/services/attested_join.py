@@ -1,0 +1,71 @@
+"""Attested join: nonces out, attested documents in, per-node credentials minted and checked.
+
+The use cases behind `POST /api/join/nonce`, the attestation step of `POST /api/join`, and the
+node-credential check of `leave`, `events` and the agent's status polls. Talks only to ports.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from nodepool.domain import attestation as att
+from nodepool.domain import node_credential
+from nodepool.domain.attestation import AttestationRefused, AttestedClaims
+from nodepool.domain.model import Instance
+from nodepool.domain.node_credential import NodeCredentialRecord
+from nodepool.domain.nonce import DEFAULT_TTL_S, issue, well_formed
+from nodepool.errors import AlreadyExists, Conflict
+from nodepool.ports import AttestationVerifier, NodeCredentials, NonceStore
+
+
+@dataclass(frozen=True)
+class AttestationPolicy:
+    nonce_ttl_s: int = DEFAULT_TTL_S
+    subscription_id: str | None = None  # when set, documents from other subscriptions are refused
+
+
+@dataclass(frozen=True)
+class Attested:
+    instance: Instance
+    claims: AttestedClaims
+    credential: str  # the new node credential: returned to the node once, stored only as a hash
+
+    def response_fields(self) -> dict:
+        return {"node_credential": self.credential, "vm_id": self.instance.vm_id}
+
+
+class AttestedJoin:
+    def __init__(self, verifier: AttestationVerifier, nonces: NonceStore, credentials: NodeCredentials,
+                 policy: AttestationPolicy = AttestationPolicy()):
+        self.verifier, self.nonces, self.credentials, self.policy = verifier, nonces, credentials, policy
+
+    def issue_nonce(self, hostname: str, now: datetime) -> dict:
+        for _ in range(3):  # a 128-bit collision twice in a row is a broken random source
+            record = issue(hostname, now, self.policy.nonce_ttl_s)
+            try:
+                self.nonces.add(record)
+            except AlreadyExists:
+                continue
+            return {"nonce": record.nonce, "expires_at": record.expires_at.isoformat()}
+        raise RuntimeError("could not issue a unique nonce")
+
+    def attest(self, hostname: str, document: object, instances: Iterable[Instance], now: datetime) -> Attested:
+        """Verify in the documented order; the nonce is spent before the checks after it, so a refused
+        document cannot be tried again. AttestationRefused (403) carries the reason code."""
+        claims = self.verifier.verify(document, now)
+        record = self.nonces.get(claims.nonce) if well_formed(claims.nonce) else None
+        att.check_nonce(record, hostname, now)
+        try:
+            self.nonces.mark_used(record, now)
+        except Conflict:  # another join spent it between our read and our write
+            raise AttestationRefused("the document's nonce was already used", code=att.NONCE_REPLAYED) from None
+        att.check_document(claims, now, self.policy.subscription_id)
+        instance = att.check_instance(claims, hostname, instances)
+        secret, stored = node_credential.mint(hostname, instance.vm_id, now)
+        self.credentials.put(stored)
+        return Attested(instance, claims, secret)
+
+    def authenticate(self, hostname: str, presented: str | None) -> NodeCredentialRecord:
+        """This node's credential record when `presented` is its current credential (401/403 otherwise)."""
+        return node_credential.verify(self.credentials.get(hostname), presented, hostname)
