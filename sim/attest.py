@@ -48,7 +48,7 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _cert(subject: str, key, issuer: str, issuer_key, *, ca: bool, start: dt.datetime, end: dt.datetime,
-          dns: str | None = None) -> x509.Certificate:
+          usages: tuple = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH)) -> x509.Certificate:
     public = key.public_key()
     builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
                .public_key(public).serial_number(x509.random_serial_number())
@@ -63,15 +63,14 @@ def _cert(subject: str, key, issuer: str, issuer_key, *, ca: bool, start: dt.dat
             key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
             decipher_only=False), critical=True)
     else:  # a TLS certificate, as Azure's is
-        builder = (builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(dns or subject)]), critical=False)
-                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
-                                                         ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
+        builder = (builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
+                   .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False))
     return builder.sign(issuer_key, hashes.SHA256())
 
 
 def make_chain(name: str = SIGNER_NAME, *, root_name: str = "Simulated Azure Root CA",
                not_before: dt.datetime | None = None, not_after: dt.datetime | None = None,
-               use_rsa: bool = False) -> Chain:
+               use_rsa: bool = False, server_auth_only: bool = False) -> Chain:
     """A fresh root, an intermediate and a leaf for `name`; the leaf's validity can be set (expired).
     EC P-256 keys by default (cheap); `use_rsa` for RSA 2048 like Azure's."""
     now = dt.datetime.now(dt.timezone.utc)
@@ -81,8 +80,9 @@ def make_chain(name: str = SIGNER_NAME, *, root_name: str = "Simulated Azure Roo
     root = _cert(root_name, root_key, root_name, root_key, ca=True, start=start, end=end)
     mid_name = root_name.replace("Root", "Issuing") + " 01"
     intermediate = _cert(mid_name, mid_key, root_name, root_key, ca=True, start=start, end=end)
+    usages = (ExtendedKeyUsageOID.SERVER_AUTH,) + (() if server_auth_only else (ExtendedKeyUsageOID.CLIENT_AUTH,))
     leaf = _cert(name, leaf_key, mid_name, mid_key, ca=False, start=not_before or start,
-                 end=not_after or now + YEAR)
+                 end=not_after or now + YEAR, usages=usages)
     return Chain(root, intermediate, leaf, leaf_key)
 
 

@@ -42,6 +42,11 @@ def test_rsa_signers_as_azure_uses_are_accepted():
     assert verifier().verify(document(VM, NONCE, signed_by=chain(use_rsa=True)), NOW).vm_id == VM
 
 
+def test_a_tls_certificate_for_server_authentication_only_is_accepted():
+    c = attest.make_chain(server_auth_only=True)
+    assert PkcsAttestationVerifier([c.root]).verify(document(VM, NONCE, signed_by=c), NOW).vm_id == VM
+
+
 def test_a_signature_without_signed_attributes_is_checked_over_the_content_itself():
     c = chain()
     der = (pkcs7.PKCS7SignatureBuilder().set_data(attest.encode(attest.content(VM, NONCE, "s", now=NOW)))
