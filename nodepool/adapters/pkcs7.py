@@ -2,7 +2,7 @@
 
 `cryptography` builds PKCS7 signatures but cannot verify them, so asn1crypto parses the CMS
 structure and `cryptography` does the public-key work. What is checked here, and nothing else:
-exactly one signer; its certificate is in the bundle (by issuer+serial or key identifier); with
+plain data content and exactly one signer; its certificate is in the bundle (by issuer+serial or key identifier); with
 signed attributes, their content-type matches and their message-digest equals the digest of the
 content, and the signature covers the DER SET OF those attributes; without, the signature covers
 the content itself. Whether the certificate is trustworthy is the caller's next question.
@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512, "sha1": hashes.SHA1}
+HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}  # no SHA-1
 
 
 class Malformed(ValueError):
@@ -44,6 +44,8 @@ def open_signed(der: bytes) -> Signed:
         if info["content_type"].native != "signed_data":
             raise Malformed("not a SignedData")
         signed = info["content"]
+        if signed["encap_content_info"]["content_type"].native != "data":
+            raise Malformed("the signed content is not plain data")
         content = signed["encap_content_info"]["content"].native
         certs = tuple(x509.load_der_x509_certificate(c.chosen.dump()) for c in signed["certificates"]
                       if c.name == "certificate")
@@ -61,7 +63,7 @@ def open_signed(der: bytes) -> Signed:
     digest_name = signer_info["digest_algorithm"]["algorithm"].native
     if digest_name not in HASHES:
         raise Malformed(f"digest algorithm {digest_name} not accepted")
-    signed_bytes = _signed_bytes(signer_info, content, signed["encap_content_info"]["content_type"], digest_name)
+    signed_bytes = _signed_bytes(signer_info, content, digest_name)
     _verify(signer, signer_info, signed_bytes, HASHES[digest_name]())
     return Signed(content, signer, certs)
 
@@ -83,15 +85,17 @@ def _signer_certificate(sid, certs: tuple[x509.Certificate, ...]) -> x509.Certif
     raise Malformed("the signer's certificate is not in the bundle")
 
 
-def _signed_bytes(signer_info, content: bytes, content_type, digest_name: str) -> bytes:
+def _signed_bytes(signer_info, content: bytes, digest_name: str) -> bytes:
     attrs = signer_info["signed_attrs"]
     if not len(attrs):
         return content
     values = {attr["type"].native: list(attr["values"]) for attr in attrs}
+    if len(values) != len(attrs):
+        raise Malformed("a signed attribute appears twice")
     digests, types = values.get("message_digest") or [], values.get("content_type") or []
     if len(digests) != 1 or len(types) != 1:
         raise Malformed("signed attributes need exactly one message-digest and one content-type")
-    if types[0].native != content_type.native:
+    if types[0].native != "data":
         raise BadSignature("signed content-type differs from the content's")
     if not hmac.compare_digest(digests[0].native, hashlib.new(digest_name, content).digest()):
         raise BadSignature("message digest does not match the content")

@@ -5,6 +5,7 @@ import base64
 import datetime as dt
 
 import pytest
+from asn1crypto import cms
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
@@ -102,3 +103,10 @@ def test_signed_content_that_is_not_attested_data_is_malformed():
     c = chain()
     doc = attest.envelope(attest.sign(b'{"vmId": 1}', c))
     assert refused(doc) == att.MALFORMED
+
+
+def test_a_sha1_signature_is_not_accepted():
+    der = base64.b64decode(document(VM, NONCE, signed_by=chain(use_rsa=True))["signature"])
+    info = cms.ContentInfo.load(der)
+    info["content"]["signer_infos"][0]["digest_algorithm"] = {"algorithm": "sha1"}
+    assert refused(attest.envelope(info.dump(force=True))) == att.MALFORMED
