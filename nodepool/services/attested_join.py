@@ -30,6 +30,7 @@ class Attested:
     instance: Instance
     claims: AttestedClaims
     credential: str  # the new node credential: returned to the node once, stored only as a hash
+    record: NodeCredentialRecord  # what `adopt` stores
 
     def response_fields(self) -> dict:
         return {"node_credential": self.credential, "vm_id": self.instance.vm_id}
@@ -51,8 +52,10 @@ class AttestedJoin:
         raise RuntimeError("could not issue a unique nonce")
 
     def attest(self, hostname: str, document: object, instances: Iterable[Instance], now: datetime) -> Attested:
-        """Verify in the documented order; the nonce is spent before the checks after it, so a refused
-        document cannot be tried again. AttestationRefused (403) carries the reason code."""
+        """Verify in the documented order and mint a credential; the nonce is spent before the checks
+        after it, so a refused document cannot be tried again. AttestationRefused (403) carries the
+        reason code. The credential counts only once `adopt`ed: the join adopts it when everything
+        else succeeded, so a join that fails later leaves the node's current credential working."""
         claims = self.verifier.verify(document, now)
         record = self.nonces.get(claims.nonce) if well_formed(claims.nonce) else None
         att.check_nonce(record, hostname, now)
@@ -62,9 +65,12 @@ class AttestedJoin:
             raise AttestationRefused("the document's nonce was already used", code=att.NONCE_REPLAYED) from None
         att.check_document(claims, now, self.policy.subscription_id)
         instance = att.check_instance(claims, hostname, instances)
-        secret, stored = node_credential.mint(hostname, instance.vm_id, now)
-        self.credentials.put(stored)
-        return Attested(instance, claims, secret)
+        secret, record = node_credential.mint(hostname, instance.vm_id, now)
+        return Attested(instance, claims, secret, record)
+
+    def adopt(self, attested: Attested) -> None:
+        """Make the minted credential the node's one (replacing, so the previous one stops working)."""
+        self.credentials.put(attested.record)
 
     def authenticate(self, hostname: str, presented: str | None) -> NodeCredentialRecord:
         """This node's credential record when `presented` is its current credential (401/403 otherwise)."""

@@ -27,6 +27,13 @@ def service():
                         AttestationPolicy(nonce_ttl_s=60, subscription_id=SUBSCRIPTION))
 
 
+def joined(service, instance=A):
+    """A whole attested join: attest, then adopt (what the join does once the rest succeeded)."""
+    attested = service.attest(instance.name, document(instance.vm_id, nonce_for(service, instance.name)), POOL, LATER)
+    service.adopt(attested)
+    return attested
+
+
 def nonce_for(service, host=A.name, now=NOW) -> str:
     return service.issue_nonce(host, now)["nonce"]
 
@@ -38,7 +45,7 @@ def refusal(service, doc, host=A.name, now=LATER, pool=POOL) -> str:
 
 
 def test_an_attested_join_mints_a_credential_stored_only_as_a_hash(service):
-    attested = service.attest(A.name, document(A.vm_id, nonce_for(service)), POOL, LATER)
+    attested = joined(service)
     assert attested.instance == A and attested.credential.startswith(nc.PREFIX)
     row = service.credentials.get(A.name)
     assert (row.vm_id, row.issued_at) == (A.vm_id, LATER)
@@ -48,13 +55,18 @@ def test_an_attested_join_mints_a_credential_stored_only_as_a_hash(service):
 
 
 def test_every_attested_join_rotates_the_credential(service):
-    first = service.attest(A.name, document(A.vm_id, nonce_for(service)), POOL, LATER).credential
-    second = service.attest(A.name, document(A.vm_id, nonce_for(service)), POOL, LATER).credential
+    first, second = joined(service).credential, joined(service).credential
     assert first != second
     with pytest.raises(Forbidden) as err:
         service.authenticate(A.name, first)
     assert err.value.code == nc.INVALID
     assert service.authenticate(A.name, second).vm_id == A.vm_id
+
+
+def test_a_credential_minted_by_a_join_that_failed_later_does_not_replace_the_current_one(service):
+    current = joined(service).credential
+    service.attest(A.name, document(A.vm_id, nonce_for(service)), POOL, LATER)  # never adopted
+    assert service.authenticate(A.name, current).vm_id == A.vm_id
 
 
 def test_a_replayed_nonce_is_refused(service):
@@ -134,15 +146,14 @@ def test_every_forgery_is_refused_with_its_own_code(service):
     }
     service.verifier = PkcsAttestationVerifier([chain().root, chain("metadata.evil.example").root])
     codes = {kind: refusal(service, doc) for kind, doc in forgeries.items()}
-    service.attest(A.name, genuine, POOL, LATER)
+    service.adopt(service.attest(A.name, genuine, POOL, LATER))
     codes["replayed nonce"] = refusal(service, genuine)
     assert len(set(codes.values())) == len(codes), codes
     assert set(service.credentials.rows) == {A.name}  # only the genuine join left a credential
 
 
 def test_a_node_credential_is_required_and_must_be_the_nodes_own(service):
-    a = service.attest(A.name, document(A.vm_id, nonce_for(service)), POOL, LATER).credential
-    b = service.attest(B.name, document(B.vm_id, nonce_for(service, host=B.name)), POOL, LATER).credential
+    a, b = joined(service, A).credential, joined(service, B).credential
     with pytest.raises(Unauthenticated) as missing:
         service.authenticate(A.name, None)
     with pytest.raises(Forbidden) as others:
