@@ -38,13 +38,28 @@ def _bootstrap() -> None:
                         "-r", str(ROOT / "requirements-dev.txt")], check=True)
         stamp.write_text(digest)
     sys.path.insert(0, str(ROOT))
-    from devhost.azurite import AZURITE_VERSION
+    from localstack.azurite import AZURITE_VERSION
 
     if not (TOOLS / "node_modules" / ".bin" / "azurite").exists():
-        _say(f"installing Azurite {AZURITE_VERSION} from npm into {TOOLS}")
-        TOOLS.mkdir(exist_ok=True)
-        subprocess.run(["npm", "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--loglevel=error",
-                        f"azurite@{AZURITE_VERSION}"], check=True)
+        _install_azurite(AZURITE_VERSION)
+
+
+def _install_azurite(version: str) -> None:
+    """npm install in .tools/ as the working directory, never with --prefix: --prefix moves npm's
+    global config to .tools/etc/npmrc, so a proxy, CA or mirror in the machine's npmrc would be lost."""
+    _say(f"installing Azurite {version} from npm into {TOOLS} (your npm configuration applies)")
+    TOOLS.mkdir(exist_ok=True)
+    manifest = TOOLS / "package.json"
+    if not manifest.exists():
+        manifest.write_text('{"name": "nodepool-tools", "private": true}\n')
+    try:
+        done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error",
+                               f"azurite@{version}"], cwd=TOOLS, capture_output=True, text=True)
+    except FileNotFoundError:
+        sys.exit("npm is not installed: install Node.js 18+ with npm, then run this again")
+    if done.returncode != 0:
+        errors = [ln for ln in done.stderr.splitlines() if "ERR" in ln] or done.stderr.splitlines()[-1:]
+        sys.exit(f"npm could not install azurite@{version}: {' '.join(errors[:3]) or 'exit ' + str(done.returncode)}")
 
 
 if __name__ == "__main__" and Path(sys.prefix).resolve() != VENV.resolve():
@@ -68,8 +83,8 @@ def setup(c):
             "workers": "pytest-xdist worker count (default: auto, one per core)"})
 def test(c, args="", workers="auto"):
     """Run the test suite against a fresh in-memory Azurite (started and stopped here)."""
-    from devhost.azurite import Azurite
     from infra.tools import ensure_debian_tools
+    from localstack.azurite import Azurite
 
     _bootstrap()
     ensure_debian_tools(["cloud-init", "shellcheck"], say=_say)  # the cloud-init tests validate with them
@@ -145,12 +160,14 @@ def lint(c, fix=False):
 def serve(c, port=7071, agents=3):
     """Azurite + the simulator + the app in the dev host, master registered: the whole API, by hand.
 
-    Keys are written to .run/function-key and .run/master-key (never printed). Ctrl-C or SIGTERM stops all.
+    Keys are written to .run/function-key and .run/master-key (never printed), the simulated cluster's
+    kubeconfig to .run/kubeconfig. Ctrl-C or SIGTERM stops all.
     """
     import secrets
     import signal
 
-    from devhost.local_stack import LocalStack
+    from localstack.kubeconfig import kubectl_hint
+    from localstack.stack import LocalStack
 
     _bootstrap()
     # SIGTERM (a service manager, `kill`) must stop Azurite and the simulator too, like Ctrl-C does.
@@ -164,13 +181,15 @@ def serve(c, port=7071, agents=3):
         path.chmod(0o600)
     key_file = ROOT / ".run" / "function-key"
     host_env = {"DEVHOST_FUNCTION_KEYS": keys["function-key"], "DEVHOST_MASTER_KEY": keys["master-key"]}
+    kubeconfig = ROOT / ".run" / "kubeconfig"
     stack = LocalStack(agents=int(agents), port=int(port), storage=ROOT / ".azurite", echo=sys.stdout,
-                       host_env=host_env)
+                       host_env=host_env, kubeconfig=kubeconfig)
     try:
         stack.start()
         _say(f"Azurite at {stack.azurite.ports} (data in .azurite/); simulator: python -m sim prints the same map")
         answer = stack.register_master()
         _say(f"master registered: {answer.status_code}; agents: {', '.join(v.computer_name for v in stack.sim.vms)}")
+        _say(f"Kubernetes: {kubectl_hint(kubeconfig.relative_to(ROOT))}")
         _say(f"try: curl -H \"x-functions-key: $(cat {key_file.relative_to(ROOT)})\" {stack.api}/nodes")
         while stack.host.returncode is None:
             time.sleep(0.5)
@@ -197,7 +216,16 @@ def demo(c, agents=5, pods=40, notice=30):
     sys.exit(main(["--agents", str(agents), "--pods", str(pods), "--notice", str(notice)]))
 
 
+def _version() -> str:
+    """The version in pyproject.toml, and the commit when this is a git checkout."""
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return f"{version} ({head.stdout.strip()})" if head.returncode == 0 else version
+
+
 namespace = Collection.from_module(sys.modules[__name__])
 
 if __name__ == "__main__":
-    Program(namespace=namespace, name="tasks", binary="python3 tasks.py").run()
+    Program(namespace=namespace, name="tasks", binary="python3 tasks.py", version=_version()).run()

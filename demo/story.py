@@ -13,7 +13,8 @@ import requests
 
 from demo.timeline import Timeline, check, wait_until
 from demo.vms import Helper
-from devhost.local_stack import LocalStack
+from localstack.kubeconfig import kubectl_hint
+from localstack.stack import LocalStack
 
 # The app's own reconcile timer (every minute) is parked: the demo runs its ticks itself (step 5), with
 # the timer's wiring, and a minute boundary must not remove the ghost before the story shows it.
@@ -78,8 +79,9 @@ class Story:
         self.stack = LocalStack(agents=n, sim_options={"kube_options": {"grace_s": self.opts.grace,
                                                                          "terminate_s": 0.5}},
                                 app_settings=APP_SETTINGS, host_env={"DEVHOST_STATE_DIR": str(self.work / "devhost")},
-                                echo=self._devhost_log)
+                                echo=self._devhost_log, kubeconfig=self.opts.logs.parent / "kubeconfig")
         self.stack.start()
+        self.t.say(f"the simulated cluster for kubectl: {kubectl_hint(self.stack.kubeconfig)}")
         self.facts["start_s"] = round(time.monotonic() - started, 2)
         health = requests.get(f"{self.stack.api}/healthz", timeout=10)
         body = health.json()

@@ -16,8 +16,8 @@ import threading
 import time
 from pathlib import Path
 
-from devhost.local_stack import LocalStack
-from sim.kube_wire import K3S_VERSION
+from localstack.stack import LocalStack
+from sim.kube.wire import K3S_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 

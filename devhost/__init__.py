@@ -1,1 +1,1 @@
-"""Local stand-ins for the Functions runtime and its storage: the dev host and Azurite."""
+"""A local stand-in for the Functions runtime: `python -m devhost` runs function_app.py."""

@@ -8,10 +8,31 @@ from typing import Callable
 import azure.functions as func
 
 from nodepool import bootstrap
-from nodepool.errors import InvalidInput, NodepoolError, TooLarge, TransientError
+from nodepool.domain.lifecycle import IllegalTransition
+from nodepool.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NodepoolError,
+    NotFound,
+    PermanentError,
+    Throttled,
+    TooLarge,
+    TransientError,
+    Unauthenticated,
+)
 
 MAX_BODY = 64 * 1024
 log = logging.getLogger("nodepool.http")
+# The one mapping of typed errors to HTTP: the most specific class in an error's MRO wins.
+STATUS: dict[type, int] = {
+    NodepoolError: 500, PermanentError: 400, TransientError: 503, InvalidInput: 400, Unauthenticated: 401,
+    Forbidden: 403, NotFound: 404, Conflict: 409, IllegalTransition: 409, TooLarge: 413, Throttled: 429,
+}
+
+
+def status_of(err: NodepoolError) -> int:
+    return next(STATUS[cls] for cls in type(err).__mro__ if cls in STATUS)
 
 
 def json_response(body: dict, status: int = 200, headers: dict | None = None) -> func.HttpResponse:
@@ -23,7 +44,7 @@ def error(err: NodepoolError) -> func.HttpResponse:
     headers = {}
     if err.retry_after is not None or isinstance(err, TransientError):
         headers["Retry-After"] = str(max(1, round(err.retry_after or 5)))
-    return json_response(err.as_dict(), status=err.status, headers=headers)
+    return json_response(err.as_dict(), status=status_of(err), headers=headers)
 
 
 def read_json(req: func.HttpRequest) -> object:
@@ -41,7 +62,7 @@ def respond(run: Callable[[bootstrap.Services], dict], status: int = 200) -> fun
     try:
         result = run(bootstrap.services())
     except NodepoolError as err:
-        if err.status >= 500:
+        if status_of(err) >= 500:
             log.warning("request failed: %s (%s)", err.code, err.message)
         return error(err)
     return json_response(result, status=status)

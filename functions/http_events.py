@@ -15,6 +15,5 @@ bp = func.Blueprint()
 def post_events(req: func.HttpRequest) -> func.HttpResponse:
     def run(s):
         s.identity.verify(req.headers.get("Authorization"), Role.AGENT)
-        report = EventReport.from_json(read_json(req))
-        return s.record_events(report, utcnow())
+        return s.events.record(EventReport.from_json(read_json(req)), utcnow())
     return respond(run, status=202)

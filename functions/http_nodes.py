@@ -5,7 +5,6 @@ import azure.functions as func
 
 from functions.http import respond
 from nodepool.errors import InvalidInput
-from nodepool.services.nodes import get_node, list_nodes
 
 bp = func.Blueprint()
 
@@ -17,10 +16,10 @@ def nodes(req: func.HttpRequest) -> func.HttpResponse:
             limit = int(req.params.get("limit", "100"))
         except ValueError as err:
             raise InvalidInput("limit must be a number") from err
-        return list_nodes(s.registry, limit, req.params.get("next"))
+        return s.nodes.page(limit, req.params.get("next"))
     return respond(run)
 
 
 @bp.route(route="nodes/{name}", methods=["GET"])
 def node(req: func.HttpRequest) -> func.HttpResponse:
-    return respond(lambda s: get_node(s.registry, req.route_params.get("name", "")).public())
+    return respond(lambda s: s.nodes.get(req.route_params.get("name", "")))

@@ -12,8 +12,8 @@ import azure.functions as func
 
 from nodepool import bootstrap
 from nodepool.clock import utcnow
+from nodepool.domain.drain_message import NODE_EVENTS_QUEUE, POISON_QUEUE, DrainRequest
 from nodepool.errors import InvalidInput
-from nodepool.services.drain import DrainRequest
 
 bp = func.Blueprint()
 log = logging.getLogger("nodepool.drain")
@@ -28,19 +28,19 @@ def _request(msg: func.QueueMessage) -> DrainRequest | None:
         return None
 
 
-@bp.queue_trigger(arg_name="msg", queue_name="node-events", connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=NODE_EVENTS_QUEUE, connection="AzureWebJobsStorage")
 def drain_node(msg: func.QueueMessage) -> None:
     request = _request(msg)
     if request is None:
         return
     log.info("drain %s for %s (%s), attempt %s", request.node, request.event_id, request.type, msg.dequeue_count)
-    bootstrap.services().drain(request)
+    bootstrap.services().drains.drain(request)
 
 
-@bp.queue_trigger(arg_name="msg", queue_name="node-events-poison", connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=POISON_QUEUE, connection="AzureWebJobsStorage")
 def drain_failed(msg: func.QueueMessage) -> None:
     request = _request(msg)
     if request is None:
         return
     log.error("drain of %s for %s failed for good", request.node, request.event_id)
-    bootstrap.services().mark_drain_failed(request, utcnow())
+    bootstrap.services().drains.failed(request, utcnow())

@@ -7,7 +7,6 @@ import azure.functions as func
 
 from nodepool import bootstrap
 from nodepool.clock import utcnow
-from nodepool.services.tokens import clean_join_tokens
 
 bp = func.Blueprint()
 log = logging.getLogger("nodepool.tokens")
@@ -15,7 +14,5 @@ log = logging.getLogger("nodepool.tokens")
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False, use_monitor=True)
 def clean_tokens(timer: func.TimerRequest) -> None:
-    s = bootstrap.services()
-    now = utcnow()
-    result = clean_join_tokens(s.registry, s.kube_or_none(now), now)
+    result = bootstrap.services().tokens.clean(utcnow())
     log.info("token cleanup", extra=result)

@@ -1,15 +1,14 @@
 """Typed errors: the one vocabulary shared by services, adapters and the HTTP mapping.
 
-`TransientError` means "try again later" (queue redelivery, next timer tick, 503/429 to
-a caller); `PermanentError` means the request itself is wrong and retrying cannot help.
+`TransientError` means "try again later" (queue redelivery, next timer tick);
+`PermanentError` means the request itself is wrong and retrying cannot help.
 Every error carries a stable reason `code` for clients and a human `message`; neither may
-contain a secret.
+contain a secret. What an error means in HTTP is functions/http.py's business alone.
 """
 from __future__ import annotations
 
 
 class NodepoolError(Exception):
-    status = 500
     code = "internal"
 
     def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None):
@@ -24,34 +23,32 @@ class NodepoolError(Exception):
 
 
 class PermanentError(NodepoolError):
-    status = 400
     code = "invalid"
 
 
 class TransientError(NodepoolError):
-    status = 503
     code = "unavailable"
 
 
 class InvalidInput(PermanentError):
-    status, code = 400, "invalid_request"
+    code = "invalid_request"
 
 
 class Unauthenticated(PermanentError):
-    status, code = 401, "unauthenticated"
+    code = "unauthenticated"
 
 
 class Forbidden(PermanentError):
-    status, code = 403, "forbidden"
+    code = "forbidden"
 
 
 class NotFound(PermanentError):
-    status, code = 404, "not_found"
+    code = "not_found"
 
 
 class Conflict(PermanentError):
     """A write lost an optimistic-concurrency race (ETag / resourceVersion mismatch)."""
-    status, code = 409, "conflict"
+    code = "conflict"
 
 
 class AlreadyExists(Conflict):
@@ -59,12 +56,12 @@ class AlreadyExists(Conflict):
 
 
 class TooLarge(PermanentError):
-    status, code = 413, "payload_too_large"
+    code = "payload_too_large"
 
 
 class Throttled(TransientError):
-    status, code = 429, "throttled"
+    code = "throttled"
 
 
 class Unavailable(TransientError):
-    status, code = 503, "unavailable"
+    code = "unavailable"

@@ -7,11 +7,22 @@ PermanentError (this request is wrong).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from nodepool.domain.attestation import AttestedClaims
-from nodepool.domain.model import Caller, Instance, Node, Pod, Role, ScaleSetInfo, Snapshot, Taint
+from nodepool.domain.model import (
+    Caller,
+    Instance,
+    Node,
+    Pod,
+    ProviderClaim,
+    Role,
+    ScaleSetInfo,
+    Snapshot,
+    Taint,
+)
 from nodepool.domain.node_credential import NodeCredentialRecord
 from nodepool.domain.nonce import NonceRecord
 from nodepool.domain.reconcile_model import TickState
@@ -23,7 +34,12 @@ class Clock(Protocol):
 
 
 class ScaleSet(Protocol):
+    """The agent scale set. Its naming rules (adapters/azure_names.py) stay behind it: callers ask
+    `vm_name` and `claim` instead of building or parsing Azure names themselves."""
+    name: str  # as configured (NODEPOOL_SCALE_SET); Azure compares resource names case-insensitively
     def info(self) -> ScaleSetInfo: ...
+    def vm_name(self, instance_id: str) -> str: ...  # the VM's name in ARM (scheduled events' Resources)
+    def claim(self, provider_id: str) -> ProviderClaim: ...  # Belongs(node): ours, another's, or unknown
     def instances(self) -> Snapshot[Instance]: ...  # complete=False if any page failed
     def set_capacity(self, capacity: int, etag: str) -> None: ...  # Conflict on a stale ETag
     def delete_instances(self, ids: Sequence[str]) -> None: ...
@@ -108,11 +124,15 @@ class TickStore(Protocol):
     def save(self, state: TickState, etag: str | None) -> str: ...  # Conflict when someone saved since `etag`
 
 
-class Peeked(Protocol):
+MAX_PEEK = 32  # Queue Storage's most per peek
+
+
+@dataclass(frozen=True)
+class PeekedMessage:
     message_id: str
     inserted_at: datetime | None
-    body: dict | None
+    body: dict | None  # None when the content is not a JSON object
 
 
 class QueuePeek(Protocol):
-    def peek(self, name: str, limit: int = 32) -> list[Peeked]: ...  # nothing is dequeued
+    def peek(self, name: str, limit: int = MAX_PEEK) -> list[PeekedMessage]: ...  # nothing is dequeued

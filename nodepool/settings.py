@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from nodepool.domain.labels import parse_labels, parse_taints
 from nodepool.errors import PermanentError
 
 
@@ -41,6 +42,30 @@ def _csv(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _labels(raw: str) -> tuple[str, ...]:
+    items = _csv(raw)
+    parse_labels(items)  # ValueError naming the bad item: a label is no secret
+    return items
+
+
+def _taints(raw: str) -> tuple[str, ...]:
+    items = _csv(raw)
+    parse_taints(items)
+    return items
+
+
+def _url(raw: str) -> str:
+    if not raw.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return raw
+
+
+def _ncrontab(raw: str) -> str:
+    if len(raw.split()) != 6:
+        raise ValueError("must be an NCRONTAB expression of 6 fields (seconds first)")
+    return raw
+
+
 def _env(name: str, default: Any = None, parse: Callable[[str], Any] = str, secret: bool = False):
     return field(default=default, metadata={"env": name, "parse": parse, "secret": secret})
 
@@ -58,7 +83,7 @@ class Settings:
     subscription_id: str | None = _env("AZURE_SUBSCRIPTION_ID")
     resource_group: str | None = _env("NODEPOOL_RESOURCE_GROUP")
     scale_set: str = _env("NODEPOOL_SCALE_SET", "agents")
-    arm_endpoint: str = _env("NODEPOOL_ARM_ENDPOINT", "https://management.azure.com")
+    arm_endpoint: str = _env("NODEPOOL_ARM_ENDPOINT", "https://management.azure.com", _url)
     # A static ARM bearer token: only for the local simulator, never set in Azure.
     arm_static_token: str | None = _env("NODEPOOL_ARM_STATIC_TOKEN", secret=True)
     # Extra CA bundle to trust (the simulator's CA locally); empty in Azure.
@@ -66,7 +91,7 @@ class Settings:
 
     # Identity of callers (managed-identity JWTs)
     tenant_id: str | None = _env("NODEPOOL_TENANT_ID")
-    authority: str = _env("NODEPOOL_AUTHORITY", "https://login.microsoftonline.com")
+    authority: str = _env("NODEPOOL_AUTHORITY", "https://login.microsoftonline.com", _url)
     # A dedicated app ID URI: a token for it is useless against ARM or anything else if it leaks.
     audience: str = _env("NODEPOOL_AUDIENCE", "api://nodepool")
     agent_identity: str | None = _env("NODEPOOL_AGENT_IDENTITY")
@@ -75,8 +100,8 @@ class Settings:
     # Join
     join_token_ttl_s: int = _env("NODEPOOL_JOIN_TOKEN_TTL", 900, _positive(int))
     bootstrap_tokens: bool = _env("NODEPOOL_BOOTSTRAP_TOKENS", True, _bool)
-    node_labels: tuple[str, ...] = _env("NODEPOOL_NODE_LABELS", (), _csv)
-    node_taints: tuple[str, ...] = _env("NODEPOOL_NODE_TAINTS", (), _csv)
+    node_labels: tuple[str, ...] = _env("NODEPOOL_NODE_LABELS", (), _labels)
+    node_taints: tuple[str, ...] = _env("NODEPOOL_NODE_TAINTS", (), _taints)
 
     # Drains
     drain_margin_s: float = _env("NODEPOOL_DRAIN_MARGIN", 5.0, _positive(float))
@@ -89,7 +114,7 @@ class Settings:
     provisioning_timeout_s: int = _env("NODEPOOL_PROVISIONING_TIMEOUT", 900, _positive(int))
     max_destructive_per_tick: int = _env("NODEPOOL_MAX_DESTRUCTIVE_PER_TICK", 3, _positive(int))
     # NCRONTAB (6 fields, UTC) of the reconcile timer; read when the app is indexed (see `one`).
-    reconcile_schedule: str = _env("NODEPOOL_RECONCILE_SCHEDULE", "0 * * * * *")
+    reconcile_schedule: str = _env("NODEPOOL_RECONCILE_SCHEDULE", "0 * * * * *", _ncrontab)
 
     # Attested join (IMDS attested documents). Roots: a PEM bundle; empty = the platform's public
     # roots (certifi). The simulator's CA is trusted only by naming its file here.
@@ -136,12 +161,23 @@ class Settings:
             raise InvalidSettings(f"invalid settings: {f.metadata['env']}: {err}") from None
 
     def missing(self) -> list[str]:
-        """What must be set for the app to work at all."""
+        """What must be set for storage to work at all."""
         if self.storage_connection or self.storage_account or (
             self.table_service_url and self.queue_service_url
         ):
             return []
         return ["AzureWebJobsStorage (connection string) or AzureWebJobsStorage__accountName"]
+
+    def complete(self) -> Settings:
+        """These settings, if the whole app can run on them: callers verified (tenant), the scale set
+        reachable (subscription, resource group). The app checks this at start-up, so /api/healthz
+        reports what is missing instead of agents meeting it on their first join."""
+        needed = {"NODEPOOL_TENANT_ID": self.tenant_id, "AZURE_SUBSCRIPTION_ID": self.subscription_id,
+                  "NODEPOOL_RESOURCE_GROUP": self.resource_group}
+        missing = [name for name, value in needed.items() if not value]
+        if missing:
+            raise InvalidSettings("missing settings: " + ", ".join(missing))
+        return self
 
     def uses_connection_string(self) -> bool:
         return bool(self.storage_connection and "=" in self.storage_connection)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sim import arm_json as J
-from sim.faults import Faults
-from sim.http import HttpError, Request, Response, Server
+from sim.faults import Faults, retry_after
+from sim.http import Hangup, HttpError, Request, Response, Server
 from sim.operations import Operations
 from sim.world import Refused, World
 
@@ -48,11 +48,19 @@ class Arm:
         if not version:
             return Response(400, J.error("MissingApiVersionParameter", "The api-version query parameter is required."))
         self.api_versions.add(version)
-        injected = self.faults.respond(req.method, req.path)
-        if injected:
-            return injected
+        fault = self.faults.pick(req.method, req.path, req.query)
+        if fault:
+            return self._fault_answer(fault)
         self.world.tick()
         return None
+
+    def _fault_answer(self, fault) -> Response:
+        if fault.kind == "hang":
+            self.faults.hold(fault)
+            raise Hangup()
+        if fault.kind == "throttle":
+            return Response(429, J.error("TooManyRequests", "The request is being throttled."), retry_after(fault))
+        return Response(fault.status, J.error("InternalServerError", "An internal error occurred."))
 
     def _scope(self, req: Request) -> None:
         cfg, p = self.world.config, req.params

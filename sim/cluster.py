@@ -1,7 +1,7 @@
 """The whole simulator: ARM, IMDS, the IdP, chaos control and (when present) KubeSim.
 
 `Simulator(agents=3)` starts every server on 127.0.0.1 and free ports; `settings_env()`
-is what our app needs to talk to it. The Kubernetes side (sim/kube.py) is imported lazily
+is what our app needs to talk to it. The Kubernetes side (sim/kube/) is imported lazily
 and hears about VMs through its vm_started/vm_stopped/vm_deleted hooks.
 """
 from __future__ import annotations

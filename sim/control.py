@@ -20,7 +20,7 @@ from __future__ import annotations
 from sim.arm import Arm
 from sim.http import HttpError, Request, Response, Server
 from sim.imds import Imds
-from sim.kube_k3s import JoinRefused
+from sim.kube.k3s import JoinRefused
 from sim.world import Refused, World
 
 WHICH = r"/sim/vms/(?P<which>[^/]+)"

@@ -1,23 +1,28 @@
-"""Fault knobs for a simulated service: throttling, errors, slowness, short VM listings.
+"""One fault injector for every simulated service (ARM, Kubernetes): errors, slowness, hangs,
+short VM listings.
 
 A fault applies to requests whose method and path match, for `count` requests or until
 `seconds` have passed (or until cleared when neither is given). Kinds:
-- throttle: 429 with Retry-After (the way ARM says "back off")
-- error: a status, 500 by default
+- throttle: 429 with Retry-After (the way ARM and the API server say "back off")
+- error: a status, 500 by default (429 and 503 also carry Retry-After)
 - slow: answer after `delay` seconds
+- hang: accept the request and never answer (until `delay` or clear()): a client read timeout
 - short_list: a VM listing shows only the first `keep` VMs and no nextLink after them
   (the silent partial answer behind the worst autoscaler incidents)
 - fail_page: the `page`-th page of a VM listing (1 = first) answers 500
+`paged_only` limits a fault to requests carrying a continue token. Every fault that fires is
+counted in `counts` (by kind, and by status for errors), so a test can tell its retry path ran.
+Each server says how a fault looks on its wire (`Faults.pick` returns the fault, not a body).
 """
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
-from sim.http import Response
-
-KINDS = ("throttle", "error", "slow", "short_list", "fail_page")
+KINDS = ("throttle", "error", "slow", "hang", "short_list", "fail_page")
+REQUEST_KINDS = ("slow", "hang", "throttle", "error")  # what `pick` applies to a whole request
 
 
 @dataclass
@@ -32,36 +37,60 @@ class Fault:
     page: int = 2
     method: str | None = None
     path: str | None = None  # a substring of the path, case-insensitive
+    paged_only: bool = False  # only requests carrying a continue token
 
     def alive(self, now: float) -> bool:
         return (self.count is None or self.count > 0) and (self.until is None or now < self.until)
 
-    def matches(self, method: str, path: str, now: float) -> bool:
+    def matches(self, method: str, path: str, query: dict, now: float) -> bool:
         return self.alive(now) and (self.method is None or self.method.upper() == method.upper()) and (
-            self.path is None or self.path.lower() in path.lower())
+            self.path is None or self.path.lower() in path.lower()) and (
+            not self.paged_only or bool(query.get("continue")))
+
+    @property
+    def answer_status(self) -> int:
+        return 429 if self.kind == "throttle" else self.status
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 class Faults:
-    def __init__(self, clock=time.time):
+    def __init__(self, clock=time.monotonic):
         self.clock = clock
+        self.counts: Counter = Counter()
+        self.released = threading.Event()  # set on clear(): hung requests give up at once
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
 
     def add(self, kind: str, *, seconds: float | None = None, **knobs) -> Fault:
+        """Until cleared unless `seconds` or `count` is given (the ARM control API's default)."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
-        until = self.clock() + seconds if seconds is not None else None
-        fault = Fault(kind, until=until, **knobs)
+        fault = Fault(kind, until=self.clock() + seconds if seconds is not None else None, **knobs)
         with self._lock:
+            self.released.clear()
             self._faults.append(fault)
         return fault
+
+    # -- the short forms tests use: the next request only, unless `seconds` or `times` says otherwise
+    def fail(self, status: int = 503, *, seconds: float | None = None, times: int | None = None,
+             path: str | None = None, paged_only: bool = False) -> Fault:
+        return self.add("error", status=status, seconds=seconds, count=_once(seconds, times), path=path,
+                        paged_only=paged_only)
+
+    def slow(self, delay_s: float, *, seconds: float | None = None, times: int | None = None,
+             path: str | None = None) -> Fault:
+        return self.add("slow", delay=delay_s, seconds=seconds, count=_once(seconds, times), path=path)
+
+    def hang(self, *, seconds: float | None = None, times: int | None = None, path: str | None = None,
+             hold_s: float = 30.0) -> Fault:
+        return self.add("hang", delay=hold_s, seconds=seconds, count=_once(seconds, times), path=path)
 
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+        self.released.set()
 
     def active(self) -> list[Fault]:
         now = self.clock()
@@ -69,31 +98,41 @@ class Faults:
             self._faults = [f for f in self._faults if f.alive(now)]
             return list(self._faults)
 
-    def take(self, kind: str, method: str, path: str, page: int | None = None) -> Fault | None:
-        """The first matching fault of this kind, using up one of its `count`."""
+    def take(self, kind: str, method: str, path: str, query: dict | None = None,
+             page: int | None = None) -> Fault | None:
+        """The first matching fault of this kind, using up one of its `count`, and counted."""
         now = self.clock()
         with self._lock:
             for fault in self._faults:
-                if fault.kind == kind and fault.matches(method, path, now) and (page is None or fault.page == page):
+                if fault.kind == kind and fault.matches(method, path, query or {}, now) and (
+                        page is None or fault.page == page):
                     if fault.count is not None:
                         fault.count -= 1
+                    self.counts[kind] += 1
+                    if kind in ("error", "throttle"):
+                        self.counts[str(fault.answer_status)] += 1
                     return fault
         return None
 
-    def respond(self, method: str, path: str) -> Response | None:
-        """Apply slow / throttle / error faults to a request: an answer to send instead, or None."""
-        slow = self.take("slow", method, path)
+    def pick(self, method: str, path: str, query: dict | None = None) -> Fault | None:
+        """Sleeps through a slow fault, then returns the hang, throttle or error to answer, if any."""
+        slow = self.take("slow", method, path, query)
         if slow:
             time.sleep(slow.delay)
-        throttle = self.take("throttle", method, path)
-        if throttle:
-            return Response(429, _error("TooManyRequests", "The request is being throttled."),
-                            {"Retry-After": f"{throttle.retry_after:g}"})
-        failure = self.take("error", method, path)
-        if failure:
-            return Response(failure.status, _error("InternalServerError", "An internal error occurred."))
+        for kind in ("hang", "throttle", "error"):
+            fault = self.take(kind, method, path, query)
+            if fault:
+                return fault
         return None
 
+    def hold(self, fault: Fault) -> None:
+        """Keep a hung request waiting: `delay` seconds or until clear()."""
+        self.released.wait(fault.delay)
 
-def _error(code: str, message: str) -> dict:
-    return {"error": {"code": code, "message": message}}
+
+def _once(seconds: float | None, times: int | None) -> int | None:
+    return 1 if seconds is None and times is None else times
+
+
+def retry_after(fault: Fault) -> dict[str, str]:
+    return {"Retry-After": f"{fault.retry_after:g}"} if fault.answer_status in (429, 503) else {}

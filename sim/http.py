@@ -1,8 +1,10 @@
-"""A small threaded HTTP(S) server with a route table: enough to speak ARM, IMDS and an IdP.
+"""A small threaded HTTP(S) server with a route table: ARM, IMDS, the IdP and Kubernetes speak through it.
 
-Handlers take a `Request` and return a `Response` (or raise `HttpError`). A `before` hook
-sees every request first (authentication, fault injection). Servers listen on 127.0.0.1
-and a free port, HTTP/1.1 with keep-alive, each in its own daemon thread.
+Handlers take a `Request` and return a `Response` (or raise `HttpError`, or `Hangup` to close
+the connection without an answer). A `before` hook sees every request first (authentication,
+fault injection). A body that is an iterator of bytes is streamed with chunked transfer
+encoding (Kubernetes watches). Servers listen on 127.0.0.1 and a free port unless told,
+HTTP/1.1 with keep-alive, each in its own daemon thread.
 """
 from __future__ import annotations
 
@@ -30,6 +32,10 @@ class HttpError(Exception):
     def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None):
         super().__init__(status)
         self.response = Response(status, body, headers or {})
+
+
+class Hangup(Exception):
+    """Close the connection without answering (a hung server, as the client sees it)."""
 
 
 @dataclass
@@ -66,11 +72,12 @@ class Server:
     """Routes are full-match, case-insensitive regexes; named groups land in `Request.params`."""
 
     def __init__(self, routes: list[Route], *, tls: ssl.SSLContext | None = None,
-                 before: Callable[[Request], Response | None] | None = None):
+                 before: Callable[[Request], Response | None] | None = None, host: str = "127.0.0.1",
+                 port: int = 0):
         self.routes = [(m.upper().split("|"), re.compile(p, re.IGNORECASE), h) for m, p, h in routes]
         self.before = before
         self.hits: Counter[str] = Counter()  # "METHOD /path" -> count, for tests
-        self._httpd = _Httpd(self)
+        self._httpd = _Httpd(self, (host, port))
         if tls:
             self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.scheme = "https" if tls else "http"
@@ -78,7 +85,12 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self._httpd.server_address[1]}"
+        host, port = self._httpd.server_address[:2]
+        return f"{self.scheme}://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
 
     def start(self) -> Server:
         self._thread.start()
@@ -108,6 +120,8 @@ class Server:
             return Response(404, {"error": {"code": "NotFound", "message": f"no route for {req.method} {req.path}"}})
         except HttpError as err:
             return err.response
+        except Hangup:
+            raise
         except Exception as err:  # a simulator bug must still answer, loudly
             return Response(500, {"error": {"code": "SimulatorError", "message": repr(err)}})
         finally:
@@ -120,10 +134,10 @@ class _Httpd(ThreadingHTTPServer):
     # accept queue, not be dropped (socketserver's backlog is 5; a dropped SYN costs the client 1-3 s).
     request_queue_size = 1024
 
-    def __init__(self, owner: Server):
+    def __init__(self, owner: Server, address: tuple[str, int]):
         self.owner = owner
         self.open: set[socket.socket] = set()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(address, _Handler)
 
     def process_request(self, request, client_address):
         self.open.add(request)
@@ -153,7 +167,13 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         req = Request(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
                       self.headers, self.rfile.read(length) if length else b"")
-        resp = self.server.owner.dispatch(req)
+        try:
+            resp = self.server.owner.dispatch(req)
+        except Hangup:
+            self.close_connection = True
+            return
+        if resp.body is not None and not isinstance(resp.body, (bytes, dict, list)):
+            return self._stream(resp)
         raw = isinstance(resp.body, bytes)
         body = resp.body if raw else b"" if resp.body is None else json.dumps(resp.body).encode()
         self.send_response(resp.status)
@@ -163,6 +183,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _stream(self, resp: Response) -> None:
+        """Chunked transfer encoding, one chunk per item, until the iterator ends or the client leaves."""
+        self.send_response(resp.status)
+        for name, value in {**resp.headers, "Transfer-Encoding": "chunked"}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            for chunk in resp.body:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
+        finally:
+            close = getattr(resp.body, "close", None)
+            if close:
+                close()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 

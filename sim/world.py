@@ -4,7 +4,7 @@ Changes happen under one lock. Timed transitions (boot, deletion, a scheduled ev
 NotBefore) complete in `tick()`, which a background thread runs and every request runs
 first, so answers never lag the clock. The Kubernetes side hears about kubelets coming and
 going through `VmHooks`, called in order and outside the lock. Scale-set operations live in
-sim/scaling.py, chaos in sim/chaos.py.
+sim/scaling.py, what happens to VMs unasked (preemption, reboots, partitions) in sim/platform_events.py.
 """
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sim.chaos import Chaos
 from sim.events import EventBoard
 from sim.hooks import NoHooks, VmHooks
 from sim.http import in_request
+from sim.platform_events import PlatformEvents
 from sim.scaling import Refused, Scaling
 from sim.vm import Identity, Vm
 
@@ -41,7 +41,7 @@ class Config:
                 f"/providers/Microsoft.Compute/virtualMachineScaleSets/{self.scale_set}")
 
 
-class World(Scaling, Chaos):
+class World(Scaling, PlatformEvents):
     def __init__(self, config: Config, agent: Identity, master: Identity, hooks: VmHooks | None = None,
                  clock=time.time):
         self.config, self.agent, self.clock = config, agent, clock

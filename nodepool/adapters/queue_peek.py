@@ -6,20 +6,10 @@ The reconcile tick uses it to see drains still waiting in `node-events` and what
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 
 from nodepool.adapters.queues import Queues
 from nodepool.adapters.tables import storage_errors
-
-MAX_PEEK = 32
-
-
-@dataclass(frozen=True)
-class PeekedMessage:
-    message_id: str
-    inserted_at: datetime | None
-    body: dict | None  # None when the content is not a JSON object
+from nodepool.ports import MAX_PEEK, PeekedMessage
 
 
 def _json(content) -> dict | None:

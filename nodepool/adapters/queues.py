@@ -17,6 +17,7 @@ from azure.storage.queue import (
 
 from nodepool.adapters.credentials import azure_credential
 from nodepool.adapters.tables import storage_errors, transport
+from nodepool.domain.drain_message import NODE_EVENTS_QUEUE
 from nodepool.settings import Settings
 
 
@@ -60,12 +61,16 @@ class Queues:
             sent = client.send_message(body, visibility_timeout=visibility_timeout)
         return sent.id
 
-    def peek(self, name: str, max_messages: int = 32) -> list[dict]:
-        client = self.client(name)
-        with storage_errors(f"queue {name}"):
-            return [json.loads(m.content) for m in client.peek_messages(max_messages=max_messages)]
-
     def ping(self) -> None:
         with storage_errors("queue service"):
             next(iter(self._service.list_queues(results_per_page=1)), None)
 
+
+class NodeEventQueue:
+    """The EventQueue port: drain messages onto `node-events`, where the drain trigger listens."""
+
+    def __init__(self, queues: Queues):
+        self._queues = queues
+
+    def send(self, message: dict) -> None:
+        self._queues.send(NODE_EVENTS_QUEUE, message)

@@ -19,8 +19,9 @@ from azure.core.polling import LROPoller
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute import models as m
 
+from nodepool.adapters import azure_names
 from nodepool.adapters.credentials import azure_credential
-from nodepool.domain.model import Instance, ScaleSetInfo, Snapshot
+from nodepool.domain.model import Instance, ProviderClaim, ScaleSetInfo, Snapshot
 from nodepool.errors import Conflict, InvalidInput, NodepoolError, NotFound, Throttled, Unavailable
 from nodepool.settings import InvalidSettings, Settings
 
@@ -108,6 +109,12 @@ class AzureScaleSet:
         with arm_errors("get scale set"):
             vmss = self._sets.get(self._group, self.name)
         return ScaleSetInfo(vmss.name or self.name, (vmss.sku.capacity if vmss.sku else 0) or 0, vmss.etag or "")
+
+    def vm_name(self, instance_id: str) -> str:
+        return azure_names.vm_name(self.name, instance_id)
+
+    def claim(self, provider_id: str) -> ProviderClaim:
+        return azure_names.claim(self.name, provider_id)
 
     def instances(self) -> Snapshot[Instance]:
         """Every page or complete=False: a partial list must never look like a small scale set."""

@@ -97,13 +97,13 @@ class EventReport:
     def mine(self, vm_name: str = "") -> tuple[ScheduledEvent, ...]:
         """Only events naming this agent's VM; others in the document are ignored.
 
-        Azure lists a scale-set VM in Resources by its VM name (`<scaleset>_<instanceId>`),
-        not its hostname; we accept either.
+        Azure lists a scale-set VM in Resources by its VM name (ScaleSet.vm_name), not its
+        hostname; we accept either. Azure resource names are case-insensitive, and so is this.
         """
-        names = {self.hostname, vm_name} - {""}
+        names = {self.hostname.casefold(), vm_name.casefold()} - {""}
         return tuple(ScheduledEvent.from_imds(e) for e in self.events if names & _resources(e))
 
 
 def _resources(raw: Any) -> set[str]:
     resources = raw.get("Resources") if isinstance(raw, dict) else None
-    return {r for r in resources if isinstance(r, str)} if isinstance(resources, list) else set()
+    return {r.casefold() for r in resources if isinstance(r, str)} if isinstance(resources, list) else set()

@@ -23,6 +23,7 @@ from nodepool.errors import Forbidden, InvalidInput
 HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 CA_HASH = re.compile(r"^[0-9a-f]{64}$")
 TOKEN_ID = re.compile(r"^[a-z0-9]{6}$")
+KUBE_SYSTEM = "kube-system"  # where k3s keeps bootstrap-token and node-password secrets
 BOOTSTRAP_GROUP = "system:bootstrappers:k3s:default-node-token"
 BOOTSTRAP_SECRET_TYPE = "bootstrap.kubernetes.io/token"
 _ALPHABET = string.ascii_lowercase + string.digits

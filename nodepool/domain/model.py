@@ -18,6 +18,7 @@ class Role(StrEnum):
 
 
 class NodeState(StrEnum):
+    NEW = "new"  # no row yet; never stored (see domain/lifecycle.py)
     JOINING = "joining"
     READY = "ready"
     CORDONED = "cordoned"
@@ -45,6 +46,14 @@ class Instance:
     protected: bool = False  # protectionPolicy.protectFromScaleIn
     created_at: datetime | None = None
     spot: bool = True
+
+
+@dataclass(frozen=True)
+class ProviderClaim:
+    """What a Node's providerID says about our scale set (ScaleSet.claim): `ours` True with the
+    instance id it names, False for another scale set's VM, None when it says nothing."""
+    ours: bool | None
+    instance_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import ClassVar
 
+from nodepool.domain.drain_message import POISON_QUEUE
 from nodepool.domain.model import Taint
 
 
@@ -162,4 +163,4 @@ class ReportPoison(Action):
 
     @property
     def target(self) -> str:
-        return "node-events-poison"
+        return POISON_QUEUE

@@ -5,12 +5,13 @@ so the service can keep it in Table Storage: Function instances come and go.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from nodepool.domain.labels import INSTANCE_ID_LABEL, parse_labels, parse_taints
-from nodepool.domain.model import Instance, Node, Snapshot, Taint
+from nodepool.domain.model import Instance, Node, ProviderClaim, Snapshot, Taint
 from nodepool.domain.registry import EventRecord, NodeRecord
 
 
@@ -89,6 +90,10 @@ class Observation:
     poison: Snapshot[PoisonMessage] = Snapshot(())
     pending_drains: frozenset[str] = frozenset()  # node names with a drain in flight
     state: TickState = field(default_factory=TickState)
+    claims: Mapping[str, ProviderClaim] = field(default_factory=dict)  # providerID -> ScaleSet.claim of it
+
+    def claim(self, node: Node) -> ProviderClaim:
+        return self.claims.get(node.provider_id) or ProviderClaim(None)
 
     def failures(self) -> list[str]:
         """Why this observation cannot be trusted; empty when every listing is complete."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
+from nodepool.domain.drain_message import POISON_QUEUE
 from nodepool.domain.join import node_password_secret
 from nodepool.domain.labels import desired_labels, label_changes, taints_for
 from nodepool.domain.model import NodeState
@@ -19,7 +20,7 @@ from nodepool.domain.reconcile_actions import (
     UncordonNode,
 )
 from nodepool.domain.reconcile_model import Policy
-from nodepool.domain.reconcile_view import View, provider_instance, since_or
+from nodepool.domain.reconcile_view import View, since_or
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 REBOOTS = frozenset({"reboot", "redeploy"})
@@ -31,8 +32,8 @@ def ghosts(view: View) -> Iterator[Action]:
     for node in view.ghosts:
         if node.name in view.draining:
             continue  # the drain deletes it when done
-        parsed = provider_instance(node.provider_id)
-        instance_id = parsed[1] if parsed else (view.rows[node.name].instance_id if node.name in view.rows else "")
+        claim, row = view.obs.claim(node), view.rows.get(node.name)
+        instance_id = claim.instance_id if claim.ours else (row.instance_id if row else "")
         yield DeleteNode(node=node.name, instance_id=instance_id, secret_name=node_password_secret(node.name),
                          since=node.ready_since or EPOCH,
                          reason=f"ghost: VM {instance_id or node.name} is no longer in the scale set "
@@ -116,4 +117,4 @@ def poison(view: View, now: datetime) -> tuple[list[Action], frozenset[str]]:
         return [], ids
     oldest = min((since_or(m.inserted_at, now) for m in messages), default=None)
     return [ReportPoison(count=len(ids), message_ids=tuple(sorted(ids)), new_ids=tuple(sorted(new)), oldest=oldest,
-                         reason=f"{len(ids)} node event(s) failed 5 times and sit in node-events-poison")], ids
+                         reason=f"{len(ids)} node event(s) failed 5 times and sit in {POISON_QUEUE}")], ids

@@ -7,21 +7,13 @@ outside the scale set, another scale set) is never touched. Every lookup is a di
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from nodepool.domain.labels import is_master
 from nodepool.domain.model import Instance, Node, NodeState
 from nodepool.domain.reconcile_model import Observation, Policy
 
-_PROVIDER_ID = re.compile(r"^azure://.*/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)$", re.IGNORECASE)
 _STOPPED = frozenset({"stopped", "stopping", "deallocated", "deallocating"})
-
-
-def provider_instance(provider_id: str) -> tuple[str, str] | None:
-    """(scale set, instance id) from an Azure VMSS providerID, else None (k3s://..., a plain VM)."""
-    match = _PROVIDER_ID.match(provider_id or "")
-    return (match.group(1), match.group(2)) if match else None
 
 
 def not_ready(node: Node) -> bool:
@@ -51,11 +43,11 @@ class View:
             self._classify(node, policy)
 
     def _classify(self, node: Node, policy: Policy) -> None:
-        parsed = provider_instance(node.provider_id)
-        if parsed and parsed[0].lower() != policy.scale_set.lower():
+        claim = self.obs.claim(node)  # what the providerID says, as the ScaleSet port reads it
+        if claim.ours is False:
             return  # another scale set's VM
         label_id = node.labels.get(policy.instance_id_label)
-        instance = ((self.by_id.get(parsed[1]) if parsed else None)
+        instance = ((self.by_id.get(claim.instance_id) if claim.ours else None)
                     or (self.by_id.get(label_id) if label_id else None)
                     or self.by_name.get(node.name.lower()))
         if instance is not None:
@@ -66,7 +58,7 @@ class View:
             self.agents.append((node, instance))
             return
         row = self.rows.get(node.name)
-        ours = bool(parsed or label_id or (row and row.instance_id))
+        ours = bool(claim.ours or label_id or (row and row.instance_id))
         if ours and not_ready(node):
             self.ghosts.append(node)  # like the cloud node-lifecycle controller: only NotReady ones
 

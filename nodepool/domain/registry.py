@@ -5,9 +5,10 @@ Secrets in these records (`ClusterInfo.credential`, `agent_token`) are excluded 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from nodepool.domain.lifecycle import allowed, target
 from nodepool.domain.model import NodeState
 
 
@@ -41,6 +42,57 @@ class NodeRecord:
     pods_left: int | None = None
     note: str = ""
     etag: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def new(cls, name: str) -> "NodeRecord":
+        """The row a node has before anything was recorded: every transition starts from here too."""
+        return cls(name=name, state=NodeState.NEW)
+
+    # -- the lifecycle (domain/lifecycle.py has the table); each returns the moved row ----------
+    def can(self, move: str) -> bool:
+        return allowed(self.state, move)
+
+    def joined(self, *, instance_id: str, vm_id: str, token_id: str, now: datetime) -> "NodeRecord":
+        return self._move("join", instance_id=instance_id, vm_id=vm_id, token_id=token_id, joined_at=now,
+                          updated_at=now, note="")
+
+    def became_ready(self, now: datetime) -> "NodeRecord":
+        return self._move("ready", updated_at=now)
+
+    def uncordoned(self, now: datetime) -> "NodeRecord":
+        return self._move("uncordon", updated_at=now)
+
+    def cordoned_for(self, event_id: str, event_type: str, deadline: datetime, now: datetime) -> "NodeRecord":
+        return self._for_event(event_id, event_type, deadline, now)._move("cordon")
+
+    def left(self, event_id: str, deadline: datetime, now: datetime) -> "NodeRecord":
+        return self._for_event(event_id, "Leave", deadline, now)._move("leave")
+
+    def draining(self, event_id: str, event_type: str, deadline: datetime, now: datetime) -> "NodeRecord":
+        """Started, or resumed after a redelivery: a resumed drain keeps its start time."""
+        row = self._for_event(event_id, event_type, deadline, now)
+        return row._move("drain", drain_started_at=row.drain_started_at or now)
+
+    def drained(self, event_id: str, event_type: str, deadline: datetime, now: datetime, *,
+                removing: bool, pods_left: int) -> "NodeRecord":
+        note = f"{pods_left} pods not evicted before the deadline" if pods_left else ""
+        return self._for_event(event_id, event_type, deadline, now)._move(
+            "removed" if removing else "drained", drained_at=now, pods_left=pods_left, note=note)
+
+    def stale(self, now: datetime, reason: str) -> "NodeRecord":
+        return self._move("stale", updated_at=now, note=reason[:200])
+
+    def _move(self, move: str, **changes) -> "NodeRecord":
+        return replace(self, state=target(self.state, move, self.name), **changes)
+
+    def _for_event(self, event_id: str, event_type: str, deadline: datetime, now: datetime) -> "NodeRecord":
+        """This row taking on `event_id`. A drain recorded for an earlier event (a Reboot's, say) says
+        nothing about this one, so its fields are cleared: otherwise the agent, polling GET /nodes/{name},
+        and the drain worker ("already drained") would both take it for this event's drain."""
+        earlier = {} if self.last_event_id == event_id else {"drain_started_at": None, "drained_at": None,
+                                                              "pods_left": None}
+        return replace(self, last_event_id=event_id, last_event_type=event_type, deadline=deadline,
+                       updated_at=now, **earlier)
 
     def public(self) -> dict:
         """The registry view served by GET /api/nodes (no secrets live here anyway)."""
@@ -77,8 +129,6 @@ class EventRecord:
     deadline: datetime
     not_before: datetime | None = None
     enqueued: bool = False  # the drain message went out; a duplicate now just gets the answer
-    drained_at: datetime | None = None
-    pods_left: int | None = None
 
     def answer(self) -> dict:
         return {"event_id": self.event_id, "type": self.type, "deadline": self.deadline.isoformat(),

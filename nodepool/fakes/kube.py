@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from nodepool.adapters.kube_wire import quantity
 from nodepool.domain.model import Node, Pod, Snapshot, Taint
+from nodepool.domain.quantity import quantity
 from nodepool.errors import AlreadyExists, Conflict, NodepoolError, NotFound
 
 UNSCHEDULABLE = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")

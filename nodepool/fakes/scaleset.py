@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from nodepool.domain.model import Instance, ScaleSetInfo, Snapshot
+from nodepool.adapters import azure_names  # ARM's naming rules, shared: pure, no SDK
+from nodepool.domain.model import Instance, ProviderClaim, ScaleSetInfo, Snapshot
 from nodepool.errors import Conflict, NotFound, Throttled, Unavailable
 
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -52,6 +53,12 @@ class FakeScaleSet:
     def info(self) -> ScaleSetInfo:
         self._gate("get scale set")
         return ScaleSetInfo(self.name, len(self.vms), f'"{self.etag_n}"')
+
+    def vm_name(self, instance_id: str) -> str:
+        return azure_names.vm_name(self.name, instance_id)
+
+    def claim(self, provider_id: str) -> ProviderClaim:
+        return azure_names.claim(self.name, provider_id)
 
     def instances(self) -> Snapshot[Instance]:
         self._gate("list instances")

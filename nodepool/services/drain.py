@@ -8,40 +8,24 @@ cutoff; after that the error propagates and the queue redelivers the message.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable
 
+from nodepool.clock import utcnow
+from nodepool.domain.drain_message import POISON_QUEUE, DrainRequest
 from nodepool.domain.events import NODE_REMOVING_TYPES
-from nodepool.domain.join import check_hostname, node_password_secret
-from nodepool.domain.model import NodeState, Pod
+from nodepool.domain.join import KUBE_SYSTEM, node_password_secret
+from nodepool.domain.model import Pod
 from nodepool.domain.registry import NodeRecord
-from nodepool.errors import InvalidInput, TransientError
+from nodepool.errors import TransientError
 from nodepool.ports import Kube, Registry
-from nodepool.services.nodes import for_event, update_node
+from nodepool.services.cluster import RegisteredCluster
+from nodepool.services.nodes import update_node
 
 log = logging.getLogger(__name__)
-KUBE_SYSTEM = "kube-system"
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 2.0  # between eviction passes; back to the first after progress
-
-
-@dataclass(frozen=True)
-class DrainRequest:
-    node: str
-    event_id: str
-    type: str
-    deadline: datetime
-
-    @classmethod
-    def from_message(cls, message: dict) -> "DrainRequest":
-        try:
-            request = cls(check_hostname(message["node"]), str(message["event_id"]), str(message["type"]),
-                          datetime.fromisoformat(message["deadline"]))
-        except (KeyError, TypeError, ValueError) as err:
-            raise InvalidInput(f"malformed drain message: {err}", code="invalid_message") from err
-        if request.deadline.tzinfo is None:
-            raise InvalidInput("drain deadline has no time zone", code="invalid_message")
-        return request
 
 
 @dataclass(frozen=True)
@@ -56,6 +40,23 @@ def evictable(pod: Pod) -> bool:
     return not (pod.daemonset or pod.mirror or pod.phase in ("Succeeded", "Failed") or pod.terminating)
 
 
+class DrainService:
+    """The queue trigger's use cases: drain for one message; record a drain that failed for good."""
+
+    def __init__(self, registry: Registry, cluster: RegisteredCluster, policy: DrainPolicy,
+                 now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep):
+        self.registry, self.cluster, self.policy, self.now, self.sleep = registry, cluster, policy, now, sleep
+
+    def drain(self, request: DrainRequest) -> dict:
+        kube = self.cluster.kube(self.now())
+        return Drainer(self.registry, kube, self.policy, self.now, self.sleep).drain(request)
+
+    def failed(self, request: DrainRequest, now: datetime) -> None:
+        """The host moved the message to the poison queue: say so on the row (its state stays)."""
+        note = f"drain for {request.event_id} failed; message in {POISON_QUEUE}"
+        update_node(self.registry, request.node, lambda row: row and replace(row, note=note, updated_at=now))
+
+
 class Drainer:
     def __init__(self, registry: Registry, kube: Kube, policy: DrainPolicy,
                  now: Callable[[], datetime], sleep: Callable[[float], None]):
@@ -66,9 +67,8 @@ class Drainer:
         if row and row.last_event_id == request.event_id and row.drained_at:
             return {"node": request.node, "event_id": request.event_id, "status": "already drained"}
         started = self.now()
-        self._mark(request, lambda r: replace(r, state=NodeState.DRAINING, drain_started_at=r.drain_started_at
-                                              if r.last_event_id == request.event_id and r.drain_started_at
-                                              else started), current=row)
+        self._mark(request.node, lambda r: r.draining(request.event_id, request.type, request.deadline, started),
+                   current=row)
         cutoff = request.deadline - timedelta(seconds=self.policy.margin_s)
         left = self._evict_until(request.node, cutoff)
         if left and self.policy.force_delete:
@@ -80,9 +80,8 @@ class Drainer:
             self.kube.delete_node(request.node)
             self.kube.delete_secret(KUBE_SYSTEM, node_password_secret(request.node))
         finished = self.now()
-        self._mark(request, lambda r: replace(
-            r, state=NodeState.DELETED if removing else NodeState.CORDONED, drained_at=finished,
-            pods_left=len(left), note=f"{len(left)} pods not evicted before the deadline" if left else ""))
+        self._mark(request.node, lambda r: r.drained(request.event_id, request.type, request.deadline, finished,
+                                       removing=removing, pods_left=len(left)))
         outcome = {"node": request.node, "event_id": request.event_id, "pods_left": len(left),
                    "late": finished > cutoff, "seconds": round((finished - started).total_seconds(), 3)}
         log.info("drained", extra=outcome)
@@ -111,9 +110,7 @@ class Drainer:
             self.sleep(min(backoff, remaining))
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
-    def _mark(self, request: DrainRequest, change, current=None) -> None:
-        def apply(row: NodeRecord | None) -> NodeRecord:
-            base = row or NodeRecord(name=request.node, state=NodeState.DRAINING)
-            return change(for_event(base, request.event_id, request.type, request.deadline, self.now()))
+    def _mark(self, node: str, move: Callable[[NodeRecord], NodeRecord], current=None) -> None:
+        """`move` the row (NodeRecord.new when there is none: the drain's record is what counts)."""
         kwargs = {"current": current} if current is not None else {}
-        update_node(self.registry, request.node, apply, **kwargs)
+        update_node(self.registry, node, lambda row: move(row or NodeRecord.new(node)), **kwargs)

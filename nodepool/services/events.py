@@ -11,22 +11,34 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from nodepool.domain.drain_message import DrainRequest
 from nodepool.domain.events import EventReport, ScheduledEvent
-from nodepool.domain.model import NodeState
+from nodepool.domain.join import JoinRequest, check_instance
 from nodepool.domain.registry import EventRecord, NodeRecord
 from nodepool.errors import AlreadyExists, NotFound
-from nodepool.ports import EventQueue, Kube, Registry
-from nodepool.services.nodes import for_event, update_node
+from nodepool.ports import EventQueue, Kube, Registry, ScaleSet
+from nodepool.services.caches import InstanceDirectory
+from nodepool.services.cluster import RegisteredCluster
+from nodepool.services.nodes import update_node
 
 
-def drain_message(node: str, event_id: str, kind: str, not_before: datetime | None, deadline: datetime) -> dict:
-    return {"node": node, "event_id": event_id, "type": kind,
-            "not_before": (not_before or deadline).isoformat(), "deadline": deadline.isoformat()}
+class EventsService:
+    """An agent's report: only events naming its VM count, by hostname or by the scale set's VM name."""
+
+    def __init__(self, registry: Registry, cluster: RegisteredCluster, queue: EventQueue,
+                 instances: InstanceDirectory, scaleset: ScaleSet):
+        self.registry, self.cluster, self.queue = registry, cluster, queue
+        self.instances, self.scaleset = instances, scaleset
+
+    def record(self, report: EventReport, now: datetime) -> dict:
+        instance = check_instance(JoinRequest(report.hostname), self.instances.lookup(report.hostname, now))
+        vm_name = self.scaleset.vm_name(instance.instance_id)
+        return record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now)
 
 
 def record_events(registry: Registry, kube: Kube, queue: EventQueue, report: EventReport, vm_name: str,
                   now: datetime) -> dict:
-    """`vm_name` is the scale-set VM name (`<scaleset>_<instanceId>`) that Azure puts in Resources."""
+    """`vm_name` is the name Azure puts in Resources for this VM (ScaleSet.vm_name)."""
     answers = [_record(registry, kube, queue, report.hostname, event, now) for event in report.mine(vm_name)]
     return {"node": report.hostname, "incarnation": report.incarnation, "events": answers,
             "ignored": len(report.events) - len(answers)}
@@ -50,13 +62,11 @@ def _record(registry: Registry, kube: Kube, queue: EventQueue, node: str, event:
         pass  # no Node (not joined yet, or deleted already): nothing to cordon
 
     def cordoned(current: NodeRecord | None) -> NodeRecord | None:
-        if current is not None and current.state is NodeState.DELETED:
-            return current
-        base = current or NodeRecord(name=node, state=NodeState.CORDONED)
-        return replace(for_event(base, event.event_id, event.type, record.deadline, now), state=NodeState.CORDONED)
+        row = current or NodeRecord.new(node)
+        return row.cordoned_for(event.event_id, event.type, record.deadline, now) if row.can("cordon") else current
 
     # The row before the message: once enqueued, the drain may start at once and must not be overwritten.
     update_node(registry, node, cordoned)
-    queue.send(drain_message(node, event.event_id, event.type, event.not_before, record.deadline))
+    queue.send(DrainRequest(node, event.event_id, event.type, record.deadline, event.not_before).to_message())
     registry.save_event(replace(record, enqueued=True))
     return record.answer()

@@ -1,13 +1,14 @@
 """Join, leave and cluster registration: the use cases behind /api/join, /leave, /cluster."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from nodepool.domain.cluster import Registration
+from nodepool.domain.drain_message import DrainRequest
 from nodepool.domain.join import (
     BOOTSTRAP_SECRET_TYPE,
+    KUBE_SYSTEM,
     BootstrapToken,
     JoinRequest,
     bootstrap_secret_name,
@@ -17,15 +18,13 @@ from nodepool.domain.join import (
     node_password_secret,
     replaces_earlier,
 )
-from nodepool.domain.model import Caller, NodeState
-from nodepool.domain.registry import ClusterInfo, JoinTokenRecord, NodeRecord
+from nodepool.domain.model import Caller
+from nodepool.domain.registry import JoinTokenRecord, NodeRecord
 from nodepool.errors import Unavailable
-from nodepool.ports import EventQueue, Kube, Registry
-from nodepool.services.caches import ClusterCache, InstanceDirectory
-from nodepool.services.nodes import for_event, update_node
-
-KUBE_SYSTEM = "kube-system"
-MASTER_RETRY_AFTER_S = 15
+from nodepool.ports import EventQueue, Registry
+from nodepool.services.caches import InstanceDirectory
+from nodepool.services.cluster import MASTER_RETRY_AFTER_S, RegisteredCluster
+from nodepool.services.nodes import update_node
 
 
 @dataclass(frozen=True)
@@ -38,33 +37,25 @@ class JoinPolicy:
 
 
 class JoinService:
-    def __init__(self, registry: Registry, instances: InstanceDirectory, kube_for: Callable[[ClusterInfo], Kube],
+    def __init__(self, registry: Registry, instances: InstanceDirectory, cluster: RegisteredCluster,
                  queue: EventQueue, policy: JoinPolicy):
         self.registry = registry
         self.instances = instances
-        self.kube_for = kube_for
+        self.cluster = cluster
         self.queue = queue
         self.policy = policy
-        self.clusters = ClusterCache(registry)
-
-    def _cluster(self, now: datetime) -> ClusterInfo:
-        cluster = self.clusters.get(now)
-        if cluster is None:
-            raise Unavailable("the master has not registered yet", code="master_not_registered",
-                              retry_after=MASTER_RETRY_AFTER_S)
-        return cluster
 
     def register(self, caller: Caller, registration: Registration, now: datetime) -> dict:
         cluster = registration.to_cluster(now)
         self.registry.save_cluster(cluster)
-        self.clusters.put(cluster, now)
+        self.cluster.cache.put(cluster, now)
         return {"server": cluster.server, "k3s_version": cluster.k3s_version,
                 "registered_at": now.isoformat()}
 
     def join(self, caller: Caller, request: JoinRequest, now: datetime) -> dict:
-        cluster = self._cluster(now)
+        cluster = self.cluster.info(now)
         instance = check_instance(request, self.instances.lookup(request.hostname, now, request.vm_id))
-        kube = self.kube_for(cluster)
+        kube = self.cluster.kube(now)
         row = self.registry.node(request.hostname)
         if replaces_earlier(row, request, instance):  # both deletes are no-ops when nothing is there
             kube.delete_node(request.hostname)
@@ -83,10 +74,9 @@ class JoinService:
                               code="no_agent_token", retry_after=MASTER_RETRY_AFTER_S)
 
         def joining(current: NodeRecord | None) -> NodeRecord:
-            base = current or NodeRecord(name=request.hostname, state=NodeState.JOINING)
-            return replace(base, state=NodeState.JOINING, instance_id=instance.instance_id,
-                           vm_id=request.vm_id or instance.vm_id.lower(), token_id=token_id,
-                           joined_at=now, updated_at=now, note="")
+            return (current or NodeRecord.new(request.hostname)).joined(
+                instance_id=instance.instance_id, vm_id=request.vm_id or instance.vm_id.lower(),
+                token_id=token_id, now=now)
 
         update_node(self.registry, request.hostname, joining, current=row)
         return join_response(cluster.server, token, cluster.ca_hash, cluster.k3s_version,
@@ -98,20 +88,18 @@ class JoinService:
 
     def leave(self, caller: Caller, hostname: str, now: datetime) -> dict:
         """Cordon, enqueue the drain, then mark the row: a failure before the mark is retried whole."""
-        cluster = self._cluster(now)
+        self.cluster.info(now)
         check_instance(JoinRequest(check_hostname(hostname)), self.instances.lookup(hostname, now))
         row = self.registry.node(hostname)
         event_id = f"leave-{row.token_id if row and row.token_id else hostname}"
         deadline = now + timedelta(seconds=self.policy.leave_deadline_s)
-        kube = self.kube_for(cluster)
+        kube = self.cluster.kube(now)
         if kube.node(hostname) is not None:
             kube.patch_node(hostname, unschedulable=True)
-        self.queue.send({"node": hostname, "event_id": event_id, "type": "Leave",
-                         "not_before": now.isoformat(), "deadline": deadline.isoformat()})
+        self.queue.send(DrainRequest(hostname, event_id, "Leave", deadline, not_before=now).to_message())
 
         def left(current: NodeRecord | None) -> NodeRecord:
-            base = current or NodeRecord(name=hostname, state=NodeState.LEFT)
-            return replace(for_event(base, event_id, "Leave", deadline, now), state=NodeState.LEFT)
+            return (current or NodeRecord.new(hostname)).left(event_id, deadline, now)
 
         update_node(self.registry, hostname, left, current=row)
         return {"node": hostname, "event_id": event_id, "deadline": deadline.isoformat()}

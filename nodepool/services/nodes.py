@@ -32,16 +32,6 @@ def update_node(registry: Registry, name: str, change: Callable[[NodeRecord | No
     raise Unavailable(f"node {name}: too many concurrent updates", code="registry_contention", retry_after=1)
 
 
-def for_event(row: NodeRecord, event_id: str, event_type: str, deadline, now) -> NodeRecord:
-    """`row` taking on `event_id`. A drain recorded for an earlier event (a Reboot's, say) says nothing
-    about this one, so its fields are cleared: otherwise the agent, polling GET /nodes/{name}, and
-    the drain worker ("already drained") would both take it for this event's drain."""
-    earlier = {} if row.last_event_id == event_id else {"drain_started_at": None, "drained_at": None,
-                                                         "pods_left": None}
-    return replace(row, last_event_id=event_id, last_event_type=event_type, deadline=deadline, updated_at=now,
-                   **earlier)
-
-
 def get_node(registry: Registry, name: str) -> NodeRecord:
     row = registry.node(check_hostname(name))
     if row is None:
@@ -52,3 +42,16 @@ def get_node(registry: Registry, name: str) -> NodeRecord:
 def list_nodes(registry: Registry, limit: int, token: str | None) -> dict:
     rows, next_token = registry.nodes_page(max(1, min(limit, MAX_PAGE)), token)
     return {"nodes": [r.public() for r in rows], "next": next_token}
+
+
+class NodeDirectory:
+    """GET /api/nodes and /api/nodes/{name}: the registry view (no secrets live in it)."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+
+    def get(self, name: str) -> dict:
+        return get_node(self.registry, name).public()
+
+    def page(self, limit: int, token: str | None) -> dict:
+        return list_nodes(self.registry, limit, token)

@@ -8,16 +8,16 @@ plans again. `report_poison` only logs, so it runs in a dry run too.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
-from nodepool.domain.model import NodeState
+from nodepool.domain.drain_message import POISON_QUEUE
+from nodepool.domain.join import KUBE_SYSTEM
 from nodepool.domain.reconcile import Action
 from nodepool.errors import Conflict, NotFound, PermanentError, TransientError
 from nodepool.services.nodes import update_node
 from nodepool.services.reconcile_ports import ReconcilePorts
 
-KUBE_SYSTEM = "kube-system"  # where k3s keeps node-password secrets
 LOG_ONLY = frozenset({"report_poison"})
 
 
@@ -93,18 +93,18 @@ class Executor:
         self._patch(a.node, a.resource_version, unschedulable=False)
 
         def ready(row):
-            if row is None or row.state not in (NodeState.CORDONED, NodeState.LEFT):
+            if row is None or not row.can("uncordon"):
                 return row  # gone, or a new drain took it meanwhile: leave it to that
-            return replace(row, state=NodeState.READY, updated_at=self.now)
+            return row.uncordoned(self.now)
         update_node(self.registry, a.node, ready)
 
     def mark_ready(self, a) -> None:
         row = self.registry.node(a.node)
-        if row is None or row.state is not NodeState.JOINING:
+        if row is None or not row.can("ready"):
             return  # an event or a drain took the row meanwhile: not ours to overwrite
         if a.etag and row.etag != a.etag:
             raise Conflict(f"nodes/{a.node}: changed since observed; not marked ready")
-        self.registry.save_node(replace(row, state=NodeState.READY, updated_at=self.now))
+        self.registry.save_node(row.became_ready(self.now))
 
     def mark_stale(self, a) -> None:
         row = self.registry.node(a.node)
@@ -112,7 +112,7 @@ class Executor:
             return
         if a.etag and row.etag != a.etag:
             raise Conflict(f"nodes/{a.node}: changed since observed; not marked stale")
-        self.registry.save_node(replace(row, state=NodeState.DELETED, updated_at=a.at, note=a.reason[:200]))
+        self.registry.save_node(row.stale(a.at, a.reason))
 
     def remove_row(self, a) -> None:
         self.registry.delete_node(a.node, a.etag)
@@ -121,8 +121,8 @@ class Executor:
         self.registry.delete_event(a.node, a.event_id)
 
     def report_poison(self, a) -> None:
-        self.log.warning("reconcile: %d message(s) in node-events-poison (%d new, oldest %s): drains that "
-                         "failed 5 times; look at those nodes", a.count, len(a.new_ids),
+        self.log.warning("reconcile: %d message(s) in %s (%d new, oldest %s): drains that "
+                         "failed 5 times; look at those nodes", a.count, POISON_QUEUE, len(a.new_ids),
                          a.oldest.isoformat() if a.oldest else "unknown", extra=a.log_fields())
 
     def _patch(self, node: str, observed_version: str, **change) -> None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from nodepool.domain.drain_message import NODE_EVENTS_QUEUE, POISON_QUEUE, node_of
 from nodepool.domain.model import NodeState, Snapshot
 from nodepool.domain.reconcile import Observation, PoisonMessage, Policy, TickState
+from nodepool.ports import MAX_PEEK
 from nodepool.services.reconcile_ports import ReconcilePorts
-
-NODE_EVENTS, POISON = "node-events", "node-events-poison"
-PEEK = 32  # Queue Storage's most per peek
 
 
 def observe(ports: ReconcilePorts, state: TickState, now: datetime, policy: Policy) -> Observation:
@@ -24,7 +23,8 @@ def observe(ports: ReconcilePorts, state: TickState, now: datetime, policy: Poli
     rows = listing(lambda: Snapshot(tuple(ports.registry.all_nodes())))
     events = listing(lambda: Snapshot(tuple(ports.registry.events_before(now - policy.event_retention))))
     poison, drains = _queues(ports, rows)
-    return Observation(instances, nodes, rows, events, poison, drains, state)
+    claims = {n.provider_id: ports.scaleset.claim(n.provider_id) for n in nodes.items if n.provider_id}
+    return Observation(instances, nodes, rows, events, poison, drains, state, claims)
 
 
 def listing(read: Callable[[], Snapshot]) -> Snapshot:
@@ -42,11 +42,11 @@ def _queues(ports: ReconcilePorts, rows: Snapshot) -> tuple[Snapshot[PoisonMessa
     Both peeks share the poison listing's completeness: if either fails, the tick does nothing.
     """
     try:
-        waiting = ports.queues.peek(NODE_EVENTS, PEEK)
-        poisoned = ports.queues.peek(POISON, PEEK)
+        waiting = ports.queues.peek(NODE_EVENTS_QUEUE, MAX_PEEK)
+        poisoned = ports.queues.peek(POISON_QUEUE, MAX_PEEK)
     except Exception as err:
         return Snapshot((), complete=False, error=f"queues: {getattr(err, 'message', err)}"), frozenset()
-    drains = {m.body["node"] for m in waiting if m.body and isinstance(m.body.get("node"), str)}
-    if len(waiting) >= PEEK:
+    drains = {node_of(m.body) for m in waiting} - {None}
+    if len(waiting) >= MAX_PEEK:
         drains |= {r.name for r in rows.items if r.state is NodeState.CORDONED}
     return Snapshot(tuple(PoisonMessage(m.message_id, m.inserted_at) for m in poisoned)), frozenset(drains)

@@ -8,12 +8,22 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from nodepool.domain.join import bootstrap_secret_name
+from nodepool.domain.join import KUBE_SYSTEM, bootstrap_secret_name
 from nodepool.errors import NodepoolError
 from nodepool.ports import Kube, Registry
+from nodepool.services.cluster import RegisteredCluster
 
 log = logging.getLogger(__name__)
-KUBE_SYSTEM = "kube-system"
+
+
+class TokenCleaner:
+    """The token timer's use case; before the master registers only rows that expired go."""
+
+    def __init__(self, registry: Registry, cluster: RegisteredCluster):
+        self.registry, self.cluster = registry, cluster
+
+    def clean(self, now: datetime) -> dict:
+        return clean_join_tokens(self.registry, self.cluster.kube_or_none(now), now)
 
 
 def clean_join_tokens(registry: Registry, kube: Kube | None, now: datetime) -> dict:

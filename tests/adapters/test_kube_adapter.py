@@ -12,19 +12,19 @@ from nodepool.errors import Throttled, Unavailable
 
 def test_api_down_raises_unavailable(kube_sim, kube):
     kube_sim.add_node("n0")
-    kube_sim.chaos.fail(503, seconds=5)
+    kube_sim.faults.fail(503, seconds=5)
     with pytest.raises(Unavailable):
         kube.node("n0")
-    kube_sim.chaos.clear()
-    kube_sim.chaos.fail(500, times=1)
+    kube_sim.faults.clear()
+    kube_sim.faults.fail(500, times=1)
     with pytest.raises(Unavailable):
         kube.delete_node("n0")
-    assert kube_sim.faults["503"] >= 1 and kube_sim.faults["500"] == 1
+    assert kube_sim.faults.counts["503"] >= 1 and kube_sim.faults.counts["500"] == 1
 
 
 def test_api_down_makes_node_listing_incomplete_not_an_error(kube_sim, kube):
     kube_sim.add_node("n0")
-    kube_sim.chaos.fail(503, times=1)
+    kube_sim.faults.fail(503, times=1)
     snapshot = kube.nodes()
     assert not snapshot.complete and snapshot.items == () and "503" in snapshot.error
     assert kube.nodes().complete
@@ -33,14 +33,14 @@ def test_api_down_makes_node_listing_incomplete_not_an_error(kube_sim, kube):
 def test_a_page_failing_half_way_gives_an_incomplete_snapshot_with_what_was_read(kube_sim):
     for i in range(5):
         kube_sim.add_node(f"n{i}")
-    kube_sim.chaos.fail(500, times=1, paged_only=True)
+    kube_sim.faults.fail(500, times=1, paged_only=True)
     snapshot = KubeClient(kube_sim.url, kube_sim.token, kube_sim.ca_pem, page_size=2).nodes()
     assert not snapshot.complete and [n.name for n in snapshot.items] == ["n0", "n1"]
 
 
 def test_hanging_api_times_out_as_unavailable(kube_sim):
     kube_sim.add_node("n0")
-    kube_sim.chaos.hang(times=1, hold_s=2)
+    kube_sim.faults.hang(times=1, hold_s=2)
     quick = KubeClient(kube_sim.url, kube_sim.token, kube_sim.ca_pem, read_timeout=0.3)
     with pytest.raises(Unavailable, match="timed out"):
         quick.node("n0")
@@ -49,15 +49,15 @@ def test_hanging_api_times_out_as_unavailable(kube_sim):
 
 def test_slow_api_still_answers(kube_sim, kube):
     kube_sim.add_node("n0")
-    kube_sim.chaos.slow(0.2, times=1)
-    assert kube.node("n0").name == "n0" and kube_sim.faults["slow"] == 1
+    kube_sim.faults.slow(0.2, times=1)
+    assert kube.node("n0").name == "n0" and kube_sim.faults.counts["slow"] == 1
 
 
 def test_api_priority_throttling_is_throttled_not_a_pdb_refusal(kube_sim, kube):
     kube_sim.add_node("n0")
     (name,) = kube_sim.add_pods("n0", 1)
     (pod,) = [p for p in kube.pods_on("n0") if p.name == name]
-    kube_sim.chaos.fail(429, times=1)
+    kube_sim.faults.fail(429, times=1)
     with pytest.raises(Throttled) as caught:
         kube.evict(pod)
     assert caught.value.retry_after == 1
@@ -106,7 +106,7 @@ def test_the_token_never_reaches_logs_or_errors(kube_sim, caplog):
     caplog.set_level(logging.DEBUG)
     api = KubeClient(kube_sim.url, kube_sim.token, kube_sim.ca_pem)
     errors = []
-    kube_sim.chaos.fail(503, times=3)
+    kube_sim.faults.fail(503, times=3)
     for call in (lambda: api.node("x"), api.nodes, lambda: api.secret("kube-system", "s")):
         try:
             call()

@@ -117,3 +117,15 @@ def test_empty_id_lists_touch_nothing(pool):
         action([])
     assert {i.power_state for i in pool.instances().items} == {"running"}
     assert pool.info().capacity == 3
+
+
+VMSS_ID = ("azure:///subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/"
+           "virtualMachineScaleSets/{}/virtualMachines/{}")  # cloud-provider-azure's providerID of a VMSS VM
+
+
+def test_the_scale_set_names_its_vms_and_reads_provider_ids_as_azure_does(pool):
+    assert pool.vm_name("7") == "agents_7"  # what IMDS lists in a scheduled event's Resources
+    ours = pool.claim(VMSS_ID.format("Agents", "7"))  # Azure resource names are case-insensitive
+    assert (ours.ours, ours.instance_id) == (True, "7")
+    assert pool.claim(VMSS_ID.format("gpu", "7")).ours is False
+    assert pool.claim("k3s://agents000007").ours is None and pool.claim("").ours is None

@@ -1,6 +1,7 @@
 """Table and queue adapters against Azurite."""
 import pytest
 
+from nodepool.adapters.queue_peek import QueuePeek
 from nodepool.adapters.queues import Queues
 from nodepool.adapters.tables import Tables
 from nodepool.errors import AlreadyExists, Conflict, Unavailable
@@ -62,7 +63,7 @@ def test_queue_is_created_on_first_send_and_carries_json(settings):
     queues = Queues(settings)
     queues.send("node-events", {"node": "agent000001", "type": "Preempt"})
     Queues(settings).send("node-events", {"node": "agent000002", "type": "Leave"})
-    assert [m["node"] for m in queues.peek("node-events")] == ["agent000001", "agent000002"]
+    assert [m.body["node"] for m in QueuePeek(queues).peek("node-events")] == ["agent000001", "agent000002"]
 
 
 def test_storage_down_is_unavailable(monkeypatch):

@@ -13,7 +13,7 @@ import pytest
 
 from infra.cloud_init import agent_zipapp
 from sim.kube import JoinRefused
-from sim.kube_wire import K3S_VERSION
+from sim.kube.wire import K3S_VERSION
 from tests.agent.integration import wait
 
 SPOT = "kubernetes.azure.com/scalesetpriority"

@@ -36,7 +36,8 @@ import requests
 from azure.core import MatchConditions
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from tests.bench.common import BenchStack, CountingProxy, combined, emit, median_of, rounded, run_load
+from localstack.stack import LocalStack
+from tests.bench.common import bench_stack, combined, emit, median_of, rounded, run_load
 
 JOINS, CONCURRENCY, ROUNDS, COUNT_JOINS, KUBE_WRITE_MS = 500, 50, 3, 200, 2.0
 FLOOR_TABLE = "floor"
@@ -45,7 +46,7 @@ FLOOR_TABLE = "floor"
 class Agents:
     """One simulated agent per client: hostname, vmId and its IMDS-issued JWT."""
 
-    def __init__(self, stack: BenchStack, count: int):
+    def __init__(self, stack: LocalStack, count: int):
         vms = stack.sim.vms[:count]
         self.bodies = [{"hostname": vm.computer_name, "vm_id": vm.vm_id} for vm in vms]
         self.tokens = [stack.sim.token("agent") for _ in vms]
@@ -82,7 +83,7 @@ def floor_task(tag: str):
     return sequence
 
 
-def one_round(stack: BenchStack, host, agents: Agents, args, n: int) -> dict:
+def one_round(stack: LocalStack, host, agents: Agents, args, n: int) -> dict:
     """Half the floor, the joins, the other half of the floor: drifting machine load (other work on
     the same cores) weighs on both sides alike."""
     conn = stack.connection_string()
@@ -103,14 +104,14 @@ def one_round(stack: BenchStack, host, agents: Agents, args, n: int) -> dict:
     return figures
 
 
-def count_table_ops(stack: BenchStack, agents: Agents, args) -> tuple[float, dict]:
-    with CountingProxy(stack.table_url) as proxy:
-        host = stack.start_host(table_url=f"http://127.0.0.1:{proxy.port}", args=("--no-timers", "--no-queues"))
-        warm = run_load(agents.join_task(host), args.concurrency, args.concurrency, session=Agents.client)
-        proxy.take()  # tables created, cluster row cached: what every join pays is what is left
-        counted = run_load(agents.join_task(host), args.count_joins, args.concurrency, session=Agents.client)
-        ops = proxy.take()
-        host.stop()
+def count_table_ops(stack: LocalStack, agents: Agents, args) -> tuple[float, dict]:
+    proxy = stack.count_tables()
+    host = stack.start_host(table_url=proxy.url, args=("--no-timers", "--no-queues"))
+    warm = run_load(agents.join_task(host), args.concurrency, args.concurrency, session=Agents.client)
+    proxy.take()  # tables created, cluster row cached: what every join pays is what is left
+    counted = run_load(agents.join_task(host), args.count_joins, args.concurrency, session=Agents.client)
+    ops = proxy.take()
+    host.stop()
     if warm.errors or counted.errors:
         raise SystemExit(f"counting run failed: {(warm.errors + counted.errors)[:3]}")
     return sum(ops.values()) / counted.done, dict(ops)
@@ -126,11 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kube-write-ms", type=float, default=KUBE_WRITE_MS, help="latency of a secret write")
     args = parser.parse_args(argv)
 
-    with BenchStack(agents=max(50, args.concurrency)) as stack:
+    with bench_stack(agents=max(50, args.concurrency)) as stack:
         TableServiceClient.from_connection_string(stack.connection_string()).create_table_if_not_exists(FLOOR_TABLE)
         agents = Agents(stack, args.concurrency)
         if args.kube_write_ms > 0:
-            stack.sim.kube.chaos.slow(args.kube_write_ms / 1000, seconds=24 * 3600, path="/secrets")
+            stack.sim.kube.faults.slow(args.kube_write_ms / 1000, seconds=24 * 3600, path="/secrets")
         arm_before = sum(stack.sim.arm.server.hits.values())
         host = stack.start_host()
         stack.register_master(host)

@@ -2,7 +2,7 @@
 
     python -m tests.bench.preempt [--json]        (or: python3 tasks.py bench preempt --json)
 
-Stack (BenchStack, tests/bench/common.py): Azurite, the simulator (ARM, IMDS, KubeSim) in this
+Stack (bench_stack, tests/bench/common.py): Azurite, the simulator (ARM, IMDS, KubeSim) in this
 process, the real app in a dev host (its own process, no timers), and one agent watcher per VM
 (agent.watch.Watcher: IMDS every 1 s, forward to POST /api/events, poll GET /api/nodes/{name},
 acknowledge) as threads in WATCHER_PROCS child processes; a VM's watcher stops when Azure deletes
@@ -41,11 +41,11 @@ from collections import Counter
 
 import requests
 
-from devhost.testing import DevHost
-from sim import kube_routes
+from localstack.devhost_process import DevHostProcess
 from sim.cluster import Simulator
-from sim.kube_wire import ApiError
-from tests.bench.common import BenchStack, emit, percentile, rounded
+from sim.kube import routes
+from sim.kube.wire import ApiError
+from tests.bench.common import bench_stack, emit, percentile, rounded
 
 POOL, WAVE, WAVE_EVERY_S, NOTICE_S = 200, 20, 3.0, 30.0
 PODS, REQUESTS = (10, 30), {"cpu": "50m", "memory": "64Mi"}
@@ -53,7 +53,7 @@ WATCHER_PROCS, POLL_S, RUNS, SETTLE_S = 2, 1.0, 3, 3.0
 KUBE = {"auto_join": True, "scrypt_log_n": 4, "terminate_s": 0.5}  # evicted pods take 0.5 s to stop
 # The app's settings as deployed (local.settings.json.example): 32 worker threads, so up to 24 drains in
 # flight (host.json batchSize 16 + newBatchThreshold 8) leave threads for POST /api/events. The host
-# runs without timers (BenchStack): no reconcile tick acts on the pool during the bench.
+# runs without timers (bench_stack): no reconcile tick acts on the pool during the bench.
 APP = {"PYTHON_THREADPOOL_THREAD_COUNT": "32"}
 PASSWORD = ".node-password.k3s"
 LOGS = "/tmp/nodepool-bench-preempt"  # -devhost.log, -agents-N.log: for a look after a run
@@ -69,11 +69,11 @@ class Observer:
         self.node_deletes, self.secret_deletes, self.evicted = Counter(), Counter(), Counter()
         self.after_delete: Counter = Counter()
         self.refusals = 0
-        self._original = kube_routes.dispatch
-        kube_routes.dispatch = self._dispatch
+        self._original = routes.dispatch
+        routes.dispatch = self._dispatch
 
     def close(self) -> None:
-        kube_routes.dispatch = self._original
+        routes.dispatch = self._original
 
     def _dispatch(self, sim, route, verb, args, query, body, content_type):
         uid = self._pod_uid(args) if route == "eviction" else None
@@ -173,7 +173,7 @@ class Bench:
 
     def run(self) -> dict:
         started = time.monotonic()
-        with BenchStack(agents=POOL, sim_options={"kube_options": KUBE}, env=APP) as stack:
+        with bench_stack(agents=POOL, sim_options={"kube_options": KUBE}, env=APP) as stack:
             sim = stack.sim
             seed(sim, self.rng)
             host = stack.start_host()
@@ -188,7 +188,7 @@ class Bench:
                 with open(f"{LOGS}-devhost.log", "w") as out:
                     out.write(host.logs())
 
-    def _call(self, sim: Simulator, host: DevHost, method: str, path: str, who: str | None, body=None) -> dict:
+    def _call(self, sim: Simulator, host: DevHostProcess, method: str, path: str, who: str | None, body=None) -> dict:
         headers = {"x-functions-key": host.function_key}
         if who:
             headers["Authorization"] = f"Bearer {sim.token(who)}"
@@ -196,11 +196,11 @@ class Bench:
         answer.raise_for_status()
         return answer.json()
 
-    def _warm(self, sim: Simulator, host: DevHost) -> None:
+    def _warm(self, sim: Simulator, host: DevHostProcess) -> None:
         empty = {"DocumentIncarnation": 1, "Events": []}
         self._call(sim, host, "POST", "events", "agent", {"hostname": sim.vms[0].computer_name, "document": empty})
 
-    def _evict(self, sim: Simulator, host: DevHost, observer: Observer) -> dict:
+    def _evict(self, sim: Simulator, host: DevHostProcess, observer: Observer) -> dict:
         vms = sim.vms
         specs = [{"hostname": vm.computer_name, "vm": vm.name, "imds": sim.imds_for(vm.computer_name), "index": i}
                  for i, vm in enumerate(vms)]

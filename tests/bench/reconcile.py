@@ -25,10 +25,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from devhost.azurite import Azurite
+from localstack.stack import LocalStack
 from nodepool.domain.reconcile import plan
 from nodepool.services.reconcile_observe import observe
-from sim.cluster import Simulator
 from tests.functions.reconcile_stack import ReconcileStack, lists, utcnow, writes
 
 NODES, ARM_PAGE, KUBE_PAGE = 1000, 50, 500  # ARM: the simulator's page; Kubernetes: the adapter's `limit`
@@ -84,7 +83,7 @@ def partial(stack: ReconcileStack) -> dict:
         if fault == "short":
             stack.sim.arm_fault("short_list", keep=3, count=1)
         else:
-            stack.kube.chaos.fail(503, times=1, paged_only=True, path="/api/v1/nodes")
+            stack.kube.faults.fail(503, times=1, paged_only=True, path="/api/v1/nodes")
         before = stack.requests()
         report = stack.tick(timedelta(seconds=1))
         assert report.blocked, report.line()
@@ -104,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--json", action="store_true", help="print only the figures, as one JSON line")
     quiet = args.parse_args(argv).json
     kube = {"grace_s": 0.2, "tick_s": 0.05}
-    with Azurite() as azurite, Simulator(NODES, page_size=ARM_PAGE, kube_options=kube) as sim:
-        stack = ReconcileStack(sim, {"AzureWebJobsStorage": azurite.connection_string()})
+    with LocalStack(NODES, sim_options={"page_size": ARM_PAGE, "kube_options": kube}, hosts=0) as local:
+        stack = ReconcileStack(local.sim, {"AzureWebJobsStorage": local.connection_string()})
         started = time.perf_counter()
         seed(stack)
         if not quiet:

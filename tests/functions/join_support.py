@@ -12,36 +12,28 @@ import base64
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueClient
 
-from devhost.testing import DevHost
-from sim.cluster import Simulator
-from tests.fixtures.stack import Stack
+from tests.fixtures.stack import Stack, build_stack
 
 QUIET = ("--no-timers", "--no-queues")
 SIM_DEFAULTS = {"agents": 3, "boot_seconds": 0.1, "page_size": 2, "kube_options": {"scrypt_log_n": 4}}
 NODE_EVENTS = "node-events"
 
 
-def quiet_stack(make_sim, devhost, sim_options: dict | None = None, env: dict | None = None,
-                args=QUIET) -> Stack:
-    """From the function-scoped fixtures: a simulator (cheap node passwords) and a quiet dev host."""
-    sim = make_sim(**{**SIM_DEFAULTS, **(sim_options or {})})
-    return Stack(sim, devhost(env={**sim.settings_env(), **(env or {})}, args=list(args)))
+def quiet_stack(make_stack, sim_options: dict | None = None, env: dict | None = None, args=QUIET) -> Stack:
+    """From the function-scoped fixture: a simulator (cheap node passwords) and a quiet dev host."""
+    return make_stack({**SIM_DEFAULTS, **(sim_options or {})}, env, args=args)
 
 
 @contextmanager
-def stack_on(connection: str, state_dir: Path, sim_options: dict | None = None) -> Iterator[Stack]:
+def stack_on(azurite, sim_options: dict | None = None) -> Iterator[Stack]:
     """The same stack for a wider scope (a module of read-only rejection tests)."""
-    with Simulator(**{**SIM_DEFAULTS, **(sim_options or {})}) as sim:
-        env = {"AzureWebJobsStorage": connection, "NODEPOOL_CLUSTER": "test", "DEVHOST_STATE_DIR": str(state_dir),
-               **sim.settings_env()}
-        with DevHost(env=env, args=list(QUIET)) as host:
-            yield Stack(sim, host)
+    with build_stack(azurite, {**SIM_DEFAULTS, **(sim_options or {})}, args=QUIET) as stack:
+        yield stack
 
 
 def connection(stack: Stack) -> str:

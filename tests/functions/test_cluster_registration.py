@@ -8,8 +8,8 @@ import secrets
 from tests.functions.join_support import quiet_stack, table_rows
 
 
-def test_reregistering_rotates_the_credential_and_no_endpoint_returns_it(make_sim, devhost):
-    stack = quiet_stack(make_sim, devhost)
+def test_reregistering_rotates_the_credential_and_no_endpoint_returns_it(make_stack):
+    stack = quiet_stack(make_stack)
     kube, (first, second, third) = stack.sim.kube, stack.hostnames()
     old = kube.token
     answers = [stack.register_master()]
@@ -37,8 +37,8 @@ def test_reregistering_rotates_the_credential_and_no_endpoint_returns_it(make_si
         assert "credential" not in answer.json() if answer.content else True
 
 
-def test_the_first_registration_is_recorded_with_what_the_master_sent(make_sim, devhost):
-    stack = quiet_stack(make_sim, devhost)
+def test_the_first_registration_is_recorded_with_what_the_master_sent(make_stack):
+    stack = quiet_stack(make_stack)
     registration = stack.sim.kube.registration()
     answer = stack.register_master().json()
     assert answer["server"] == registration["server"] and answer["k3s_version"] == registration["k3s_version"]

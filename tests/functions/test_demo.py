@@ -13,7 +13,7 @@ import sys
 from demo import __main__ as demo_main
 from demo.story import Story
 from demo.timeline import StepFailed
-from devhost.testing import ROOT
+from localstack.devhost_process import ROOT
 
 NOTICE = 15.0
 

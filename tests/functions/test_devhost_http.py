@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devhost.testing import DevHost
+from localstack.devhost_process import DevHostProcess
 
 APP = Path(__file__).parent / "apps" / "http_app"
 BODY_LIMIT = 1024
@@ -15,7 +15,7 @@ BODY_LIMIT = 1024
 
 @pytest.fixture(scope="module")
 def host():
-    with DevHost(app_dir=APP, env={"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": str(BODY_LIMIT)}) as started:
+    with DevHostProcess(app_dir=APP, env={"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": str(BODY_LIMIT)}) as started:
         yield started
 
 
@@ -141,7 +141,7 @@ def test_unhandled_exception_is_a_500_that_hides_internals(host):
 
 
 def test_generated_master_key_is_printed_and_works_when_no_keys_are_configured():
-    with DevHost(app_dir=APP, keys=False) as host:
+    with DevHostProcess(app_dir=APP, keys=False) as host:
         assert host.function_key is None and host.master_key
         assert f"devhost master key (generated): {host.master_key}" in host.logs()
         reply = requests.get(f"{host.url}/edge/admin-only", headers={"x-functions-key": host.master_key}, timeout=5)
@@ -155,7 +155,7 @@ def test_local_settings_values_load_under_the_environment(tmp_path):
         (app / name).write_bytes((APP / name).read_bytes())
     (app / "local.settings.json").write_text(
         '{"IsEncrypted": false, "Values": {"SAMPLE_FROM_FILE": "file", "SAMPLE_BOTH": "file"}}')
-    with DevHost(app_dir=app, env={"SAMPLE_BOTH": "environment"}) as host:
+    with DevHostProcess(app_dir=app, env={"SAMPLE_BOTH": "environment"}) as host:
         def setting(name):
             return requests.get(f"{host.url}/edge/setting/{name}", timeout=5).json()["value"]
         assert setting("SAMPLE_FROM_FILE") == "file"
@@ -163,7 +163,7 @@ def test_local_settings_values_load_under_the_environment(tmp_path):
 
 
 def test_sigterm_stops_the_host_cleanly_and_kill_does_not():
-    stopped, killed = DevHost(app_dir=APP).start(), DevHost(app_dir=APP).start()
+    stopped, killed = DevHostProcess(app_dir=APP).start(), DevHostProcess(app_dir=APP).start()
     assert stopped.stop() == 0
     killed.kill()
     assert killed.returncode == -9

@@ -3,14 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from devhost.testing import DevHost, DevHostError
+from localstack.devhost_process import DevHostError, DevHostProcess
 
 APPS = Path(__file__).parent / "apps"
 
 
 def start_failure(app: str, env: dict | None = None) -> str:
     with pytest.raises(DevHostError) as failed:
-        DevHost(app_dir=APPS / app, env=env).start()
+        DevHostProcess(app_dir=APPS / app, env=env).start()
     return str(failed.value)
 
 

@@ -1,13 +1,12 @@
 """The `node-events` queue worker end to end: dev host + Azurite + simulator.
 
-Faults come from the simulator (KubeSim chaos) and from the host itself (SIGKILL). Queue
+Faults come from the simulator (KubeSim faults) and from the host itself (SIGKILL). Queue
 knobs are shortened for the poison test through the app settings the real host also reads
 (`AzureFunctionsJobHost__extensions__queues__*`), never by editing host.json.
 """
 from __future__ import annotations
 
-from devhost.testing import wait_for
-from tests.fixtures.stack import Stack
+from localstack.waiting import wait_for
 from tests.functions.test_events import ENV, SIM, EventStack, start
 
 FAST_RETRIES = {  # a failed message is visible again after 1 s; an idle queue is polled at least every 0.5 s
@@ -38,36 +37,35 @@ def test_kubernetes_api_down_during_the_drain_is_retried_and_nothing_is_lost(mak
     name = events.names()[0]
     events.kube.add_pods(name, 10)
     preempt = events.sim.preempt(name, notice=30)
-    events.kube.chaos.fail(503, seconds=3, path="/pods")  # pod listing and evictions fail; the cordon works
+    events.kube.faults.fail(503, seconds=3, path="/pods")  # pod listing and evictions fail; the cordon works
 
     assert events.post(name).status_code == 202
     assert events.unschedulable(name)
 
     row = events.wait_row(name, state="deleted")
-    assert events.kube.faults["503"] > 1  # the outage was met, and met again on retry
+    assert events.kube.faults.counts["503"] > 1  # the outage was met, and met again on retry
     assert row["pods_left"] == 0 and events.kube.node(name) is None
     assert len(events.running_elsewhere("web", name)) == 10
     assert events.kube.requests["DELETE pods"] == 0
     assert events.drain_attempts(name, preempt.event_id) == [1]  # retried inside the drain, not redelivered
 
 
-def test_a_worker_killed_mid_drain_is_redelivered_and_the_drain_finished_once(make_sim, devhost):
-    sim = make_sim(**SIM)
-    env = {**sim.settings_env(), **ENV, "DEVHOST_QUEUE_LEASE": "2"}  # a dead host's message is back in 2 s
-    events = EventStack(Stack(sim, devhost(env=env)))
+def test_a_worker_killed_mid_drain_is_redelivered_and_the_drain_finished_once(make_stack):
+    env = {**ENV, "DEVHOST_QUEUE_LEASE": "2"}  # a dead host's message is back in 2 s
+    events = EventStack(make_stack(SIM, env, timers=True))
     events.stack.register_master()
     name = events.names()[0]
     events.kube.add_pods(name, 10)
     preempt = events.sim.preempt(name, notice=30)
-    events.kube.chaos.fail(503, times=1_000_000, path="/eviction")  # the drain is stuck evicting
+    events.kube.faults.fail(503, times=1_000_000, path="/eviction")  # the drain is stuck evicting
 
     assert events.post(name).status_code == 202
     first = events.wait_row(name, state="draining")
-    wait_for(lambda: events.kube.faults["503"] >= 2, what="the drain retrying its evictions")
+    wait_for(lambda: events.kube.faults.counts["503"] >= 2, what="the drain retrying its evictions")
     crashed_logs = events.host.logs()
     events.host.kill()
-    events.kube.chaos.clear()
-    events.stack.host = devhost(env=env)  # a new worker on the same storage
+    events.kube.faults.clear()
+    events.stack = events.stack.with_another_host()  # a new worker on the same storage
 
     row = events.wait_row(name, state="deleted")
     assert events.drain_attempts(name, preempt.event_id, crashed_logs) == [1]
@@ -84,7 +82,7 @@ def test_a_drain_that_always_fails_ends_in_the_poison_queue_and_the_node_shows_i
     name = events.names()[0]
     events.kube.add_pods(name, 3)
     preempt = events.sim.preempt(name, notice=6)  # NotBefore - margin (5 s) comes at once: attempts fail fast
-    events.kube.chaos.fail(503, times=1_000_000, path="/pods")  # the Kubernetes API never lists or evicts
+    events.kube.faults.fail(503, times=1_000_000, path="/pods")  # the Kubernetes API never lists or evicts
 
     assert events.post(name).status_code == 202
 

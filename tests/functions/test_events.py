@@ -15,7 +15,7 @@ from datetime import datetime
 import pytest
 import requests
 
-from devhost.testing import wait_for
+from localstack.waiting import wait_for
 from tests.fixtures.stack import Stack
 
 # terminate_s: an evicted pod takes a moment to stop, so a PodDisruptionBudget really refuses.

@@ -13,8 +13,7 @@ import pytest
 from nodepool.bootstrap import Services
 from nodepool.settings import Settings
 from sim.kube import JoinRefused
-from sim.kube_k3s import PASSWORD_REJECTED
-from tests.fixtures.stack import Stack
+from sim.kube.k3s import PASSWORD_REJECTED
 from tests.functions.join_support import (
     QUIET,
     bootstrap_secrets,
@@ -29,8 +28,8 @@ LABELS, TAINTS = "pool=spot,team=batch", "kubernetes.azure.com/scalesetpriority=
 
 
 @pytest.fixture
-def stack(make_sim, devhost):
-    return quiet_stack(make_sim, devhost, env={"NODEPOOL_NODE_LABELS": LABELS, "NODEPOOL_NODE_TAINTS": TAINTS})
+def stack(make_stack):
+    return quiet_stack(make_stack, env={"NODEPOOL_NODE_LABELS": LABELS, "NODEPOOL_NODE_TAINTS": TAINTS})
 
 
 def join(stack, name: str, **body):
@@ -150,7 +149,7 @@ def test_a_rejoin_from_the_same_disk_keeps_the_node(stack):
     k3s_join(stack, vm.computer_name, answer, "same-disk")
 
 
-def test_a_new_vm_with_an_old_name_gets_the_stale_node_removed(stack, devhost):
+def test_a_new_vm_with_an_old_name_gets_the_stale_node_removed(stack):
     stack.register_master()
     vm = stack.sim.vms[2]
     k3s_join(stack, vm.computer_name, join(stack, vm.computer_name, vm_id=vm.vm_id), "old-vm")
@@ -160,7 +159,7 @@ def test_a_new_vm_with_an_old_name_gets_the_stale_node_removed(stack, devhost):
         stack.sim.kube.k3s_agent_join(vm.computer_name, stack.sim.kube.create_join_token(), "new-vm")
 
     # Minutes pass before a new VM boots; here another worker (cold caches) stands in for that.
-    other = Stack(stack.sim, devhost(env=stack.sim.settings_env(), args=list(QUIET)))
+    other = stack.with_another_host(args=list(QUIET))
     answer = join(other, vm.computer_name, vm_id=vm.vm_id)
     assert stack.sim.kube.node(vm.computer_name) is None and password_secret(stack, vm.computer_name) is None
     k3s_join(stack, vm.computer_name, answer, "new-vm")
@@ -185,8 +184,8 @@ def test_the_instance_list_is_refreshed_when_a_vm_was_replaced_but_not_more_than
     assert later.vm_id == vm.vm_id and services.instances.refreshes == 2
 
 
-def test_concurrent_first_joins_on_a_cold_worker_share_one_instance_listing(make_sim, devhost):
-    stack = quiet_stack(make_sim, devhost, sim_options={"agents": 6})  # ARM pages of 2: 3 pages a listing
+def test_concurrent_first_joins_on_a_cold_worker_share_one_instance_listing(make_stack):
+    stack = quiet_stack(make_stack, sim_options={"agents": 6})  # ARM pages of 2: 3 pages a listing
     stack.register_master()
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda name: stack.call("POST", "join", body={"hostname": name}), stack.hostnames()))
@@ -195,8 +194,8 @@ def test_concurrent_first_joins_on_a_cold_worker_share_one_instance_listing(make
     assert listings == 3
 
 
-def test_with_bootstrap_tokens_off_join_hands_out_the_registered_agent_token(make_sim, devhost):
-    stack = quiet_stack(make_sim, devhost, env={"NODEPOOL_BOOTSTRAP_TOKENS": "false"})
+def test_with_bootstrap_tokens_off_join_hands_out_the_registered_agent_token(make_stack):
+    stack = quiet_stack(make_stack, env={"NODEPOOL_BOOTSTRAP_TOKENS": "false"})
     stack.register_master()
     name = stack.hostnames()[0]
     answer = join(stack, name)

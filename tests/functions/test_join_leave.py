@@ -8,13 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from nodepool.services.drain import DrainRequest
+from nodepool.domain.drain_message import DrainRequest
 from tests.functions.join_support import kube_objects, queue_messages, quiet_stack, token_parts
 
 
 @pytest.fixture
-def stack(make_sim, devhost):
-    return quiet_stack(make_sim, devhost)
+def stack(make_stack):
+    return quiet_stack(make_stack)
 
 
 def test_leave_cordons_the_node_and_enqueues_a_well_formed_drain(stack):

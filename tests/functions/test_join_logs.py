@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import requests
 
-from devhost.testing import wait_for
+from localstack.waiting import wait_for
 from tests.functions.join_support import token_parts
 
 
@@ -30,7 +30,7 @@ def test_no_token_or_key_appears_in_the_host_logs(make_stack):
     query_key = requests.get(f"{host.url}/api/nodes", params={"code": host.function_key}, timeout=10)
     assert query_key.status_code == 200  # the key in the query string: the access log leaves the query out
 
-    kube.chaos.fail(500, path="/secrets", times=1)  # a Kubernetes error on the join path is logged
+    kube.faults.fail(500, path="/secrets", times=1)  # a Kubernetes error on the join path is logged
     assert stack.call("POST", "join", token=agent_jwt, body={"hostname": third}).status_code == 503
     kube.tokens.discard(kube.token)  # our credential revoked: logged, and the caller gets 503
     assert stack.call("POST", "join", token=agent_jwt, body={"hostname": third}).json()["error"] == "kube_credentials"

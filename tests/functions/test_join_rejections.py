@@ -6,26 +6,24 @@ compares what is stored before and after its own request.
 """
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 from azure.data.tables import TableServiceClient
 
-from devhost.azurite import account_name
+from tests.fixtures.storage import worker_account
 from tests.functions.join_support import stack_on, written
 
 AGENT, MASTER = "agent", "master"
 
 
 @pytest.fixture(scope="module")
-def shared(azurite, tmp_path_factory):
-    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    conn = azurite.connection_string(account_name(worker))
+def shared(azurite):
+    conn = azurite.connection_string(worker_account())
     tables = TableServiceClient.from_connection_string(conn)
     for table in list(tables.list_tables()):
         tables.delete_table(table.name)
-    with stack_on(conn, tmp_path_factory.mktemp("devhost-state")) as stack:
+    with stack_on(azurite) as stack:
         stack.register_master()
         yield stack
 

@@ -17,8 +17,8 @@ from sim.kube import JoinRefused
 from tests.functions.join_support import bootstrap_secrets, quiet_stack, table_rows, token_parts
 
 
-def test_cleanup_removes_used_and_expired_tokens_secret_and_row(make_sim, devhost):
-    stack = quiet_stack(make_sim, devhost)
+def test_cleanup_removes_used_and_expired_tokens_secret_and_row(make_stack):
+    stack = quiet_stack(make_stack)
     stack.register_master()
     used_vm, idle_vm = stack.sim.vms[:2]
     used = stack.call("POST", "join", body={"hostname": used_vm.computer_name}).json()["token"]

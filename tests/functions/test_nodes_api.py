@@ -9,8 +9,8 @@ PUBLIC = {"name", "state", "instance_id", "vm_id", "joined_at", "updated_at"}
 
 
 @pytest.fixture
-def stack(make_sim, devhost):
-    stack = quiet_stack(make_sim, devhost, sim_options={"agents": 5})
+def stack(make_stack):
+    stack = quiet_stack(make_stack, sim_options={"agents": 5})
     stack.register_master()
     stack.tokens = [stack.call("POST", "join", body={"hostname": name}).json()["token"] for name in stack.hostnames()]
     return stack

@@ -115,7 +115,7 @@ def test_a_partial_or_failed_listing_changes_nothing(make_pool, fault):
     if fault.startswith("arm"):
         pool.sim.arm_fault("short_list", keep=1, count=1)  # silently short: no error, no nextLink
     else:
-        pool.kube.chaos.fail(503, times=1, path="/api/v1/nodes")
+        pool.kube.faults.fail(503, times=1, path="/api/v1/nodes")
     before = pool.requests()
     report = pool.tick()
     assert report.planned == {} and report.blocked

@@ -43,3 +43,12 @@ def test_without_root_it_only_says_what_to_install():
                                say=said.append)
     assert left == ["cloud-init", "shellcheck"] and apt.commands == []
     assert "apt-get install -y cloud-init shellcheck" in said[0]
+
+
+def test_no_apt_setting_installs_nothing_even_as_root(monkeypatch):
+    monkeypatch.setenv("NODEPOOL_NO_APT", "1")
+    apt = Apt({"apt-get"})
+    said = []
+    left = ensure_debian_tools(["cloud-init"], run=apt.run, which=apt.which, is_root=True, say=said.append)
+    assert left == ["cloud-init"] and apt.commands == []
+    assert "NODEPOOL_NO_APT" in said[0]

@@ -3,7 +3,7 @@ import shutil
 import subprocess
 import sys
 
-from devhost.testing import ROOT
+from localstack.devhost_process import ROOT
 
 
 def params(tmp_path, text: str) -> subprocess.CompletedProcess:

@@ -82,7 +82,7 @@ def test_kubesim_hears_about_every_vm_when_present(make_sim):
     hooks = RecordingHooks()
     sim = make_sim(hooks=hooks)
     if sim.kube is None:
-        pytest.skip("sim/kube.py is not there")
+        pytest.skip("sim/kube/ is not there")
     assert {"master0", "agents000000", "agents000002"} <= set(sim.kube.cluster.kubelets)
     sim.terminate(1)
     assert hooks.calls[-1] == ("deleted", "agents000001")

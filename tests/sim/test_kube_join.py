@@ -8,7 +8,7 @@ import time
 import pytest
 
 from sim.kube import JoinRefused, KubeSim
-from sim.kube_k3s import bootstrap_secret, hash_password, parse_token, verify_password
+from sim.kube.k3s import bootstrap_secret, hash_password, parse_token, verify_password
 
 
 def data(secret: dict) -> dict:

@@ -158,5 +158,5 @@ def test_chaos_over_http_and_counters(kube_sim, http):
     assert failed.status_code == 503 and failed.headers["Retry-After"] == "1"
     assert http("GET", "/api/v1/nodes").status_code == 200
     counters = http("GET", "/_sim/chaos").json()
-    assert counters["faults"] == {"fail": 1, "503": 1} and counters["requests"]["GET nodes"] >= 1
+    assert counters["faults"] == {"error": 1, "503": 1} and counters["requests"]["GET nodes"] >= 1
     assert http("POST", "/_sim/chaos", json={"action": "explode"}).status_code == 400

@@ -10,6 +10,7 @@ from nodepool.fakes.kube import FakeKube
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.fakes.scaleset import FakeScaleSet
 from nodepool.services.caches import InstanceDirectory
+from nodepool.services.cluster import RegisteredCluster
 from nodepool.services.join import JoinPolicy, JoinService
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -41,7 +42,8 @@ class Plane:
 
     def __post_init__(self):
         self.instances = InstanceDirectory(self.scaleset)
-        self.joins = JoinService(self.registry, self.instances, lambda cluster: self.kube, self.queue, self.policy)
+        self.cluster = RegisteredCluster(self.registry, lambda cluster: self.kube)
+        self.joins = JoinService(self.registry, self.instances, self.cluster, self.queue, self.policy)
 
     def register_master(self, now: datetime = NOW) -> ClusterInfo:
         cluster = ClusterInfo("https://10.0.0.4:6443", CA_HASH, "PEM", "v1.31.4+k3s1", now,

@@ -27,9 +27,11 @@ from nodepool.domain.reconcile import (
     plan,
 )
 from nodepool.domain.registry import EventRecord, NodeRecord
+from nodepool.fakes.scaleset import FakeScaleSet
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 POLICY = Policy(scale_set="agents")
+SCALE_SET = FakeScaleSet(POLICY.scale_set)  # reads providerIDs as the ScaleSet port does
 TAINTED = replace(POLICY, taints=(Taint("dedicated", "spot", "NoSchedule"),), max_destructive_per_tick=100)
 MASTER_LABELS = {"node-role.kubernetes.io/control-plane": "true", "node-role.kubernetes.io/master": "true"}
 
@@ -95,7 +97,8 @@ class World:
     def observe(self) -> Observation:
         return Observation(Snapshot(tuple(self.instances.values())), Snapshot(tuple(self.nodes.values())),
                            Snapshot(tuple(self.rows.values())), Snapshot(tuple(self.events.values())),
-                           Snapshot(tuple(self.poison)), frozenset(self.drains), self.state)
+                           Snapshot(tuple(self.poison)), frozenset(self.drains), self.state,
+                           {n.provider_id: SCALE_SET.claim(n.provider_id) for n in self.nodes.values()})
 
     def plan(self, now: datetime = NOW, policy: Policy = POLICY) -> Plan:
         return plan(self.observe(), now, policy)

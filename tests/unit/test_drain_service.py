@@ -3,9 +3,10 @@ from datetime import timedelta
 
 import pytest
 
+from nodepool.domain.drain_message import DrainRequest
 from nodepool.domain.model import NodeState
 from nodepool.errors import Unavailable
-from nodepool.services.drain import Drainer, DrainPolicy, DrainRequest
+from nodepool.services.drain import Drainer, DrainPolicy
 from tests.unit.fakes_world import NOW, ManualClock, Plane
 
 NODE = "agents000000"

@@ -14,8 +14,8 @@ import random
 import uuid
 from dataclasses import dataclass, field
 
-from sim.kube_store import key_of
-from sim.kube_wire import pod_object, rfc3339, set_pod_running
+from sim.kube.store import key_of
+from sim.kube.wire import pod_object, rfc3339, set_pod_running
 
 MIRROR = "kubernetes.io/config.mirror"
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sim.kube_wire import ApiError
+from sim.kube.wire import ApiError
 
 _SET = re.compile(r"^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$")
 FIELDS = {

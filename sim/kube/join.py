@@ -1,6 +1,6 @@
 """The k3s supervisor's side of an agent joining: token check, node password, Node registration.
 
-Formats and rules are in kube_k3s (matched against the k3s source). The scrypt hashing runs
+Formats and rules are in k3s.py (matched against the k3s source). The scrypt hashing runs
 outside the cluster lock: at k3s's cost (N=2^15) it takes ~0.1 s and would stall the API.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import base64
 import hmac
 import secrets
 
-from sim.kube_k3s import (
+from sim.kube.k3s import (
     NODE_PASSWORD_TYPE,
     PASSWORD_REJECTED,
     JoinRefused,
@@ -21,7 +21,7 @@ from sim.kube_k3s import (
     parse_token,
     verify_password,
 )
-from sim.kube_wire import ApiError
+from sim.kube.wire import ApiError
 
 KUBE_SYSTEM = "kube-system"
 

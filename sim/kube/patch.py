@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 
-from sim.kube_wire import ApiError
+from sim.kube.wire import ApiError
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"

@@ -15,7 +15,7 @@ import bisect
 import json
 from collections.abc import Callable, Iterable
 
-from sim.kube_wire import ApiError, not_found
+from sim.kube.wire import ApiError, not_found
 
 NAMESPACED = {"pods": True, "secrets": True, "poddisruptionbudgets": True, "nodes": False}
 

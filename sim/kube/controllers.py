@@ -15,8 +15,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from sim.kube_pods import MIRROR
-from sim.kube_wire import pod_requests, ready_condition, rfc3339
+from sim.kube.pods import MIRROR
+from sim.kube.wire import pod_requests, ready_condition, rfc3339
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 

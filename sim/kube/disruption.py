@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 
-from sim.kube_select import label_matcher
-from sim.kube_wire import ApiError, status_object
+from sim.kube.select import label_matcher
+from sim.kube.wire import ApiError, status_object
 
 
 def _selector(spec: dict):

@@ -18,7 +18,7 @@ DESCRIPTIONS = {
 }
 
 
-class Chaos:
+class PlatformEvents:
     def schedule(self, which, event_type: str, notice_s: float, *, source: str = "Platform",
                  duration_s: int = -1) -> ScheduledEvent:
         """Put a scheduled event in the VM's IMDS document, starting `notice_s` from now."""

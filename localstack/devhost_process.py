@@ -1,11 +1,11 @@
-"""`DevHost`: run `python -m devhost` as a subprocess for tests, benchmarks and demos.
+"""`DevHostProcess`: the app in `python -m devhost`, run as a subprocess for tests, benchmarks and demos.
 
 A separate process keeps load generators out of the host's interpreter and lets crash tests
 SIGKILL it. Unless told otherwise it configures random keys itself, so the host never prints
 a key and tests know both. All output is captured for `logs()` (e.g. to assert a secret
 never appears).
 
-    with DevHost(app_dir=ROOT, env={"AzureWebJobsStorage": conn}) as host:
+    with DevHostProcess(app_dir=ROOT, env={"AzureWebJobsStorage": conn}) as host:
         requests.get(f"{host.url}/api/nodes", headers={"x-functions-key": host.function_key})
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ class DevHostError(RuntimeError):
     pass
 
 
-class DevHost:
+class DevHostProcess:
     def __init__(self, app_dir: Path | str = ROOT, env: Mapping[str, str] | None = None, port: int = 0,
                  args: Sequence[str] = (), keys: bool = True, startup_timeout: float = 30.0,
                  echo: TextIO | None = None):
@@ -50,7 +50,7 @@ class DevHost:
         self._lock = threading.Lock()
         self._readers: list[threading.Thread] = []
 
-    def start(self) -> DevHost:
+    def start(self) -> DevHostProcess:
         """Start and wait for the readiness line; DevHostError (with the output) if it never comes."""
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
@@ -121,21 +121,8 @@ class DevHost:
         for reader in self._readers:
             reader.join(timeout=5)
 
-    def __enter__(self) -> DevHost:
+    def __enter__(self) -> DevHostProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def wait_for(probe, timeout: float = 10.0, interval: float = 0.05, what: str = "condition",
-             error: type[Exception] = TimeoutError):
-    """Call `probe` until it returns something truthy (returned) or `timeout` passes (`error` raised)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise error(f"{what}: not reached within {timeout:g} s (last: {value!r})")
-        time.sleep(interval)

@@ -29,7 +29,7 @@ import os
 import re
 import secrets
 
-from sim.kube_wire import ApiError
+from sim.kube.wire import ApiError
 
 BOOTSTRAP_TYPE = "bootstrap.kubernetes.io/token"
 NODE_PASSWORD_TYPE = "k3s.cattle.io/node-password"

@@ -6,42 +6,31 @@
 
 The Azure side of the simulator drives the kubelets: `vm_started`, `vm_stopped`,
 `vm_deleted`, and `k3s_agent_join` when an agent boots with a token. Seed helpers build a
-cluster directly; `chaos` injects faults; `requests` and `chaos.counts` count what happened.
+cluster directly; `faults` (sim/faults.py) injects faults; `requests` and `faults.counts` count
+what happened. The API is served by sim/http.py's Server, as ARM and IMDS are.
 """
 from __future__ import annotations
 
 import copy
-import logging
 import secrets
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 
 from sim import tls as tls_mod
-from sim.kube_api import make_handler
-from sim.kube_chaos import Chaos
-from sim.kube_cluster import Cluster, Kubelet
-from sim.kube_disruption import pdb_status
-from sim.kube_join import Supervisor
-from sim.kube_k3s import JoinRefused, parse_taint
-from sim.kube_seed import Seeds
-from sim.kube_wire import K3S_VERSION
+from sim.faults import Faults
+from sim.http import Server
+from sim.kube.api import make_server
+from sim.kube.cluster import Cluster, Kubelet
+from sim.kube.disruption import pdb_status
+from sim.kube.join import Supervisor
+from sim.kube.k3s import JoinRefused, parse_taint
+from sim.kube.seed import Seeds
+from sim.kube.wire import K3S_VERSION
 
 __all__ = ["KubeSim", "JoinRefused"]
-log = logging.getLogger("sim.kube")
 SYSTEM_REQUESTS = {"cpu": "10m", "memory": "20Mi"}
 SERVER_LABELS = {"node-role.kubernetes.io/control-plane": "true", "node-role.kubernetes.io/master": "true"}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 128
-
-    def handle_error(self, request, client_address) -> None:  # clients hanging up or refusing our CA
-        log.debug("kubesim connection from %s failed", client_address, exc_info=True)
 
 
 class KubeSim(Seeds):
@@ -55,7 +44,7 @@ class KubeSim(Seeds):
         self.cluster = Cluster(grace_s=grace_s, terminate_s=terminate_s, unreachable_eviction_s=unreachable_eviction_s,
                                clock=clock)
         self.cluster.controllers.tick_s = tick_s
-        self.chaos, self.requests = Chaos(), Counter()
+        self.faults, self.requests = Faults(), Counter()
         self.refusals: list[tuple[str, str]] = []  # (node, reason) of agents the supervisor turned away
         self.tls = tls or tls_mod.shared()
         with open(self.tls.ca_path, "rb") as f:
@@ -68,24 +57,19 @@ class KubeSim(Seeds):
         self.auto_join = auto_join  # a VM that starts joins at once, as if its agent had a valid token
         self.masters = set(masters)  # VMs running the k3s server: their node registers itself
         self._host, self._port = host, port
-        self._server: _Server | None = None
+        self._server: Server | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> KubeSim:
-        self._server = _Server((self._host, self._port), make_handler(self))
-        self._server.socket = self.tls.server_context().wrap_socket(  # handshakes in the handler threads
-            self._server.socket, server_side=True, do_handshake_on_connect=False)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True,
-                         name=f"kubesim-{self.port}").start()
+        self._server = make_server(self, self._host, self._port).start()
         self.cluster.controllers.start()
         return self
 
     def stop(self) -> None:
-        self.chaos.released.set()
+        self.faults.released.set()
         self.cluster.controllers.stop()
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
     def __enter__(self) -> KubeSim:
@@ -96,7 +80,7 @@ class KubeSim(Seeds):
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1] if self._server else self._port
+        return self._server.port if self._server else self._port
 
     @property
     def url(self) -> str:
@@ -117,10 +101,6 @@ class KubeSim(Seeds):
     @property
     def agent_token(self) -> str:
         return self.supervisor.agent_token
-
-    @property
-    def faults(self) -> Counter:
-        return self.chaos.counts
 
     def tick(self) -> None:
         """Run the controllers once now (they also run on their own every tick_s)."""

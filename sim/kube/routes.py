@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from sim import kube_disruption
-from sim.kube_select import field_matcher, field_terms, label_matcher
-from sim.kube_wire import ApiError
+from sim.kube import disruption
+from sim.kube.select import field_matcher, field_terms, label_matcher
+from sim.kube.wire import ApiError
 
 LIST_KIND = {"nodes": ("NodeList", "v1"), "pods": ("PodList", "v1"), "secrets": ("SecretList", "v1"),
              "poddisruptionbudgets": ("PodDisruptionBudgetList", "policy/v1")}
@@ -17,7 +17,7 @@ def dispatch(sim, route: str, verb: str, args: dict, query: dict, body, content_
     cluster, resource = sim.cluster, args["resource"]
     ns, name = args.get("ns"), args.get("name")
     if route == "eviction" and verb == "POST":
-        return 201, kube_disruption.evict(cluster, ns, name, body or {})
+        return 201, disruption.evict(cluster, ns, name, body or {})
     if route == "collection" and verb == "GET":
         return 200, list_objects(sim, resource, ns, query)
     if route == "collection" and verb == "POST" and ns:
@@ -47,7 +47,7 @@ def _object(body, resource: str):
 
 
 def _out(cluster, resource: str, obj: dict) -> dict:
-    return kube_disruption.with_status(cluster, obj) if resource == "poddisruptionbudgets" else obj
+    return disruption.with_status(cluster, obj) if resource == "poddisruptionbudgets" else obj
 
 
 def list_objects(sim, resource: str, ns: str | None, query: dict) -> bytes:
@@ -100,12 +100,12 @@ def chaos(sim, verb: str, body) -> dict:
         body = dict(body or {})
         action = body.pop("action", "")
         if action == "clear":
-            sim.chaos.clear()
+            sim.faults.clear()
         elif action in ("fail", "slow", "hang"):
             try:
-                getattr(sim.chaos, action)(**body)
+                getattr(sim.faults, action)(**body)
             except TypeError as err:
                 raise ApiError(400, "BadRequest", str(err)) from err
         else:
             raise ApiError(400, "BadRequest", "action must be fail, slow, hang or clear")
-    return {"faults": dict(sim.chaos.counts), "requests": dict(sim.requests)}
+    return {"faults": dict(sim.faults.counts), "requests": dict(sim.requests)}

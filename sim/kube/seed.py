@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 import random
 
-from sim.kube_pods import _ALPHABET
-from sim.kube_wire import ApiError
+from sim.kube.pods import _ALPHABET
+from sim.kube.wire import ApiError
 
 
 class Seeds:

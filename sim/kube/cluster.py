@@ -1,8 +1,8 @@
 """The simulated cluster's state and its API-level operations on nodes, secrets and PDBs.
 
 One re-entrant lock guards everything (the HTTP handlers, the Python hooks and the
-controller loop). Pods live in kube_pods, scheduling and node lifecycle in
-kube_controllers, evictions in kube_disruption; they all act on this object.
+controller loop). Pods live in pods, scheduling and node lifecycle in
+controllers, evictions in disruption; they all act on this object.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sim.kube_patch import apply_patch
-from sim.kube_store import Store
-from sim.kube_wire import ApiError, new_meta, node_object, quantity
+from sim.kube.patch import apply_patch
+from sim.kube.store import Store
+from sim.kube.wire import ApiError, new_meta, node_object, quantity
 
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -41,8 +41,8 @@ def check_name(resource: str, name: str) -> None:
 class Cluster:
     def __init__(self, *, grace_s: float = 40.0, terminate_s: float = 0.0, unreachable_eviction_s: float = 300.0,
                  clock: Callable[[], float] = time.time):
-        from sim.kube_controllers import Controllers
-        from sim.kube_pods import PodLifecycle
+        from sim.kube.controllers import Controllers
+        from sim.kube.pods import PodLifecycle
 
         self.clock = clock
         self.lock = threading.RLock()

@@ -1,0 +1,129 @@
+"""Structured logs and OpenTelemetry: what an operator reads in Application Insights.
+
+Logs: every record of the `nodepool` and `functions` loggers becomes one JSON object a line
+(`msg` plus the fields named in FIELDS that the call passed as `extra=`), so a Kusto query can
+filter on `node`, `event_id`, `action`, `reason`, `duration_ms` without parsing prose. Anything
+that looks like a credential is replaced before it is written, whoever logged it.
+
+Traces and metrics: `Telemetry` wraps an OpenTelemetry tracer and meter. The app builds it from
+settings (`Telemetry.from_connection_string`): with APPLICATIONINSIGHTS_CONNECTION_STRING set it
+configures the Azure Monitor distro; without it, it is `NULL`, which records nothing and imports
+nothing, so a cold start that serves /healthz pays no OpenTelemetry import.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+FIELDS = ("node", "event_id", "action", "reason", "duration_ms", "kind", "target", "pool", "error",
+          "state", "attempt", "pods_left", "evicted", "count", "token_id")
+# k3s tokens (K10<hash>::id.secret, id.secret), JWTs, bearer headers, function keys in URLs.
+_SECRETS = [(re.compile(p), r) for p, r in (
+    (r"(?i)bearer\s+[\w.~+/=-]+", "[redacted]"),
+    (r"K10[0-9a-f]{16,}::[\w.-]+", "[redacted]"),
+    (r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b", "[redacted]"),
+    (r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*", "[redacted]"),
+    (r"(?i)\b(code|sig|key)=[\w%~+/=-]{16,}", r"\1=[redacted]"),
+)]
+OURS = ("nodepool", "functions")
+
+SPANS = ("join", "event", "drain", "reconcile.tick", "autoscale.tick")
+METRICS = {  # name -> (kind, unit, description)
+    "nodepool.joins": ("counter", "1", "joins answered with a token"),
+    "nodepool.cordon.latency": ("histogram", "ms", "event received to Node cordoned"),
+    "nodepool.drain.duration": ("histogram", "s", "drain start to done"),
+    "nodepool.drain.pods_left": ("histogram", "1", "pods still on the node when the drain ended"),
+    "nodepool.reconcile.actions": ("counter", "1", "reconcile actions applied, by kind"),
+    "nodepool.autoscale.decisions": ("counter", "1", "autoscale decisions, by kind and pool"),
+    "nodepool.pool.backoffs": ("counter", "1", "pools backed off after a capacity error, by reason"),
+}
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class JsonLines(logging.Filter):
+    """A handler filter: rewrites each record of our loggers as one JSON object; never drops one.
+
+    On the handler, not the logger: a logger's filters see only records logged on it by name,
+    while the handlers of the root logger (the Functions worker's, the dev host's) see them all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_nodepool_json", False) or record.name.split(".")[0] not in OURS:
+            return True  # another library's record, or one a second handler already rewrote
+        line: dict[str, Any] = {"msg": redact(record.getMessage()), "level": record.levelname,
+                                "logger": record.name}
+        for name in FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                line[name] = redact(value) if isinstance(value, str) else value
+        record.msg, record.args, record._nodepool_json = json.dumps(line, default=str, sort_keys=True), (), True
+        return True
+
+
+def install_json_logs(handlers: list[logging.Handler] | None = None) -> None:
+    """On the root logger's handlers unless given. Idempotent: safe on every cold start."""
+    for handler in logging.getLogger().handlers if handlers is None else handlers:
+        if not any(isinstance(f, JsonLines) for f in handler.filters):
+            handler.addFilter(JsonLines())
+
+
+class Telemetry:
+    """Spans and metrics over OpenTelemetry providers (the global ones unless given)."""
+
+    def __init__(self, tracer_provider=None, meter_provider=None):
+        from opentelemetry import metrics, trace
+
+        self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("nodepool")
+        meter = (meter_provider or metrics.get_meter_provider()).get_meter("nodepool")
+        make = {"counter": meter.create_counter, "histogram": meter.create_histogram}
+        self._instruments = {name: make[kind](name, unit=unit, description=text)
+                             for name, (kind, unit, text) in METRICS.items()}
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str | None) -> Telemetry | NullTelemetry:
+        if not connection_string:
+            return NULL
+        from azure.monitor.opentelemetry import configure_azure_monitor
+
+        configure_azure_monitor(connection_string=connection_string, logger_name="nodepool")
+        return cls()
+
+    @contextmanager
+    def span(self, name: str, **attributes: Any) -> Iterator[Any]:
+        with self._tracer.start_as_current_span(name, attributes=_clean(attributes)) as span:
+            yield span
+
+    def add(self, metric: str, value: float = 1, **attributes: Any) -> None:
+        self._instruments[metric].add(value, attributes=_clean(attributes))
+
+    def record(self, metric: str, value: float, **attributes: Any) -> None:
+        self._instruments[metric].record(value, attributes=_clean(attributes))
+
+
+class NullTelemetry:
+    """Telemetry switched off: the same calls, nothing recorded, nothing imported."""
+
+    @contextmanager
+    def span(self, name: str, **attributes: Any) -> Iterator[None]:
+        yield None
+
+    def add(self, metric: str, value: float = 1, **attributes: Any) -> None:
+        pass
+
+    def record(self, metric: str, value: float, **attributes: Any) -> None:
+        pass
+
+
+NULL = NullTelemetry()
+
+
+def _clean(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {k: (redact(v) if isinstance(v, str) else v) for k, v in attributes.items() if v is not None}

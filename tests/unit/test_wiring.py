@@ -1,0 +1,89 @@
+"""The composition root over fakes (typed overrides), and settings checked at start-up."""
+from datetime import timedelta
+
+import azure.functions as func
+import pytest
+
+from functions.http import status_of
+from functions.http_health import healthz
+from nodepool import bootstrap
+from nodepool.domain.events import EventReport
+from nodepool.domain.lifecycle import IllegalTransition
+from nodepool.domain.model import NodeState
+from nodepool.errors import AlreadyExists, Forbidden, InvalidInput, NotFound, Throttled, Unavailable
+from nodepool.fakes.event_queue import FakeEventQueue
+from nodepool.fakes.kube import FakeKube
+from nodepool.fakes.registry import FakeRegistry
+from nodepool.fakes.scaleset import FakeScaleSet
+from nodepool.settings import InvalidSettings, Settings
+from tests.unit.fakes_world import NOW, Plane
+
+STORAGE = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+APP = {**STORAGE, "NODEPOOL_TENANT_ID": "t", "AZURE_SUBSCRIPTION_ID": "s", "NODEPOOL_RESOURCE_GROUP": "rg"}
+
+
+def preempt(host: str, *resources: str) -> EventReport:
+    event = {"EventId": "E1", "EventType": "Preempt", "Resources": list(resources), "EventStatus": "Scheduled",
+             "NotBefore": "Wed, 25 Nov 2026 12:00:30 GMT"}
+    return EventReport.from_json({"hostname": host, "document": {"DocumentIncarnation": 1, "Events": [event]}})
+
+
+def test_events_match_the_vm_name_whatever_its_case_through_the_wired_services():
+    kube, scaleset = FakeKube(), FakeScaleSet("k3sagents", capacity=1)
+    services = bootstrap.Services(Settings.from_env({**APP, "NODEPOOL_SCALE_SET": "k3sagents"}),
+                                  registry=FakeRegistry(), scaleset=scaleset, queue=FakeEventQueue(),
+                                  kube_for=lambda cluster: kube)
+    Plane(registry=services.registry).register_master()
+    host = scaleset.instances().items[0].name
+    kube.add_node(host)
+    answer = services.events.record(preempt(host, "K3sAgents_0"), NOW)
+    assert answer["ignored"] == 0 and [e["event_id"] for e in answer["events"]] == ["E1"]
+    assert kube.node(host).unschedulable and services.registry.node(host).state is NodeState.CORDONED
+    assert services.queue.messages[0]["not_before"] == (NOW + timedelta(seconds=30)).isoformat()
+
+
+def test_mine_compares_resource_names_case_insensitively():
+    assert [e.event_id for e in preempt("agents000003", "K3sAgents_3").mine("k3sagents_3")] == ["E1"]
+    assert preempt("agents000003", "K3sAgents_4").mine("k3sagents_3") == ()
+
+
+@pytest.mark.parametrize("env, named", [
+    ({**APP, "NODEPOOL_NODE_LABELS": "bad label"}, "NODEPOOL_NODE_LABELS"),
+    ({**APP, "NODEPOOL_NODE_TAINTS": "dedicated=x:Sometimes"}, "NODEPOOL_NODE_TAINTS"),
+    ({**APP, "NODEPOOL_ARM_ENDPOINT": "management.azure.com"}, "NODEPOOL_ARM_ENDPOINT"),
+    ({**APP, "NODEPOOL_RECONCILE_SCHEDULE": "* * * * *"}, "NODEPOOL_RECONCILE_SCHEDULE"),
+])
+def test_a_bad_value_fails_when_settings_are_read(env, named):
+    with pytest.raises(InvalidSettings, match=named):
+        Settings.from_env(env)
+
+
+def test_what_the_app_cannot_run_without_is_named():
+    with pytest.raises(InvalidSettings, match="NODEPOOL_TENANT_ID"):
+        Settings.from_env(STORAGE).complete()
+    assert Settings.from_env(APP).complete().tenant_id == "t"
+
+
+@pytest.mark.parametrize("env, named", [
+    ({k: v for k, v in APP.items() if k != "NODEPOOL_TENANT_ID"}, "NODEPOOL_TENANT_ID"),
+    ({**APP, "NODEPOOL_NODE_LABELS": "bad label"}, "NODEPOOL_NODE_LABELS"),
+])
+def test_healthz_reports_invalid_settings(monkeypatch, env, named):
+    for key in [*APP, "NODEPOOL_NODE_LABELS"]:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    bootstrap.reset()
+    try:
+        reply = healthz.build().get_user_function()(func.HttpRequest("GET", "/api/healthz", body=b""))
+    finally:
+        bootstrap.reset()
+    assert reply.status_code == 503 and named in reply.get_body().decode()
+
+
+@pytest.mark.parametrize("error, status", [
+    (InvalidInput("x"), 400), (Forbidden("x"), 403), (NotFound("x"), 404), (AlreadyExists("x"), 409),
+    (IllegalTransition("x"), 409), (Throttled("x"), 429), (Unavailable("x"), 503), (InvalidSettings("x"), 400),
+])
+def test_the_one_http_mapping_of_typed_errors(error, status):
+    assert status_of(error) == status and not hasattr(error, "status")
