@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 
 from nodepool.adapters.attestation import PkcsAttestationVerifier, platform_roots
 from nodepool.domain import attestation as att
+from functions.http import status_of
 from nodepool.domain.attestation import AttestationRefused
 from sim import attest
 from tests.unit.attest_docs import NOW, chain, document, swapped, untrusted_chain
@@ -28,7 +29,7 @@ def verifier(*names: str, roots=None) -> PkcsAttestationVerifier:
 def refused(doc, check=None, now=NOW) -> str:
     with pytest.raises(AttestationRefused) as err:
         (check or verifier()).verify(doc, now)
-    assert err.value.status == 403
+    assert status_of(err.value) == 403
     return err.value.code
 
 
