@@ -117,5 +117,9 @@ class Api:
     def node(self, name: str, timeout: float | None = None) -> Reply:
         return self.request("GET", "/nodes/" + urllib.parse.quote(name, safe=""), None, timeout, node=True)
 
+    def cluster_nonce(self, timeout: float | None = None) -> Reply:
+        """A single-use nonce for the master's attested registration."""
+        return self.request("POST", "/cluster/nonce", {}, timeout)
+
     def cluster(self, registration: dict, timeout: float | None = None) -> Reply:
         return self.request("POST", "/cluster", registration, timeout)

@@ -39,24 +39,26 @@ def fresh_disk(password_file: str) -> bool:
     return not os.path.exists(password_file)
 
 
-def attested_join(api: Api, imds: Imds, hostname: str, vid: str, fresh: bool) -> Reply:
-    """One join attempt with a fresh nonce and document. A control plane without the nonce route
-    (404) gets a join without a document; IMDS failures are transient (the caller retries)."""
-    challenge = api.nonce(hostname)
-    if challenge.status == 404:
-        log.warning("the control plane issues no join nonces (404); joining without an attested document")
-        return api.join(hostname, vid, fresh)
+def prove(challenge: Reply, imds: Imds) -> dict | None:
+    """IMDS's attested document for the nonce `challenge` carries; None when the challenge itself was
+    refused (the caller returns that reply). IMDS failures are transient (the caller retries)."""
     if not challenge.ok:
-        return challenge
+        return None
     answer = challenge.data()
     nonce = answer.get("nonce") if isinstance(answer, dict) else None
     if not isinstance(nonce, str) or not nonce:
-        raise Unreachable("POST /api/join/nonce answered without a nonce")
+        raise Unreachable("the control plane answered without a nonce")
     try:
-        document = imds.attested(nonce)
+        return imds.attested(nonce)
     except ImdsError as err:
         raise Unreachable(str(err)) from None
-    return api.join(hostname, vid, fresh, attested=document)
+
+
+def attested_join(api: Api, imds: Imds, hostname: str, vid: str, fresh: bool) -> Reply:
+    """One join attempt with a fresh nonce and document."""
+    challenge = api.nonce(hostname)
+    document = prove(challenge, imds)
+    return challenge if document is None else api.join(hostname, vid, fresh, attested=document)
 
 
 def keep_credential(answer: dict, credential: NodeCredential | None) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from nodepool.domain.attestation import AttestedClaims
+from nodepool.domain.audit import AuditEntry
 from nodepool.domain.model import (
     Caller,
     Instance,
@@ -92,6 +93,12 @@ class NodeCredentials(Protocol):
     def get(self, hostname: str) -> NodeCredentialRecord | None: ...
     def put(self, record: NodeCredentialRecord) -> None: ...  # replaces: every attested join rotates
     def delete(self, hostname: str) -> None: ...  # missing is not an error
+
+
+class AuditLog(Protocol):
+    """The audit trail (table `audit`): one insert per control action, read newest first."""
+    def add(self, entry: AuditEntry) -> None: ...
+    def page(self, limit: int, token: str | None) -> tuple[list[AuditEntry], str | None]: ...
 
 
 class Registry(Protocol):

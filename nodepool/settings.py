@@ -124,6 +124,8 @@ class Settings:
     # Signer DNS names (and their subdomains); sovereign clouds: metadata.azure.us, metadata.azure.cn
     attestation_signers: tuple[str, ...] = _env("NODEPOOL_ATTESTATION_SIGNERS", ("metadata.azure.com",), _csv)
     nonce_ttl_s: int = _env("NODEPOOL_NONCE_TTL", 120, _positive(int))
+    # The master VM's vmId: POST /cluster must carry that VM's attested document (unset: identity only).
+    master_vm_id: str = _env("NODEPOOL_MASTER_VM_ID", "")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from nodepool.domain.model import Instance
 from nodepool.domain.nonce import NonceRecord
-from nodepool.errors import Forbidden
+from nodepool.errors import Forbidden, InvalidInput
 
 MALFORMED = "attestation_malformed"
 SIGNATURE = "attestation_signature"
@@ -31,6 +31,9 @@ VM_UNKNOWN = "attestation_vm_not_in_scale_set"
 VM_MISMATCH = "attestation_vm_other_instance"
 
 TIME_FORMAT = "%m/%d/%y %H:%M:%S %z"  # "11/28/18 06:16:17 -0000"
+MISSING = "attestation_missing"
+NOT_MASTER = "attestation_not_master_vm"
+MAX_DOCUMENT = 16 * 1024  # an attested document is ~4 KiB of base64
 PUBLIC_SIGNERS = ("metadata.azure.com",)  # sovereign clouds: metadata.azure.us, metadata.azure.cn, ...
 
 
@@ -64,6 +67,14 @@ def parse_claims(content: bytes) -> AttestedClaims:
     if not claims.vm_id or not claims.nonce:
         raise AttestationRefused("attested content has no vmId or nonce", code=MALFORMED)
     return claims
+
+
+def parse_attested(body: dict) -> dict | None:
+    """The request's "attested" member: IMDS's document object, or None when absent (refused later)."""
+    doc = body.get("attested")
+    if doc is not None and (not isinstance(doc, dict) or len(json.dumps(doc)) > MAX_DOCUMENT):
+        raise InvalidInput("attested must be IMDS's attested document object", code="invalid_attested")
+    return doc
 
 
 def parse_time(text: str) -> datetime:
@@ -107,6 +118,12 @@ def check_document(claims: AttestedClaims, now: datetime, subscription_id: str |
         raise AttestationRefused("the attested document expired", code=EXPIRED)
     if subscription_id and claims.subscription_id.lower() != subscription_id.lower():
         raise AttestationRefused("the attested document is from another subscription", code=SUBSCRIPTION)
+
+
+def check_vm(claims: AttestedClaims, vm_id: str) -> None:
+    """The master's registration: the document must be the master VM's own (NODEPOOL_MASTER_VM_ID)."""
+    if claims.vm_id.lower() != vm_id.lower():
+        raise AttestationRefused("the attested vmId is not the master VM's", code=NOT_MASTER)
 
 
 def check_instance(claims: AttestedClaims, hostname: str, instances: Iterable[Instance]) -> Instance:

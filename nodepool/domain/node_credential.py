@@ -30,6 +30,11 @@ class NodeCredentialRecord:
     digest: str  # hex SHA-256 of the secret
     issued_at: datetime
 
+    @property
+    def credential_id(self) -> str:
+        """Names this credential in the audit trail: a prefix of its hash, useless to present."""
+        return self.digest[:16]
+
 
 def digest(secret: str) -> str:
     return hashlib.sha256(b"nodepool-node-credential\x00" + secret.encode("utf-8")).hexdigest()

@@ -5,7 +5,7 @@ node-credential check of `leave`, `events` and the agent's status polls. Talks o
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,11 +51,29 @@ class AttestedJoin:
             return {"nonce": record.nonce, "expires_at": record.expires_at.isoformat()}
         raise RuntimeError("could not issue a unique nonce")
 
-    def attest(self, hostname: str, document: object, instances: Iterable[Instance], now: datetime) -> Attested:
+    def attest(self, hostname: str, document: object, instances: Callable[[str], Iterable[Instance]],
+               now: datetime) -> Attested:
         """Verify in the documented order and mint a credential; the nonce is spent before the checks
         after it, so a refused document cannot be tried again. AttestationRefused (403) carries the
-        reason code. The credential counts only once `adopt`ed: the join adopts it when everything
-        else succeeded, so a join that fails later leaves the node's current credential working."""
+        reason code. `instances(vm_id)`: the scale set's instances to judge the attested vmId against
+        (the directory looks again when it does not know that vmId). The credential counts only once
+        `adopt`ed: the join adopts it when everything else succeeded, so a join that fails later
+        leaves the node's current credential working."""
+        claims = self._verified(hostname, document, now)
+        instance = att.check_instance(claims, hostname, instances(claims.vm_id))
+        secret, record = node_credential.mint(hostname, instance.vm_id, now)
+        return Attested(instance, claims, secret, record)
+
+    def attest_vm(self, name: str, document: object, vm_id: str, now: datetime) -> AttestedClaims:
+        """A VM outside the scale set (the master): the document must carry exactly `vm_id`."""
+        claims = self._verified(name, document, now)
+        att.check_vm(claims, vm_id)
+        return claims
+
+    def _verified(self, hostname: str, document: object, now: datetime) -> AttestedClaims:
+        if document is None:
+            raise AttestationRefused("this request needs an attested document (POST /api/join/nonce, then IMDS)",
+                                     code=att.MISSING)
         claims = self.verifier.verify(document, now)
         record = self.nonces.get(claims.nonce) if well_formed(claims.nonce) else None
         att.check_nonce(record, hostname, now)
@@ -64,9 +82,7 @@ class AttestedJoin:
         except Conflict:  # another join spent it between our read and our write
             raise AttestationRefused("the document's nonce was already used", code=att.NONCE_REPLAYED) from None
         att.check_document(claims, now, self.policy.subscription_id)
-        instance = att.check_instance(claims, hostname, instances)
-        secret, record = node_credential.mint(hostname, instance.vm_id, now)
-        return Attested(instance, claims, secret, record)
+        return claims
 
     def adopt(self, attested: Attested) -> None:
         """Make the minted credential the node's one (replacing, so the previous one stops working)."""

@@ -137,10 +137,16 @@ class FakeImds:
         return 404, {}, {"error": "not_found"}
 
 
+STUB_NONCE = "0123456789abcdef0123456789abcdef"
+
+
 @dataclass
 class FakeApi:
-    """Our API: each (method, path) answers from a script; the last answer repeats."""
-    script: dict = field(default_factory=dict)
+    """Our API: each (method, path) answers from a script; the last answer repeats. The nonce routes
+    answer a nonce unless scripted otherwise, as the control plane does for every join."""
+    script: dict = field(default_factory=lambda: {
+        (method_path): [(200, {}, {"nonce": STUB_NONCE, "expires_at": "2026-12-01T12:02:00+00:00"})]
+        for method_path in (("POST", "/api/join/nonce"), ("POST", "/api/cluster/nonce"))})
     seen: list = field(default_factory=list)
 
     def on(self, method: str, path: str, *answers):

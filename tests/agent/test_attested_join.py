@@ -77,13 +77,13 @@ def test_a_refused_nonce_request_is_a_refused_join(api, imds, run_agent, tmp_pat
     assert not api.calls("POST", "/api/join")
 
 
-def test_without_a_nonce_route_the_join_goes_without_a_document(api, imds, run_agent, tmp_path):
+def test_without_a_nonce_route_there_is_no_join_without_a_document(api, imds, run_agent, tmp_path):
+    api.on("POST", "/api/join/nonce", (404, {}, {"error": "not_found", "message": "no such route"}))
     api.on("POST", "/api/join", (200, {}, ANSWER))
     argv, _ = _args(api, tmp_path)
-    assert run_agent(*argv).code == 0
-    (join,) = api.calls("POST", "/api/join")
-    assert "attested" not in join.body
-    assert not (tmp_path / "node-credential").exists()
+    result = run_agent(*argv)
+    assert result.code == 1 and "not_found" in result.log
+    assert not api.calls("POST", "/api/join") and not (tmp_path / "node-credential").exists()
 
 
 def test_leave_and_its_status_polls_present_the_node_credential(api, imds, run_agent, tmp_path):

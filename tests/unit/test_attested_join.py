@@ -29,7 +29,7 @@ def service():
 
 def joined(service, instance=A):
     """A whole attested join: attest, then adopt (what the join does once the rest succeeded)."""
-    attested = service.attest(instance.name, document(instance.vm_id, nonce_for(service, instance.name)), POOL, LATER)
+    attested = service.attest(instance.name, document(instance.vm_id, nonce_for(service, instance.name)), lambda vm: POOL, LATER)
     service.adopt(attested)
     return attested
 
@@ -40,7 +40,7 @@ def nonce_for(service, host=A.name, now=NOW) -> str:
 
 def refusal(service, doc, host=A.name, now=LATER, pool=POOL) -> str:
     with pytest.raises(AttestationRefused) as err:
-        service.attest(host, doc, pool, now)
+        service.attest(host, doc, lambda vm: pool, now)
     return err.value.code
 
 
@@ -65,13 +65,13 @@ def test_every_attested_join_rotates_the_credential(service):
 
 def test_a_credential_minted_by_a_join_that_failed_later_does_not_replace_the_current_one(service):
     current = joined(service).credential
-    service.attest(A.name, document(A.vm_id, nonce_for(service)), POOL, LATER)  # never adopted
+    service.attest(A.name, document(A.vm_id, nonce_for(service)), lambda vm: POOL, LATER)  # never adopted
     assert service.authenticate(A.name, current).vm_id == A.vm_id
 
 
 def test_a_replayed_nonce_is_refused(service):
     doc = document(A.vm_id, nonce_for(service))
-    service.attest(A.name, doc, POOL, LATER)
+    service.attest(A.name, doc, lambda vm: POOL, LATER)
     assert refusal(service, doc) == att.NONCE_REPLAYED
 
 
@@ -131,7 +131,7 @@ def test_a_refused_document_spends_its_nonce(service):
 def test_a_forged_document_does_not_spend_the_nonce(service):
     nonce = nonce_for(service)
     assert refusal(service, document(A.vm_id, nonce, signed_by=untrusted_chain())) == att.CHAIN
-    assert service.attest(A.name, document(A.vm_id, nonce), POOL, LATER).instance == A
+    assert service.attest(A.name, document(A.vm_id, nonce), lambda vm: POOL, LATER).instance == A
 
 
 def test_every_forgery_is_refused_with_its_own_code(service):
@@ -146,7 +146,7 @@ def test_every_forgery_is_refused_with_its_own_code(service):
     }
     service.verifier = PkcsAttestationVerifier([chain().root, chain("metadata.evil.example").root])
     codes = {kind: refusal(service, doc) for kind, doc in forgeries.items()}
-    service.adopt(service.attest(A.name, genuine, POOL, LATER))
+    service.adopt(service.attest(A.name, genuine, lambda vm: POOL, LATER))
     codes["replayed nonce"] = refusal(service, genuine)
     assert len(set(codes.values())) == len(codes), codes
     assert set(service.credentials.rows) == {A.name}  # only the genuine join left a credential
