@@ -158,6 +158,19 @@ class LocalStack:
         """Attested joins as the simulated VMs, and the node credentials they were given."""
         return NodeIdentities(self.sim, self.call, self.node_credentials)
 
+    def node_row(self, name: str, host: DevHostProcess | None = None) -> dict | None:
+        """One registry row as an operator reads it (GET /api/nodes, paged), or None."""
+        token = None
+        while True:
+            params = {"limit": 500, **({"next": token} if token else {})}
+            page = self.call("GET", "nodes", params=params, host=host)
+            page.raise_for_status()
+            body = page.json()
+            found = [row for row in body["nodes"] if row["name"] == name]
+            if found or not body.get("next"):
+                return found[0] if found else None
+            token = body["next"]
+
     def join(self, hostname: str, **kwargs) -> requests.Response:
         """POST /api/join as the VM `hostname`'s agent does (nonce, attested document, join)."""
         return self.identities.join(hostname, **kwargs)

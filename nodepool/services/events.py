@@ -42,7 +42,8 @@ class EventsService:
         answer = record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now)
         for event in answer["events"]:  # after the cordons: auditing never holds one back
             if event.get("action") == "drain" and not event.get("duplicate"):
-                self.trail.record(node.actor, audit.CORDON, report.hostname, f"{event['type']} {event['event_id']}", now)
+                why = f"{event['type']} {event['event_id']}"
+                self.trail.record(node.actor, audit.CORDON, report.hostname, why, now)
         return answer
 
 

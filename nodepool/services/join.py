@@ -54,7 +54,8 @@ class JoinPolicy:
 class JoinService:
     def __init__(self, registry: Registry, instances: InstanceDirectory, cluster: RegisteredCluster,
                  queue: EventQueue, policy: JoinPolicy, attest: AttestedJoin, guard: NodeGuard, trail: AuditTrail):
-        self.registry, self.instances, self.cluster, self.queue, self.policy = registry, instances, cluster, queue, policy
+        self.registry, self.instances, self.cluster, self.queue = registry, instances, cluster, queue
+        self.policy = policy
         self.attest, self.guard, self.trail = attest, guard, trail
 
     def nonce(self, caller: Caller, hostname: str, now: datetime) -> dict:
@@ -130,7 +131,8 @@ class JoinService:
         """Cordon, enqueue the drain, then mark the row: a failure before the mark is retried whole."""
         node = self.guard.authenticate(claim, hostname, now)
         self.cluster.info(now)
-        check_instance(JoinRequest(hostname, vm_id=node.vm_id.lower()), self.instances.lookup(hostname, now, node.vm_id))
+        listed = self.instances.lookup(hostname, now, node.vm_id)
+        check_instance(JoinRequest(hostname, vm_id=node.vm_id.lower()), listed)
         row = self.registry.node(hostname)
         event_id = f"leave-{row.token_id if row and row.token_id else hostname}"
         deadline = now + timedelta(seconds=self.policy.leave_deadline_s)

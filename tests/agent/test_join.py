@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-
 import sys
 
 from tests.agent.stubs import FUNCTION_KEY, IDENTITY_TOKEN, JOIN_TOKEN, STUB_NONCE

@@ -9,9 +9,9 @@ from asn1crypto import cms
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
+from functions.http import status_of
 from nodepool.adapters.attestation import PkcsAttestationVerifier, platform_roots
 from nodepool.domain import attestation as att
-from functions.http import status_of
 from nodepool.domain.attestation import AttestationRefused
 from sim import attest
 from tests.unit.attest_docs import NOW, chain, document, swapped, untrusted_chain

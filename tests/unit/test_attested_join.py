@@ -29,7 +29,8 @@ def service():
 
 def joined(service, instance=A):
     """A whole attested join: attest, then adopt (what the join does once the rest succeeded)."""
-    attested = service.attest(instance.name, document(instance.vm_id, nonce_for(service, instance.name)), lambda vm: POOL, LATER)
+    doc = document(instance.vm_id, nonce_for(service, instance.name))
+    attested = service.attest(instance.name, doc, lambda vm: POOL, LATER)
     service.adopt(attested)
     return attested
 
