@@ -18,7 +18,7 @@ class FakeAuditLog:
         if self.fail_with is not None:
             err, self.fail_with = self.fail_with, None
             raise err
-        key = newest_first_key(entry.at, f"{next(self._seq):08d}")
+        key = newest_first_key(entry.at, f"{10**8 - next(self._seq):08d}")  # same time: newer first
         self.rows[key] = replace(entry, entry_id=key)
 
     @property

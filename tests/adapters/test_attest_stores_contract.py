@@ -1,4 +1,4 @@
-"""One contract for the nonce and node-credential stores: the in-memory fakes and Table Storage (Azurite)."""
+"""One contract for the nonce, node-credential and audit stores: the in-memory fakes and Table Storage (Azurite)."""
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -6,10 +6,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from nodepool.adapters.attest_tables import TableNodeCredentials, TableNonceStore
+from nodepool.adapters.audit_table import TableAuditLog
 from nodepool.adapters.tables import Tables
 from nodepool.domain import node_credential, nonce
+from nodepool.domain.audit import Actor, AuditEntry
 from nodepool.errors import AlreadyExists, Conflict
 from nodepool.fakes.attest import FakeNodeCredentials, FakeNonceStore
+from nodepool.fakes.audit import FakeAuditLog
 from nodepool.settings import Settings
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -66,3 +69,21 @@ def test_a_credential_is_stored_as_its_hash_and_replaced_on_rotation(credentials
     credentials.delete("agents000001")
     credentials.delete("agents000001")  # missing is fine
     assert credentials.get("agents000001") is None
+
+
+@pytest.fixture(params=["fake", "tables"])
+def audit_log(request):
+    return FakeAuditLog() if request.param == "fake" else TableAuditLog(*_tables(request))
+
+
+def test_audit_entries_round_trip_newest_first_in_pages(audit_log):
+    who = Actor("agent", "principal-1", "0123456789abcdef")
+    for i in range(3):
+        audit_log.add(AuditEntry.of(who, "cordon", f"agents00000{i}", f"Preempt E{i}", NOW + timedelta(seconds=i)))
+    first, token = audit_log.page(2, None)
+    rest, end = audit_log.page(2, token)
+    assert [e.node for e in first + rest] == ["agents000002", "agents000001", "agents000000"] and end is None
+    entry = rest[0]
+    assert (entry.at, entry.action, entry.reason, entry.role, entry.principal_id, entry.credential_id) == (
+        NOW, "cordon", "Preempt E0", "agent", "principal-1", "0123456789abcdef")
+    assert entry.entry_id

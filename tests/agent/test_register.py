@@ -92,6 +92,7 @@ def test_function_key_from_key_vault_with_the_identity(api, imds, run_agent, tmp
         return 200, {}, {"value": FUNCTION_KEY, "id": "https://vault/secrets/agent-key/1"}
 
     stub = Stub(vault)
+    (tmp_path / "node-credential").write_text("npc1.stub-node-credential\n")  # a joined node leaves
     api.on("POST", "/api/leave", (404, {}, {"error": "unknown_node", "message": ""}))
     try:
         result = run_agent("leave", "--api-url", api.url, "--node-name", "n1", "--function-key-uri",

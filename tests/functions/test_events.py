@@ -85,6 +85,8 @@ class EventStack:
 def start(make_stack, sim_options: dict | None = None, env: dict | None = None) -> EventStack:
     stack = make_stack({**SIM, **(sim_options or {})}, {**ENV, **(env or {})})
     stack.register_master()
+    for name in stack.hostnames():  # each VM's agent joined at boot (attested): it holds its node credential
+        assert stack.join(name).status_code == 200
     return EventStack(stack)
 
 
@@ -175,13 +177,17 @@ def test_an_event_for_another_instance_is_ignored(events):
     assert (answer.json()["events"], answer.json()["ignored"]) == ([], 1)
     assert not events.unschedulable(mine) and not events.unschedulable(other)
     assert events.kube.requests["PATCH nodes"] == 0
-    assert events.stack.node_row(mine) is None  # nothing recorded
-    assert events.stack.node_row(other) is None
+    assert events.stack.node_row(mine)["state"] == "joining"  # no event recorded
+    assert events.stack.node_row(other)["state"] == "joining"
 
 
 def test_a_hostname_outside_the_scale_set_is_refused(events):
     name = events.names()[0]
     events.sim.preempt(name, notice=30)
     answer = events.stack.call("POST", "events", body={"hostname": "intruder", "document": events.document(name)})
-    assert answer.status_code == 403, answer.text
+    assert (answer.status_code, answer.json()["error"]) == (401, "node_credential_missing"), answer.text
+    borrowed = events.stack.identities.headers(name)  # a joined VM's own credential, for a name it is not
+    answer = events.stack.call("POST", "events", body={"hostname": "intruder", "document": events.document(name)},
+                               headers=borrowed)
+    assert (answer.status_code, answer.json()["error"]) == (403, "node_credential_unbound"), answer.text
     assert not events.unschedulable(name)
