@@ -83,9 +83,13 @@ class EventStack:
 
 
 def start(make_stack, sim_options: dict | None = None, env: dict | None = None) -> EventStack:
-    stack = make_stack({**SIM, **(sim_options or {})}, {**ENV, **(env or {})})
+    return joined(make_stack({**SIM, **(sim_options or {})}, {**ENV, **(env or {})}))
+
+
+def joined(stack: Stack) -> EventStack:
+    """The master registered and each VM's agent joined at boot (attested): each holds its node credential."""
     stack.register_master()
-    for name in stack.hostnames():  # each VM's agent joined at boot (attested): it holds its node credential
+    for name in stack.hostnames():
         assert stack.join(name).status_code == 200
     return EventStack(stack)
 
