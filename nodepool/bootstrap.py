@@ -124,8 +124,12 @@ class Services:
     def attestation(self) -> AttestedJoin:
         s = self.settings
         verifier = self._verifier or verifier_from_settings(s)
-        nonces = self._nonces or TableNonceStore(self.tables, s.cluster)
-        return AttestedJoin(verifier, nonces, self.credentials, AttestationPolicy(s.nonce_ttl_s, s.subscription_id))
+        policy = AttestationPolicy(s.nonce_ttl_s, s.subscription_id)
+        return AttestedJoin(verifier, self.nonce_store, self.credentials, policy)
+
+    @cached_property
+    def nonce_store(self) -> NonceStore:
+        return self._nonces or TableNonceStore(self.tables, self.settings.cluster)
 
     @cached_property
     def credentials(self) -> NodeCredentials:
@@ -164,7 +168,7 @@ class Services:
 
     @cached_property
     def tokens(self) -> TokenCleaner:
-        return TokenCleaner(self.registry, self.cluster)
+        return TokenCleaner(self.registry, self.cluster, self.nonce_store)
 
     def kube_or_none(self, now: datetime) -> Kube | None:
         return self.cluster.kube_or_none(now)

@@ -16,6 +16,7 @@ from nodepool.services.events import EventsService
 from nodepool.services.join import MASTER, JoinPolicy
 from nodepool.services.node_auth import NodeClaim
 from nodepool.services.nodes import NodeDirectory
+from nodepool.services.tokens import TokenCleaner
 from tests.unit.fakes_world import AGENT, NOW, Plane
 
 NOT_BEFORE = "Wed, 25 Nov 2026 12:00:30 GMT"
@@ -150,3 +151,11 @@ def test_the_master_registration_is_bound_to_the_master_vm():
     with pytest.raises(AttestationRefused) as err:
         plane.joins.join(AGENT, JoinRequest(host, attested=document), NOW)
     assert err.value.code == att.NONCE_OTHER_HOST and MASTER.startswith("_")
+
+
+def test_the_token_timer_removes_expired_nonces(plane):
+    plane.joins.nonce(AGENT, plane.a, NOW)
+    cleaner = TokenCleaner(plane.registry, plane.cluster, plane.attest.nonces)
+    assert cleaner.clean(NOW + timedelta(seconds=60))["nonces_removed"] == 0
+    assert cleaner.clean(NOW + timedelta(seconds=121))["nonces_removed"] == 3  # the two joins' and this one
+    assert plane.attest.nonces.rows == {}
