@@ -8,6 +8,7 @@ from typing import Callable
 import azure.functions as func
 
 from nodepool import bootstrap
+from nodepool.domain.join import parse_json
 from nodepool.domain.lifecycle import IllegalTransition
 from nodepool.domain.model import Caller
 from nodepool.errors import (
@@ -68,10 +69,7 @@ def read_json(req: func.HttpRequest) -> object:
     body = req.get_body() or b""
     if len(body) > MAX_BODY:
         raise TooLarge(f"body over {MAX_BODY} bytes")
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InvalidInput("body is not valid JSON", code="invalid_json") from err
+    return parse_json(body)  # depth measured before decoding: deep nesting is a 400, not a RecursionError
 
 
 def respond(run: Callable[[bootstrap.Services], dict], status: int = 200) -> func.HttpResponse:

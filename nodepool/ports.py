@@ -42,6 +42,7 @@ class ScaleSet(Protocol):
     def vm_name(self, instance_id: str) -> str: ...  # the VM's name in ARM (scheduled events' Resources)
     def claim(self, provider_id: str) -> ProviderClaim: ...  # Belongs(node): ours, another's, or unknown
     def instances(self) -> Snapshot[Instance]: ...  # complete=False if any page failed
+    def get_instance(self, instance_id: str) -> Instance | None: ...  # None only when ARM answers 404 for it
     def set_capacity(self, capacity: int, etag: str) -> None: ...  # Conflict on a stale ETag
     def delete_instances(self, ids: Sequence[str]) -> None: ...
     def reimage_instances(self, ids: Sequence[str]) -> None: ...

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sim import arm_json as J
+from sim.arm_deployments import Deployments
+from sim.arm_estate import Estate
+from sim.arm_groups import Groups, mount
 from sim.faults import Faults, retry_after
 from sim.http import Hangup, HttpError, Request, Response, Server
 from sim.operations import Operations
@@ -37,6 +40,10 @@ class Arm:
             ("GET", r"/subscriptions/[^/]+/providers/Microsoft\.Compute/locations/[^/]+/operations/(?P<op>[^/]+)",
              self.operation),
         ], tls=tls.server_context(), before=self._before)
+        self.groups = Groups(self)  # groups, catalogue, deployments, shares: sim/arm_groups.py ...
+        self.deployments = Deployments(self, self.groups)
+        self.estate = Estate(self.groups)
+        mount(self, self.groups.routes() + self.deployments.routes() + self.estate.routes())
 
     # -- every request ------------------------------------------------------------------------
     def _before(self, req: Request) -> Response | None:
@@ -82,10 +89,10 @@ class Arm:
         if wanted and wanted != "*" and wanted != J.etag(current):
             raise HttpError(412, J.error("PreconditionFailed", "The ETag does not match: the resource changed."))
 
-    def _accepted(self, req: Request, status: int, done: Callable[[], bool], body=None) -> Response:
+    def _accepted(self, req: Request, status: int, done: Callable[[], bool], body=None, failed=None) -> Response:
         cfg = self.world.config
         return Response(status, body, self.ops.headers(self.server.url, cfg.subscription, cfg.location,
-                                                       self.ops.start(done), req.arg("api-version")))
+                                                       self.ops.start(done, failed), req.arg("api-version")))
 
     # -- scale set ------------------------------------------------------------------------------
     def get_scale_set(self, req: Request) -> Response:
@@ -100,6 +107,9 @@ class Arm:
             rules = (body.get("properties") or {}).get("scaleInPolicy", {}).get("rules")
             if rules:
                 world.scale_in_rules, world.etag = list(rules), world.etag + 1
+            size = (body.get("sku") or {}).get("name")
+            if size and size != world.config.vm_size:  # resize-agents: the model changes, VMs keep theirs
+                world.config.vm_size, world.etag = size, world.etag + 1
             capacity = (body.get("sku") or {}).get("capacity")
             try:
                 changed = world.scale_to(int(capacity)) if capacity is not None else []

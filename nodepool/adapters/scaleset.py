@@ -79,6 +79,14 @@ def arm_errors(what: str) -> Iterator[None]:
         raise Unavailable(f"{what}: ARM unreachable ({type(err).__name__})", code="arm_unavailable") from err
 
 
+PARENT_MISSING = frozenset({"ResourceNotFound", "ParentResourceNotFound", "ResourceGroupNotFound"})
+
+
+def _error_code(err: BaseException | None) -> str:
+    error = getattr(err, "error", None)
+    return getattr(error, "code", None) or ""
+
+
 def _power_state(vm: m.VirtualMachineScaleSetVM) -> str:
     statuses = vm.instance_view.statuses if vm.instance_view and vm.instance_view.statuses else []
     codes = [s.code for s in statuses if s.code and s.code.startswith("PowerState/")]
@@ -126,6 +134,17 @@ class AzureScaleSet:
         except NodepoolError as err:
             return Snapshot(tuple(items), complete=False, error=f"{err.code}: {err.message}")
         return Snapshot(tuple(items))
+
+    def get_instance(self, instance_id: str) -> Instance | None:
+        """One instance, or None when ARM answers 404 for it: the positive evidence that it is gone.
+        A 404 about the scale set or its resource group (a wrong setting) is NotFound, never None."""
+        try:
+            with arm_errors("get instance"):
+                return _instance(self._vms.get(self._group, self.name, instance_id, expand="instanceView"))
+        except NotFound as err:
+            if _error_code(err.__cause__) in PARENT_MISSING:
+                raise
+            return None
 
     def set_capacity(self, capacity: int, etag: str) -> None:
         """If-Match `etag` (from info()): a stale one is Conflict. An empty etag writes unconditionally."""

@@ -24,13 +24,15 @@ def encode(state: TickState) -> list[str]:
 
 
 def decode(chunks: list[str]) -> TickState:
-    """A row that is not a TickState (hand-edited, truncated) reads as an empty state, with a warning:
-    that only restarts the ladders' clocks, while refusing it would stop reconcile for good."""
+    """A row that is not a TickState (hand-edited, truncated) is not an empty state: it reads as
+    `TickState(lost=True)`, with a warning. Its baselines are unknown, so the planner trusts
+    listings only against the scale set's capacity and the registry, or once observations
+    agree; the ladders' clocks restart. Refusing it instead would stop reconcile for good."""
     try:
         return TickState.from_dict(json.loads("".join(chunks)))
     except (KeyError, TypeError, AttributeError, ValueError) as err:
-        log.warning("stored reconcile state is unreadable (%s); starting from an empty state", type(err).__name__)
-        return TickState()
+        log.warning("stored reconcile state is unreadable (%s); its baselines are lost", type(err).__name__)
+        return TickState(lost=True)
 
 
 class TableTickStore:

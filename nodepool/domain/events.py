@@ -6,12 +6,13 @@ our own event type for a graceful shutdown, drained like Terminate.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from nodepool.domain.join import check_hostname
+from nodepool.domain.join import check_depth, check_hostname
 from nodepool.errors import InvalidInput
 
 DRAINED_TYPES = frozenset({"Preempt", "Terminate", "Reboot", "Redeploy", "Leave"})
@@ -20,6 +21,11 @@ KNOWN_TYPES = DRAINED_TYPES | {"Freeze"}
 # The document lists the events of the whole placement group (up to 100 VMs), not just ours: a mass
 # eviction must fit. 150 events of ~330 bytes stay under the 64 KiB body limit.
 MAX_EVENTS = 150
+# The event id is a RowKey of table `events`: Table Storage refuses / \ # ? and control characters in keys.
+KEY_FORBIDDEN = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
+# NotBefore is minutes from now; a year outside this is not a real one (and would overflow deadlines).
+NOT_BEFORE_YEARS = range(2000, 2200)
+MAX_INCARNATION = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ class ScheduledEvent:
         event_id, kind = raw.get("EventId"), raw.get("EventType")
         if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
             raise InvalidInput("EventId must be a string", code="invalid_event")
+        if KEY_FORBIDDEN.search(event_id):
+            raise InvalidInput("EventId must not contain / \\ # ? or control characters", code="invalid_event_id")
         if kind not in KNOWN_TYPES:
             raise InvalidInput(f"unknown EventType {kind!r}", code="invalid_event")
         resources = raw.get("Resources") or []
@@ -65,10 +73,17 @@ def parse_not_before(value: Any) -> datetime | None:
     """IMDS gives NotBefore as an RFC 1123 date ('Mon, 19 Sep 2016 18:29:47 GMT') or ''."""
     if not value:
         return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise InvalidInput("NotBefore must be an RFC 1123 date string", code="invalid_not_before")
     try:
-        return parsedate_to_datetime(str(value))
-    except (TypeError, ValueError) as err:
-        raise InvalidInput(f"NotBefore is not an RFC 1123 date: {value!r}", code="invalid_event") from err
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError) as err:
+        raise InvalidInput(f"NotBefore is not an RFC 1123 date: {value!r}", code="invalid_not_before") from err
+    if parsed.tzinfo is None:  # no zone, or "-0000": an unknown offset is no deadline
+        raise InvalidInput(f"NotBefore has no time zone: {value!r}", code="invalid_not_before")
+    if parsed.year not in NOT_BEFORE_YEARS:
+        raise InvalidInput(f"NotBefore is out of range: {value!r}", code="invalid_not_before")
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -81,16 +96,16 @@ class EventReport:
 
     @classmethod
     def from_json(cls, body: Any) -> "EventReport":
-        if not isinstance(body, dict):
+        if not isinstance(check_depth(body), dict):
             raise InvalidInput("body must be a JSON object")
         document = body.get("document")
         if not isinstance(document, dict):
             raise InvalidInput("document must be the scheduled-events JSON", code="invalid_document")
         raw = document.get("Events", [])
-        if not isinstance(raw, list) or len(raw) > MAX_EVENTS:
-            raise InvalidInput(f"Events must be a list of at most {MAX_EVENTS}", code="invalid_document")
+        if not isinstance(raw, list) or len(raw) > MAX_EVENTS or not all(isinstance(e, dict) for e in raw):
+            raise InvalidInput(f"Events must be a list of at most {MAX_EVENTS} objects", code="invalid_document")
         incarnation = document.get("DocumentIncarnation", 0)
-        if not isinstance(incarnation, int):
+        if not isinstance(incarnation, int) or isinstance(incarnation, bool) or not 0 <= incarnation <= MAX_INCARNATION:
             raise InvalidInput("DocumentIncarnation must be a number", code="invalid_document")
         return cls(check_hostname(body.get("hostname")), incarnation, tuple(raw))
 
@@ -99,6 +114,8 @@ class EventReport:
 
         Azure lists a scale-set VM in Resources by its VM name (ScaleSet.vm_name), not its
         hostname; we accept either. Azure resource names are case-insensitive, and so is this.
+        All of them are parsed before any is returned, so one bad event of ours refuses the
+        whole document before anything is recorded.
         """
         names = {self.hostname.casefold(), vm_name.casefold()} - {""}
         return tuple(ScheduledEvent.from_imds(e) for e in self.events if names & _resources(e))

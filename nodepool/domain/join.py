@@ -9,6 +9,7 @@ agent authenticates the server before sending the credential.
 """
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import string
@@ -22,6 +23,8 @@ from nodepool.domain.registry import NodeRecord
 from nodepool.errors import Forbidden, InvalidInput, Unavailable
 
 HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+MAX_DEPTH = 16  # our documents nest 5 deep; anything much deeper is an attack or a bug
+_JSON_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 CA_HASH = re.compile(r"^[0-9a-f]{64}$")
 TOKEN_ID = re.compile(r"^[a-z0-9]{6}$")
 KUBE_SYSTEM = "kube-system"  # where k3s keeps bootstrap-token and node-password secrets
@@ -29,6 +32,42 @@ BOOTSTRAP_GROUP = "system:bootstrappers:k3s:default-node-token"
 BOOTSTRAP_SECRET_TYPE = "bootstrap.kubernetes.io/token"
 _ALPHABET = string.ascii_lowercase + string.digits
 NOT_VISIBLE_RETRY_AFTER_S = 10  # a new VM shows in the scale set's listing within a refresh or two
+
+
+def parse_json(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
+    """A request body as JSON, refused (400) when not UTF-8 JSON or nested deeper than `max_depth`.
+    The depth is measured before decoding, so a body of 60 000 `[` never reaches json.loads
+    (whose RecursionError would be a 500)."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
+    except UnicodeDecodeError as err:
+        raise InvalidInput("body is not valid JSON", code="invalid_json") from err
+    depth = 0
+    for match in _JSON_STRUCTURE.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise InvalidInput(f"JSON nested deeper than {max_depth}", code="too_deep")
+        elif token in "]}":
+            depth -= 1
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise InvalidInput("body is not valid JSON", code="invalid_json") from err
+
+
+def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> Any:
+    """`value` (already decoded JSON) unless it nests deeper than `max_depth`: 400 `too_deep`.
+    Iterative, so no depth can make it fail itself."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                raise InvalidInput(f"JSON nested deeper than {max_depth}", code="too_deep")
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return value
 
 
 def check_hostname(value: Any) -> str:
@@ -54,7 +93,7 @@ class JoinRequest:
 
     @classmethod
     def from_json(cls, body: Any) -> "JoinRequest":
-        if not isinstance(body, dict):
+        if not isinstance(check_depth(body), dict):
             raise InvalidInput("body must be a JSON object")
         vm_id = body.get("vm_id", "")
         if not isinstance(vm_id, str) or len(vm_id) > 64:

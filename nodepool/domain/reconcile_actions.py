@@ -126,11 +126,13 @@ class DeleteInstance(InstanceAction):
 
 @dataclass(frozen=True, kw_only=True)
 class MarkStale(Action):
-    """Set the row's state to `deleted`, updated_at=`at`, with a note (row ETag `etag`)."""
+    """Set the row's state to `deleted`, updated_at=`at`, with a note (row ETag `etag`).
+    `after_delete`: the plan deletes this node's Node or VM first; only if that succeeded."""
     kind: ClassVar[str] = "mark_stale"
     node: str
     at: datetime
     etag: str | None = None
+    after_delete: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,10 @@
 """What the reconcile planner reads: the observation, the state carried between ticks, the policy.
 
 All plain frozen values. `TickState` round-trips through `to_dict`/`from_dict` (JSON-safe)
-so the service can keep it in Table Storage: Function instances come and go.
+so the service can keep it in Table Storage: Function instances come and go. A stored state
+that cannot be read is not an empty one: it loads as `TickState(lost=True)`, whose baselines
+are unknown, so the planner leans on durable knowledge (the scale set's capacity, the
+registry's rows) or waits for consecutive observations to agree.
 """
 from __future__ import annotations
 
@@ -40,6 +43,27 @@ class UnjoinedVm:
     step_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What one listing (ARM instances, Kubernetes Nodes) is expected to hold.
+
+    `count` is the size of the last trusted listing; it does not follow a distrusted one.
+    A distrusted count is remembered as `suspect`, first seen at `since`: it is believed only
+    when every observation since agreed on it for `policy.sanity_confirm` (a staircase of
+    ever shorter lists restarts the clock at every step)."""
+    count: int | None = None
+    suspect: int | None = None
+    since: datetime | None = None
+
+    def to_list(self) -> list:
+        return [self.count, self.suspect, _iso(self.since)]
+
+    @classmethod
+    def from_list(cls, data: list | None) -> Baseline:
+        count, suspect, since = data or (None, None, None)
+        return cls(count, suspect, _dt(since))
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -53,17 +77,24 @@ class TickState:
     """Carried from one tick to the next; empty maps on a healthy pool."""
     repairs: dict[str, NodeRepair] = field(default_factory=dict)  # by node name; treat as read-only
     unjoined: dict[str, UnjoinedVm] = field(default_factory=dict)  # by instance id
-    instance_count: int | None = None  # of the last trusted observation
-    count_drop_since: datetime | None = None  # a suspicious drop first seen then (not yet believed)
+    instances: Baseline = Baseline()  # ARM's instance listing
+    nodes: Baseline = Baseline()  # the Kubernetes Node listing
+    missing: dict[str, datetime] = field(default_factory=dict)  # node name -> VM absent from trusted lists since
     reported_poison: frozenset[str] = frozenset()  # poison message ids already reported
+    lost: bool = False  # the stored state was unreadable: nothing above is known (never saved as such)
+
+    @property
+    def instance_count(self) -> int | None:
+        return self.instances.count
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "repairs": {name: [r.instance_id, _iso(r.not_ready_since), r.step, _iso(r.step_at)]
                         for name, r in self.repairs.items()},
             "unjoined": {iid: [u.name, _iso(u.since), u.step, _iso(u.step_at)] for iid, u in self.unjoined.items()},
-            "instance_count": self.instance_count,
-            "count_drop_since": _iso(self.count_drop_since),
+            "instances": self.instances.to_list(),
+            "nodes": self.nodes.to_list(),
+            "missing": {name: _iso(since) for name, since in self.missing.items()},
             "reported_poison": sorted(self.reported_poison),
         }
 
@@ -74,8 +105,9 @@ class TickState:
                      for name, (iid, since, step, at) in data.get("repairs", {}).items()},
             unjoined={iid: UnjoinedVm(name, _dt(since), step, _dt(at))
                       for iid, (name, since, step, at) in data.get("unjoined", {}).items()},
-            instance_count=data.get("instance_count"),
-            count_drop_since=_dt(data.get("count_drop_since")),
+            instances=Baseline.from_list(data.get("instances") or [data.get("instance_count"), None, None]),
+            nodes=Baseline.from_list(data.get("nodes")),
+            missing={name: _dt(since) for name, since in data.get("missing", {}).items()},
             reported_poison=frozenset(data.get("reported_poison", ())),
         )
 
@@ -91,6 +123,9 @@ class Observation:
     pending_drains: frozenset[str] = frozenset()  # node names with a drain in flight
     state: TickState = field(default_factory=TickState)
     claims: Mapping[str, ProviderClaim] = field(default_factory=dict)  # providerID -> ScaleSet.claim of it
+    capacity: int | None = None  # the scale set's own sku.capacity from ARM; None: could not be read
+    probed: dict[str, bool] = field(default_factory=dict)  # instance id -> a per-instance GET found it (False: 404)
+    nodes_probed: dict[str, bool] = field(default_factory=dict)  # Node name -> a GET of it found it (False: 404)
 
     def claim(self, node: Node) -> ProviderClaim:
         return self.claims.get(node.provider_id) or ProviderClaim(None)
@@ -112,9 +147,11 @@ class Policy:
     max_destructive_per_tick: int = 3
     outage_min_not_ready: int = 3  # an outage: more than this many agents NotReady ...
     outage_ratio: float = 0.45  # ... and more than this share of them (cluster-autoscaler's rule)
-    sanity_drop_min: int = 2  # distrust a listing with more than this many instances fewer ...
-    sanity_drop_ratio: float = 0.5  # ... and more than this share fewer than the last trusted one ...
-    sanity_confirm: timedelta | None = timedelta(minutes=10)  # ... until it persisted this long (None: never)
+    sanity_drop_min: int = 2  # distrust a listing with more than this many items fewer than the capacity, or ...
+    sanity_drop_ratio: float = 0.1  # ... also more than this share fewer than the last trusted / registry count ...
+    sanity_confirm: timedelta | None = timedelta(minutes=10)  # ... until all lists agreed this long (None: never)
+    ghost_hold: timedelta = timedelta(minutes=15)  # absent from every trusted list this long: gone (without a 404)
+    max_probes_per_tick: int = 20  # per-instance GETs asking ARM about VMs a listing lacked
     stale_row_retention: timedelta = timedelta(days=1)
     event_retention: timedelta = timedelta(days=7)
     labels: tuple[tuple[str, str], ...] = ()  # extra agent labels

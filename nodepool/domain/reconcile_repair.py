@@ -3,13 +3,17 @@ joined (reimage → delete). Each step waits its time after the previous one; th
 when the node went NotReady (Ready condition's lastTransitionTime, or first seen) or when the
 VM was created (young VMs) / first seen without a Node.
 
+A VM is "never joined" only on Kubernetes' word: a due step of that ladder waits for a GET of
+the Node by name answering 404 (the service makes the GETs in the plan's `probe_nodes`); a GET
+that finds the Node proves the Node listing short, and the planner then does nothing.
+
 The planner proposes the next due step; the step is recorded in the state only if the action
 survives the guards (`commit`), so a held step is proposed again next tick. A taken step
 counts even if its execution then fails: the ladder escalates rather than repeats.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from nodepool.domain.join import node_password_secret
@@ -56,7 +60,25 @@ def repairs(view: View, now: datetime, policy: Policy) -> tuple[list[InstanceAct
     return actions, tracked
 
 
-def unjoined(view: View, now: datetime, policy: Policy) -> tuple[list[InstanceAction], dict[str, UnjoinedVm]]:
+@dataclass(frozen=True)
+class Unjoined:
+    actions: list[InstanceAction]  # due steps whose Node Kubernetes says does not exist
+    tracked: dict[str, UnjoinedVm]
+    ask: tuple[str, ...] = ()  # Node names to GET before their step can be taken
+    present: tuple[str, ...] = ()  # Nodes a GET found although the listing lacked them
+
+
+def unjoined(view: View, now: datetime, policy: Policy) -> Unjoined:
+    due, tracked = _unjoined(view, now, policy)
+    answers = view.obs.nodes_probed
+    ask = tuple(a.node for a in due if a.node not in answers)[: policy.max_probes_per_tick]
+    present = tuple(a.node for a in due if answers.get(a.node) is True)
+    actions = [replace(a, reason=f"{a.reason}; Kubernetes answers 404 for Node {a.node}")
+               for a in due if answers.get(a.node) is False]
+    return Unjoined(actions, tracked, ask, present)
+
+
+def _unjoined(view: View, now: datetime, policy: Policy) -> tuple[list[InstanceAction], dict[str, UnjoinedVm]]:
     actions, tracked = [], {}
     for instance in view.unjoined():
         entry = view.state.unjoined.get(instance.instance_id)

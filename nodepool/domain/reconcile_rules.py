@@ -8,6 +8,7 @@ from nodepool.domain.drain_message import POISON_QUEUE
 from nodepool.domain.join import node_password_secret
 from nodepool.domain.labels import desired_labels, label_changes, taints_for
 from nodepool.domain.model import NodeState
+from nodepool.domain.reconcile_absence import Absence
 from nodepool.domain.reconcile_actions import (
     Action,
     DeleteNode,
@@ -27,17 +28,17 @@ REBOOTS = frozenset({"reboot", "redeploy"})
 CORDONED_BY_EVENT = frozenset({NodeState.CORDONED, NodeState.DRAINING, NodeState.LEFT})
 
 
-def ghosts(view: View) -> Iterator[Action]:
-    """Nodes of ours whose VM no longer exists: delete the Node and its node-password secret."""
+def ghosts(view: View, absence: Absence) -> Iterator[Action]:
+    """Nodes of ours whose VM ARM says is gone: delete the Node and its node-password secret.
+    A VM that is merely missing from a listing is not gone (see reconcile_absence)."""
     for node in view.ghosts:
-        if node.name in view.draining:
-            continue  # the drain deletes it when done
-        claim, row = view.obs.claim(node), view.rows.get(node.name)
-        instance_id = claim.instance_id if claim.ours else (row.instance_id if row else "")
+        evidence = absence.gone(node.name)
+        if node.name in view.draining or evidence is None:
+            continue  # a drain deletes it when done; without evidence nothing is deleted
+        instance_id = absence.candidates.get(node.name, "")
         yield DeleteNode(node=node.name, instance_id=instance_id, secret_name=node_password_secret(node.name),
                          since=node.ready_since or EPOCH,
-                         reason=f"ghost: VM {instance_id or node.name} is no longer in the scale set "
-                                f"and the Node is NotReady")
+                         reason=f"ghost: VM {instance_id or node.name} is gone ({evidence}) and the Node is NotReady")
 
 
 def labels(view: View, policy: Policy) -> Iterator[Action]:
@@ -73,28 +74,34 @@ def uncordons(view: View) -> Iterator[Action]:
 
 def joined(view: View) -> Iterator[Action]:
     """Rows still `joining` whose Node registered and is Ready: the join finished."""
+    joining, rows = NodeState.JOINING, view.rows  # hoisted: this runs once per agent on every tick
     for node, _ in view.agents:
-        row = view.rows.get(node.name)
-        if row is not None and row.state is NodeState.JOINING and node.ready is True:
+        row = rows.get(node.name)
+        if row is not None and row.state is joining and node.ready is True:
             yield MarkReady(node=node.name, etag=row.etag, reason="Node registered and Ready")
 
 
 def registry(view: View, now: datetime, policy: Policy, deleted_nodes: set[str],
-             deleted_ids: set[str]) -> Iterator[Action]:
-    """Rows whose node and VM are both gone (or go in this plan): mark stale; long stale: remove."""
-    ghosts = {n.name for n in view.ghosts}
+             deleted_ids: set[str], absence: Absence) -> Iterator[Action]:
+    """Rows whose node and VM are both gone (or go in this plan): mark stale; long stale: remove.
+    A row changes only for what is true: a Node still there (a ghost held back by the per-tick
+    limit included) keeps its row, and a VM missing from a listing must be known gone. A row
+    whose Node or VM this plan deletes is marked only once that delete succeeded (`after_delete`)."""
     for name in sorted(view.rows):
         row = view.rows[name]
         if name in view.draining:
             continue  # the drain writes this row
         node, vm = view.nodes.get(name), view.instance_of_row(name, row.instance_id)
-        if node is not None and name not in ghosts and name not in deleted_nodes:
+        if node is not None and name not in deleted_nodes:
             continue
         if vm is not None and vm.instance_id not in deleted_ids:
             continue
+        deleting = name in deleted_nodes or vm is not None  # a VM still listed here is deleted by this plan
         if row.state is not NodeState.DELETED or row.updated_at is None:
-            yield MarkStale(node=name, at=now, etag=row.etag,
-                            reason=f"stale: Node and VM {row.instance_id or name} are gone")
+            evidence = "deleted now" if deleting else absence.gone(name)
+            if evidence is not None:
+                yield MarkStale(node=name, at=now, etag=row.etag, after_delete=deleting,
+                                reason=f"stale: Node and VM {row.instance_id or name} are gone ({evidence})")
         elif node is None and vm is None and now - row.updated_at >= policy.stale_row_retention:
             yield RemoveRow(node=name, etag=row.etag,
                             reason=f"gone since {row.updated_at.isoformat()} (> {policy.stale_row_retention})")

@@ -13,7 +13,7 @@ from nodepool.domain.labels import is_master
 from nodepool.domain.model import Instance, Node, NodeState
 from nodepool.domain.reconcile_model import Observation, Policy
 
-_STOPPED = frozenset({"stopped", "stopping", "deallocated", "deallocating"})
+_POWERED = frozenset({"running", "starting"})  # anything else (stopped, deallocated, "unknown": no view) is no evidence
 
 
 def not_ready(node: Node) -> bool:
@@ -21,9 +21,10 @@ def not_ready(node: Node) -> bool:
 
 
 def workable(instance: Instance) -> bool:
-    """A VM we may repair: not being deleted, not stopped or deallocated on purpose."""
+    """A VM we may repair: not being deleted, and ARM says it is powered on (a VM stopped or
+    deallocated on purpose, or one whose instanceView/PowerState is missing, is left alone)."""
     return (instance.provisioning_state.lower() != "deleting"
-            and instance.power_state.lower() not in _STOPPED)
+            and instance.power_state.lower() in _POWERED)
 
 
 class View:

@@ -67,6 +67,10 @@ class FakeScaleSet:
             return Snapshot(items[: self.fail_listing_after], complete=False, error="arm_unavailable: page failed")
         return Snapshot(items[: self.short_list] if self.short_list is not None else items)
 
+    def get_instance(self, instance_id: str) -> Instance | None:
+        self._gate("get instance")
+        return self.vms.get(instance_id)
+
     def set_capacity(self, capacity: int, etag: str) -> None:
         self._gate("set capacity")
         if etag != f'"{self.etag_n}"':

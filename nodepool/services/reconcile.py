@@ -13,20 +13,24 @@ Decisions, and why:
   do not advance, so every dry tick shows the next step a live tick would take (and poison
   is reported every dry tick: a log line is not a write).
 - A state we cannot load (storage down) skips the tick. (A row that is not a TickState loads
-  as an empty one, see adapters/tickstate.py: that only delays repairs.)
+  as a lost one, see adapters/tickstate.py: its baselines are unknown, never taken as empty.)
+- Ghost Nodes and stale rows need ARM's word that the VM is gone, and a never-joined VM needs
+  Kubernetes' word that its Node does not exist: the plan names the instances and Nodes to GET
+  (`probe`, `probe_nodes`), and the tick plans once more with the answers. Reads only, so in a
+  dry run too.
 """
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 from nodepool.domain.reconcile import Policy, TickState, plan
 from nodepool.errors import Conflict, NodepoolError
 from nodepool.services.reconcile_apply import Applied, apply
-from nodepool.services.reconcile_observe import observe
+from nodepool.services.reconcile_observe import observe, probe
 from nodepool.services.reconcile_ports import ReconcilePorts
 
 log = logging.getLogger("nodepool.reconcile")
@@ -72,7 +76,12 @@ class Reconciler:
             state, etag = self.ports.store.load()
         except NodepoolError as err:
             return TickReport(state="not loaded", blocked=f"reconcile state unavailable: {err.message}")
-        result = plan(observe(self.ports, state, now, self.policy), now, self.policy)
+        obs = observe(self.ports, state, now, self.policy)
+        result = plan(obs, now, self.policy)
+        if result.probe or result.probe_nodes:  # what a listing lacked: a GET of each is the evidence
+            nodes = probe(self.ports.kube.node, result.probe_nodes) if self.ports.kube else {}
+            obs = replace(obs, probed=probe(self.ports.scaleset.get_instance, result.probe), nodes_probed=nodes)
+            result = plan(obs, now, self.policy)
         common = {"planned": result.counts(), "blocked": result.blocked, "held": len(result.held)}
         saved = "dry run" if self.dry_run else self._save(result.state, state, etag)
         if saved in ("lost race", "not saved"):

@@ -3,7 +3,8 @@
 Every action is isolated: a TransientError is logged as "retry next tick", a PermanentError
 (typically a Conflict: the object changed since it was observed) and any other exception are
 logged, and the next action runs. Nothing is retried here: the next tick observes afresh and
-plans again. `report_poison` only logs, so it runs in a dry run too.
+plans again. `report_poison` only logs, so it runs in a dry run too. A row marked deleted
+`after_delete` is written only if this tick's delete of that node's Node or VM succeeded.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from nodepool.services.nodes import update_node
 from nodepool.services.reconcile_ports import ReconcilePorts
 
 LOG_ONLY = frozenset({"report_poison"})
+DELETES = frozenset({"delete_node", "delete_instance"})
 # Action kinds that are control actions of the audit trail (capacity writes join when planned here).
 AUDITED = {"delete_node": audit.NODE_DELETE, "delete_instance": audit.INSTANCE_DELETE,
            "reimage_instance": audit.INSTANCE_REIMAGE, "set_capacity": audit.CAPACITY_WRITE}
@@ -36,9 +38,12 @@ class Applied:
 
 def apply(actions: tuple[Action, ...], ports: ReconcilePorts, now: datetime, dry_run: bool,
           log: logging.Logger) -> Applied:
-    out, execute = Applied(), Executor(ports, now, log)
+    out, execute, deleted = Applied(), Executor(ports, now, log), set()
     for action in actions:
         fields = action.log_fields()
+        if getattr(action, "after_delete", False) and not dry_run and action.node not in deleted:
+            out.retry += 1  # the delete it rests on did not happen: the row keeps saying what is true
+            continue
         if dry_run and action.kind not in LOG_ONLY:
             log.info("reconcile would %s %s: %s", action.kind, action.target, action.reason, extra=fields)
             continue
@@ -57,6 +62,8 @@ def apply(actions: tuple[Action, ...], ports: ReconcilePorts, now: datetime, dry
             log.exception("reconcile %s %s failed unexpectedly", action.kind, action.target, extra=fields)
         else:
             out.applied += 1
+            if action.kind in DELETES:
+                deleted.add(action.node)
             if action.kind not in LOG_ONLY:
                 log.info("reconcile %s %s: %s", action.kind, action.target, action.reason, extra=fields)
             if ports.trail and action.kind in AUDITED:

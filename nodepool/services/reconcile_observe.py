@@ -18,13 +18,37 @@ from nodepool.services.reconcile_ports import ReconcilePorts
 
 def observe(ports: ReconcilePorts, state: TickState, now: datetime, policy: Policy) -> Observation:
     instances = listing(ports.scaleset.instances)
+    capacity = _capacity(ports) if instances.complete and not instances.error else None
     nodes = listing(ports.kube.nodes) if ports.kube else Snapshot(
         (), complete=False, error="no Kubernetes client: the master has not registered, or its row is unreadable")
     rows = listing(lambda: Snapshot(tuple(ports.registry.all_nodes())))
     events = listing(lambda: Snapshot(tuple(ports.registry.events_before(now - policy.event_retention))))
     poison, drains = _queues(ports, rows)
     claims = {n.provider_id: ports.scaleset.claim(n.provider_id) for n in nodes.items if n.provider_id}
-    return Observation(instances, nodes, rows, events, poison, drains, state, claims)
+    return Observation(instances, nodes, rows, events, poison, drains, state, claims, capacity=capacity)
+
+
+def _capacity(ports: ReconcilePorts) -> int | None:
+    """The scale set's own sku.capacity, read after the listing; None when ARM would not say
+    (the planner then falls back to the last trusted count and the registry)."""
+    try:
+        return ports.scaleset.info().capacity
+    except Exception:
+        return None
+
+
+def probe(get: Callable[[str], object | None], keys: tuple[str, ...]) -> dict[str, bool]:
+    """GET each thing a listing lacked (an instance from ARM, a Node from Kubernetes): True (it
+    exists), False (404). The first GET that fails otherwise (throttled, down, the scale set
+    itself not found) ends the round: the keys left have no evidence either way, and more
+    calls would only prolong the tick."""
+    answers: dict[str, bool] = {}
+    for key in keys:
+        try:
+            answers[key] = get(key) is not None
+        except Exception:
+            break
+    return answers
 
 
 def listing(read: Callable[[], Snapshot]) -> Snapshot:

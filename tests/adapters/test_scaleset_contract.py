@@ -3,6 +3,8 @@
 Both start with 3 running instances (ids 0..2). Against the simulator every call goes through
 azure-mgmt-compute over HTTPS, with paged listings (2 per page) and polled operations.
 """
+from dataclasses import replace
+
 import pytest
 
 from nodepool.adapters.scaleset import AzureScaleSet
@@ -82,6 +84,19 @@ def test_protection_is_reported_and_can_be_lifted(pool):
     assert by_id(pool.instances())["1"].protected
     pool.set_protection("1", False)
     assert not by_id(pool.instances())["1"].protected
+
+
+def test_one_instance_is_read_as_listed_and_a_missing_one_is_none(pool):
+    listed = by_id(pool.instances())
+    assert pool.get_instance("1") == listed["1"]
+    pool.delete_instances(["1"])
+    assert pool.get_instance("1") is None and pool.get_instance("99") is None
+
+
+def test_a_missing_scale_set_is_not_taken_for_a_missing_instance(sim_settings):
+    other = AzureScaleSet(replace(sim_settings, scale_set="nosuchset"), polling_interval=0.02, lro_wait_s=5)
+    with pytest.raises(NotFound):
+        other.get_instance("1")  # a 404 for the parent: no evidence that instance 1 is gone
 
 
 def test_deleting_instances_removes_them_and_lowers_capacity(pool):

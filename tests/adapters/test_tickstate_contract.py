@@ -5,7 +5,7 @@ import pytest
 
 from nodepool.adapters.tables import Tables
 from nodepool.adapters.tickstate import TableTickStore
-from nodepool.domain.reconcile import NodeRepair, TickState, UnjoinedVm
+from nodepool.domain.reconcile import Baseline, NodeRepair, TickState, UnjoinedVm
 from nodepool.errors import Conflict
 from nodepool.fakes.tickstate import FakeTickStore
 from nodepool.settings import Settings
@@ -27,27 +27,27 @@ def test_before_the_first_save_the_state_is_empty_and_has_no_etag(store):
 
 def test_a_state_round_trips_with_its_etag(store):
     state = TickState(repairs={"agents000001": NodeRepair("1", NOW, 2, NOW + timedelta(minutes=10))},
-                      unjoined={"7": UnjoinedVm("agents000007", NOW)}, instance_count=12,
-                      count_drop_since=NOW, reported_poison=frozenset({"m1"}))
+                      unjoined={"7": UnjoinedVm("agents000007", NOW)}, instances=Baseline(12, 3, NOW),
+                      nodes=Baseline(13), missing={"agents000004": NOW}, reported_poison=frozenset({"m1"}))
     etag = store.save(state, None)
     assert store.load() == (state, etag)
 
 
 def test_a_save_on_a_stale_etag_or_a_second_insert_is_a_conflict(store):
-    first = store.save(TickState(instance_count=1), None)
-    store.save(TickState(instance_count=2), first)
+    first = store.save(TickState(instances=Baseline(1)), None)
+    store.save(TickState(instances=Baseline(2)), first)
     with pytest.raises(Conflict):
-        store.save(TickState(instance_count=3), first)
+        store.save(TickState(instances=Baseline(3)), first)
     with pytest.raises(Conflict):
-        store.save(TickState(instance_count=4), None)
+        store.save(TickState(instances=Baseline(4)), None)
     assert store.load()[0].instance_count == 2
 
 
 def test_the_state_of_thousands_of_tracked_nodes_fits(store):
     big = TickState(repairs={f"agents{i:06d}": NodeRepair(str(i), NOW, 1, NOW) for i in range(3000)},
-                    instance_count=3000)
+                    instances=Baseline(3000))
     etag = store.save(big, None)
     assert store.load() == (big, etag)
-    small = TickState(instance_count=3)  # shrinking drops the old chunks
+    small = TickState(instances=Baseline(3))  # shrinking drops the old chunks
     store.save(small, etag)
     assert store.load()[0] == small

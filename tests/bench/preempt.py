@@ -80,14 +80,17 @@ class Observer:
     def close(self) -> None:
         routes.dispatch = self._original
 
-    def _dispatch(self, sim, route, verb, args, query, body, content_type):
+    def _dispatch(self, sim, res, verb, args, req, body_of):
+        route = "eviction" if args.get("sub") == "eviction" else "item" if args.get("name") else "collection"
+        args = {**args, "resource": res.name}
+        body = body_of(req) if verb == "PATCH" and res.name == "nodes" else None
         uid = self._pod_uid(args) if route == "eviction" else None
         try:
-            code, out = self._original(sim, route, verb, args, query, body, content_type)
+            code, out = self._original(sim, res, verb, args, req, body_of)
         except ApiError as err:
-            self._saw(route, verb, args, query, body, uid, err.code)
+            self._saw(route, verb, args, req.query, body, uid, err.code)
             raise
-        self._saw(route, verb, args, query, body, uid, code)
+        self._saw(route, verb, args, req.query, body, uid, code)
         return code, out
 
     def _pod_uid(self, args: dict) -> str | None:

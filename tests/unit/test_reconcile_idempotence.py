@@ -3,6 +3,7 @@ from dataclasses import replace
 
 import pytest
 
+from nodepool.domain.reconcile import Baseline
 from tests.unit.reconcile_world import NOW, POLICY, TAINTED, World, ago, instance, messy, name, node, simulate_apply
 
 
@@ -42,7 +43,7 @@ def big(n: int) -> World:
         world.nodes[name(i + 1)] = node(i + 1, labels={})
     for i in range(n, n + 20):
         world.instances[str(i)] = instance(i, created_at=ago(minutes=5))
-    world.state = replace(world.state, instance_count=n + 20)
+    world.state = replace(world.state, instances=Baseline(n + 20))
     return world
 
 

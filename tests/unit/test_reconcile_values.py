@@ -7,7 +7,7 @@ import pytest
 
 from nodepool.domain.labels import label_changes, parse_labels, parse_taints, taints_for
 from nodepool.domain.model import Taint
-from nodepool.domain.reconcile import NodeRepair, TickState, UnjoinedVm
+from nodepool.domain.reconcile import Baseline, NodeRepair, TickState, UnjoinedVm
 from tests.unit.reconcile_world import NOW, POLICY, TAINTED, World, ago, messy, name, node
 
 
@@ -46,9 +46,11 @@ def test_taints_converged_means_none():
 def test_tick_state_round_trips_through_json():
     state = TickState(repairs={"a": NodeRepair("1", ago(minutes=30), 2, ago(minutes=3))},
                       unjoined={"7": UnjoinedVm("agent000007", ago(minutes=20), 1, ago(minutes=2))},
-                      instance_count=12, count_drop_since=ago(minutes=1), reported_poison=frozenset({"m1"}))
+                      instances=Baseline(12, 3, ago(minutes=1)), nodes=Baseline(13),
+                      missing={"agent000004": ago(minutes=4)}, reported_poison=frozenset({"m1"}))
     assert TickState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
     assert TickState.from_dict({}) == TickState()
+    assert TickState.from_dict({"instance_count": 7}).instances == Baseline(7)  # a row saved before baselines
 
 
 def every_action():
