@@ -127,6 +127,8 @@ var tunables = {
   NODEPOOL_PROVISIONING_TIMEOUT: '900'
   NODEPOOL_MAX_DESTRUCTIVE_PER_TICK: '3'
   NODEPOOL_RECONCILE_SCHEDULE: '0 * * * * *'
+  NODEPOOL_ATTESTATION_SIGNERS: 'metadata.azure.com'
+  NODEPOOL_NONCE_TTL: '120'
 }
 
 // environment() spells endpoints with a trailing slash; the app joins paths onto them itself.
@@ -145,6 +147,7 @@ var wiring = {
   NODEPOOL_AUDIENCE: apiAudience
   NODEPOOL_AGENT_IDENTITY: ids.outputs.principalIds.agent
   NODEPOOL_MASTER_IDENTITY: ids.outputs.principalIds.master
+  NODEPOOL_MASTER_VM_ID: master.outputs.vmId
   'AzureWebJobs.${autoscaleFunctionName}.Disabled': autoscaler == 'cpu' ? 'true' : 'false'
 }
 
