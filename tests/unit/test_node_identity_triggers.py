@@ -34,7 +34,7 @@ def app(monkeypatch):
                                   credentials=FakeNodeCredentials(), audit=FakeAuditLog())
     Plane(registry=services.registry).register_master()
     monkeypatch.setattr(bootstrap, "_services", services)
-    services.fake_identity, services.kube_fake = identity, kube
+    services.fake_identity = identity
     return services
 
 
