@@ -4,12 +4,14 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import replace
+from datetime import datetime
 from typing import Callable
 
 from nodepool.domain.join import check_hostname
 from nodepool.domain.registry import NodeRecord
 from nodepool.errors import Conflict, NotFound, Unavailable
 from nodepool.ports import Registry
+from nodepool.services.node_auth import NodeClaim, NodeGuard
 
 _UNREAD = object()
 MAX_PAGE = 500
@@ -55,10 +57,12 @@ def list_nodes(registry: Registry, limit: int, token: str | None) -> dict:
 class NodeDirectory:
     """GET /api/nodes and /api/nodes/{name}: the registry view (no secrets live in it)."""
 
-    def __init__(self, registry: Registry):
-        self.registry = registry
+    def __init__(self, registry: Registry, guard: NodeGuard):
+        self.registry, self.guard = registry, guard
 
-    def get(self, name: str) -> dict:
+    def own(self, claim: NodeClaim, name: str, now: datetime) -> dict:
+        """GET /api/nodes/{name}: a node's own status poll, with its credential."""
+        self.guard.authenticate(claim, name, now)
         return get_node(self.registry, name).public()
 
     def page(self, limit: int, token: str | None) -> dict:
