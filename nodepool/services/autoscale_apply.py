@@ -14,10 +14,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from nodepool.domain import audit
 from nodepool.domain.autoscale import AbandonScaleDown, DeleteFailed, FinishScaleDown
 from nodepool.domain.autoscale_down import ScaleDown
 from nodepool.domain.autoscale_up import ScaleUp
-from nodepool.domain import audit
 from nodepool.errors import CapacityUnavailable, Conflict, NodepoolError
 from nodepool.services.autoscale_observe import AutoscalePorts
 
