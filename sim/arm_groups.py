@@ -85,11 +85,11 @@ class Groups:
         group = self.find(req)
         items = list(self.resources.get(group["name"].lower(), []))
         if self._holds_world(group):
-            cfg = self.world.config
-            items += [{"id": cfg.scale_set_id, "name": cfg.scale_set,
-                       "type": "Microsoft.Compute/virtualMachineScaleSets", "location": cfg.location},
-                      {"id": self.world.master.resource_id, "name": "master0",
-                       "type": "Microsoft.Compute/virtualMachines", "location": cfg.location}]
+            items += [{"id": w.config.scale_set_id, "name": w.config.scale_set,
+                       "type": "Microsoft.Compute/virtualMachineScaleSets", "location": w.config.location}
+                      for w in self.arm.worlds.values()]
+            items += [{"id": self.world.master.resource_id, "name": "master0",
+                       "type": "Microsoft.Compute/virtualMachines", "location": self.world.config.location}]
         return Response(200, {"value": items})
 
     def _holds_world(self, group: dict) -> bool:
@@ -97,7 +97,8 @@ class Groups:
 
     def scale_sets(self, req: Request) -> Response:
         group = self.find(req)
-        return Response(200, {"value": [J.scale_set(self.world)] if self._holds_world(group) else []})
+        worlds = self.arm.worlds.values() if self._holds_world(group) else ()
+        return Response(200, {"value": [J.scale_set(w) for w in worlds]})
 
     # -- catalogue -----------------------------------------------------------------------------
     def _located(self, req: Request) -> list[dict]:

@@ -9,7 +9,7 @@ record behind every in-process start) is what they put through its retries.
 from __future__ import annotations
 
 from localstack.waiting import wait_for
-from tests.functions.test_events import ENV, SIM, EventStack, start
+from tests.functions.test_events import ENV, SIM, joined, start
 
 QUEUE_ONLY = {"NODEPOOL_DRAIN_WORKERS": "0"}
 FAST_RETRIES = {**QUEUE_ONLY,  # a failed message is visible again after 1 s; an idle queue is polled at least every 0.5 s
@@ -57,8 +57,7 @@ def test_a_worker_killed_mid_drain_is_taken_over_from_the_queue_and_the_drain_fi
     """The drain started in-process dies with its host; the queue message, visible after its delay,
     finds the lease run out and the new worker takes the drain over."""
     env = {**ENV, "DEVHOST_QUEUE_LEASE": "2"}  # a dead host's message is back in 2 s
-    events = EventStack(make_stack(SIM, env, timers=True))
-    events.stack.register_master()
+    events = joined(make_stack(SIM, env, timers=True))
     name = events.names()[0]
     events.kube.add_pods(name, 10)
     preempt = events.sim.preempt(name, notice=30)
