@@ -26,6 +26,7 @@ from nodepool.services.nodes import update_node
 
 log = logging.getLogger(__name__)
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 2.0  # between eviction passes; back to the first after progress
+FINAL_WRITE_BUDGET_S = 30.0  # a storage restart's length; the queue redelivers after that
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ class Drainer:
             self.kube.delete_node(request.node)
             self.kube.delete_secret(KUBE_SYSTEM, node_password_secret(request.node))
         finished = self.now()
-        self._mark(request.node, lambda r: r.drained(request.event_id, request.type, request.deadline, finished,
-                                       removing=removing, pods_left=len(left)))
+        self._final_mark(request.node, lambda r: r.drained(request.event_id, request.type, request.deadline,
+                                                           finished, removing=removing, pods_left=len(left)))
         outcome = {"node": request.node, "event_id": request.event_id, "pods_left": len(left),
                    "late": finished > cutoff, "seconds": round((finished - started).total_seconds(), 3)}
         log.info("drained", extra=outcome)
@@ -108,6 +109,22 @@ class Drainer:
             if evicted:  # progress: a PDB refusal clears as soon as the evicted pod's replacement is Ready
                 backoff = BACKOFF_FIRST_S
             self.sleep(min(backoff, remaining))
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _final_mark(self, node: str, move: Callable[[NodeRecord], NodeRecord]) -> None:
+        """The work is done: retry the row's last write here for a while rather than leave it showing
+        `draining` until the queue redelivers the message (visibility timeout); then the redelivery."""
+        backoff, waited = BACKOFF_FIRST_S, 0.0
+        while True:
+            try:
+                return self._mark(node, move)
+            except TransientError as err:
+                if waited >= FINAL_WRITE_BUDGET_S:
+                    raise
+                log.warning("drained, but the registry write failed; retrying", extra={"node": node,
+                                                                                       "error": err.code})
+            self.sleep(backoff)
+            waited += backoff
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _mark(self, node: str, move: Callable[[NodeRecord], NodeRecord], current=None) -> None:
