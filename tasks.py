@@ -150,9 +150,42 @@ def params(c, file="cluster.env", out=".run/cloud-init"):
 
 @task(help={"fix": "apply ruff's safe fixes"})
 def lint(c, fix=False):
-    """ruff over the whole project."""
+    """ruff over the whole project, then the supply-chain checks (`audit`)."""
     _bootstrap()
     c.run(f"{VENV_PY} -m ruff check {'--fix ' if fix else ''}.", pty=False)
+    audit(c)
+
+
+@task
+def audit(c):
+    """bandit over the shipped code; pip-audit over requirements.lock.txt (a warning, not a pass, offline)."""
+    from infra.supply_chain import main
+
+    _bootstrap()
+    if main(ROOT, str(VENV_PY), _say):
+        sys.exit(1)
+
+
+@task
+def lock(c):
+    """Regenerate requirements.lock.txt (pins + sha256 of every distribution) from requirements.txt."""
+    from infra.supply_chain import lock_command
+
+    _bootstrap()
+    subprocess.run(lock_command(str(VENV_PY)), cwd=ROOT, check=True)
+
+
+@task(help={"python": "the Function App's Python version (default 3.11)"})
+def package(c, python="3.11"):
+    """What deploy uploads: .python_packages/ from requirements.lock.txt, every file's hash checked.
+    Then `func azure functionapp publish APP --no-build` (the remote build would read the ranges)."""
+    _bootstrap()
+    target = ROOT / ".python_packages" / "lib" / "site-packages"
+    subprocess.run([str(VENV_PY), "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps",
+                    "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+                    "--python-version", python, "--target", str(target), "-r", "requirements.lock.txt"],
+                   cwd=ROOT, check=True)
+    _say(f"dependencies in {target.relative_to(ROOT)}; publish with --no-build")
 
 
 @task(help={"port": "HTTP port of the dev host (default 7071, like func start)",
