@@ -2,7 +2,7 @@
 process, tests/functions/reconcile_stack.py) against the simulator's ARM and Kubernetes and
 Azurite, on a converged pool, with the listing faults the simulator can inject. Every ARM or
 Kubernetes write a tick makes while its observation is bad is a destructive action on a bad
-observation when it deletes, reimages, restarts, deallocates or powers off.
+observation when it deletes, reimages, (re)starts, deallocates or powers off.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from tests.functions.reconcile_stack import ReconcileStack, writes
 
-DESTRUCTIVE = ("delete", "reimage", "restart", "deallocate", "poweroff")
+DESTRUCTIVE = ("delete", "reimage", "restart", "start", "deallocate", "poweroff")
 HOLD_STEPS = (0, 5, 10, 20, 40, 80)  # minutes on the tick's clock: hold times are walked, not waited
 
 
@@ -66,6 +66,8 @@ def reconcile_faults(local) -> dict:
         "ARM page failing": [{"kind": "fail_page", "page": 2}],
         "ARM 429 storm": [{"kind": "throttle", "retry_after": 1}],
         "ARM 500 storm": [{"kind": "error", "status": 500}],
+        "instances without instanceView": [{"kind": "no_view"}],
+        "instances without PowerState": [{"kind": "no_view", "keep": 1}],
     }
     found, injected = {}, 0
     for name, faults in scenarios.items():

@@ -16,7 +16,8 @@ Scenarios (each figure counted from what happened, none assumed):
   joins_lost, orphan_tokens; and during drains (storage, or the Kubernetes API cut off):
   events_lost, left_draining;
 - reconcile on a converged pool under partial, short, shrinking and failing ARM lists, 429 and
-  500 storms and a lost baseline, hold times walked: destructive_actions_on_bad_observation.
+  500 storms, instances without instanceView or PowerState and a lost baseline, hold times
+  walked: destructive_actions_on_bad_observation.
 SKIPPED lists what the simulator cannot inject yet; those are not counted as 0 anywhere.
 The last line is one JSON object.
 """
@@ -38,7 +39,6 @@ AGENTS = 6
 HOST_ARGS = ["--no-timers", "--no-queues"]  # nothing acts behind the bench's back; messages stay counted
 SKIPPED = {
     "truncated Kubernetes lists": "the Kubernetes simulator cannot drop `continue` or shorten a list yet",
-    "missing instance views": "the ARM simulator always returns instanceView with $expand",
     "worker killed mid-message": "not built yet (needs a queue-listening host SIGKILLed inside a drain)",
 }
 FIGURES = ("fuzz_cases", "fuzz_5xx", "writes_on_rejected", "faults_injected", "events_lost", "joins_lost",
