@@ -26,8 +26,12 @@ def fuzz(target: Target, total: int, host) -> dict:
                   suppress_health_check=list(HealthCheck))
         @given(case=cases(target, route))
         def run(case):
-            outcome = target.send(case, session)
             seen["cases"] += 1
+            try:
+                outcome = target.send(case, session)
+            except requests.ConnectionError:  # the host dropped the request: no better than a 5xx
+                seen["5xx"] += 1
+                return
             seen["5xx"] += outcome.status >= 500
             seen["writes_on_rejected"] += outcome.writes if 400 <= outcome.status < 500 else 0
             seen["leaks"] += bool(outcome.leaked)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections import Counter
 
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--json", action="store_true", help="print only the figures, as one JSON line")
     args.add_argument("--fuzz", type=int, default=5000, help="fuzz requests (default 5000)")
     options = args.parse_args(argv)
+    if options.json:  # the drain's retry warnings are the scenario working, not news
+        logging.getLogger("nodepool").setLevel(logging.ERROR)
     kube = {"grace_s": 0.2, "tick_s": 0.05}
     with LocalStack(AGENTS, sim_options={"page_size": 2, "boot_seconds": 0.1, "kube_options": kube}, hosts=0,
                     app_settings={"NODEPOOL_CLUSTER": "bench"}) as local:
