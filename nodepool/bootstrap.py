@@ -1,7 +1,7 @@
 """The one place that wires settings -> adapters -> services. Cached per worker process.
 
 Triggers call `services()` and then one service. Tests build `Services(settings, registry=...,
-scaleset=..., ...)`: each keyword replaces one adapter with a fake (None: the real one). Heavy
+scaleset=..., verifier=..., audit=..., ...)`: each keyword replaces one adapter with a fake (None: the real one). Heavy
 clients (azure-mgmt-compute, the Kubernetes client) are built on first use, so a cold start
 that only serves /healthz or a drain does not pay for ARM. No use-case step lives here.
 """
@@ -12,20 +12,43 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
 
+from nodepool.adapters.attest_tables import TableNodeCredentials, TableNonceStore
+from nodepool.adapters.attestation import verifier_from_settings
+from nodepool.adapters.audit_table import TableAuditLog
 from nodepool.adapters.queue_peek import QueuePeek as StorageQueuePeek
 from nodepool.adapters.queues import NodeEventQueue, Queues
 from nodepool.adapters.registry import TableRegistry
 from nodepool.adapters.tables import Tables
 from nodepool.adapters.tickstate import TableTickStore
+from nodepool.domain.autoscale_settings import policy_from_settings
 from nodepool.domain.reconcile import Policy
 from nodepool.domain.registry import ClusterInfo
 from nodepool.errors import TransientError
-from nodepool.ports import EventQueue, IdentityVerifier, Kube, QueuePeek, Registry, ScaleSet, TickStore
+from nodepool.ports import (
+    AttestationVerifier,
+    AuditLog,
+    EventQueue,
+    IdentityVerifier,
+    Kube,
+    NodeCredentials,
+    NonceStore,
+    QueuePeek,
+    Registry,
+    ScaleSet,
+    TickStore,
+)
+from nodepool.ports_autoscale import AutoscaleStore, PoolScaleSet
+from nodepool.services.attested_join import AttestationPolicy, AttestedJoin
+from nodepool.services.audit import AuditTrail
+from nodepool.services.autoscale import Autoscaler
+from nodepool.services.autoscale_observe import AutoscalePorts, PoolPort
+from nodepool.services.autoscale_ports import EventTablePreemptNotices, QueuedScaleDownDrains
 from nodepool.services.caches import InstanceDirectory
 from nodepool.services.cluster import RegisteredCluster
 from nodepool.services.drain import DrainPolicy, DrainService
 from nodepool.services.events import EventsService
 from nodepool.services.join import JoinPolicy, JoinService
+from nodepool.services.node_auth import NodeGuard
 from nodepool.services.nodes import NodeDirectory
 from nodepool.services.reconcile import Reconciler
 from nodepool.services.reconcile_ports import ReconcilePorts
@@ -37,10 +60,18 @@ class Services:
     def __init__(self, settings: Settings, *, registry: Registry | None = None, scaleset: ScaleSet | None = None,
                  identity: IdentityVerifier | None = None, queue: EventQueue | None = None,
                  peek: QueuePeek | None = None, tick_store: TickStore | None = None,
-                 kube_for: Callable[[ClusterInfo], Kube] | None = None):
+                 kube_for: Callable[[ClusterInfo], Kube] | None = None,
+                 pool_scaleset: Callable[[str], PoolScaleSet] | None = None,
+                 autoscale_store: AutoscaleStore | None = None,
+                 verifier: AttestationVerifier | None = None, nonces: NonceStore | None = None,
+                 credentials: NodeCredentials | None = None, audit: AuditLog | None = None):
         self.settings = settings
         self._registry, self._scaleset, self._identity, self._queue = registry, scaleset, identity, queue
         self._peek, self._tick_store, self._kube_for = peek, tick_store, kube_for
+        self._pool_scaleset, self._autoscale_store = pool_scaleset, autoscale_store
+        self._pool_sets: dict[str, PoolScaleSet] = {}
+        self._autoscaler: Autoscaler | None = None
+        self._verifier, self._nonces, self._credentials, self._audit = verifier, nonces, credentials, audit
         self._kube_lock = threading.Lock()
         self._kube_key: tuple | None = None
         self._kube: Kube | None = None
@@ -100,28 +131,54 @@ class Services:
         return RegisteredCluster(self.registry, self.kube_for)
 
     @cached_property
+    def attestation(self) -> AttestedJoin:
+        s = self.settings
+        verifier = self._verifier or verifier_from_settings(s)
+        policy = AttestationPolicy(s.nonce_ttl_s, s.subscription_id)
+        return AttestedJoin(verifier, self.nonce_store, self.credentials, policy)
+
+    @cached_property
+    def nonce_store(self) -> NonceStore:
+        return self._nonces or TableNonceStore(self.tables, self.settings.cluster)
+
+    @cached_property
+    def credentials(self) -> NodeCredentials:
+        return self._credentials or TableNodeCredentials(self.tables, self.settings.cluster)
+
+    @cached_property
+    def guard(self) -> NodeGuard:
+        return NodeGuard(self.credentials)
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        return AuditTrail(self._audit or TableAuditLog(self.tables, self.settings.cluster))
+
+    @cached_property
     def joins(self) -> JoinService:
         s = self.settings
-        policy = JoinPolicy(s.join_token_ttl_s, s.bootstrap_tokens, s.node_labels, s.node_taints)
-        return JoinService(self.registry, self.instances, self.cluster, self.queue, policy)
+        policy = JoinPolicy(s.join_token_ttl_s, s.bootstrap_tokens, s.node_labels, s.node_taints,
+                            master_vm_id=s.master_vm_id)
+        return JoinService(self.registry, self.instances, self.cluster, self.queue, policy, self.attestation,
+                           self.guard, self.audit)
 
     @cached_property
     def events(self) -> EventsService:
-        return EventsService(self.registry, self.cluster, self.queue, self.instances, self.scaleset)
+        return EventsService(self.registry, self.cluster, self.queue, self.instances, self.scaleset,
+                             self.guard, self.audit)
 
     @cached_property
     def drains(self) -> DrainService:
         s = self.settings
         policy = DrainPolicy(s.drain_margin_s, s.force_delete_pods, s.pod_grace_s)
-        return DrainService(self.registry, self.cluster, policy)
+        return DrainService(self.registry, self.cluster, policy, trail=self.audit)
 
     @cached_property
     def nodes(self) -> NodeDirectory:
-        return NodeDirectory(self.registry)
+        return NodeDirectory(self.registry, self.guard)
 
     @cached_property
     def tokens(self) -> TokenCleaner:
-        return TokenCleaner(self.registry, self.cluster)
+        return TokenCleaner(self.registry, self.cluster, self.nonce_store)
 
     def kube_or_none(self, now: datetime) -> Kube | None:
         return self.cluster.kube_or_none(now)
@@ -135,8 +192,43 @@ class Services:
             kube = None
         store = self._tick_store or TableTickStore(self.tables, self.settings.cluster)
         ports = ReconcilePorts(scaleset=self.scaleset, kube=kube, registry=self.registry,
-                               queues=self._peek or StorageQueuePeek(self.queues), store=store)
+                               queues=self._peek or StorageQueuePeek(self.queues), store=store, trail=self.audit)
         return Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run)
+
+    def pool_scaleset(self, scale_set: str) -> PoolScaleSet:
+        """One autoscale pool's scale set (built once). Capacity writes poll their operation for up to
+        3 s (every second, or as ARM's Retry-After says): an allocation failure ARM reports that fast
+        is seen in the same tick; a later one shows as Failed instances, which the next tick backs off."""
+        if scale_set not in self._pool_sets:
+            if self._pool_scaleset:
+                self._pool_sets[scale_set] = self._pool_scaleset(scale_set)
+            else:
+                from nodepool.adapters.scaleset import AzureScaleSet
+                self._pool_sets[scale_set] = AzureScaleSet(self.settings, name=scale_set, lro_wait_s=3,
+                                                           polling_interval=1)
+        return self._pool_sets[scale_set]
+
+    def autoscaler(self, now: datetime) -> Autoscaler:
+        """One autoscale tick's wiring over the pools of NODEPOOL_AUTOSCALE_POOLS. Like reconcile, no
+        registered cluster means incomplete listings and a tick that does nothing. One Autoscaler per
+        worker, its ports renewed each tick: a dry run keeps its would-be state in it."""
+        from nodepool.adapters.autoscale_kube import KubeClusterView
+        from nodepool.adapters.autoscale_store import TableAutoscaleStore
+        s = self.settings
+        try:
+            kube = self.kube_or_none(now)
+        except TransientError:
+            kube = None
+        policy = policy_from_settings(s)
+        ports = AutoscalePorts(
+            tuple(PoolPort(p.pool, self.pool_scaleset(p.scale_set)) for p in s.autoscale_pools),
+            KubeClusterView(kube), EventTablePreemptNotices(self.registry, now),
+            QueuedScaleDownDrains(self.registry, kube, self.queue, now, policy.drain_timeout),
+            self._autoscale_store or TableAutoscaleStore(self.tables, s.cluster))
+        if self._autoscaler is None:
+            self._autoscaler = Autoscaler(ports, policy, dry_run=s.dry_run)
+        self._autoscaler.ports = ports
+        return self._autoscaler
 
     def health_probes(self) -> dict:
         return {"tables": self.tables.ping, "queues": self.queues.ping}

@@ -3,7 +3,9 @@
 Mixed into `World` (sim/world.py), whose lock, clock and VMs it uses. New VMs are Creating /
 starting for `boot_s`; scale-in removes unprotected VMs in the order of the scale-in policy
 (Default: highest instance id first; OldestVM; NewestVM) and refuses when only protected
-ones are left.
+ones are left. A scale-out meets the scale set's capacity (sim/capacity.py): during an outage
+it is refused with ARM's 409 and code, and nothing changes; or (allocation failures) the write
+is taken and its new VMs end in provisioning state Failed instead of booting.
 """
 from __future__ import annotations
 
@@ -33,8 +35,13 @@ class Scaling:
         """Set sku.capacity: create VMs, or remove unprotected ones by the scale-in policy."""
         with self.lock:
             now, live = self.clock(), [vm for vm in self.listing() if not vm.gone]
+            refusal = self.capacity_left.refusal(self.config) if capacity > len(live) else None
+            if refusal and not refusal[2]:
+                raise Refused(409, refusal[0], refusal[1])
             if capacity >= len(live):
                 changed = [self._create(now, False) for _ in range(capacity - len(live))]
+                for vm in changed if refusal else ():
+                    vm.allocation_error = {"code": refusal[0], "message": refusal[1]}
             else:
                 changed = self._scale_in_order([vm for vm in live if not vm.protected])[: len(live) - capacity]
                 if len(changed) < len(live) - capacity:
@@ -62,7 +69,8 @@ class Scaling:
         n, cfg = self.next_id, self.config
         self.next_id += 1
         vm = Vm(f"{cfg.scale_set}_{n}", computer_name(cfg.prefix, n), f"{cfg.scale_set_id}/virtualMachines/{n}",
-                self.agent, instance_id=str(n), created=now, private_ip=f"10.1.{n // 250}.{n % 250 + 4}")
+                self.agent, instance_id=str(n), created=now, spot=cfg.priority == "Spot",
+                private_ip=f"10.1.{n // 250}.{n % 250 + 4}")
         self.vms[vm.instance_id] = vm
         vm.pend("boot", now if booted else now + cfg.boot_s)
         return vm

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from nodepool.clock import utcnow
+from nodepool.domain import audit
+from nodepool.domain.audit import Actor
 from nodepool.domain.drain_message import POISON_QUEUE, DrainRequest
 from nodepool.domain.events import NODE_REMOVING_TYPES
 from nodepool.domain.join import KUBE_SYSTEM, node_password_secret
@@ -21,6 +23,7 @@ from nodepool.domain.model import Pod
 from nodepool.domain.registry import NodeRecord
 from nodepool.errors import TransientError
 from nodepool.ports import Kube, Registry
+from nodepool.services.audit import AuditTrail
 from nodepool.services.cluster import RegisteredCluster
 from nodepool.services.nodes import update_node
 
@@ -45,12 +48,23 @@ class DrainService:
     """The queue trigger's use cases: drain for one message; record a drain that failed for good."""
 
     def __init__(self, registry: Registry, cluster: RegisteredCluster, policy: DrainPolicy,
-                 now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep):
+                 now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
+                 trail: AuditTrail | None = None):
         self.registry, self.cluster, self.policy, self.now, self.sleep = registry, cluster, policy, now, sleep
+        self.trail = trail
 
     def drain(self, request: DrainRequest) -> dict:
         kube = self.cluster.kube(self.now())
-        return Drainer(self.registry, kube, self.policy, self.now, self.sleep).drain(request)
+        outcome = Drainer(self.registry, kube, self.policy, self.now, self.sleep).drain(request)
+        if self.trail and "pods_left" in outcome:  # a drain done now, not one found done already
+            self._audit(request, outcome)
+        return outcome
+
+    def _audit(self, request: DrainRequest, outcome: dict) -> None:
+        why, who, now = f"{request.type} {request.event_id}", Actor.system("drain"), self.now()
+        self.trail.record(who, audit.DRAIN, request.node, why, now, detail=f"pods_left={outcome['pods_left']}")
+        if request.type in NODE_REMOVING_TYPES:
+            self.trail.record(who, audit.NODE_DELETE, request.node, why, now)
 
     def failed(self, request: DrainRequest, now: datetime) -> None:
         """The host moved the message to the poison queue: say so on the row (its state stays)."""
