@@ -12,6 +12,7 @@ from email.utils import format_datetime
 import requests
 from hypothesis import HealthCheck, given, settings
 
+from localstack.node_identity import document as attested_document
 from tests.functions.http_fuzz import ROUTES, Target, cases
 
 SKEW_S = 300
@@ -38,16 +39,15 @@ def fuzz(target: Target, total: int, host) -> dict:
             seen[f"{case.path.split('/')[0]} {outcome.status // 100}xx"] += 1
 
         run()
-    seen["leaks"] += bool(target.secrets_in(host.logs()))
+    seen["leaks"] += bool(target.secrets_in(host.logs(), log=True))
     return {"fuzz_cases": seen.pop("cases"), "fuzz_5xx": seen.pop("5xx"),
             "writes_on_rejected": seen.pop("writes_on_rejected"), "secrets_leaked": seen.pop("leaks"),
             "fuzz_answers": dict(seen)}
 
 
 def identity_cases(sim) -> dict[str, tuple[str, str | None]]:
-    """name -> (route, bearer token) for every spoofing case the identity check can be tried with today:
-    the token as an attacker could present it. (Attested join and node credentials, being added
-    separately, bring their own cases.)"""
+    """name -> (route, bearer token): the caller's Entra ID token as an attacker could present it
+    (the attested join's and node credentials' cases are node_identity_cases)."""
     agent, now = sim.agent_identity, time.time()
     mint = sim.idp.mint
     aud = sim.audience
@@ -77,7 +77,29 @@ def spoofed(stack, host, hostname: str) -> dict:
             accepted.append(name)
     no_key = stack.call("POST", "join", who="agent", key=False, body=bodies["join"], host=host)
     accepted += ["join: no function key"] if no_key.status_code < 400 else []
-    return {"spoofed_cases": len(tried) + 1, "spoofed_requests_accepted": len(accepted), "spoofed_accepted": accepted}
+    node_cases = node_identity_cases(stack, host, hostname, bodies)
+    accepted += [name for name, answer in node_cases.items() if answer.status_code < 400]
+    return {"spoofed_cases": len(tried) + 1 + len(node_cases), "spoofed_requests_accepted": len(accepted),
+            "spoofed_accepted": accepted}
+
+
+def node_identity_cases(stack, host, hostname: str, bodies: dict) -> dict:
+    """Attested join and node credentials: another VM's document, a replayed one, calls without a
+    node credential or with another node's."""
+    other = next(v.computer_name for v in stack.sim.vms if v.instance_id and v.computer_name != hostname)
+    assert stack.join(other, host=host).ok, "the other VM could not join"
+    answers = {"join: another VM's attested document": stack.identities.join(hostname, vm=other, host=host)}
+    challenge = stack.call("POST", "join/nonce", who="agent", body={"hostname": hostname}, host=host).json()
+    replay = {"hostname": hostname, "attested": attested_document(stack.sim, hostname, challenge["nonce"])}
+    first = stack.call("POST", "join", who="agent", body=replay, host=host)
+    if first.ok:
+        stack.node_credentials[hostname] = first.json()["node_credential"]
+    answers["join: a replayed attested document"] = stack.call("POST", "join", who="agent", body=replay, host=host)
+    for route in ("leave", "events"):
+        answers[f"{route}: no node credential"] = stack.call("POST", route, who="agent", body=bodies[route], host=host)
+        answers[f"{route}: another node's credential"] = stack.call(
+            "POST", route, who="agent", body=bodies[route], host=host, headers=stack.identities.headers(other))
+    return answers
 
 
 def clock_skew(stack, host, hostname: str) -> dict:
@@ -85,7 +107,7 @@ def clock_skew(stack, host, hostname: str) -> dict:
     refused = []
     for skew in (-SKEW_S, SKEW_S):
         token = stack.sim.idp.mint(stack.sim.agent_identity, stack.sim.audience, now=time.time() + skew)
-        answer = stack.call("POST", "join", token=token, body={"hostname": hostname}, host=host)
+        answer = stack.join(hostname, token=token, host=host)
         if answer.status_code != 200:
             refused.append(f"{skew:+d} s: {answer.status_code} {answer.json().get('error')}")
     return {"skewed_callers_refused": len(refused), "skew_refusals": refused, "skewed_clocks": 2}
@@ -107,7 +129,8 @@ def deliveries(stack, host, queue, registry, vm) -> dict:
              (1, [("dup-1", 30)]), (3, [("dup-3", -SKEW_S)])]
     events = sorted({eid for _, evs in specs for eid, _ in evs})
     before = queue.get_queue_properties().approximate_message_count
-    statuses = [stack.call("POST", "events", who="agent", host=host,
+    headers = stack.identities.headers(vm.computer_name)  # the node credential its join gave
+    statuses = [stack.call("POST", "events", who="agent", host=host, headers=headers,
                            body=_report(vm.computer_name, vm.name, inc, evs)).status_code for inc, evs in specs]
     sent = queue.get_queue_properties().approximate_message_count - before
     recorded = [e for e in events if registry.event(vm.computer_name, e)]

@@ -66,14 +66,14 @@ def joins_through_restarts(stack, cut: StorageCut, host, cuts=range(1, 7)) -> di
     for vm in [v for v in stack.sim.vms if v.instance_id]:
         for k in cuts:
             cut.stop_after(k)
-            first = stack.call("POST", "join", who="agent", body={"hostname": vm.computer_name}, host=host)
+            first = stack.join(vm.computer_name, host=host)
             cut.restart()
             errors += first.status_code != 200
             answers = [first] if first.status_code == 200 else []
             for _ in range(10):
                 if answers:
                     break
-                retry = stack.call("POST", "join", who="agent", body={"hostname": vm.computer_name}, host=host)
+                retry = stack.join(vm.computer_name, host=host)
                 answers += [retry] if retry.status_code == 200 else []
                 time.sleep(0.1 if not answers else 0)
             lost += not answers

@@ -8,7 +8,8 @@ Scenarios (each figure counted from what happened, none assumed):
   queue messages on 4xx answers), secrets_leaked (answers and the host's log);
 - spoofed identities: forged/none/HS256 signatures, unknown kid, wrong audience, issuer, tenant,
   expired, not yet valid, the other role's identity, no function key: spoofed_requests_accepted.
-  Attested join and node credentials are being added separately: their cases are not here yet;
+  attested join: another VM's document, a replayed one; leave and events without a node
+  credential or with another node's;
 - clock skew: callers' tokens +-5 min off (skewed_callers_refused) and events whose NotBefore is
   5 min past or ahead;
 - duplicate and reordered deliveries of scheduled events: duplicate_actions, events_lost;

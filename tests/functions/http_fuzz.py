@@ -20,10 +20,14 @@ from azure.storage.queue import QueueClient
 from hypothesis import strategies as st
 
 from localstack.counting_proxy import CountingProxy
+from localstack.node_identity import MASTER_VM
+from localstack.node_identity import document as attested_document
 from nodepool.domain.drain_message import NODE_EVENTS_QUEUE
 
-ROUTES = (("POST", "cluster"), ("POST", "join"), ("POST", "leave"), ("POST", "events"),
-          ("GET", "nodes"), ("GET", "nodes/{name}"), ("GET", "healthz"))
+ROUTES = (("POST", "cluster/nonce"), ("POST", "cluster"), ("POST", "join/nonce"), ("POST", "join"),
+          ("POST", "leave"), ("POST", "events"), ("GET", "nodes"), ("GET", "nodes/{name}"), ("GET", "audit"),
+          ("GET", "healthz"))
+FRESH = "fresh-attested-document"  # replaced in `send` by a document attested for a new nonce
 WRITE_METHODS = ("POST", "PUT", "PATCH", "MERGE", "DELETE")
 TRACE_MARKS = ("Traceback (most recent call last)", 'File "/')
 EVENT_TYPES = ("Preempt", "Terminate", "Reboot", "Redeploy", "Freeze", "Bogus", "")
@@ -62,6 +66,8 @@ def document(draw, route: str, hostname: str, vm_name: str, registration: dict) 
                                                   "Events": draw(st.lists(event(hostname, vm_name), max_size=3))}}
     else:
         doc = {"hostname": draw(st.sampled_from([hostname, hostname.upper(), "nothere0", "", "a" * 300, "-x"]))}
+    if route in ("join", "cluster"):
+        doc["attested"] = FRESH
     for _ in range(draw(st.integers(0, 2))):
         key = draw(st.sampled_from([*doc.keys(), "vm_id", "fresh", "extra"]))
         if draw(st.booleans()):
@@ -85,13 +91,16 @@ def cases(draw, target: "Target", route: tuple[str, str] | None = None) -> Case:
     method, path = route or draw(st.sampled_from(ROUTES))
     if "{name}" in path:
         path = path.replace("{name}", quote(draw(st.sampled_from([target.hostname, "x"]) | text), safe=""))
-    name = path.split("/")[0]
+    name = path.split("/")[0] if path != "join/nonce" else "nonce"
     headers = {}
+    credential = draw(st.sampled_from(["good", "good", "none", "junk"]))
+    if credential != "none" and target.credential():
+        headers["X-Node-Credential"] = target.credential() if credential == "good" else draw(ascii_text)
     key = draw(st.sampled_from(["good", "good", "good", "none", "wrong"]))
     if key != "none":
         headers["x-functions-key"] = target.function_key if key == "good" else draw(ascii_text)
     who = draw(st.sampled_from(["route", "route", "agent", "master", "forged", "junk", "none"]))
-    token = target.tokens.get("master" if who == "route" and name == "cluster" else
+    token = target.tokens.get("master" if who == "route" and name in ("cluster", "cluster/nonce") else
                               "agent" if who == "route" else who)
     if who == "junk":
         token = draw(ascii_text)
@@ -140,23 +149,44 @@ class Target:
     vm_name: str
     registration: dict
     tokens: dict[str, str]
+    stack: object = None  # the LocalStack: fresh attested documents, the node credential it keeps
+    host: object = None  # its DevHostProcess
     secrets: dict[str, str] = field(default_factory=dict)
+    handed: list[str] = field(default_factory=list)  # node credentials joins answered with
 
-    def secrets_in(self, text: str) -> list[str]:
-        found = [what for what, value in self.secrets.items() if value and value in text]
+    def credential(self) -> str | None:
+        return self.stack.node_credentials.get(self.hostname) if self.stack else None
+
+    def attested(self, path: str) -> dict:
+        """A document attested for a fresh nonce: the agent's own VM for a join, the master's for /cluster."""
+        who, body = ("master", {}) if path == "cluster" else ("agent", {"hostname": self.hostname})
+        challenge = self.stack.call("POST", f"{path}/nonce", who=who, body=body, host=self.host)
+        vm = MASTER_VM if path == "cluster" else self.hostname
+        return attested_document(self.stack.sim, vm, challenge.json()["nonce"]) if challenge.ok else {}
+
+    def secrets_in(self, text: str, log: bool = False) -> list[str]:
+        """Secrets (and, in a log, node credentials ever handed out) and traceback marks in `text`."""
+        kept = {**self.secrets, **({f"credential {i}": c for i, c in enumerate(self.handed)} if log else {})}
+        found = [what for what, value in kept.items() if value and value in text]
         return found + [mark for mark in TRACE_MARKS if mark in text]
 
     def queued(self) -> int:
         return self.queue.get_queue_properties().approximate_message_count
 
     def send(self, case: Case, session: requests.Session) -> Outcome:
+        body = case.body
+        if body and FRESH.encode() in body:
+            body = body.replace(json.dumps(FRESH).encode(), json.dumps(self.attested(case.path)).encode())
         self.proxy.take()
         before = self.queued()
         answer = session.request(case.method, f"{self.url}/api/{case.path}", headers=case.headers,
-                                 params=case.params, data=case.body, timeout=60)
+                                 params=case.params, data=body, timeout=60)
         tables = sum(n for key, n in self.proxy.take().items()
                      if key.split()[0] in WRITE_METHODS and not key.endswith("/Tables"))
         writes = tables + max(0, self.queued() - before)
+        if case.path == "join" and answer.status_code == 200:  # the VM's earlier credential stops working
+            self.stack.node_credentials[self.hostname] = answer.json()["node_credential"]
+            self.handed.append(answer.json()["node_credential"])
         return Outcome(answer.status_code, writes, self.secrets_in(answer.text))
 
 
@@ -170,8 +200,10 @@ def target_for(stack, proxy: CountingProxy, host) -> Target:
         queue.create_queue()
     except ResourceExistsError:
         pass
+    stack.join(vm.computer_name, host=host).raise_for_status()
     target = Target(host.url, host.function_key, proxy, queue, vm.computer_name, vm.name, kube.registration(),
-                    tokens)
+                    tokens, stack, host)
+    target.handed.append(target.credential())
     target.secrets = {"function key": host.function_key, "master key": host.master_key, "credential": kube.token,
                       "agent token": kube.agent_token, **{f"{k} jwt": v for k, v in tokens.items()}}
     return target
