@@ -173,19 +173,6 @@ def lock(c):
     subprocess.run(lock_command(str(VENV_PY)), cwd=ROOT, check=True)
 
 
-@task(help={"python": "the Function App's Python version (default 3.11)"})
-def package(c, python="3.11"):
-    """What deploy uploads: .python_packages/ from requirements.lock.txt, every file's hash checked.
-    Then `func azure functionapp publish APP --no-build` (the remote build would read the ranges)."""
-    _bootstrap()
-    target = ROOT / ".python_packages" / "lib" / "site-packages"
-    subprocess.run([str(VENV_PY), "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps",
-                    "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--implementation", "cp",
-                    "--python-version", python, "--target", str(target), "-r", "requirements.lock.txt"],
-                   cwd=ROOT, check=True)
-    _say(f"dependencies in {target.relative_to(ROOT)}; publish with --no-build")
-
-
 @task(help={"port": "HTTP port of the dev host (default 7071, like func start)",
             "agents": "agent VMs in the simulated scale set (default 3)"})
 def serve(c, port=7071, agents=3):

@@ -1,10 +1,9 @@
 """A join answered with an error leaves no live bootstrap token behind (issue 17)."""
 import pytest
 
-from nodepool.domain.join import JoinRequest
 from nodepool.domain.model import Caller, Role
 from nodepool.errors import Unavailable
-from tests.unit.fakes_world import NOW, Plane
+from tests.unit.fakes_world import Plane
 
 AGENT = Caller(Role.AGENT, "agent-principal")
 
@@ -29,7 +28,7 @@ def plane():
 def test_a_row_write_failing_after_the_secret_revokes_the_token_it_minted(plane, monkeypatch):
     monkeypatch.setattr(plane.registry, "save_node", failing(Unavailable("storage restarting")))
     with pytest.raises(Unavailable):
-        plane.joins.join(AGENT, JoinRequest(plane.hostnames()[0]), NOW)
+        plane.join(plane.hostnames()[0])
     assert bootstrap_secrets(plane) == [] and plane.registry.join_tokens() == []
 
 
@@ -42,7 +41,7 @@ def test_a_secret_create_that_failed_after_landing_is_revoked_too(plane, monkeyp
 
     monkeypatch.setattr(plane.kube, "create_secret", lands_then_times_out)
     with pytest.raises(Unavailable):
-        plane.joins.join(AGENT, JoinRequest(plane.hostnames()[0]), NOW)
+        plane.join(plane.hostnames()[0])
     assert bootstrap_secrets(plane) == [] and plane.registry.join_tokens() == []
 
 
@@ -50,13 +49,13 @@ def test_when_storage_cannot_forget_the_row_the_secret_still_goes(plane, monkeyp
     monkeypatch.setattr(plane.registry, "save_node", failing(Unavailable("storage down")))
     monkeypatch.setattr(plane.registry, "delete_join_token", failing(Unavailable("storage down")))
     with pytest.raises(Unavailable):
-        plane.joins.join(AGENT, JoinRequest(plane.hostnames()[0]), NOW)
+        plane.join(plane.hostnames()[0])
     assert bootstrap_secrets(plane) == []
     [left] = plane.registry.join_tokens()  # only a name: the cleanup timer removes it
     assert left.node == plane.hostnames()[0]
 
 
 def test_a_successful_join_keeps_its_token(plane):
-    answer = plane.joins.join(AGENT, JoinRequest(plane.hostnames()[0]), NOW)
+    answer = plane.join(plane.hostnames()[0])
     token_id = answer["token"].split("::")[1].split(".")[0]
     assert bootstrap_secrets(plane) == [f"bootstrap-token-{token_id}"]
