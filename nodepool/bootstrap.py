@@ -224,7 +224,7 @@ class Services:
             tuple(PoolPort(p.pool, self.pool_scaleset(p.scale_set)) for p in s.autoscale_pools),
             KubeClusterView(kube), EventTablePreemptNotices(self.registry, now),
             QueuedScaleDownDrains(self.registry, kube, self.queue, now, policy.drain_timeout),
-            self._autoscale_store or TableAutoscaleStore(self.tables, s.cluster))
+            self._autoscale_store or TableAutoscaleStore(self.tables, s.cluster), self.audit)
         if self._autoscaler is None:
             self._autoscaler = Autoscaler(ports, policy, dry_run=s.dry_run)
         self._autoscaler.ports = ports
