@@ -20,7 +20,7 @@ SKEW_S = 300
 
 def fuzz(target: Target, total: int, host) -> dict:
     """`total` requests spread over the routes; every answer checked (no assertion stops the run)."""
-    session, seen = requests.Session(), Counter()
+    session, seen, failures = requests.Session(), Counter(), []
 
     for route in ROUTES:
         @settings(max_examples=math.ceil(total / len(ROUTES)), deadline=None, database=None,
@@ -34,6 +34,8 @@ def fuzz(target: Target, total: int, host) -> dict:
                 seen["5xx"] += 1
                 return
             seen["5xx"] += outcome.status >= 500
+            if outcome.status >= 500:
+                failures.append(f"{case.method} {case.path} {outcome.status} {outcome.error}")
             seen["writes_on_rejected"] += outcome.writes if 400 <= outcome.status < 500 else 0
             seen["leaks"] += bool(outcome.leaked)
             seen[f"{case.path.split('/')[0]} {outcome.status // 100}xx"] += 1
@@ -42,7 +44,7 @@ def fuzz(target: Target, total: int, host) -> dict:
     seen["leaks"] += bool(target.secrets_in(host.logs(), log=True))
     return {"fuzz_cases": seen.pop("cases"), "fuzz_5xx": seen.pop("5xx"),
             "writes_on_rejected": seen.pop("writes_on_rejected"), "secrets_leaked": seen.pop("leaks"),
-            "fuzz_answers": dict(seen)}
+            "fuzz_answers": dict(seen), "fuzz_5xx_answers": failures[:20]}
 
 
 def identity_cases(sim) -> dict[str, tuple[str, str | None]]:

@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                         "duplicate/reordered deliveries": found["deliveries"],
                         "spoofed requests": found["spoofed_cases"]})
     found["faults_injected"] = sum(injected.values())
-    figures = {**{k: found[k] for k in FIGURES}, "secrets_leaked": found["secrets_leaked"],
+    figures = {**{k: found[k] for k in FIGURES}, "fuzz_5xx_answers": found["fuzz_5xx_answers"],
+               "secrets_leaked": found["secrets_leaked"],
                "left_draining": found["left_draining"], "skewed_callers_refused": found["skewed_callers_refused"],
                "scenarios_skipped": sorted(SKIPPED)}
     lines = [f"{k:>40}: {json.dumps(v)}" for k, v in found.items() if k not in figures] + \

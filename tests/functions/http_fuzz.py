@@ -136,6 +136,7 @@ class Outcome:
     status: int
     writes: int
     leaked: list[str]
+    error: str = ""  # the error code of a JSON error answer
 
 
 @dataclass
@@ -187,7 +188,9 @@ class Target:
         if case.path == "join" and answer.status_code == 200:  # the VM's earlier credential stops working
             self.stack.node_credentials[self.hostname] = answer.json()["node_credential"]
             self.handed.append(answer.json()["node_credential"])
-        return Outcome(answer.status_code, writes, self.secrets_in(answer.text))
+        error = answer.json().get("error", "") if answer.headers.get("content-type", "").startswith(
+            "application/json") and answer.status_code >= 400 else ""
+        return Outcome(answer.status_code, writes, self.secrets_in(answer.text), str(error))
 
 
 def target_for(stack, proxy: CountingProxy, host) -> Target:
