@@ -33,10 +33,11 @@ def fuzz(target: Target, total: int, host) -> dict:
             except requests.ConnectionError:  # the host dropped the request: no better than a 5xx
                 seen["5xx"] += 1
                 return
-            seen["5xx"] += outcome.status >= 500
-            if outcome.status >= 500:
+            seen["5xx"] += outcome.failed
+            seen["not_visible"] += outcome.status >= 500 and not outcome.failed
+            if outcome.failed:
                 failures.append(f"{case.method} {case.path} {outcome.status} {outcome.error}")
-            seen["writes_on_rejected"] += outcome.writes if 400 <= outcome.status < 500 else 0
+            seen["writes_on_rejected"] += outcome.writes if outcome.status >= 400 else 0
             seen["leaks"] += bool(outcome.leaked)
             seen[f"{case.path.split('/')[0]} {outcome.status // 100}xx"] += 1
 
@@ -44,7 +45,8 @@ def fuzz(target: Target, total: int, host) -> dict:
     seen["leaks"] += bool(target.secrets_in(host.logs(), log=True))
     return {"fuzz_cases": seen.pop("cases"), "fuzz_5xx": seen.pop("5xx"),
             "writes_on_rejected": seen.pop("writes_on_rejected"), "secrets_leaked": seen.pop("leaks"),
-            "fuzz_answers": dict(seen), "fuzz_5xx_answers": failures[:20]}
+            "fuzz_503_not_visible": seen.pop("not_visible"), "fuzz_answers": dict(seen),
+            "fuzz_5xx_answers": failures[:20]}
 
 
 def identity_cases(sim) -> dict[str, tuple[str, str | None]]:

@@ -27,6 +27,9 @@ from nodepool.domain.drain_message import NODE_EVENTS_QUEUE
 ROUTES = (("POST", "cluster/nonce"), ("POST", "cluster"), ("POST", "join/nonce"), ("POST", "join"),
           ("POST", "leave"), ("POST", "events"), ("GET", "nodes"), ("GET", "nodes/{name}"), ("GET", "audit"),
           ("GET", "healthz"))
+# The one 5xx by design: a syntactically valid hostname ARM does not list (yet) is "not visible
+# yet", 503 with Retry-After (a VM seconds old may not be listed): a state of the pool, not bad input.
+NOT_VISIBLE = "instance_not_visible"
 FRESH = "fresh-attested-document"  # replaced in `send` by a document attested for a new nonce
 WRITE_METHODS = ("POST", "PUT", "PATCH", "MERGE", "DELETE")
 TRACE_MARKS = ("Traceback (most recent call last)", 'File "/')
@@ -137,6 +140,11 @@ class Outcome:
     writes: int
     leaked: list[str]
     error: str = ""  # the error code of a JSON error answer
+
+    @property
+    def failed(self) -> bool:
+        """A 5xx other than the designed `not visible yet`."""
+        return self.status >= 500 and not (self.status == 503 and self.error == NOT_VISIBLE)
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Property tests over every HTTP endpoint through the dev host (issue 17): whatever the body,
-headers, path and query values, the app never answers 5xx, writes nothing when it answers 4xx,
+headers, path and query values, the app never answers 5xx (but the designed 503 `instance_not_visible`
+for a hostname ARM does not list yet, see http_fuzz.NOT_VISIBLE), writes nothing when it refuses,
 and shows no secret or traceback, neither in an answer nor in its log.
 
 One test (one stack: the master registered once, the account not emptied under it by another
@@ -35,8 +36,8 @@ def test_no_5xx_no_write_on_4xx_no_secret_in_answers_or_logs(make_stack):
         def check(case):
             outcome = target.send(case, session)
             seen[(case.path.split("/")[0], outcome.status // 100)] += 1
-            assert outcome.status < 500, f"{case.method} {case.path} answered {outcome.status}"
-            assert not (400 <= outcome.status < 500 and outcome.writes), \
+            assert not outcome.failed, f"{case.method} {case.path} answered {outcome.status} {outcome.error}"
+            assert not (outcome.status >= 400 and outcome.writes), \
                 f"{case.method} {case.path} answered {outcome.status} after {outcome.writes} writes"
             assert outcome.leaked == [], f"{case.method} {case.path}: {outcome.leaked} in the answer"
 
