@@ -169,9 +169,29 @@ def params(c, file="cluster.env", out=".run/cloud-init", arm_out=".run/arm"):
 
 @task(help={"fix": "apply ruff's safe fixes"})
 def lint(c, fix=False):
-    """ruff over the whole project."""
+    """ruff over the whole project, then the supply-chain checks (`audit`)."""
     _bootstrap()
     c.run(f"{VENV_PY} -m ruff check {'--fix ' if fix else ''}.", pty=False)
+    audit(c)
+
+
+@task
+def audit(c):
+    """bandit over the shipped code; pip-audit over requirements.lock.txt (a warning, not a pass, offline)."""
+    from infra.supply_chain import main
+
+    _bootstrap()
+    if main(ROOT, str(VENV_PY), _say):
+        sys.exit(1)
+
+
+@task
+def lock(c):
+    """Regenerate requirements.lock.txt (pins + sha256 of every distribution) from requirements.txt."""
+    from infra.supply_chain import lock_command
+
+    _bootstrap()
+    subprocess.run(lock_command(str(VENV_PY)), cwd=ROOT, check=True)
 
 
 @task(help={"port": "HTTP port of the dev host (default 7071, like func start)",

@@ -55,6 +55,11 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
 
+class StorageRejected(PermanentError):
+    """Storage refused the request itself (400, 413, 431, a key it cannot hold): retrying cannot help."""
+    code = "storage_rejected"
+
+
 class TooLarge(PermanentError):
     code = "payload_too_large"
 

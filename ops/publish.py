@@ -1,6 +1,7 @@
-"""`tasks.py publish`: zip the app as .funcignore says and deploy it through the app's one-deploy
-endpoint (`POST /api/publish?RemoteBuild=true` on the scm host), then poll the deployment id it
-returns. Flex Consumption answers 200 even for a failed deployment: success is read from the body.
+"""`tasks.py publish`: zip the app as .funcignore says (its requirements.txt: the hash-pinned lock)
+and deploy it through the app's one-deploy endpoint (`POST /api/publish?RemoteBuild=true` on the
+scm host), then poll the deployment id it returns. Flex Consumption answers 200 even for a failed
+deployment: success is read from the body.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import requests
 from ops.config import ROOT
 from ops.errors import OpsError
 
+LOCK = "requirements.lock.txt"  # the deployed app's pins with hashes (tasks.py lock)
 STATUS = {0: "Pending", 1: "Building", 2: "Deploying", 3: "Failed", 4: "Success", 5: "PartialSuccess"}
 
 
@@ -47,8 +49,16 @@ def package(root: Path = ROOT) -> tuple[bytes, list[str]]:
         for name in names:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
-            archive.writestr(info, (root / name).read_bytes())
+            archive.writestr(info, _content(root, name))
     return buffer.getvalue(), names
+
+
+def _content(root: Path, name: str) -> bytes:
+    """The remote build installs requirements.txt: it gets the hash-pinned lock, so pip checks every
+    file against its sha256 (the ranges stay in the repository's requirements.txt)."""
+    if name == "requirements.txt" and (root / LOCK).exists():
+        return (root / LOCK).read_bytes()
+    return (root / name).read_bytes()
 
 
 def publish(scm_url: str, token: str, archive: bytes, *, verify=True, interval: float = 3.0,

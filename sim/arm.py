@@ -142,6 +142,12 @@ class Arm:
         page = vms[start:start + self.page_size]
         expand = (req.arg("$expand") or "").lower() == "instanceview"
         body: dict = {"value": [J.vm(world, vm, expand=expand) for vm in page]}
+        if no_view := self.faults.take("no_view", req.method, req.path):
+            for item in body["value"]:
+                view = item["properties"].pop("instanceView", None)
+                if no_view.keep and view is not None:
+                    view["statuses"] = [s for s in view.get("statuses", []) if not s["code"].startswith("PowerState/")]
+                    item["properties"]["instanceView"] = view
         short = self.faults.take("short_list", req.method, req.path)
         if short:
             body["value"] = body["value"][: short.keep or len(page)]

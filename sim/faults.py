@@ -10,6 +10,7 @@ A fault applies to requests whose method and path match, for `count` requests or
 - short_list: a VM listing shows only the first `keep` VMs and no nextLink after them
   (the silent partial answer behind the worst autoscaler incidents)
 - fail_page: the `page`-th page of a VM listing (1 = first) answers 500
+- no_view: a VM listing's VMs come without instanceView (`keep=1`: with it, but no PowerState)
 `paged_only` limits a fault to requests carrying a continue token. Every fault that fires is
 counted in `counts` (by kind, and by status for errors), so a test can tell its retry path ran.
 Each server says how a fault looks on its wire (`Faults.pick` returns the fault, not a body).
@@ -21,7 +22,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-KINDS = ("throttle", "error", "slow", "hang", "short_list", "fail_page")
+KINDS = ("throttle", "error", "slow", "hang", "short_list", "fail_page", "no_view")
 REQUEST_KINDS = ("slow", "hang", "throttle", "error")  # what `pick` applies to a whole request
 
 

@@ -2,7 +2,9 @@
 
 Tables are created on first use, idempotently. Connection-string auth for Azurite,
 DefaultAzureCredential with the account URL in Azure. SDK errors are translated into
-our typed errors: a lost ETag race is `Conflict`, a storage outage is `Unavailable`.
+our typed errors: a lost ETag race is `Conflict`, a storage outage is `Unavailable`, and a
+request storage refuses as such (a key it cannot hold, a header or entity too large) is the
+permanent `StorageRejected`: retrying it, as agents do on a 503, could never succeed.
 """
 from __future__ import annotations
 
@@ -25,13 +27,15 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from nodepool.adapters.credentials import azure_credential
-from nodepool.errors import AlreadyExists, Conflict, NotFound, Unavailable
+from nodepool.errors import AlreadyExists, Conflict, NotFound, StorageRejected, Unavailable
 from nodepool.settings import Settings
 
 TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10, "retry_total": 2, "retry_backoff_factor": 0.2}
 # Connections kept per storage endpoint: azure-core keeps 10, but the Python worker runs up to
 # PYTHON_THREADPOOL_THREAD_COUNT (at most 32) functions at once; past the pool every call reconnects.
 POOL_SIZE = 96  # the worker's 32 threads and the in-process drains (NODEPOOL_DRAIN_WORKERS 64)
+# Answers that reject the request itself (bad key or value, entity/URL/headers too large), not the moment.
+REJECTED_STATUS = frozenset({400, 411, 413, 414, 431})
 
 
 def transport() -> RequestsTransport:
@@ -58,7 +62,11 @@ def storage_errors(what: str) -> Iterator[None]:
     except HttpResponseError as err:
         if err.status_code == 412:
             raise Conflict(f"{what}: changed by another writer") from err
+        if err.status_code in REJECTED_STATUS:
+            raise StorageRejected(f"storage refused the request ({err.status_code})") from err
         raise Unavailable(f"{what}: storage answered {err.status_code}") from err
+    except (ValueError, TypeError) as err:  # the SDK's own checks of keys and values, before sending
+        raise StorageRejected(f"storage cannot hold this request ({type(err).__name__})") from err
     except AzureError as err:
         raise Unavailable(f"{what}: storage unreachable ({type(err).__name__})") from err
 

@@ -8,8 +8,8 @@ the next n calls raise; `writes` records every write for assertions.
 from __future__ import annotations
 
 import itertools
-import threading
 import math
+import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timezone

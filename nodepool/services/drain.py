@@ -39,6 +39,7 @@ from nodepool.services.nodes import update_node
 
 log = logging.getLogger(__name__)
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 1.0  # between eviction passes; back to the first after progress
+FINAL_WRITE_BUDGET_S = 30.0  # a storage restart's length; the queue redelivers after that
 PARALLEL_EVICTIONS = 4  # per drain: 20 pods go out in five round trips, not twenty
 EVICTION_THREADS = 32  # shared by all drains of this process: a mass eviction must not starve HTTP
 _evictions: ThreadPoolExecutor | None = None
@@ -147,8 +148,8 @@ class Drainer:
         finished = self.now()
         if lease:
             lease.finish(finished, pods_left=len(left), removed=removing)
-        self._mark(request.node, lambda r: r.drained(request.event_id, request.type, request.deadline, finished,
-                                       removing=removing, pods_left=len(left)))
+        self._final_mark(request.node, lambda r: r.drained(request.event_id, request.type, request.deadline,
+                                                           finished, removing=removing, pods_left=len(left)))
         outcome = {"node": request.node, "event_id": request.event_id, "pods_left": len(left),
                    "late": finished > request.deadline, "seconds": round((finished - started).total_seconds(), 3)}
         log.info("drained", extra=outcome)
@@ -191,6 +192,22 @@ class Drainer:
         if len(parts) <= 1:
             return some(chosen)
         return sum(_eviction_pool().map(some, parts))
+
+    def _final_mark(self, node: str, move: Callable[[NodeRecord], NodeRecord]) -> None:
+        """The work is done: retry the row's last write here for a while rather than leave it showing
+        `draining` until the queue redelivers the message (visibility timeout); then the redelivery."""
+        backoff, waited = BACKOFF_FIRST_S, 0.0
+        while True:
+            try:
+                return self._mark(node, move)
+            except TransientError as err:
+                if waited >= FINAL_WRITE_BUDGET_S:
+                    raise
+                log.warning("drained, but the registry write failed; retrying", extra={"node": node,
+                                                                                       "error": err.code})
+            self.sleep(backoff)
+            waited += backoff
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _mark(self, node: str, move: Callable[[NodeRecord], NodeRecord], current=None) -> None:
         """`move` the row (NodeRecord.new when there is none: the drain's record is what counts)."""

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Callable
 
 from nodepool.clock import utcnow
-
 from nodepool.domain.drain_message import DrainRequest
 
 log = logging.getLogger(__name__)

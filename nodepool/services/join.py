@@ -28,8 +28,8 @@ from nodepool.domain.join import (
 )
 from nodepool.domain.model import Caller
 from nodepool.domain.registry import JoinTokenRecord, NodeRecord
-from nodepool.errors import Unavailable
-from nodepool.ports import EventQueue, Registry
+from nodepool.errors import NodepoolError, Unavailable
+from nodepool.ports import EventQueue, Kube, Registry
 from nodepool.services.attested_join import AttestedJoin
 from nodepool.services.audit import AuditTrail
 from nodepool.services.caches import InstanceDirectory
@@ -49,6 +49,17 @@ class JoinPolicy:
     node_taints: tuple[str, ...] = ()
     leave_deadline_s: int = 90
     master_vm_id: str = ""  # NODEPOOL_MASTER_VM_ID: registrations must be attested by this VM
+
+
+def revoke_unanswered_token(registry: Registry, kube: Kube, token_id: str) -> None:
+    """Best effort, each step on its own: the secret is what makes the token valid, so it goes first;
+    a row left behind (storage down) only names a token that no longer exists, for the cleanup timer."""
+    for undo in (lambda: kube.delete_secret(KUBE_SYSTEM, bootstrap_secret_name(token_id)),
+                 lambda: registry.delete_join_token(token_id)):
+        try:
+            undo()
+        except NodepoolError as err:
+            log.warning("could not revoke an unanswered join token", extra={"token_id": token_id, "error": err.code})
 
 
 class JoinService:
@@ -96,8 +107,6 @@ class JoinService:
             # Record first, then create: the cleanup timer can always find what we created.
             self.registry.add_join_token(JoinTokenRecord(minted.token_id, request.hostname,
                                                          instance.instance_id, now, minted.expires_at))
-            kube.create_secret(KUBE_SYSTEM, bootstrap_secret_name(minted.token_id), type=BOOTSTRAP_SECRET_TYPE,
-                               string_data=minted.secret_data(request.hostname))
             token_id, token, expires = minted.token_id, minted.k3s_token(cluster.ca_hash), minted.expires_at
         elif not token:
             raise Unavailable("bootstrap tokens are off and the master registered no agent token",
@@ -107,10 +116,18 @@ class JoinService:
             return (current or NodeRecord.new(request.hostname)).joined(
                 instance_id=instance.instance_id, vm_id=request.vm_id, token_id=token_id, now=now)
 
-        update_node(self.registry, request.hostname, joining, current=row)
-        self.attest.adopt(attested)  # the new credential works from here; the previous one no longer
-        self.guard.remember(attested.record, now)
-        self._audit_join(Actor.of(caller, attested.record.credential_id), request, replacing, token_id, now)
+        try:
+            if token_id:
+                kube.create_secret(KUBE_SYSTEM, bootstrap_secret_name(token_id), type=BOOTSTRAP_SECRET_TYPE,
+                                   string_data=minted.secret_data(request.hostname))
+            update_node(self.registry, request.hostname, joining, current=row)
+            self.attest.adopt(attested)  # the new credential works from here; the previous one no longer
+            self.guard.remember(attested.record, now)
+            self._audit_join(Actor.of(caller, attested.record.credential_id), request, replacing, token_id, now)
+        except Exception:
+            if token_id:  # the agent never sees this token: it must not stay valid until its TTL
+                revoke_unanswered_token(self.registry, kube, token_id)
+            raise
         answer = join_response(cluster.server, token, cluster.ca_hash, cluster.k3s_version,
                                self.node_labels(instance), self.policy.node_taints, expires)
         return {**answer, **attested.response_fields()}

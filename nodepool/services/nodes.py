@@ -9,12 +9,14 @@ from typing import Callable
 
 from nodepool.domain.join import check_hostname
 from nodepool.domain.registry import NodeRecord
-from nodepool.errors import Conflict, NotFound, Unavailable
+from nodepool.errors import Conflict, InvalidInput, NotFound, Unavailable
 from nodepool.ports import Registry
 from nodepool.services.node_auth import NodeClaim, NodeGuard
 
 _UNREAD = object()
 MAX_PAGE = 500
+# A `next` token is what nodes_page handed out: two table keys (each at most 1 KiB), printable ASCII.
+MAX_TOKEN = 2 * 1024 + 1
 
 
 def update_node(registry: Registry, name: str, change: Callable[[NodeRecord | None], NodeRecord | None],
@@ -49,6 +51,15 @@ def get_node(registry: Registry, name: str) -> NodeRecord:
     return row
 
 
+def check_page_token(token: str | None) -> str | None:
+    """Refuse what no page ever handed out, before storage sees it (it would answer 400, or worse)."""
+    if token is None:
+        return None
+    if not token or len(token) > MAX_TOKEN or not all(" " < ch < "\x7f" for ch in token):
+        raise InvalidInput("next is not a token this API handed out", code="invalid_next_token")
+    return token
+
+
 def list_nodes(registry: Registry, limit: int, token: str | None) -> dict:
     rows, next_token = registry.nodes_page(max(1, min(limit, MAX_PAGE)), token)
     return {"nodes": [r.public() for r in rows], "next": next_token}
@@ -66,4 +77,4 @@ class NodeDirectory:
         return get_node(self.registry, name).public()
 
     def page(self, limit: int, token: str | None) -> dict:
-        return list_nodes(self.registry, limit, token)
+        return list_nodes(self.registry, limit, check_page_token(token))

@@ -237,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pods", type=int, default=None,
                         help=f"pods per node, 3 behind a PDB on each (default {PODS[0]}-{PODS[1]}, a PDB on every 4th)")
     args = parser.parse_args(argv)
-    if args.notice <= 0 or args.nodes < 1 or args.wave < 1 or args.runs < 1 or (args.pods is not None and args.pods < 5):
+    if (args.notice <= 0 or args.nodes < 1 or args.wave < 1 or args.runs < 1
+            or (args.pods is not None and args.pods < 5)):
         parser.error("--notice, --nodes, --wave and --runs must be positive, --pods at least 5")
     runs, lines = [], []
     for n in range(args.runs):

@@ -12,7 +12,8 @@ from localstack.waiting import wait_for
 from tests.functions.test_events import ENV, SIM, joined, start
 
 QUEUE_ONLY = {"NODEPOOL_DRAIN_WORKERS": "0"}
-FAST_RETRIES = {**QUEUE_ONLY,  # a failed message is visible again after 1 s; an idle queue is polled at least every 0.5 s
+# A failed message is visible again after 1 s; an idle queue is polled at least every 0.5 s.
+FAST_RETRIES = {**QUEUE_ONLY,
     "AzureFunctionsJobHost__extensions__queues__visibilityTimeout": "00:00:01",
     "AzureFunctionsJobHost__extensions__queues__maxPollingInterval": "00:00:00.5",
 }

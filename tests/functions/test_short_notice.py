@@ -15,7 +15,7 @@ import pytest
 
 from nodepool.bootstrap import Services
 from nodepool.settings import Settings
-from tests.agent.conftest import node_on  # noqa: F401  (a fixture)
+pytest_plugins = ["tests.agent.conftest"]  # the node_on fixture
 from tests.agent.integration import Background, wait
 from tests.bench._preempt_figures import Observer
 
