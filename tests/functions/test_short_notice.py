@@ -15,7 +15,7 @@ import pytest
 
 from nodepool.bootstrap import Services
 from nodepool.settings import Settings
-pytest_plugins = ["tests.agent.conftest"]  # the node_on fixture
+from tests.agent.conftest import node_on  # noqa: F401  (a fixture)
 from tests.agent.integration import Background, wait
 from tests.bench._preempt_figures import Observer
 
@@ -85,7 +85,7 @@ def watched(stack, node, notice: float):
 
 
 @pytest.mark.parametrize("notice", [3.0, 8.0])
-def test_a_short_notice_is_forwarded_then_drained_once_and_recorded_truthfully(pool, observe, node_on, notice):
+def test_a_short_notice_is_forwarded_then_drained_once_and_recorded_truthfully(pool, observe, node_on, notice):  # noqa: F811 (the fixture)
     node = node_on(0)
     pods, observed = seeded(pool, node), observe()
     event, log = watched(pool, node, notice)
@@ -93,7 +93,7 @@ def test_a_short_notice_is_forwarded_then_drained_once_and_recorded_truthfully(p
     assert_one_consistent_drain(pool, observed, node, event, pods)
 
 
-def test_app_down_the_agent_still_acknowledges_before_not_before(pool, node_on):
+def test_app_down_the_agent_still_acknowledges_before_not_before(pool, node_on):  # noqa: F811 (the fixture)
     node = node_on(0)
     node.join()
     pool.host.kill()
@@ -102,7 +102,7 @@ def test_app_down_the_agent_still_acknowledges_before_not_before(pool, node_on):
     assert "acknowledged event %s (Preempt) " % event.event_id in log and "unreachable" in log, log
 
 
-def test_app_hung_until_after_not_before_drains_once_with_the_real_outcome(pool, observe, node_on):
+def test_app_hung_until_after_not_before_drains_once_with_the_real_outcome(pool, observe, node_on):  # noqa: F811 (the fixture)
     """The agent's retries queue up in the hung host's backlog; when it resumes they all arrive,
     past NotBefore: one drain deletes the Node at once, the others return its status."""
     node = node_on(0)
