@@ -67,7 +67,7 @@ if __name__ == "__main__" and Path(sys.prefix).resolve() != VENV.resolve():
     os.execv(str(VENV_PY), [str(VENV_PY), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 # From here on we run inside .venv.
-from invoke import Collection, Program, task  # noqa: E402
+from invoke import Collection, Program, Task, task  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
@@ -83,11 +83,12 @@ def setup(c):
             "workers": "pytest-xdist worker count (default: auto, one per core)"})
 def test(c, args="", workers="auto"):
     """Run the test suite against a fresh in-memory Azurite (started and stopped here)."""
-    from infra.tools import ensure_debian_tools
+    from infra.tools import ensure_debian_tools, ensure_tool_venv
     from localstack.azurite import Azurite
 
     _bootstrap()
     ensure_debian_tools(["cloud-init", "shellcheck"], say=_say)  # the cloud-init tests validate with them
+    ensure_tool_venv(TOOLS / "checkov", ROOT / "requirements-checkov.txt", say=_say)  # the Bicep policy tests
     _say("starting Azurite on free ports")
     with Azurite(accounts=64) as azurite:
         env = {**os.environ, "NODEPOOL_TEST_AZURITE_PORTS": ",".join(
@@ -117,35 +118,32 @@ def bench(c, name, json=False):
     sys.exit(subprocess.run(args, cwd=ROOT).returncode)
 
 
-@task(help={"file": "KEY=VALUE lines, one parameter each (default cluster.env); the environment's "
+@task(help={"file": "KEY=VALUE lines, one cloud-init parameter each (default cluster.env); the environment's "
                     "values of the same names win",
-            "out": "where the rendered files go (default .run/cloud-init)"})
-def params(c, file="cluster.env", out=".run/cloud-init"):
-    """Render the customData of master and agents from cloud-init/*.yml: every ${VAR} filled and
-    checked; an unknown, missing or malformed parameter is an error naming it (never its value)."""
-    from infra.cloud_init import VARIABLES, render_cloud_init
-    from infra.render import TemplateError
+            "out": "where the rendered cloud-init goes (default .run/cloud-init)",
+            "arm_out": "where the ARM parameter files go (default .run/arm)"})
+def params(c, file="cluster.env", out=".run/cloud-init", arm_out=".run/arm"):
+    """Render master and agent cloud-init (every ${VAR} filled and checked) and write the ARM parameter
+    files of deploy-storage and deploy-compute. A bad parameter is an error naming it (never its value)."""
+    from infra.cloud_init import VARIABLES
+    from ops import params as P
+    from ops.config import Config, read_dotenv
+    from ops.tasks import failures
 
     _bootstrap()
-    given = {}
-    path = ROOT / file
-    if path.exists():
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            if line.strip() and not line.lstrip().startswith("#"):
-                key, sep, value = line.partition("=")
-                if not sep:
-                    sys.exit(f"{file}:{number}: expected KEY=VALUE")
-                given[key.strip()] = value.strip()
-    given.update({k: v for k, v in os.environ.items() if k in VARIABLES and not VARIABLES[k].derived})
-    try:  # both rendered before either is written: a failure leaves nothing half-done
-        rendered = {role: render_cloud_init(role, given) for role in ("master", "agent")}
-    except TemplateError as err:
-        sys.exit(f"params: {err}")
-    target = ROOT / out
-    target.mkdir(parents=True, exist_ok=True)
-    for role, text in rendered.items():
-        (target / f"{role}.yml").write_text(text)
-        _say(f"{role}: {len(text.encode())} bytes -> {target / (role + '.yml')}")
+    with failures("params"):
+        given = read_dotenv(ROOT / file)
+        given.update({k: v for k, v in os.environ.items() if k in VARIABLES and not VARIABLES[k].derived})
+        cfg = Config.load()
+        explicit = set(read_dotenv(ROOT / ".env")) | {k for k in os.environ if k in cfg.values}
+        rendered = P.render(cfg, given, explicit)  # both roles and both files before anything is written
+        files = P.arm_parameters(cfg, rendered, P.public_key(cfg))
+        target = ROOT / out
+        target.mkdir(parents=True, exist_ok=True)
+        for role, text in rendered.items():
+            (target / f"{role}.yml").write_text(text)
+            _say(f"{role}: {len(text.encode())} bytes -> {target / (role + '.yml')}")
+        P.write(ROOT / arm_out, files, say=_say)
 
 
 @task(help={"fix": "apply ruff's safe fixes"})
@@ -226,6 +224,15 @@ def _version() -> str:
 
 
 namespace = Collection.from_module(sys.modules[__name__])
+if Path(sys.prefix).resolve() == VENV.resolve():  # the operator's commands need the venv's Azure SDKs
+    import ops.tasks
+    import ops.tasks_agents
+    import ops.tasks_cluster
+
+    for module in (ops.tasks, ops.tasks_agents, ops.tasks_cluster):
+        for item in vars(module).values():
+            if isinstance(item, Task) and item.body.__module__ == module.__name__:
+                namespace.add_task(item)
 
 if __name__ == "__main__":
     Program(namespace=namespace, name="tasks", binary="python3 tasks.py", version=_version()).run()

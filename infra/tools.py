@@ -44,3 +44,27 @@ def ensure_debian_tools(packages: Sequence[str], *, say: Callable[[str], None] =
     if done.returncode != 0:
         say("apt-get install %s failed (exit %d)" % (" ".join(absent), done.returncode))
     return missing(packages, which)
+
+
+def ensure_tool_venv(folder, requirements, *, say: Callable[[str], None] = print,
+                     run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> bool:
+    """A separate venv for a tool whose pins clash with ours (checkov); reinstalled when the file changes."""
+    import hashlib
+    import sys
+    from pathlib import Path
+
+    folder, requirements = Path(folder), Path(requirements)
+    stamp = folder / ".requirements.sha256"
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return True
+    say(f"installing {requirements.name} into {folder} (first run takes a few minutes)")
+    if not (folder / "bin" / "python").exists():
+        run([sys.executable, "-m", "venv", str(folder)], check=True)
+    done = run([str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                "-r", str(requirements)], check=False)
+    if done.returncode != 0:
+        say(f"installing {requirements.name} failed (exit {done.returncode}); the tests that need it are skipped")
+        return False
+    stamp.write_text(digest)
+    return True

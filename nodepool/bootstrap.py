@@ -17,10 +17,15 @@ from nodepool.adapters.queues import NodeEventQueue, Queues
 from nodepool.adapters.registry import TableRegistry
 from nodepool.adapters.tables import Tables
 from nodepool.adapters.tickstate import TableTickStore
+from nodepool.domain.autoscale_settings import policy_from_settings
 from nodepool.domain.reconcile import Policy
 from nodepool.domain.registry import ClusterInfo
 from nodepool.errors import TransientError
 from nodepool.ports import EventQueue, IdentityVerifier, Kube, QueuePeek, Registry, ScaleSet, TickStore
+from nodepool.ports_autoscale import AutoscaleStore, PoolScaleSet
+from nodepool.services.autoscale import Autoscaler
+from nodepool.services.autoscale_observe import AutoscalePorts, PoolPort
+from nodepool.services.autoscale_ports import EventTablePreemptNotices, QueuedScaleDownDrains
 from nodepool.services.caches import InstanceDirectory
 from nodepool.services.cluster import RegisteredCluster
 from nodepool.services.drain import DrainPolicy, DrainService
@@ -37,10 +42,15 @@ class Services:
     def __init__(self, settings: Settings, *, registry: Registry | None = None, scaleset: ScaleSet | None = None,
                  identity: IdentityVerifier | None = None, queue: EventQueue | None = None,
                  peek: QueuePeek | None = None, tick_store: TickStore | None = None,
-                 kube_for: Callable[[ClusterInfo], Kube] | None = None):
+                 kube_for: Callable[[ClusterInfo], Kube] | None = None,
+                 pool_scaleset: Callable[[str], PoolScaleSet] | None = None,
+                 autoscale_store: AutoscaleStore | None = None):
         self.settings = settings
         self._registry, self._scaleset, self._identity, self._queue = registry, scaleset, identity, queue
         self._peek, self._tick_store, self._kube_for = peek, tick_store, kube_for
+        self._pool_scaleset, self._autoscale_store = pool_scaleset, autoscale_store
+        self._pool_sets: dict[str, PoolScaleSet] = {}
+        self._autoscaler: Autoscaler | None = None
         self._kube_lock = threading.Lock()
         self._kube_key: tuple | None = None
         self._kube: Kube | None = None
@@ -137,6 +147,40 @@ class Services:
         ports = ReconcilePorts(scaleset=self.scaleset, kube=kube, registry=self.registry,
                                queues=self._peek or StorageQueuePeek(self.queues), store=store)
         return Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run)
+
+    def pool_scaleset(self, scale_set: str) -> PoolScaleSet:
+        """One autoscale pool's scale set (built once). Capacity writes wait up to 3 s for their
+        operation: a refusal that ARM reports on the operation (AllocationFailed) is then seen in
+        the same tick; a scale-up still in progress is observed by the next."""
+        if scale_set not in self._pool_sets:
+            if self._pool_scaleset:
+                self._pool_sets[scale_set] = self._pool_scaleset(scale_set)
+            else:
+                from nodepool.adapters.scaleset import AzureScaleSet
+                self._pool_sets[scale_set] = AzureScaleSet(self.settings, name=scale_set, lro_wait_s=3)
+        return self._pool_sets[scale_set]
+
+    def autoscaler(self, now: datetime) -> Autoscaler:
+        """One autoscale tick's wiring over the pools of NODEPOOL_AUTOSCALE_POOLS. Like reconcile, no
+        registered cluster means incomplete listings and a tick that does nothing. One Autoscaler per
+        worker, its ports renewed each tick: a dry run keeps its would-be state in it."""
+        from nodepool.adapters.autoscale_kube import KubeClusterView
+        from nodepool.adapters.autoscale_store import TableAutoscaleStore
+        s = self.settings
+        try:
+            kube = self.kube_or_none(now)
+        except TransientError:
+            kube = None
+        policy = policy_from_settings(s)
+        ports = AutoscalePorts(
+            tuple(PoolPort(p.pool, self.pool_scaleset(p.scale_set)) for p in s.autoscale_pools),
+            KubeClusterView(kube), EventTablePreemptNotices(self.registry, now),
+            QueuedScaleDownDrains(self.registry, kube, self.queue, now, policy.drain_timeout),
+            self._autoscale_store or TableAutoscaleStore(self.tables, s.cluster))
+        if self._autoscaler is None:
+            self._autoscaler = Autoscaler(ports, policy, dry_run=s.dry_run)
+        self._autoscaler.ports = ports
+        return self._autoscaler
 
     def health_probes(self) -> dict:
         return {"tables": self.tables.ping, "queues": self.queues.ping}

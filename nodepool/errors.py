@@ -65,3 +65,8 @@ class Throttled(TransientError):
 
 class Unavailable(TransientError):
     code = "unavailable"
+
+
+class CapacityUnavailable(TransientError):
+    """Azure has no capacity for this request now; `code` is Azure's (SkuNotAvailable, AllocationFailed, ...)."""
+    code = "capacity_unavailable"

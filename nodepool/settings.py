@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from nodepool.domain.autoscale_settings import PoolSetting, parse_pools
 from nodepool.domain.labels import parse_labels, parse_taints
 from nodepool.errors import PermanentError
 
@@ -66,6 +67,13 @@ def _ncrontab(raw: str) -> str:
     return raw
 
 
+def _share(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 1:
+        raise ValueError("must be above 0 and at most 1")
+    return value
+
+
 def _env(name: str, default: Any = None, parse: Callable[[str], Any] = str, secret: bool = False):
     return field(default=default, metadata={"env": name, "parse": parse, "secret": secret})
 
@@ -116,6 +124,15 @@ class Settings:
     # NCRONTAB (6 fields, UTC) of the reconcile timer; read when the app is indexed (see `one`).
     reconcile_schedule: str = _env("NODEPOOL_RECONCILE_SCHEDULE", "0 * * * * *", _ncrontab)
 
+    # Autoscale (timer_autoscale): off unless enabled; the infra deploys it or the seed's CPU rule, never both
+    autoscale_enabled: bool = _env("NODEPOOL_AUTOSCALE_ENABLED", False, _bool)
+    autoscale_schedule: str = _env("NODEPOOL_AUTOSCALE_SCHEDULE", "*/30 * * * * *", _ncrontab)
+    autoscale_pools: tuple[PoolSetting, ...] = _env("NODEPOOL_AUTOSCALE_POOLS", (), parse_pools)
+    autoscale_utilization_threshold: float = _env("NODEPOOL_AUTOSCALE_UTILIZATION_THRESHOLD", 0.5, _share)
+    autoscale_unneeded_time_s: int = _env("NODEPOOL_AUTOSCALE_UNNEEDED_TIME", 600, _positive(int))
+    autoscale_delay_after_scale_up_s: int = _env("NODEPOOL_AUTOSCALE_DELAY_AFTER_SCALE_UP", 600, _positive(int))
+    autoscale_max_step: int = _env("NODEPOOL_AUTOSCALE_MAX_STEP", 20, _positive(int))
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Parse every known variable; raise InvalidSettings naming each bad one."""
@@ -165,6 +182,8 @@ class Settings:
         reports what is missing instead of agents meeting it on their first join."""
         needed = {"NODEPOOL_TENANT_ID": self.tenant_id, "AZURE_SUBSCRIPTION_ID": self.subscription_id,
                   "NODEPOOL_RESOURCE_GROUP": self.resource_group}
+        if self.autoscale_enabled:
+            needed["NODEPOOL_AUTOSCALE_POOLS"] = self.autoscale_pools
         missing = [name for name, value in needed.items() if not value]
         if missing:
             raise InvalidSettings("missing settings: " + ", ".join(missing))

@@ -37,13 +37,19 @@ def scale_set(world: World) -> dict:
             "provisioningState": "Succeeded" if world.settled(world.listing()) else "Updating",
             "virtualMachineProfile": {
                 "osProfile": {"computerNamePrefix": cfg.prefix, "adminUsername": "cluster"},
-                "priority": "Spot", "evictionPolicy": "Delete", "billingProfile": {"maxPrice": -1},
+                **_priority(cfg.priority),
                 "scheduledEventsProfile": {"terminateNotificationProfile": {
                     "enable": bool(cfg.terminate_notice_s),
                     "notBeforeTimeout": f"PT{max(5, round(cfg.terminate_notice_s / 60))}M"}},
             },
         },
     }
+
+
+def _priority(priority: str) -> dict:
+    if priority == "Spot":
+        return {"priority": "Spot", "evictionPolicy": "Delete", "billingProfile": {"maxPrice": -1}}
+    return {"priority": priority}
 
 
 def instance_view(vm: Vm) -> dict:

@@ -3,6 +3,10 @@
 `Simulator(agents=3)` starts every server on 127.0.0.1 and free ports; `settings_env()`
 is what our app needs to talk to it. The Kubernetes side (sim/kube/) is imported lazily
 and hears about VMs through its vm_started/vm_stopped/vm_deleted hooks.
+
+`pools=(Pool("regular", "Regular"),)` adds scale sets beside the agents' own (`scale_set`, spot):
+the same group, clock, identity and Kubernetes, each its own VMs, capacity and outages
+(`sim.pool(name).capacity_left.refuse("SkuNotAvailable")`).
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import secrets
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 
 from sim import tls as tls_mod
 from sim.arm import Arm
@@ -24,12 +29,21 @@ from sim.world import Config, World
 AUDIENCE = "api://nodepool"  # what agents ask IMDS for when they call our API
 
 
+@dataclass(frozen=True)
+class Pool:
+    """Another agent scale set; its computer names start with its name."""
+    scale_set: str
+    priority: str = "Regular"  # Spot | Regular
+    agents: int = 0
+    vm_size: str = "Standard_D4s_v5"
+
+
 class Simulator:
     def __init__(self, agents: int = 3, *, boot_seconds: float = 0.2, delete_seconds: float = 0.0,
                  terminate_notice: float = 0.0, page_size: int = 50, scale_set: str = "agents",
                  prefix: str | None = None, resource_group: str = "k3s-compute", location: str = "westeurope",
                  kube: bool = True, kube_options: dict | None = None, hooks: VmHooks | None = None,
-                 tls: tls_mod.Tls | None = None):
+                 tls: tls_mod.Tls | None = None, pools: tuple[Pool, ...] = ()):
         self.agents, self._want_kube, self._kube_options, self._hooks = agents, kube, kube_options or {}, hooks
         self.subscription_id, self.tenant_id = str(uuid.uuid4()), str(uuid.uuid4())
         self.arm_token = secrets.token_urlsafe(32)
@@ -41,6 +55,10 @@ class Simulator:
                            self.agent_identity, self.master_identity)
         self.idp = Idp(self.tenant_id, self.tls)
         self.arm = Arm(self.world, lambda t: t == self.arm_token or self.idp.accepts(t), self.tls, page_size)
+        self.pools = {p.scale_set: (p, self.arm.add_pool(World(
+            Config(self.subscription_id, resource_group, p.scale_set, p.scale_set, location, p.vm_size,
+                   boot_s=boot_seconds, delete_s=delete_seconds, priority=p.priority),
+            self.agent_identity, self.master_identity, clock=self.world.clock))) for p in pools}
         self.imds = Imds(self.world, self.idp)
         self.control = Control(self.world, self.arm, self.imds)
         self.kube = None
@@ -56,7 +74,10 @@ class Simulator:
         self.world.hooks = FanOut(self.kube, self._hooks)
         self.world.start_master()
         self.world.create(self.agents, booted=True)
-        self.world.tick()
+        for spec, world in self.pools.values():
+            world.hooks = self.world.hooks
+            world.create(spec.agents, booted=True)
+        self._tick_all()
         self._ticker.start()
         return self
 
@@ -78,7 +99,15 @@ class Simulator:
 
     def _tick(self) -> None:
         while not self._stop.wait(0.02):
-            self.world.tick()
+            self._tick_all()
+
+    def _tick_all(self) -> None:
+        for world in list(self.arm.worlds.values()):
+            world.tick()
+
+    def pool(self, scale_set: str) -> World:
+        """The World of one scale set: the agents' own or one of `pools`."""
+        return self.arm.worlds[scale_set.lower()]
 
     def _start_kube(self):
         try:

@@ -12,17 +12,22 @@ from collections.abc import Callable
 
 from sim.arm_json import iso
 
+FAILED = "At least one resource deployment operation failed."
+
 
 class Operations:
     def __init__(self, clock=time.time):
         self.clock = clock
         self._ops: dict[str, tuple[float, Callable[[], bool], list[float]]] = {}
         self._lock = threading.Lock()
+        self._failed: dict[str, Callable[[], bool]] = {}  # operations that can end Failed (deployments)
 
-    def start(self, done: Callable[[], bool]) -> str:
+    def start(self, done: Callable[[], bool], failed: Callable[[], bool] | None = None) -> str:
         op_id = str(uuid.uuid4())
         with self._lock:
             self._ops[op_id] = (self.clock(), done, [])
+            if failed is not None:
+                self._failed[op_id] = failed
         return op_id
 
     def finished(self, op_id: str) -> bool | None:
@@ -41,7 +46,11 @@ class Operations:
         if finished is None:
             return None
         started, _, ended = self._ops[op_id]
-        body = {"name": op_id, "startTime": iso(started), "status": "Succeeded" if finished else "InProgress"}
+        failed = finished and self._failed.get(op_id, lambda: False)()
+        body = {"name": op_id, "startTime": iso(started),
+                "status": "Failed" if failed else "Succeeded" if finished else "InProgress"}
+        if failed:
+            body["error"] = {"code": "DeploymentFailed", "message": FAILED}
         if finished:
             body["endTime"] = iso(ended[0])
         return body

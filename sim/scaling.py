@@ -3,7 +3,8 @@
 Mixed into `World` (sim/world.py), whose lock, clock and VMs it uses. New VMs are Creating /
 starting for `boot_s`; scale-in removes unprotected VMs in the order of the scale-in policy
 (Default: highest instance id first; OldestVM; NewestVM) and refuses when only protected
-ones are left.
+ones are left. A scale-out meets the scale set's capacity (sim/capacity.py): during an outage
+it is refused with ARM's 409 and code, and nothing changes.
 """
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ class Scaling:
         """Set sku.capacity: create VMs, or remove unprotected ones by the scale-in policy."""
         with self.lock:
             now, live = self.clock(), [vm for vm in self.listing() if not vm.gone]
+            refusal = self.capacity_left.refusal(self.config) if capacity > len(live) else None
+            if refusal:
+                raise Refused(409, *refusal)
             if capacity >= len(live):
                 changed = [self._create(now, False) for _ in range(capacity - len(live))]
             else:
@@ -62,7 +66,8 @@ class Scaling:
         n, cfg = self.next_id, self.config
         self.next_id += 1
         vm = Vm(f"{cfg.scale_set}_{n}", computer_name(cfg.prefix, n), f"{cfg.scale_set_id}/virtualMachines/{n}",
-                self.agent, instance_id=str(n), created=now, private_ip=f"10.1.{n // 250}.{n % 250 + 4}")
+                self.agent, instance_id=str(n), created=now, spot=cfg.priority == "Spot",
+                private_ip=f"10.1.{n // 250}.{n % 250 + 4}")
         self.vms[vm.instance_id] = vm
         vm.pend("boot", now if booted else now + cfg.boot_s)
         return vm

@@ -1,4 +1,4 @@
-"""The simulated Azure estate: one spot VM scale set plus master0, moving through time.
+"""The simulated Azure estate: one VM scale set (a pool: spot by default) plus master0, moving through time.
 
 Changes happen under one lock. Timed transitions (boot, deletion, a scheduled event reaching
 NotBefore) complete in `tick()`, which a background thread runs and every request runs
@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sim.capacity import Capacity
 from sim.events import EventBoard
 from sim.hooks import NoHooks, VmHooks
 from sim.http import in_request
@@ -34,6 +35,7 @@ class Config:
     boot_s: float = 0.2  # Creating/starting -> Succeeded/running
     delete_s: float = 0.0  # Deleting -> gone, deallocating -> deallocated
     terminate_notice_s: float = 0.0  # > 0: deletes announce a Terminate event first
+    priority: str = "Spot"  # virtualMachineProfile.priority: Spot | Regular
 
     @property
     def scale_set_id(self) -> str:
@@ -52,6 +54,7 @@ class World(Scaling, PlatformEvents):
         self.etag = 1
         self.scale_in_rules = ["Default"]
         self.next_id = 0
+        self.capacity_left = Capacity(clock)  # capacity outages: refuse(code) makes scale-outs fail
         self._calls: list[tuple[str, tuple]] = []
         self._hook_lock = threading.RLock()
         rid = config.scale_set_id.replace("virtualMachineScaleSets/" + config.scale_set, "virtualMachines/master0")

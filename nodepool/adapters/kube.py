@@ -48,6 +48,9 @@ class KubeClient:
             return Snapshot(tuple(items), complete=False, error=err.message)
         return Snapshot(tuple(items))
 
+    def objects(self, path: str, what: str) -> Snapshot[dict]:
+        """Any collection as raw JSON objects, paged like the rest (the autoscaler's ClusterView)."""
+        return self._snapshot(path, what, {}, lambda obj: obj)
 
     # -- nodes ------------------------------------------------------------------------------
     def nodes(self, label_selector: str | None = None) -> Snapshot[Node]:

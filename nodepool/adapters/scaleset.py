@@ -4,7 +4,10 @@ The two differ only in settings: ARM base URL, credential (managed identity / st
 and CA bundle. Retries honour Retry-After within a bounded budget, so one call never blocks
 a Functions invocation for long; long-running operations are polled for at most `lro_wait_s`
 (the operation carries on in Azure and the next tick observes it); capacity writes carry
-If-Match. azure-core errors become our typed errors (see `arm_errors`).
+If-Match. azure-core errors become our typed errors (see `arm_errors`); Azure's "no capacity"
+codes become CapacityUnavailable carrying the code, whether the write was refused at once (409
+SkuNotAvailable, OperationNotAllowed for quota) or its operation ended Failed (AllocationFailed).
+One instance per scale set: `name` picks an autoscale pool's (default NODEPOOL_SCALE_SET).
 """
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ from azure.mgmt.compute import models as m
 
 from nodepool.adapters import azure_names
 from nodepool.adapters.credentials import azure_credential
+from nodepool.domain.autoscale_backoff import is_capacity_error
 from nodepool.domain.model import Instance, ProviderClaim, ScaleSetInfo, Snapshot
-from nodepool.errors import Conflict, InvalidInput, NodepoolError, NotFound, Throttled, Unavailable
+from nodepool.errors import CapacityUnavailable, Conflict, InvalidInput, NodepoolError, NotFound, Throttled, Unavailable
 from nodepool.settings import InvalidSettings, Settings
 
 READ_TIMEOUT_S = 10
@@ -57,13 +61,27 @@ def _retry_after(err: HttpResponseError) -> float | None:
         return None
 
 
+def capacity_code(err: HttpResponseError) -> str | None:
+    """Azure's code when the error says "no capacity": ARM's error body (`{"error": {"code": ...}}`, on
+    the answer itself or on the failed operation's status), which azure-core parses into err.error.
+    OperationNotAllowed counts only when it is about quota (it also refuses, e.g., protected scale-in)."""
+    code = getattr(err.error, "code", None) if err.error else None
+    if not code or not is_capacity_error(code):
+        return None
+    if code == "OperationNotAllowed" and "quota" not in str(err.error.message or "").lower():
+        return None
+    return code
+
+
 @contextmanager
 def arm_errors(what: str) -> Iterator[None]:
     """azure-core exceptions -> our typed errors. Messages name the operation, never a token."""
     try:
         yield
     except HttpResponseError as err:
-        status = err.status_code
+        status, capacity = err.status_code, capacity_code(err)
+        if capacity:
+            raise CapacityUnavailable(f"{what}: Azure has no capacity ({capacity})", code=capacity) from err
         if status == 429:
             raise Throttled(f"{what}: ARM throttled", retry_after=_retry_after(err)) from err
         if status in (409, 412):
@@ -103,10 +121,10 @@ def _instance(vm: m.VirtualMachineScaleSetVM) -> Instance:
 
 class AzureScaleSet:
     def __init__(self, settings: Settings, *, credential=None, polling_interval: float = 5.0,
-                 lro_wait_s: float = 10.0, retry_budget_s: float = 20.0):
+                 lro_wait_s: float = 10.0, retry_budget_s: float = 20.0, name: str | None = None):
         if not settings.subscription_id or not settings.resource_group:
             raise InvalidSettings("AZURE_SUBSCRIPTION_ID and NODEPOOL_RESOURCE_GROUP are needed for the scale set")
-        self.name, self._group, self._lro_wait_s = settings.scale_set, settings.resource_group, lro_wait_s
+        self.name, self._group, self._lro_wait_s = name or settings.scale_set, settings.resource_group, lro_wait_s
         self._client = ComputeManagementClient(
             credential or azure_credential(settings), settings.subscription_id, base_url=settings.arm_endpoint,
             connection_verify=settings.ca_bundle or True, retry_policy=BoundedRetry(retry_budget_s),

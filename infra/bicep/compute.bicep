@@ -1,0 +1,274 @@
+// The `<name>-compute` resource group: network, master0, one scale set per agent pool, the control
+// plane (Function App on Flex Consumption), identities and least-privilege role assignments.
+// Destroying this group leaves the /srv storage (storage.bicep) untouched.
+targetScope = 'resourceGroup'
+
+@description('Azure region (LOCATION).')
+param location string = resourceGroup().location
+
+@description('Prefix of resource names.')
+@maxLength(12)
+param prefix string = 'k3s'
+
+@description('Tags put on every resource.')
+param tags object = {}
+
+@description('Admin user on every VM (ADMIN_USERNAME).')
+param adminUsername string = 'cluster'
+
+@description('OpenSSH public key of the admin user (written by `tasks.py keys`).')
+param adminPublicKey string
+
+@description('TCP port sshd listens on (SSH_PORT).')
+param sshPort int = 22
+
+@description('Source ranges allowed to reach SSH (the operator\'s address when APPLY_ORIGIN_NSG).')
+param sshSourceRanges array
+
+@description('Allow HTTP/S to the master from Cloudflare\'s origin ranges (APPLY_CLOUDFLARE_NSG).')
+param applyCloudflareNsg bool = false
+
+@description('Cloudflare IPv4 ranges (https://www.cloudflare.com/ips-v4).')
+param cloudflareRanges array = [
+  '173.245.48.0/20', '103.21.244.0/22', '103.22.200.0/22', '103.31.4.0/22', '141.101.64.0/18'
+  '108.162.192.0/18', '190.93.240.0/20', '188.114.96.0/20', '197.234.240.0/22', '198.41.128.0/17'
+  '162.158.0.0/15', '104.16.0.0/13', '104.24.0.0/14', '172.64.0.0/13', '131.0.72.0/22'
+]
+
+@description('Size of master0 (MASTER_SKU).')
+param masterSku string = 'Standard_B2s'
+
+@description('Size of the agents (AGENT_SKU).')
+param agentSku string = 'Standard_B2s'
+
+@description('Agents in the first pool at deployment (AGENT_COUNT).')
+@minValue(0)
+param agentCount int = 2
+
+@description('Most agents the autoscaler may run per pool.')
+@minValue(1)
+param agentMax int = 10
+
+@description('Priority of the first pool (AGENT_PRIORITY): Spot, with a Regular fallback pool at 0.')
+@allowed(['Spot', 'Regular'])
+param agentPriority string = 'Spot'
+
+@description('OS disk size of every VM, GiB (the seed\'s S4: 32).')
+param osDiskSizeGB int = 32
+
+@description('Install the NVIDIA driver extension on agents (ENABLE_NVIDIA).')
+param enableNvidia bool = false
+
+@description('Rendered cloud-init of master0 (`tasks.py params`). Holds no secret; secure to keep it out of deployment history.')
+@secure()
+param masterCustomData string
+
+@description('Rendered cloud-init of the agents (`tasks.py params`).')
+@secure()
+param agentCustomData string
+
+@description('Resource group of the /srv storage account (STORAGE_ACCOUNT_GROUP or STORAGE_GROUP).')
+param storageAccountGroup string
+
+@description('The /srv storage account (STORAGE_ACCOUNT_NAME).')
+param storageAccountName string
+
+@description('Function App name.')
+param functionAppName string
+
+@description('The Function App\'s own storage account (shared keys off).')
+@maxLength(24)
+param appStorageAccountName string
+
+@description('Flex Consumption instance memory, MB.')
+param instanceMemoryMB int = 2048
+
+@description('Most Flex Consumption instances.')
+param maximumInstanceCount int = 40
+
+@description('Token audience of agents and master: the Entra application\'s App ID URI.')
+param apiAudience string = 'api://nodepool'
+
+@description('Create the Entra application for apiAudience (needs Graph permissions; false if it exists).')
+param createEntraApp bool = true
+
+@description('Who scales the pools: our control plane (nodepool) or the seed\'s CPU rule (cpu). Never both.')
+@allowed(['nodepool', 'cpu'])
+param autoscaler string = 'nodepool'
+
+@description('Name of the app\'s autoscale timer function, disabled when autoscaler is cpu.')
+param autoscaleFunctionName string = 'autoscale'
+
+@description('Extra app settings (NODEPOOL_*), e.g. NODEPOOL_DRY_RUN.')
+param appSettings object = {}
+
+// customData is rendered before the identities exist: `tasks.py params` puts these placeholders where
+// the client ids and the subscription go, and they are replaced here with the real values.
+var masterClientIdPlaceholder = '00000000-0000-4000-8000-00000000aa01'
+var agentClientIdPlaceholder = '00000000-0000-4000-8000-00000000aa02'
+var subscriptionPlaceholder = '00000000-0000-4000-8000-00000000aa03'
+var masterPrivateIp = '10.0.0.4'
+var pools = concat([
+  { name: 'agents', priority: agentPriority, capacity: agentCount }
+], agentPriority == 'Spot' ? [{ name: 'agents-regular', priority: 'Regular', capacity: 0 }] : [])
+
+// The app's tunables at the code's defaults (nodepool/settings.py; a test keeps them equal), so an
+// operator finds and changes them among the app settings; appSettings overrides any of them.
+var tunables = {
+  NODEPOOL_JOIN_TOKEN_TTL: '900'
+  NODEPOOL_BOOTSTRAP_TOKENS: 'true'
+  NODEPOOL_NODE_LABELS: ''
+  NODEPOOL_NODE_TAINTS: ''
+  NODEPOOL_DRAIN_MARGIN: '5.0'
+  NODEPOOL_FORCE_DELETE_PODS: 'false'
+  NODEPOOL_POD_GRACE: '30'
+  NODEPOOL_DRY_RUN: 'false'
+  NODEPOOL_REPAIR_AFTER: '600'
+  NODEPOOL_PROVISIONING_TIMEOUT: '900'
+  NODEPOOL_MAX_DESTRUCTIVE_PER_TICK: '3'
+  NODEPOOL_RECONCILE_SCHEDULE: '0 * * * * *'
+}
+
+// What ties the app to this deployment: the scale sets, the identities it accepts, the audience.
+var wiring = {
+  AZURE_SUBSCRIPTION_ID: subscription().subscriptionId
+  NODEPOOL_RESOURCE_GROUP: resourceGroup().name
+  NODEPOOL_SCALE_SET: pools[0].name
+  NODEPOOL_CLUSTER: prefix
+  NODEPOOL_TENANT_ID: tenant().tenantId
+  NODEPOOL_AUTHORITY: environment().authentication.loginEndpoint
+  NODEPOOL_ARM_ENDPOINT: environment().resourceManager
+  NODEPOOL_AUDIENCE: apiAudience
+  NODEPOOL_AGENT_IDENTITY: ids.outputs.principalIds.agent
+  NODEPOOL_MASTER_IDENTITY: ids.outputs.principalIds.master
+  'AzureWebJobs.${autoscaleFunctionName}.Disabled': autoscaler == 'cpu' ? 'true' : 'false'
+}
+
+module ids 'modules/identities.bicep' = {
+  name: 'identities'
+  params: { location: location, prefix: prefix, tags: tags }
+}
+
+module network 'modules/network.bicep' = {
+  name: 'network'
+  params: {
+    location: location
+    prefix: prefix
+    sshPort: sshPort
+    sshSourceRanges: sshSourceRanges
+    applyCloudflareNsg: applyCloudflareNsg
+    cloudflareRanges: cloudflareRanges
+    tags: tags
+  }
+}
+
+module srvAccess 'modules/srv-access.bicep' = {
+  name: 'srv-access'
+  scope: resourceGroup(storageAccountGroup)
+  params: {
+    storageAccountName: storageAccountName
+    principalIds: [ids.outputs.principalIds.master, ids.outputs.principalIds.agent]
+  }
+}
+
+module audience 'modules/entra-app.bicep' = if (createEntraApp) {
+  name: 'entra-app'
+  params: { audience: apiAudience, uniqueName: '${prefix}-nodepool-api', displayName: '${prefix} nodepool API' }
+}
+
+module app 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    location: location
+    name: functionAppName
+    storageAccountName: appStorageAccountName
+    identityId: ids.outputs.ids.app
+    identityClientId: ids.outputs.clientIds.app
+    identityPrincipalId: ids.outputs.principalIds.app
+    subnetId: network.outputs.appSubnetId
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    tags: tags
+    settings: union(tunables, wiring, appSettings)
+  }
+}
+
+var subscriptionId = subscription().subscriptionId
+
+module master 'modules/master.bicep' = {
+  name: 'master'
+  params: {
+    location: location
+    prefix: prefix
+    vmSize: masterSku
+    adminUsername: adminUsername
+    adminPublicKey: adminPublicKey
+    customData: replace(replace(masterCustomData, masterClientIdPlaceholder, ids.outputs.clientIds.master),
+      subscriptionPlaceholder, subscriptionId)
+    subnetId: network.outputs.nodesSubnetId
+    privateIp: masterPrivateIp
+    identityId: ids.outputs.ids.master
+    osDiskSizeGB: osDiskSizeGB
+    tags: tags
+  }
+}
+
+module agents 'modules/scaleset.bicep' = [for pool in pools: {
+  name: 'pool-${pool.name}'
+  params: {
+    location: location
+    name: pool.name
+    vmSize: agentSku
+    priority: pool.priority
+    capacity: pool.capacity
+    adminUsername: adminUsername
+    adminPublicKey: adminPublicKey
+    customData: replace(replace(agentCustomData, agentClientIdPlaceholder, ids.outputs.clientIds.agent),
+      subscriptionPlaceholder, subscriptionId)
+    subnetId: network.outputs.nodesSubnetId
+    identityId: ids.outputs.ids.agent
+    osDiskSizeGB: osDiskSizeGB
+    enableNvidia: enableNvidia
+    managerPrincipalId: ids.outputs.principalIds.app
+    tags: tags
+  }
+}]
+
+module cpuAutoscale 'modules/cpu-autoscale.bicep' = if (autoscaler == 'cpu') {
+  name: 'cpu-autoscale'
+  params: {
+    location: location
+    scaleSetId: agents[0].outputs.id
+    minimum: 0
+    maximum: agentMax
+    default: agentCount
+    tags: tags
+  }
+}
+
+@description('Function App name (publish, tail-logs).')
+output functionAppName string = functionAppName
+
+@description('Base URL of the control plane.')
+output functionAppUrl string = app.outputs.url
+
+@description('Public DNS name of master0 (proxy, list-endpoints).')
+output masterFqdn string = master.outputs.fqdn
+
+@description('Private address of the k3s API.')
+output masterPrivateIp string = master.outputs.privateIp
+
+@description('Scale set names, one per pool (list-agents, scale-agents ...).')
+output scaleSetNames array = [for (pool, i) in pools: agents[i].outputs.name]
+
+@description('Log Analytics workspace (customer) id, queried by tail-logs.')
+output workspaceId string = app.outputs.workspaceId
+
+@description('Token audience the app accepts.')
+output apiAudience string = apiAudience
+
+@description('Client id of the Entra application behind the audience (empty when not created here).')
+output entraAppId string = createEntraApp ? audience.outputs.appId : ''
+
+@description('SSH port and user for proxy.')
+output ssh object = { port: sshPort, user: adminUsername }

@@ -1,0 +1,114 @@
+"""The autoscaler's one write point. Every write checks `dry_run` here and nowhere else.
+
+- Capacity: read fresh (capacity and ETag), write min(capacity + add, max) with If-Match;
+  a lost race is read and tried once more, never computed from a size cached earlier.
+- Deletes name the instance: before deleting, a fresh listing must show that very instance,
+  with the node's name and not protected from scale-in. Anything else keeps it.
+- Errors are logged and counted; a capacity error is handed back so the tick can back the
+  pool off and move the demand on.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from nodepool.domain.autoscale import AbandonScaleDown, DeleteFailed, FinishScaleDown
+from nodepool.domain.autoscale_down import ScaleDown
+from nodepool.domain.autoscale_up import ScaleUp
+from nodepool.errors import CapacityUnavailable, Conflict, NodepoolError
+from nodepool.services.autoscale_observe import AutoscalePorts
+
+
+@dataclass
+class Outcome:
+    applied: int = 0
+    failed: int = 0
+    capacity_errors: dict[str, str] = field(default_factory=dict)  # pool -> Azure's code
+    deleted: set[str] = field(default_factory=set)  # nodes whose instance is gone
+    not_started: set[str] = field(default_factory=set)  # scale-downs whose drain could not start
+
+
+class Actor:
+    def __init__(self, ports: AutoscalePorts, dry_run: bool, log: logging.Logger):
+        self.ports, self.dry_run, self.log = ports, dry_run, log
+        self.outcome = Outcome()
+
+    def _would(self, what: str, reason: str, **fields) -> bool:
+        if self.dry_run:
+            self.log.info(f"autoscale would {what}: {reason}", extra={"autoscale_dry_run": True, **fields})
+        return self.dry_run
+
+    def _failed(self, what: str, err: NodepoolError) -> None:
+        self.outcome.failed += 1
+        self.log.warning(f"autoscale {what} failed, next tick decides again: {err.code}: {err.message}")
+
+    def scale_up(self, up: ScaleUp) -> None:
+        pool, scaleset = self.ports.pool(up.pool), self.ports.scaleset(up.pool)
+        for attempt in (1, 2):
+            try:
+                info = scaleset.info()
+                target = min(info.capacity + up.add, pool.max)
+                if target <= info.capacity or self._would(f"set {pool.name} capacity {target}", up.reason):
+                    return
+                scaleset.set_capacity(target, info.etag)
+                self.outcome.applied += 1
+                self.log.info(f"autoscale {pool.name} capacity {info.capacity} -> {target}: {up.reason}")
+                return
+            except CapacityUnavailable as err:
+                self.outcome.capacity_errors[pool.name] = err.code
+                self.log.warning(f"autoscale {pool.name}: no capacity ({err.code}): {err.message}")
+                return
+            except Conflict as err:
+                if attempt == 2:
+                    self._failed(f"capacity of {pool.name}", err)
+            except NodepoolError as err:
+                return self._failed(f"capacity of {pool.name}", err)
+
+    def delete_failed(self, failed: DeleteFailed) -> None:
+        if not self._would(f"delete instances {list(failed.instance_ids)} of {failed.pool}", failed.reason):
+            self._delete(failed.pool, failed.instance_ids, failed.reason)
+
+    def scale_down(self, down: ScaleDown) -> None:
+        if self._would(f"drain {down.node} and delete its instance {down.instance_id}", down.reason):
+            return
+        try:
+            self.ports.drains.start(down.node, down.reason)
+        except NodepoolError as err:
+            self.outcome.not_started.add(down.node)
+            return self._failed(f"drain of {down.node}", err)
+        self.log.info(f"autoscale scale-down {down.node} ({down.pods} pods to move): {down.reason}")
+        if down.pods == 0:  # nothing to wait for: its instance goes now
+            self.finish(FinishScaleDown(down.pool, down.node, down.instance_id, "empty node"))
+
+    def finish(self, done: FinishScaleDown) -> None:
+        if self._would(f"delete instance {done.instance_id} ({done.node})", done.reason):
+            return
+        try:
+            found = {i.instance_id: i for i in self.ports.scaleset(done.pool).instances().items}
+        except NodepoolError as err:
+            return self._failed(f"listing before deleting {done.node}", err)
+        instance = found.get(done.instance_id)
+        if instance is None or instance.name != done.node or instance.protected:
+            self.log.warning(f"autoscale keeps instance {done.instance_id}: not {done.node}'s, gone or protected now")
+            self.outcome.deleted.add(done.node)  # nothing of ours left to delete
+            return
+        if self._delete(done.pool, (done.instance_id,), done.reason):
+            self.outcome.deleted.add(done.node)
+
+    def abandon(self, gave_up: AbandonScaleDown) -> None:
+        if not self._would(f"uncordon {gave_up.node}", gave_up.reason):
+            try:
+                self.ports.drains.cancel(gave_up.node)
+                self.outcome.applied += 1
+            except NodepoolError as err:
+                self._failed(f"uncordon of {gave_up.node}", err)
+
+    def _delete(self, pool: str, ids: tuple[str, ...], reason: str) -> bool:
+        try:
+            self.ports.scaleset(pool).delete_instances(ids)
+        except NodepoolError as err:
+            self._failed(f"delete of {pool} instances {list(ids)}", err)
+            return False
+        self.outcome.applied += 1
+        self.log.info(f"autoscale deleted {pool} instances {list(ids)}: {reason}")
+        return True

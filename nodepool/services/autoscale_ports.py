@@ -1,0 +1,76 @@
+"""The autoscaler's Preempt notices and scale-down drains, over the ports the other services share.
+
+PreemptNotices: the `events` table (the events trigger records every scheduled event there
+before it cordons): nodes with a Preempt whose deadline is at most `keep` ago. A failed read
+is an incomplete Snapshot, so the tick does nothing rather than miss a replacement.
+
+ScaleDownDrains: the same path a scheduled event takes. Cordon the Node, record the row as
+cordoned for a `ScaleDown` event, then put a DrainRequest on `node-events`; the drain trigger
+evicts through the Eviction API (PDBs honoured) and marks the row drained. ScaleDown is not a
+node-removing type for the drain worker: its VM keeps running until the autoscaler deletes
+that very instance once the node is empty, and the Node object then goes with the ghost rule
+of reconcile (its VM gone: positive evidence). Deleting the Node at the end of the drain, as
+for a Preempt, would let the still-running kubelet register it again, schedulable.
+`cancel` uncordons only a node whose last event is still our ScaleDown.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from nodepool.domain.drain_message import DrainRequest
+from nodepool.domain.model import Snapshot
+from nodepool.domain.registry import NodeRecord
+from nodepool.errors import NodepoolError, NotFound, Unavailable
+from nodepool.ports import EventQueue, Kube, Registry
+from nodepool.services.nodes import update_node
+
+SCALE_DOWN = "ScaleDown"
+PREEMPT = "Preempt"
+
+
+class EventTablePreemptNotices:
+    def __init__(self, registry: Registry, now: datetime, keep: timedelta = timedelta(minutes=5)):
+        self.registry, self.now, self.keep = registry, now, keep
+
+    def preempting(self) -> Snapshot[str]:
+        try:
+            events = self.registry.events_before(self.now + timedelta(seconds=1))
+        except NodepoolError as err:
+            return Snapshot((), complete=False, error=f"events: {err.code}: {err.message}")
+        return Snapshot(tuple(sorted({e.node for e in events
+                                      if e.type == PREEMPT and e.deadline + self.keep >= self.now})))
+
+
+class QueuedScaleDownDrains:
+    def __init__(self, registry: Registry, kube: Kube | None, queue: EventQueue, now: datetime,
+                 drain_timeout: timedelta):
+        self.registry, self._kube, self.queue, self.now, self.timeout = registry, kube, queue, now, drain_timeout
+
+    @property
+    def kube(self) -> Kube:
+        if self._kube is None:
+            raise Unavailable("no Kubernetes client: the cluster is not registered")
+        return self._kube
+
+    def start(self, node: str, reason: str) -> None:
+        """Idempotent: the same tick asking twice sends the same event id; the drain worker dedups on it."""
+        self.kube.patch_node(node, unschedulable=True)  # NotFound: nothing to scale down, the tick keeps it
+        event_id = f"scale-down-{self.now:%Y%m%dT%H%M%SZ}"
+        deadline = self.now + self.timeout
+
+        def cordoned(row: NodeRecord | None) -> NodeRecord | None:
+            row = row or NodeRecord.new(node)
+            return row.cordoned_for(event_id, SCALE_DOWN, deadline, self.now) if row.can("cordon") else None
+
+        update_node(self.registry, node, cordoned)  # the row first: once enqueued the drain may start
+        self.queue.send(DrainRequest(node, event_id, SCALE_DOWN, deadline).to_message())
+
+    def cancel(self, node: str) -> None:
+        row = self.registry.node(node)
+        if row is not None and row.last_event_type != SCALE_DOWN:
+            return  # a scheduled event cordoned it since: that cordon is not ours to lift
+        try:
+            self.kube.patch_node(node, unschedulable=False)
+        except NotFound:
+            return
+        update_node(self.registry, node, lambda r: r.uncordoned(self.now) if r and r.can("uncordon") else None)

@@ -1,0 +1,46 @@
+"""`tasks.py publish`: the package follows .funcignore, and success or failure is read from the body of
+the deployment status (Flex answers 200 either way), against sim/scm.py."""
+import io
+import zipfile
+
+import pytest
+
+from ops import publish as P
+from ops.errors import OpsError
+from sim.scm import Scm
+
+
+@pytest.fixture
+def scm():
+    stand_in = Scm(lambda token: token == "good")
+    stand_in.server.start()
+    yield stand_in
+    stand_in.server.stop()
+
+
+def test_the_package_holds_the_app_and_nothing_funcignore_excludes():
+    data, names = P.package()
+    assert {"function_app.py", "host.json", "requirements.txt", "nodepool/settings.py"} <= set(names)
+    assert not [n for n in names if n.split("/")[0] in ("tests", "sim", "devhost", "infra", "ops", ".venv", ".git")]
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == names
+    assert P.package()[0] == data  # byte-for-byte reproducible
+
+
+def test_a_good_package_is_published_and_polled_to_success(scm):
+    lines = []
+    body = P.publish(scm.server.url, "good", P.package()[0], interval=0.02, say=lines.append)
+    assert body["status"] == 4 and lines[-1].endswith("Success Deployment successful")
+    assert "function_app.py" in scm.packages[-1]
+
+
+def test_a_failed_remote_build_is_a_failure_although_the_endpoint_answers_200(scm):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("host.json", "{}")
+    with pytest.raises(OpsError, match="Failed: Remote build failed: the package has no function_app.py"):
+        P.publish(scm.server.url, "good", archive.getvalue(), interval=0.02, say=lambda _: None)
+
+
+def test_a_refused_upload_is_one_clear_error(scm):
+    with pytest.raises(OpsError, match="HTTP 401"):
+        P.publish(scm.server.url, "bad", P.package()[0], interval=0.02, say=lambda _: None)
