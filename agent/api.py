@@ -64,14 +64,21 @@ class Api:
         self.base_url, self.tokens, self.audience, self.key = base_url.rstrip("/"), tokens, audience, key
         self.timeout, self.http = timeout, http
 
+    def warm(self, timeout: float | None = None) -> None:
+        """Fetch (and cache) the identity token and the function key now, ahead of the first call."""
+        self._credentials(self.timeout if timeout is None else timeout)
+
+    def _credentials(self, timeout: float) -> tuple[str, str]:
+        try:
+            return self.tokens.get(self.audience), self.key.get(timeout)
+        except (GaveUp, ImdsError, OSError, ValueError) as err:
+            raise Unreachable("credentials for the API: %s" % err) from None
+
     def request(self, method: str, path: str, body: Any = None, timeout: float | None = None) -> Reply:
         """One call; identity or key failures surface as Unreachable (transient for the caller)."""
         timeout = self.timeout if timeout is None else timeout
-        try:
-            headers = {"Authorization": "Bearer " + self.tokens.get(self.audience), "Accept": "application/json"}
-            key = self.key.get(timeout)
-        except (GaveUp, ImdsError, OSError, ValueError) as err:
-            raise Unreachable("credentials for the API: %s" % err) from None
+        token, key = self._credentials(timeout)
+        headers = {"Authorization": "Bearer " + token, "Accept": "application/json"}
         if key:
             headers["x-functions-key"] = key
         reply = self.http(method, self.base_url + path, headers=headers, body=body, timeout=timeout)

@@ -54,6 +54,7 @@ def run_agent(imds, clock):
 
     def run(*argv, stop=lambda: False, env=None, rand=lambda: 0.5):
         stream = io.StringIO()
+        imds.clock = clock
         rt = Runtime(clock=clock, sleep=clock.sleep, rand=rand, stop=stop)
         environment = {"NODEPOOL_FUNCTION_KEY": FUNCTION_KEY, "NODEPOOL_IMDS_URL": imds.url}
         environment.update(env or {})

@@ -93,6 +93,8 @@ class FakeImds:
     incarnation: int = 1
     events: list = field(default_factory=list)
     acks: list = field(default_factory=list)
+    acked_at: list = field(default_factory=list)  # the test's clock at each acknowledgement
+    clock: object = None  # set by the run_agent fixture
     seen: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -110,6 +112,7 @@ class FakeImds:
             with self.lock:
                 if method == "POST":
                     self.acks.append([r["EventId"] for r in body["StartRequests"]])
+                    self.acked_at.append(self.clock() if self.clock else time.time())
                     return 200, {}, b""
                 if self.events_failures > 0:
                     self.events_failures -= 1

@@ -3,7 +3,18 @@ from __future__ import annotations
 
 import pytest
 
-from agent.events import Event, ack_reason, drained, is_mine, node_row, parse_document, parse_not_before, parse_time
+from agent.events import (
+    Event,
+    ack_margin,
+    ack_reason,
+    drained,
+    is_mine,
+    node_row,
+    parse_document,
+    parse_not_before,
+    parse_time,
+    too_late_to_forward,
+)
 from tests.agent.stubs import event, rfc1123
 
 NOW = 1_700_000_000.0
@@ -96,3 +107,29 @@ def test_node_row_accepts_bare_or_wrapped_rows():
     assert node_row({"node": {"state": "ready"}}) == {"state": "ready"}
     assert node_row({"state": "ready"}) == {"state": "ready"}
     assert node_row(["nonsense"]) == {}
+
+
+@pytest.mark.parametrize("notice, cap, rtt, margin", [
+    (30.0, 5.0, 0.0, 5.0),     # Azure's promise: the configured margin caps a fifth of the notice
+    (20.0, 5.0, 0.0, 4.0),
+    (8.0, 5.0, 0.0, 1.6),      # a fifth of the notice, not 5 of its 8 seconds
+    (3.0, 5.0, 0.0, 1.0),      # at least a second: NotBefore is in whole seconds
+    (3.0, 5.0, 0.3, 1.3),      # ... plus IMDS's round trip
+    (1.0, 5.0, 0.0, 0.75),     # seen late: still a quarter second to forward first
+    (0.4, 5.0, 0.0, 0.25),     # too late to forward first: the ack's own need
+    (30.0, 2.0, 0.0, 2.0),     # a smaller configured margin wins
+    (30.0, 0.1, 0.0, 0.25),    # but never below what an acknowledgement needs
+])
+def test_ack_margin_is_sized_from_the_notice(notice, cap, rtt, margin):
+    assert ack_margin(notice, cap, rtt) == pytest.approx(margin)
+
+
+@pytest.mark.parametrize("left, rtt, late", [
+    (3.0, 0.0, False), (0.6, 0.0, False), (0.49, 0.0, True), (0.6, 0.2, True), (-1.0, 0.0, True)])
+def test_only_an_event_a_forward_could_not_precede_is_too_late_to_forward(left, rtt, late):
+    assert too_late_to_forward(_e(not_before=NOW + left), NOW, rtt) is late
+
+
+def test_events_without_a_deadline_are_never_too_late_to_forward():
+    assert not too_late_to_forward(_e(not_before=None), NOW)
+    assert not too_late_to_forward(_e("Freeze", not_before=NOW), NOW)

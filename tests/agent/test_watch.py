@@ -1,6 +1,9 @@
 """`watch` against loopback IMDS and API stand-ins, with a clock that moves only when it sleeps."""
 from __future__ import annotations
 
+import pytest
+
+from agent.events import ack_margin
 from tests.agent.stubs import event
 
 ME = "agents_1"
@@ -10,6 +13,13 @@ ACCEPTED = (202, {}, {"deadline": "2030-01-01T00:00:25Z", "event_id": "E1"})
 
 def _argv(url, *extra):
     return ["watch", "--api-url", url, "--node-name", "agent000001", "--ack-margin", "5", *extra]
+
+
+def _acked_at(imds, t0, notice, cap=5.0):
+    """Where the latest acknowledgement belongs: NotBefore as IMDS writes it (whole seconds) minus
+    the margin sized from the notice the watcher saw."""
+    not_before = float(int(t0 + notice))
+    return pytest.approx(not_before - ack_margin(not_before - t0, cap), abs=0.01)
 
 
 def _until(clock, limit, done=lambda: False, script=()):
@@ -49,7 +59,7 @@ def test_ack_at_the_deadline_when_the_app_is_down(imds, clock, run_agent, dead_u
     imds.publish([event("E1", [ME], not_before=t0 + 30)])
     result = run_agent(*_argv(dead_url), stop=_until(clock, 60, lambda: bool(imds.acks)))
     assert imds.acks == [["E1"]]
-    assert 25 <= clock.now - t0 <= 27  # NotBefore - margin, on the tick that crossed it
+    assert imds.acked_at == [_acked_at(imds, t0, 30)]  # NotBefore - 5 s, not the tick after it
     assert "control plane was unreachable" in result.log
     assert result.log.count("control plane unreachable") <= 2  # repeated failures are not logged every second
 
@@ -61,7 +71,7 @@ def test_ack_at_the_deadline_when_the_drain_does_not_finish(api, imds, clock, ru
     api.on("GET", NODE_PATH, (200, {}, {"state": "draining"}))
     result = run_agent(*_argv(api.url), stop=_until(clock, 60, lambda: bool(imds.acks)))
     assert imds.acks == [["E1"]]
-    assert 15 <= clock.now - t0 <= 17
+    assert imds.acked_at == [_acked_at(imds, t0, 20)]
     assert "drain had not finished" in result.log
 
 
@@ -71,7 +81,7 @@ def test_ack_at_the_deadline_when_drain_status_is_unavailable(api, imds, clock, 
     api.on("POST", "/api/events", ACCEPTED)
     api.on("GET", NODE_PATH, (503, {"Retry-After": "1"}, {"error": "storage_unavailable", "message": "try later"}))
     result = run_agent(*_argv(api.url), stop=_until(clock, 60, lambda: bool(imds.acks)))
-    assert imds.acks == [["E1"]] and 15 <= clock.now - t0 <= 17
+    assert imds.acks == [["E1"]] and imds.acked_at == [_acked_at(imds, t0, 20)]
     assert "storage_unavailable" in result.log
 
 
@@ -116,7 +126,7 @@ def test_an_event_the_control_plane_refuses_is_still_acknowledged_in_time(api, i
     api.on("POST", "/api/events", (400, {}, {"error": "bad_document", "message": "no such instance"}))
     result = run_agent(*_argv(api.url), stop=_until(clock, 30, lambda: bool(imds.acks)))
     assert len(api.calls("POST", "/api/events")) == 1  # a refusal is final: not re-sent every second
-    assert imds.acks == [["E1"]] and 7 <= clock.now - t0 <= 9
+    assert imds.acks == [["E1"]] and imds.acked_at == [_acked_at(imds, t0, 12)]
     assert "bad_document" in result.log
 
 
@@ -138,7 +148,7 @@ def test_the_watcher_survives_imds_errors(api, imds, clock, run_agent):
     api.on("POST", "/api/events", ACCEPTED)
     api.on("GET", NODE_PATH, (200, {}, {"state": "deleted"}))
     result = run_agent(*_argv(api.url), stop=_until(clock, 60, lambda: bool(imds.acks)))
-    assert imds.acks == [["E1"]] and 3 <= clock.now - t0 <= 6
+    assert imds.acks == [["E1"]] and imds.acked_at[0] - t0 <= 4  # three failed reads, then on with it
     assert "reading scheduled events failed" in result.log
 
 

@@ -1,122 +1,65 @@
 """Benchmark: a mass eviction of a spot pool, drained before NotBefore.
 
-    python -m tests.bench.preempt [--json]        (or: python3 tasks.py bench preempt --json)
+    python -m tests.bench.preempt [--json] [--notice S] [--nodes N] [--wave W] [--runs R]
+    (or: python3 tasks.py bench preempt --json, with the defaults)
 
 Stack (bench_stack, tests/bench/common.py): Azurite, the simulator (ARM, IMDS, KubeSim) in this
 process, the real app in a dev host (its own process, no timers), and one agent watcher per VM
-(agent.watch.Watcher: IMDS every 1 s, forward to POST /api/events, poll GET /api/nodes/{name},
+(agent.watch.Watcher: IMDS at its default interval, forward to POST /api/events, poll GET /api/nodes/{name},
 acknowledge) as threads in WATCHER_PROCS child processes; a VM's watcher stops when Azure deletes
-the VM. The pool: POOL spot VMs that joined k3s, each running 10-30 pods (every fourth node a
+the VM. The pool: POOL (`--nodes`) spot VMs that joined k3s, each running 10-30 pods (every fourth node a
 3-pod StatefulSet behind its own PDB, every node 2 pods of a pool-wide Deployment behind a 10 %
 PDB), plus a large on-demand pool outside the scale set where evicted pods land. All POOL VMs are
-preempted (NOTICE_S notice) in waves of WAVE at once, one wave every WAVE_EVERY_S.
+preempted (NOTICE_S notice, `--notice`) in waves of WAVE (`--wave`) at once, one wave every WAVE_EVERY_S.
 
-Every figure comes from what KubeSim served (its request dispatcher is wrapped), measured
-from the moment the event appeared in IMDS:
+Every figure comes from what KubeSim and the simulated IMDS served (tests/bench/_preempt_figures.py
+wraps KubeSim's request dispatcher and IMDS's StartRequests), measured from the moment the event
+appeared in IMDS:
+- forwarded_ratio: events the app heard of (a cordon, a Node delete, or the row names the event);
 - cordon_p50_ms / cordon_p99_ms: until the Node became unschedulable;
 - drained_p50_s / drained_p99_s: until the Node was deleted (the drain's last step);
-- missed_deadlines: Nodes not deleted by NotBefore; lost_events: events never acted on (no
-  cordon, no delete);
-- duplicate_actions: a Node or its node-password secret deleted more than once, a pod evicted
-  more than once, or a drain touching a Node after it was deleted (a second drain of one event).
-rows_deleted counts registry rows (GET /api/nodes) ending `deleted` for their event. The app is
-warmed with one empty report first (identity keys, scale-set list, Kubernetes client), as an
-always-ready instance would be. Timings are medians over RUNS runs (`--runs N`), the three counts
-the worst run's. The app's and the agents' logs of the last run are left in /tmp (LOGS). The
-last line is one JSON object.
+- evicted_before_deadline_ratio: pods evicted (201) before NotBefore / evictable pods seeded;
+- missed_deadlines: events not acknowledged before NotBefore (late or never);
+  deleted_after_deadline: Nodes not deleted by NotBefore; lost_events: no cordon, no delete;
+- duplicate_drains: drains beyond the first that reached a Node (a second Node DELETE, or a pod
+  listing after the Node was gone); duplicate_actions: any Node/secret delete or pod eviction
+  repeated, or a Node touched after its delete;
+- rows_consistent: share of events whose registry row (GET /api/nodes) names the event, is
+  `deleted` exactly when the Node was, and has pods_left = evictable pods never evicted.
+The app is warmed with one empty report first (identity keys, scale-set list, Kubernetes client),
+as an always-ready instance would be. Timings are medians over RUNS runs (`--runs N`), the counts
+and the ratios that must be 1.0 the worst run's, the eviction ratio the runs' mean. The app's and
+the agents' logs of the last run are left in /tmp (LOGS). The last line is one JSON object.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import math
 import multiprocessing
 import random
-import statistics
 import sys
 import threading
 import time
-from collections import Counter
 
 import requests
 
+from agent import watch
 from localstack.devhost_process import DevHostProcess
 from sim.cluster import Simulator
-from sim.kube import routes
-from sim.kube.wire import ApiError
-from tests.bench.common import bench_stack, emit, percentile, rounded
+from tests.bench._preempt_figures import Observer, combine, figures
+from tests.bench.common import bench_stack, emit, rounded
 
 POOL, WAVE, WAVE_EVERY_S, NOTICE_S = 200, 20, 3.0, 30.0
 PODS, REQUESTS = (10, 30), {"cpu": "50m", "memory": "64Mi"}
-WATCHER_PROCS, POLL_S, RUNS, SETTLE_S = 2, 1.0, 3, 3.0
+WATCHER_PROCS, RUNS, SETTLE_S = 2, 3, 3.0
+POLL_S = watch.POLL_S  # the agent as deployed polls IMDS at its default interval
 KUBE = {"auto_join": True, "scrypt_log_n": 4, "terminate_s": 0.5}  # evicted pods take 0.5 s to stop
 # The app's settings as deployed (local.settings.json.example): 32 worker threads, so up to 24 drains in
 # flight (host.json batchSize 16 + newBatchThreshold 8) leave threads for POST /api/events. The host
 # runs without timers (bench_stack): no reconcile tick acts on the pool during the bench.
 APP = {"PYTHON_THREADPOOL_THREAD_COUNT": "32"}
-PASSWORD = ".node-password.k3s"
 LOGS = "/tmp/nodepool-bench-preempt"  # -devhost.log, -agents-N.log: for a look after a run
-
-
-class Observer:
-    """Wraps KubeSim's request dispatcher: what the control plane did to which Node, and when."""
-
-    def __init__(self, kube, nodes: set[str]):
-        self.kube, self.nodes, self._lock = kube, nodes, threading.Lock()
-        self.cordoned: dict[str, float] = {}
-        self.deleted: dict[str, float] = {}
-        self.node_deletes, self.secret_deletes, self.evicted = Counter(), Counter(), Counter()
-        self.after_delete: Counter = Counter()
-        self.refusals = 0
-        self._original = routes.dispatch
-        routes.dispatch = self._dispatch
-
-    def close(self) -> None:
-        routes.dispatch = self._original
-
-    def _dispatch(self, sim, route, verb, args, query, body, content_type):
-        uid = self._pod_uid(args) if route == "eviction" else None
-        try:
-            code, out = self._original(sim, route, verb, args, query, body, content_type)
-        except ApiError as err:
-            self._saw(route, verb, args, query, body, uid, err.code)
-            raise
-        self._saw(route, verb, args, query, body, uid, code)
-        return code, out
-
-    def _pod_uid(self, args: dict) -> str | None:
-        """One dict read (atomic under the GIL): no second wait for the cluster lock per eviction."""
-        pod = self.kube.cluster.store.find("pods", args.get("ns"), args.get("name"))
-        return pod["metadata"]["uid"] if pod else None
-
-    def _saw(self, route, verb, args, query, body, uid, code) -> None:
-        now, resource, name = time.time(), args.get("resource"), args.get("name", "")
-        with self._lock:
-            if route == "item" and resource == "nodes" and name in self.nodes:
-                if verb == "DELETE":
-                    self.node_deletes[name] += 1
-                    if code == 200:
-                        self.deleted.setdefault(name, now)
-                elif name in self.deleted:
-                    self.after_delete[name] += 1
-                elif verb == "PATCH" and code == 200 and ((body or {}).get("spec") or {}).get("unschedulable"):
-                    self.cordoned.setdefault(name, now)
-            elif route == "item" and resource == "secrets" and verb == "DELETE" and name.endswith(PASSWORD):
-                self.secret_deletes[name] += 1
-            elif route == "eviction":
-                if code == 201 and uid:
-                    self.evicted[uid] += 1
-                self.refusals += code == 429
-            elif route == "collection" and resource == "pods" and verb == "GET":
-                node = (query.get("fieldSelector") or "").partition("spec.nodeName=")[2]
-                if node in self.deleted:
-                    self.after_delete[node] += 1
-
-    def duplicates(self) -> int:
-        extra = sum(n - 1 for counter in (self.node_deletes, self.secret_deletes, self.evicted)
-                    for n in counter.values() if n > 1)
-        return extra + len(self.after_delete)
 
 
 # -- the agents: one Watcher per VM, as threads in a few child processes ------------------------
@@ -147,12 +90,14 @@ def run_watchers(specs: list[dict], api_url: str, key: str, audience: str, stop,
 
 
 # -- the pool ------------------------------------------------------------------------------------
-def seed(sim: Simulator, rng: random.Random) -> None:
-    kube = sim.kube
+def seed(sim: Simulator, rng: random.Random) -> dict[str, int]:
+    """Seed the pods; returns the evictable pods per node (all of them: no DaemonSets here)."""
+    kube, pods = sim.kube, {}
     for i in range(3):  # on-demand capacity outside the scale set: where evicted pods go
         kube.add_node(f"ondemand-{i}", cpu="100000", memory="100000Gi")
     for i, vm in enumerate(sim.vms):
         name, left = vm.computer_name, rng.randint(*PODS)
+        pods[name] = left
         if i % 4 == 0:
             kube.add_pods(name, 3, owner=f"StatefulSet/db-{i}", requests=REQUESTS)
             kube.add_pdb(f"db-{i}", selector={"app": f"db-{i}"}, max_unavailable=1)
@@ -160,12 +105,14 @@ def seed(sim: Simulator, rng: random.Random) -> None:
         kube.add_pods(name, 2, owner="ReplicaSet/api", requests=REQUESTS)
         kube.add_pods(name, left - 2, owner=f"ReplicaSet/web-{i % 10}", requests=REQUESTS)
     kube.add_pdb("api", selector={"app": "api"}, max_unavailable="10%")
+    return pods
 
 
 class Bench:
-    def __init__(self, quiet: bool, seed: int = 0):
-        self.quiet = quiet
+    def __init__(self, quiet: bool, seed: int = 0, nodes: int = POOL, notice: float = NOTICE_S, wave: int = WAVE):
+        self.quiet, self.nodes, self.notice, self.wave = quiet, nodes, notice, wave
         self.rng = random.Random(seed)
+        self.pods: dict[str, int] = {}
 
     def say(self, text: str) -> None:
         if not self.quiet:
@@ -173,14 +120,14 @@ class Bench:
 
     def run(self) -> dict:
         started = time.monotonic()
-        with bench_stack(agents=POOL, sim_options={"kube_options": KUBE}, env=APP) as stack:
+        with bench_stack(agents=self.nodes, sim_options={"kube_options": KUBE}, env=APP) as stack:
             sim = stack.sim
-            seed(sim, self.rng)
+            self.pods = seed(sim, self.rng)
             host = stack.start_host()
-            self.say(f"pool of {POOL} VMs seeded, app started in {time.monotonic() - started:.1f} s")
+            self.say(f"pool of {self.nodes} VMs seeded, app started in {time.monotonic() - started:.1f} s")
             stack.register_master(host)
             self._warm(sim, host)
-            observer = Observer(sim.kube, {vm.computer_name for vm in sim.vms})
+            observer = Observer(sim, {vm.computer_name for vm in sim.vms})
             try:
                 return self._evict(sim, host, observer)
             finally:
@@ -196,7 +143,7 @@ class Bench:
         answer.raise_for_status()
         return answer.json()
 
-    def _warm(self, sim: Simulator, host: DevHostProcess) -> None:
+    def _warm(self, sim: Simulator, host: DevHost) -> None:
         empty = {"DocumentIncarnation": 1, "Events": []}
         self._call(sim, host, "POST", "events", "agent", {"hostname": sim.vms[0].computer_name, "document": empty})
 
@@ -204,6 +151,8 @@ class Bench:
         vms = sim.vms
         specs = [{"hostname": vm.computer_name, "vm": vm.name, "imds": sim.imds_for(vm.computer_name), "index": i}
                  for i, vm in enumerate(vms)]
+        for i in range(WATCHER_PROCS):  # the agents' logs append (logging.basicConfig): this run's only
+            open(f"{LOGS}-agents-{i}.log", "w").close()
         context = multiprocessing.get_context("spawn")
         stop, gone = context.Event(), context.Array("b", len(vms), lock=False)
         threading.Thread(target=self._reap, args=(sim, vms, gone, stop), daemon=True).start()
@@ -226,7 +175,7 @@ class Bench:
                 if proc.is_alive():
                     proc.kill()
         rows = {r["name"]: r for r in self._call(sim, host, "GET", "nodes?limit=500", None)["nodes"]}
-        return self._figures(events, observer, rows)
+        return figures(events, observer, rows, self.pods)
 
     @staticmethod
     def _reap(sim: Simulator, vms: list, gone, stop) -> None:
@@ -240,64 +189,31 @@ class Bench:
     def _waves(self, sim: Simulator, vms: list) -> list[dict]:
         order = self.rng.sample(vms, len(vms))
         events, start = [], time.monotonic()
-        for n, first in enumerate(range(0, len(order), WAVE)):
+        for n, first in enumerate(range(0, len(order), self.wave)):
             time.sleep(max(0.0, start + n * WAVE_EVERY_S - time.monotonic()))
-            for vm in order[first:first + WAVE]:
+            for vm in order[first:first + self.wave]:
                 appeared = time.time()
-                event = sim.preempt(vm.computer_name, notice=NOTICE_S)
+                event = sim.preempt(vm.computer_name, notice=self.notice)
                 events.append({"node": vm.computer_name, "event_id": event.event_id, "appeared": appeared,
                                "not_before": event.not_before})
             self.say(f"wave {n + 1}: {len(events)} preempted")
         return events
-
-    def _figures(self, events: list[dict], observer: Observer, rows: dict) -> dict:
-        cordoned, deleted = observer.cordoned, observer.deleted
-        cordon = [(cordoned[e["node"]] - e["appeared"]) * 1000 for e in events if e["node"] in cordoned]
-        drained = [deleted[e["node"]] - e["appeared"] for e in events if e["node"] in deleted]
-        missed = sum(1 for e in events if deleted.get(e["node"], math.inf) > e["not_before"])
-        lost = sum(1 for e in events if e["node"] not in cordoned and e["node"] not in deleted)
-        done = sum(1 for e in events if rows.get(e["node"], {}).get("state") == "deleted"
-                   and rows[e["node"]].get("last_event_id") == e["event_id"])
-        return {
-            "events": len(events),
-            "cordon_p50_ms": statistics.median(cordon) if cordon else None,
-            "cordon_p99_ms": percentile(cordon, 99) if cordon else None,
-            "drained_p50_s": statistics.median(drained) if drained else None,
-            "drained_p99_s": percentile(drained, 99) if drained else None,
-            "missed_deadlines": missed,
-            "lost_events": lost,
-            "duplicate_actions": observer.duplicates(),
-            "rows_deleted": done,
-            "pods_evicted": sum(observer.evicted.values()),
-            "pdb_refusals": observer.refusals,
-        }
-
-
-def combine(runs: list[dict]) -> dict:
-    """Medians of the timings over runs; the worst run for the counts that must stay at zero."""
-    worst = ("missed_deadlines", "lost_events", "duplicate_actions")
-    out = {"runs": len(runs)}
-    for key in runs[0]:
-        values = [r[key] for r in runs if r[key] is not None]
-        if not values:
-            out[key] = None
-        elif key in worst:
-            out[key] = max(values)
-        elif all(isinstance(v, int) for v in values):
-            out[key] = statistics.median_low(values)
-        else:
-            out[key] = statistics.median(values)
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print only the figures, as one JSON line")
     parser.add_argument("--runs", type=int, default=RUNS, help=f"repetitions (default {RUNS})")
+    parser.add_argument("--notice", type=float, default=NOTICE_S, help=f"seconds to NotBefore (default {NOTICE_S:g})")
+    parser.add_argument("--nodes", type=int, default=POOL, help=f"spot VMs preempted (default {POOL})")
+    parser.add_argument("--wave", type=int, default=WAVE, help=f"VMs preempted at once (default {WAVE})")
     args = parser.parse_args(argv)
+    if args.notice <= 0 or args.nodes < 1 or args.wave < 1 or args.runs < 1:
+        parser.error("--notice, --nodes, --wave and --runs must be positive")
     runs, lines = [], []
     for n in range(args.runs):
-        runs.append(rounded(Bench(args.json, seed=n).run()))
+        bench = Bench(args.json, seed=n, nodes=args.nodes, notice=args.notice, wave=args.wave)
+        runs.append(rounded(bench.run()))
         lines.append(f"run {n + 1}: {json.dumps(runs[-1])}")
     figures = rounded(combine(runs))
     emit(figures, args.json, lines + [f"{key:>18}: {value}" for key, value in figures.items()])
