@@ -1,8 +1,8 @@
 """The HTTPS front of the simulated API server on sim/http.py's Server: bearer auth, faults,
 routing, JSON and Status.
 
-Paths and verbs follow the real API (core/v1 nodes, pods, pods/eviction, secrets;
-policy/v1 poddisruptionbudgets); errors are metav1.Status objects with the real reasons.
+Paths and verbs follow the real API (discovery, core/v1, apps/v1, policy/v1, authorization.k8s.io/v1:
+sim/kube/discovery.py lists what is served); errors are metav1.Status objects with the real reasons.
 k3s runs the API server with anonymous auth off, so every path needs the bearer token.
 Bodies are read raw and decoded only by the route that needs one.
 """
@@ -15,25 +15,17 @@ from urllib.parse import unquote
 
 from sim.faults import retry_after
 from sim.http import Hangup, Request, Response, Server
-from sim.kube import routes
+from sim.kube import discovery, openapi, routes
 from sim.kube.wire import K3S_VERSION, ApiError, status_object
+
+VERSION = {"major": "1", "minor": "30", "gitVersion": K3S_VERSION, "gitCommit": "0" * 40, "gitTreeState": "clean",
+           "buildDate": "2024-10-23T00:00:00Z", "goVersion": "go1.22.8", "compiler": "gc", "platform": "linux/amd64"}
 
 log = logging.getLogger("sim.kube")
 _FAIL_REASON = {500: "InternalError", 503: "ServiceUnavailable", 429: "TooManyRequests", 504: "Timeout"}
-ROUTES = [(re.compile(pattern), name) for pattern, name in [
-    (r"^/api/v1/(?P<resource>nodes)$", "collection"),
-    (r"^/api/v1/(?P<resource>nodes)/(?P<name>[^/]+)$", "item"),
-    (r"^/api/v1/(?P<resource>pods|secrets)$", "collection"),
-    (r"^/api/v1/namespaces/(?P<ns>[^/]+)/(?P<resource>pods|secrets)$", "collection"),
-    (r"^/api/v1/namespaces/(?P<ns>[^/]+)/(?P<resource>pods|secrets)/(?P<name>[^/]+)$", "item"),
-    (r"^/api/v1/namespaces/(?P<ns>[^/]+)/(?P<resource>pods)/(?P<name>[^/]+)/eviction$", "eviction"),
-    (r"^/apis/policy/v1/(?P<resource>poddisruptionbudgets)$", "collection"),
-    (r"^/apis/policy/v1/namespaces/(?P<ns>[^/]+)/(?P<resource>poddisruptionbudgets)$", "collection"),
-    (r"^/apis/policy/v1/namespaces/(?P<ns>[^/]+)/(?P<resource>poddisruptionbudgets)/(?P<name>[^/]+)$", "item"),
-    (r"^/(?P<probe>healthz|livez|readyz)$", "probe"),
-    (r"^/version$", "version"),
-    (r"^/_sim/chaos$", "chaos"),
-]]
+OBJECTS = re.compile(r"^/(?:api|apis/(?P<group>[^/]+))/(?P<version>v1)(?:/namespaces/(?P<ns>[^/]+))?"
+                     r"/(?P<resource>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?$")
+NOT_FOUND = "the server could not find the requested resource"
 
 
 def make_server(sim, host: str, port: int) -> Server:
@@ -47,15 +39,7 @@ def handle(sim, req: Request) -> Response:
         fault = sim.faults.pick(req.method, req.path, req.query)
         if fault:
             return _fault_answer(sim, fault)
-        for pattern, route in ROUTES:
-            if m := pattern.match(req.path):
-                args = {k: unquote(v) for k, v in m.groupdict().items() if v is not None}
-                sim.requests[f"{req.method} {args.get('resource', route)}"
-                             f"{'/eviction' if route == 'eviction' else ''}"] += 1
-                code, out = _route(sim, route, req, args)
-                break
-        else:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        code, out = _route(sim, req)
     except ApiError as err:
         code, out = err.code, err.status()
     except Exception as err:  # a simulator bug: answer like a broken server, and say why
@@ -65,6 +49,8 @@ def handle(sim, req: Request) -> Response:
 
 
 def answer(code: int, out, headers: dict | None = None) -> Response:
+    if not isinstance(out, (bytes, dict, list)):  # a watch: events as they come
+        return Response(code, out, {"Content-Type": "application/json", **(headers or {})})
     if out == b"ok":
         return Response(code, out, {"Content-Type": "text/plain", **(headers or {})})
     data = out if isinstance(out, bytes) else json.dumps(out, separators=(",", ":")).encode()
@@ -78,18 +64,59 @@ def body_of(req: Request):
     try:
         return json.loads(req.body)
     except ValueError as err:
+        if "yaml" in (req.headers.get("Content-Type") or ""):
+            return _yaml(req.body)
         raise ApiError(400, "BadRequest", f"the body of the request could not be decoded: {err}") from err
 
 
-def _route(sim, route: str, req: Request, args: dict):
-    if route == "probe":
+def _yaml(raw: bytes):
+    try:
+        import yaml
+        return yaml.safe_load(raw)
+    except Exception as err:  # no PyYAML, or not YAML either
+        raise ApiError(400, "BadRequest", f"the body of the request could not be decoded: {err}") from err
+
+
+def _route(sim, req: Request):
+    path = req.path.rstrip("/") or "/"
+    if path in ("/healthz", "/livez", "/readyz"):
         return 200, b"ok"
-    if route == "version":
-        return 200, {"major": "1", "minor": "30", "gitVersion": K3S_VERSION, "platform": "linux/amd64"}
-    if route == "chaos":
+    if path == "/version":
+        return 200, VERSION
+    if path == "/_sim/chaos":
         return 200, routes.chaos(sim, req.method, body_of(req))
-    return routes.dispatch(sim, route, req.method, args, req.query, body_of(req),
-                           req.headers.get("Content-Type", ""))
+    if path == "/openapi/v2":
+        return 200, openapi.v2_document()
+    if req.method == "GET" and (doc := _discovery(path)) is not None:
+        return 200, doc
+    match = OBJECTS.match(path)
+    if not match:
+        raise ApiError(404, "NotFound", NOT_FOUND)
+    args = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
+    res = discovery.BY_PATH.get((args.get("group", ""), args["resource"]))
+    if res is None or res.version != args["version"] or ("ns" in args and not res.namespaced):
+        raise ApiError(404, "NotFound", NOT_FOUND)
+    sim.requests[f"{req.method} {res.name}{'/' + args['sub'] if 'sub' in args else ''}"] += 1
+    return routes.dispatch(sim, res, req.method, args, req, body_of)
+
+
+def _discovery(path: str) -> dict | None:
+    if path == "/openapi/v3":
+        return openapi.root()
+    if path.startswith("/openapi/v3/"):
+        return openapi.document(path.removeprefix("/openapi/v3/"))
+    if path == "/api":
+        return discovery.api_versions()
+    if path == "/apis":
+        return discovery.api_group_list()
+    parts = path.split("/")[1:]
+    if parts[0] == "api" and len(parts) == 2:
+        return discovery.resource_list("", parts[1])
+    if parts[0] == "apis" and len(parts) == 2:
+        return discovery.api_group(parts[1])
+    if parts[0] == "apis" and len(parts) == 3:
+        return discovery.resource_list(parts[1], parts[2])
+    return None
 
 
 def _authorized(sim, req: Request) -> bool:

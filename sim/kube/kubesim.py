@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -58,15 +59,18 @@ class KubeSim(Seeds):
         self.masters = set(masters)  # VMs running the k3s server: their node registers itself
         self._host, self._port = host, port
         self._server: Server | None = None
+        self.stopped = threading.Event()
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> KubeSim:
+        self.stopped.clear()
         self._server = make_server(self, self._host, self._port).start()
         self.cluster.controllers.start()
         return self
 
     def stop(self) -> None:
         self.faults.released.set()
+        self.stopped.set()  # watches end
         self.cluster.controllers.stop()
         if self._server:
             self._server.stop()

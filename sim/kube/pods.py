@@ -11,6 +11,7 @@ kubelet is silent it stays Terminating until the node is deleted or the delete i
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ class Owner:
     tolerations: list = field(default_factory=list)
     replicas: int = 0
     uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    created: float = field(default_factory=time.time)
 
 
 class PodLifecycle:

@@ -17,6 +17,7 @@ FIELDS = {
     "nodes": {"metadata.name", "spec.unschedulable"},
     "secrets": {"metadata.name", "metadata.namespace", "type"},
     "poddisruptionbudgets": {"metadata.name", "metadata.namespace"},
+    "deployments": {"metadata.name", "metadata.namespace"},
 }
 
 

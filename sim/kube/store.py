@@ -7,17 +7,24 @@ the cluster holds one lock around every use.
 
 Unlike etcd, a continued list reads the current state, not the first page's snapshot: an
 object created mid-listing after the cursor shows up, one deleted before it does not.
+Once a client has read over HTTP (`watched`: it may watch from there), every change is also
+kept, encoded, in a bounded `log` that watches read from (`changed` wakes them); a watch from
+a resourceVersion older than the log gets 410 Gone. Seeding a pool from Python before that
+costs no encoding.
 """
 from __future__ import annotations
 
 import base64
 import bisect
 import json
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 
 from sim.kube.wire import ApiError, not_found
 
-NAMESPACED = {"pods": True, "secrets": True, "poddisruptionbudgets": True, "nodes": False}
+NAMESPACED = {"pods": True, "secrets": True, "poddisruptionbudgets": True, "deployments": True, "nodes": False}
+LOG_SIZE = 20_000  # changes kept for watches: a 1000-node pool's worth of pod churn
 
 
 def key_of(namespace: str | None, name: str) -> str:
@@ -40,6 +47,9 @@ class Store:
         self.pods_by_label: dict[tuple[str, str, str], set[str]] = {}  # (namespace, key, value)
         self._node_of: dict[str, str] = {}
         self._labels_of: dict[str, tuple] = {}
+        self.log: deque[tuple[int, str, str, bytes]] = deque(maxlen=LOG_SIZE)  # (rv, type, resource, object)
+        self.changed = threading.Condition()
+        self.watched = False
 
     # -- single objects ---------------------------------------------------------------
     def get(self, resource: str, namespace: str | None, name: str) -> dict:
@@ -60,19 +70,27 @@ class Store:
                            {"name": meta["name"], "kind": resource})
         bisect.insort(table.keys, key)
         table.objs[key] = obj
-        return self.touch(resource, obj)
+        return self.touch(resource, obj, "ADDED")
 
-    def touch(self, resource: str, obj: dict) -> dict:
+    def touch(self, resource: str, obj: dict, change: str = "MODIFIED") -> dict:
         """Record a change to a stored object: new resourceVersion, fresh encoding, indexes."""
         self.rv += 1
         meta = obj["metadata"]
         meta["resourceVersion"] = str(self.rv)
         key = key_of(meta.get("namespace"), meta["name"])
-        self.tables[resource].encoded.pop(key, None)
+        if self.watched:
+            self._record(change, resource, self.encoded(resource, key, fresh=True))
+        else:
+            self.tables[resource].encoded.pop(key, None)
         if resource == "pods":
             self._index_pod(key, obj["spec"].get("nodeName") or "")
             self._index_labels(key, meta["namespace"], tuple(sorted((meta.get("labels") or {}).items())))
         return obj
+
+    def _record(self, change: str, resource: str, data: bytes) -> None:
+        self.log.append((self.rv, change, resource, data))
+        with self.changed:
+            self.changed.notify_all()
 
     def remove(self, resource: str, namespace: str | None, name: str) -> dict:
         key = key_of(namespace, name)
@@ -87,6 +105,9 @@ class Store:
             self._index_labels(key, namespace, ())
             self._labels_of.pop(key, None)
         self.rv += 1
+        obj["metadata"]["resourceVersion"] = str(self.rv)
+        if self.watched:
+            self._record("DELETED", resource, json.dumps(obj, separators=(",", ":")).encode())
         return obj
 
     def _index_pod(self, key: str, node: str) -> None:
@@ -108,9 +129,9 @@ class Store:
             self.pods_by_label.setdefault((namespace, *pair), set()).add(key)
         self._labels_of[key] = labels
 
-    def encoded(self, resource: str, key: str) -> bytes:
+    def encoded(self, resource: str, key: str, fresh: bool = False) -> bytes:
         table = self.tables[resource]
-        data = table.encoded.get(key)
+        data = None if fresh else table.encoded.get(key)
         if data is None:
             data = table.encoded[key] = json.dumps(table.objs[key], separators=(",", ":")).encode()
         return data

@@ -52,10 +52,13 @@ class Observer:
                 self.acked.setdefault(event_id, now)
         return self._acknowledge(which, event_ids)
 
-    def _dispatch(self, sim, route, verb, args, query, body, content_type):
+    def _dispatch(self, sim, res, verb, args, req, body_of):
+        route = "eviction" if args.get("sub") == "eviction" else "item" if args.get("name") else "collection"
+        args, query = {**args, "resource": res.name}, req.query
+        body = body_of(req) if verb == "PATCH" and res.name == "nodes" else None
         pod = self._pod(args) if route == "eviction" else None
         try:
-            code, out = self._original(sim, route, verb, args, query, body, content_type)
+            code, out = self._original(sim, res, verb, args, req, body_of)
         except ApiError as err:
             self._saw(route, verb, args, query, body, pod, err.code)
             raise
