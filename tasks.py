@@ -123,19 +123,28 @@ def bench(c, name, json=False):
             "out": "where the rendered cloud-init goes (default .run/cloud-init)",
             "arm_out": "where the ARM parameter files go (default .run/arm)"})
 def params(c, file="cluster.env", out=".run/cloud-init", arm_out=".run/arm"):
-    """Render master and agent cloud-init (every ${VAR} filled and checked) and write the ARM parameter
-    files of deploy-storage and deploy-compute. A bad parameter is an error naming it (never its value)."""
+    """Render the cloud-init of master and agents and the ARM parameter files of the deployments.
+
+    Every ${VAR} is filled and checked; the ARM parameter files are those of deploy-storage and
+    deploy-compute. A bad parameter is an error naming it (never its value)."""
     from infra.cloud_init import VARIABLES
     from ops import params as P
     from ops.config import Config, read_dotenv
+    from ops.errors import OpsError
     from ops.tasks import failures
 
     _bootstrap()
     with failures("params"):
+        if not (ROOT / file).is_file():
+            hint = " (copy cluster.env.example to start one)" if file == "cluster.env" else ""
+            raise OpsError(f"{file}: no such file{hint}")
         given = read_dotenv(ROOT / file)
         given.update({k: v for k, v in os.environ.items() if k in VARIABLES and not VARIABLES[k].derived})
         cfg = Config.load()
         explicit = set(read_dotenv(ROOT / ".env")) | {k for k in os.environ if k in cfg.values}
+        if set(given.get("K3S_SHA256", "")) == {"0"}:
+            _say("warning: K3S_SHA256 is the example's all-zero placeholder: put the SHA-256 of the k3s "
+                 "release's binary (sha256sum-<arch>.txt of the GitHub release) or cloud-init's check fails on every VM")
         rendered = P.render(cfg, given, explicit)  # both roles and both files before anything is written
         files = P.arm_parameters(cfg, rendered, P.public_key(cfg))
         target = ROOT / out
@@ -234,5 +243,32 @@ if Path(sys.prefix).resolve() == VENV.resolve():  # the operator's commands need
             if isinstance(item, Task) and item.body.__module__ == module.__name__:
                 namespace.add_task(item)
 
+READ_ONLY = {"status"}  # tasks that only read: they run under --dry too
+
+
+class Tasks(Program):
+    """invoke's Program, with its core --dry honoured for every task: a task that writes, starts or
+    acts on something prints what it would do, with the arguments given, and does nothing."""
+
+    def core_args(self):
+        args = super().core_args()
+        for arg in args:
+            if arg.name == "dry":
+                arg.help = "Print what each task would do (with its arguments) and do nothing."
+        return args
+
+    def execute(self) -> None:
+        if not self.config.run.dry:
+            return super().execute()
+        for parsed in self.tasks:
+            if parsed.name in READ_ONLY:
+                self.executor_class(self.collection, self.config, self.core).execute(parsed)
+                continue
+            given = ", ".join(f"--{a.name.replace('_', '-')} {a.value}" for a in parsed.args.values() if a.got_value)
+            doc = (self.collection[parsed.name].__doc__ or "").strip().split("\n\n")[0]
+            print(f"[tasks] --dry: would run `{parsed.name}{' ' + given if given else ''}`: "
+                  f"{' '.join(doc.split())} Nothing was done.")
+
+
 if __name__ == "__main__":
-    Program(namespace=namespace, name="tasks", binary="python3 tasks.py", version=_version()).run()
+    Tasks(namespace=namespace, name="tasks", binary="python3 tasks.py", version=_version()).run()

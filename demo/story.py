@@ -110,10 +110,12 @@ class Story:
         wait_until(lambda: all(self.ready(h.name) == "True" for h in self.agents()), 10, "every agent's Node Ready")
         self.facts["joined"], self.facts["join_s"] = len(joins), round(time.monotonic() - started, 2)
         self.t.say(f"{len(joins)} agents joined with `agent join` in {self.facts['join_s']:.1f} s "
-                   f"(POST /api/join -> k3s config -> k3s started -> Node registered); all Nodes Ready")
+                   f"(POST /api/join -> k3s config -> k3s started -> Node registered); every Node Ready in Kubernetes")
         rows = self.stack.call("GET", "nodes").json()["nodes"]
         check(sorted(r["name"] for r in rows) == sorted(joins), f"GET /api/nodes lists {[r['name'] for r in rows]}")
-        self.t.more("GET /api/nodes: " + ", ".join(f"{r['name']} {r['state']}" for r in rows))
+        states = Counter(r["state"] for r in rows)
+        self.t.more("GET /api/nodes: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+                    + (" (the registry records Ready at reconcile's next tick)" if "joining" in states else ""))
 
     def ready(self, name: str) -> str:
         node = self.kube.node(name)
