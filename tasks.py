@@ -144,7 +144,8 @@ def params(c, file="cluster.env", out=".run/cloud-init", arm_out=".run/arm"):
         explicit = set(read_dotenv(ROOT / ".env")) | {k for k in os.environ if k in cfg.values}
         if set(given.get("K3S_SHA256", "")) == {"0"}:
             _say("warning: K3S_SHA256 is the example's all-zero placeholder: put the SHA-256 of the k3s "
-                 "release's binary (sha256sum-<arch>.txt of the GitHub release) or cloud-init's check fails on every VM")
+                 "release's binary (sha256sum-<arch>.txt of the GitHub release) or cloud-init's check "
+                 "fails on every VM")
         rendered = P.render(cfg, given, explicit)  # both roles and both files before anything is written
         files = P.arm_parameters(cfg, rendered, P.public_key(cfg))
         target = ROOT / out
@@ -187,6 +188,7 @@ def serve(c, port=7071, agents=3):
         path.write_text(keys[name])
         path.chmod(0o600)
     key_file = ROOT / ".run" / "function-key"
+    url_file = ROOT / ".run" / "api-url"
     host_env = {"DEVHOST_FUNCTION_KEYS": keys["function-key"], "DEVHOST_MASTER_KEY": keys["master-key"]}
     kubeconfig = ROOT / ".run" / "kubeconfig"
     stack = LocalStack(agents=int(agents), port=int(port), storage=ROOT / ".azurite", echo=sys.stdout,
@@ -194,6 +196,7 @@ def serve(c, port=7071, agents=3):
     try:
         stack.start()
         _say(f"Azurite at {stack.azurite.ports} (data in .azurite/); simulator: python -m sim prints the same map")
+        url_file.write_text(stack.api)  # for `tasks.py status`
         answer = stack.register_master()
         _say(f"master registered: {answer.status_code}; agents: {', '.join(v.computer_name for v in stack.sim.vms)}")
         _say(f"Kubernetes: {kubectl_hint(kubeconfig.relative_to(ROOT))}")
@@ -221,6 +224,31 @@ def demo(c, agents=5, pods=40, notice=30):
 
     _bootstrap()
     sys.exit(main(["--agents", str(agents), "--pods", str(pods), "--notice", str(notice)]))
+
+
+@task(help={"json": "print the status as one JSON object instead of tables",
+            "url": "the app's API base, e.g. https://APP.azurewebsites.net/api (default: NODEPOOL_API_URL, "
+                   "else the local stack's .run/api-url)",
+            "key": "function key (default: NODEPOOL_FUNCTION_KEY, else .run/function-key); never printed"})
+def status(c, json=False, url="", key=""):
+    """The pool at a glance: nodes, pending pods, the last decisions, recent audit rows.
+
+    Nodes per pool with state, Ready, pods, last event and drain outcome; pending pods; the last
+    reconcile and autoscale decisions with their reasons (GET /api/status); the audit trail
+    (GET /api/audit, where the app has it)."""
+    import json as json_lib
+
+    from console.render import show
+    from console.status import Endpoint, StatusError, fetch
+
+    try:
+        answer = fetch(Endpoint.find(url, key))
+    except StatusError as err:
+        sys.exit(f"status: {err}")
+    if json:
+        print(json_lib.dumps(answer, sort_keys=True))
+    else:
+        show(answer)
 
 
 def _version() -> str:

@@ -20,9 +20,10 @@ from nodepool.adapters.tickstate import TableTickStore
 from nodepool.domain.autoscale_settings import policy_from_settings
 from nodepool.domain.reconcile import Policy
 from nodepool.domain.registry import ClusterInfo
-from nodepool.errors import TransientError
+from nodepool.errors import TransientError, Unavailable
 from nodepool.ports import EventQueue, IdentityVerifier, Kube, QueuePeek, Registry, ScaleSet, TickStore
 from nodepool.ports_autoscale import AutoscaleStore, PoolScaleSet
+from nodepool.ports_status import DecisionLog
 from nodepool.services.autoscale import Autoscaler
 from nodepool.services.autoscale_observe import AutoscalePorts, PoolPort
 from nodepool.services.autoscale_ports import EventTablePreemptNotices, QueuedScaleDownDrains
@@ -34,6 +35,7 @@ from nodepool.services.join import JoinPolicy, JoinService
 from nodepool.services.nodes import NodeDirectory
 from nodepool.services.reconcile import Reconciler
 from nodepool.services.reconcile_ports import ReconcilePorts
+from nodepool.services.status import RecordedTicks, StatusService
 from nodepool.services.tokens import TokenCleaner
 from nodepool.settings import Settings
 
@@ -44,11 +46,11 @@ class Services:
                  peek: QueuePeek | None = None, tick_store: TickStore | None = None,
                  kube_for: Callable[[ClusterInfo], Kube] | None = None,
                  pool_scaleset: Callable[[str], PoolScaleSet] | None = None,
-                 autoscale_store: AutoscaleStore | None = None):
+                 autoscale_store: AutoscaleStore | None = None, decisions: DecisionLog | None = None):
         self.settings = settings
         self._registry, self._scaleset, self._identity, self._queue = registry, scaleset, identity, queue
         self._peek, self._tick_store, self._kube_for = peek, tick_store, kube_for
-        self._pool_scaleset, self._autoscale_store = pool_scaleset, autoscale_store
+        self._pool_scaleset, self._autoscale_store, self._decisions = pool_scaleset, autoscale_store, decisions
         self._pool_sets: dict[str, PoolScaleSet] = {}
         self._autoscaler: Autoscaler | None = None
         self._kube_lock = threading.Lock()
@@ -146,7 +148,8 @@ class Services:
         store = self._tick_store or TableTickStore(self.tables, self.settings.cluster)
         ports = ReconcilePorts(scaleset=self.scaleset, kube=kube, registry=self.registry,
                                queues=self._peek or StorageQueuePeek(self.queues), store=store)
-        return Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run)
+        return RecordedTicks(Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run),
+                             self.decisions, "reconcile")
 
     def pool_scaleset(self, scale_set: str) -> PoolScaleSet:
         """One autoscale pool's scale set (built once). Capacity writes wait up to 3 s for their
@@ -180,7 +183,29 @@ class Services:
         if self._autoscaler is None:
             self._autoscaler = Autoscaler(ports, policy, dry_run=s.dry_run)
         self._autoscaler.ports = ports
-        return self._autoscaler
+        return RecordedTicks(self._autoscaler, self.decisions, "autoscale")
+
+    @cached_property
+    def decisions(self) -> DecisionLog:
+        if self._decisions:
+            return self._decisions
+        from nodepool.adapters.decisions import TableDecisionLog
+        return TableDecisionLog(self.tables, self.settings.cluster)
+
+    def node_pools(self) -> dict[str, str]:
+        """Node name -> pool, from each pool's scale-set listing (the one scale set when no pools are set)."""
+        pools = [(p.pool.name, self.pool_scaleset(p.scale_set)) for p in self.settings.autoscale_pools]
+        out: dict[str, str] = {}
+        for pool, scaleset in pools or [(self.settings.scale_set, self.scaleset)]:
+            listing = scaleset.instances()
+            if not listing.complete:
+                raise Unavailable(f"pool {pool}: {listing.error or 'listing incomplete'}", code="pool_listing_failed")
+            out.update({i.name: pool for i in listing.items})
+        return out
+
+    @cached_property
+    def status(self) -> StatusService:
+        return StatusService(self.registry, self.kube_or_none, self.node_pools, self.decisions)
 
     def health_probes(self) -> dict:
         return {"tables": self.tables.ping, "queues": self.queues.ping}
