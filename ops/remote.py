@@ -43,7 +43,8 @@ def tail_logs(az: Azure, minutes: int = 10, follow: bool = True, interval: float
     workspace = deploy.outputs(az, "compute").get("workspaceId")
     if not workspace:
         raise OpsError("the compute deployment has no workspaceId output")
-    client = LogsQueryClient(az.credential)
+    options = {"connection_verify": az.config["ARM_CA_BUNDLE"]} if az.config["ARM_CA_BUNDLE"] else {}
+    client = LogsQueryClient(az.credential, endpoint=az.config["LOGS_ENDPOINT"], **options)
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - minutes * 60))
     while True:
         result = client.query_workspace(workspace, QUERY.format(since=since), timespan=timedelta(minutes=minutes + 60))

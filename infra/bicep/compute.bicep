@@ -129,6 +129,10 @@ var tunables = {
   NODEPOOL_RECONCILE_SCHEDULE: '0 * * * * *'
 }
 
+// environment() spells endpoints with a trailing slash; the app joins paths onto them itself.
+var armEndpoint = environment().resourceManager
+var loginEndpoint = environment().authentication.loginEndpoint
+
 // What ties the app to this deployment: the scale sets, the identities it accepts, the audience.
 var wiring = {
   AZURE_SUBSCRIPTION_ID: subscription().subscriptionId
@@ -136,8 +140,8 @@ var wiring = {
   NODEPOOL_SCALE_SET: pools[0].name
   NODEPOOL_CLUSTER: prefix
   NODEPOOL_TENANT_ID: tenant().tenantId
-  NODEPOOL_AUTHORITY: environment().authentication.loginEndpoint
-  NODEPOOL_ARM_ENDPOINT: environment().resourceManager
+  NODEPOOL_AUTHORITY: endsWith(loginEndpoint, '/') ? substring(loginEndpoint, 0, length(loginEndpoint) - 1) : loginEndpoint
+  NODEPOOL_ARM_ENDPOINT: endsWith(armEndpoint, '/') ? substring(armEndpoint, 0, length(armEndpoint) - 1) : armEndpoint
   NODEPOOL_AUDIENCE: apiAudience
   NODEPOOL_AGENT_IDENTITY: ids.outputs.principalIds.agent
   NODEPOOL_MASTER_IDENTITY: ids.outputs.principalIds.master

@@ -44,3 +44,20 @@ def test_destroy_without_typing_the_group_name_deletes_nothing(sim):
                           capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", **env})
     assert done.returncode != 0 and "not confirmed; nothing deleted" in done.stderr
     assert az.resources.resource_groups.check_existence("k3s-keep")
+
+
+def test_tail_logs_prints_the_apps_traces_after_the_start_and_then_only_new_ones(sim, tmp_path):
+    from sim.logs import Logs
+
+    logs = Logs("00000000-0000-0000-0000-0000000000ee", lambda t: t == sim.arm_token, tls=sim.tls)
+    logs.server.start()
+    try:
+        deployed(sim, tmp_path)  # its workspaceId output names the workspace
+        az = azure_for(sim, LOGS_ENDPOINT=logs.server.url)
+        logs.add("2020-01-01T00:00:00.000000Z", 1, "join", "too old to show")
+        logs.add("2999-01-01T00:00:01.000000Z", 1, "join", "node agents000001 joined")
+        lines = []
+        remote.tail_logs(az, minutes=10, follow=False, say=lines.append)
+        assert len(lines) == 1 and lines[0].endswith("1 join node agents000001 joined")
+    finally:
+        logs.server.stop()
