@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -105,17 +106,37 @@ def _benchmarks() -> list[str]:
 
 
 @task(help={"name": "which benchmark: " + ", ".join(_benchmarks()),
-            "json": "print only the figures as one JSON line (last line of output)"})
-def bench(c, name, json=False):
+            "json": "print only the figures as one JSON line (last line of output)",
+            "args": 'the benchmark\'s own arguments, e.g. "--notice 8 --runs 20" (or just put them after NAME)'})
+def bench(c, name, json=False, args=""):
     """Run one benchmark against the local stack; its figures are the last line, as JSON."""
     if name in ("-h", "--help"):  # `bench --help`: invoke hands the flag to the positional NAME
-        print("usage: python3 tasks.py bench NAME [--json]\nbenchmarks: " + ", ".join(_benchmarks()))
+        print("usage: python3 tasks.py bench NAME [BENCH ARGS] [--json]\nbenchmarks: " + ", ".join(_benchmarks()))
         return
     if name not in _benchmarks():
         sys.exit(f"unknown benchmark {name!r}; see: python3 tasks.py bench --help")
     _bootstrap()
-    args = [str(VENV_PY), "-m", f"tests.bench.{name}"] + (["--json"] if json else [])
-    sys.exit(subprocess.run(args, cwd=ROOT).returncode)
+    cmd = [str(VENV_PY), "-m", f"tests.bench.{name}", *shlex.split(args)] + (["--json"] if json else [])
+    sys.exit(subprocess.run(cmd, cwd=ROOT).returncode)
+
+
+def _bench_argv(argv: list[str]) -> list[str]:
+    """`bench NAME --notice 8 --json` as benchcheck.py runs it: what follows NAME, but --json and
+    --args, is the benchmark's own, handed on through --args (invoke would refuse the flags)."""
+    if len(argv) < 3 or argv[1] != "bench" or argv[2].startswith("-"):
+        return argv
+    head, rest, own = argv[:3], argv[3:], []
+    i = 0
+    while i < len(rest):
+        if rest[i] in ("--json", "-j"):
+            head.append("--json")
+        elif rest[i] == "--args" and i + 1 < len(rest):
+            own.extend(shlex.split(rest[i + 1]))
+            i += 1
+        else:
+            own.append(rest[i])
+        i += 1
+    return head + (["--args", shlex.join(own)] if own else [])
 
 
 @task(help={"file": "KEY=VALUE lines, one cloud-init parameter each (default cluster.env); the environment's "
@@ -299,4 +320,5 @@ class Tasks(Program):
 
 
 if __name__ == "__main__":
-    Tasks(namespace=namespace, name="tasks", binary="python3 tasks.py", version=_version()).run()
+    Tasks(namespace=namespace, name="tasks", binary="python3 tasks.py", version=_version()).run(
+        _bench_argv(sys.argv))

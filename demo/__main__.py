@@ -62,7 +62,7 @@ def summary(story: Story) -> None:
           f"{short['before_not_before_s']:.1f} s before; a VM killed without notice left a ghost Node, which one "
           f"reconcile tick removed")
     t.more(f"timings: stack up {f['start_s']:.1f} s, joins {f['join_s']:.1f} s, cordon {f['cordon_ms']} ms after "
-           f"the event ({f['cordon_after_seen_ms']} ms after the agent's 1-s poll saw it), {f['pods_evicted']} pods "
+           f"the event ({f['cordon_after_seen_ms']} ms after the agent's IMDS poll saw it), {f['pods_evicted']} pods "
            f"evicted by +{f['drained_s']:.1f} s, Node deleted "
            f"+{f['node_deleted_s']:.1f} s, VM gone +{f['vm_gone_s']:.1f} s, ghost NotReady "
            f"{f['ghost_not_ready_s']:.1f} s, reconcile tick {f['reconcile_tick_s']:.2f} s")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import requests
 
+from agent.watch import POLL_S
 from demo.report import Preemption, Recorder, count_nodes
 from demo.timeline import Timeline, check, wait_until
 from demo.vms import Helper
@@ -214,4 +215,4 @@ class Story:
         hits = self.sim.imds.server.hits
         wait_until(lambda: all(hits[f"GET /vms/{h.name}/metadata/scheduledevents"] for h in self.agents()), 20,
                    "every `agent watch` reading IMDS scheduled events")
-        self.t.say(f"`agent watch` running on {len(self.agents())} VMs: IMDS scheduled events every 1 s")
+        self.t.say(f"`agent watch` running on {len(self.agents())} VMs: IMDS scheduled events every {POLL_S:g} s")

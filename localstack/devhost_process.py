@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -116,6 +117,15 @@ class DevHostProcess:
             self._proc.kill()
             self._proc.wait()
         self._join_readers()
+
+    def pause(self) -> None:
+        """SIGSTOP: the host hangs (connections queue in the listen backlog) until `resume`."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGCONT)
 
     def _join_readers(self) -> None:
         for reader in self._readers:

@@ -30,6 +30,7 @@ from nodepool.services.autoscale_ports import EventTablePreemptNotices, QueuedSc
 from nodepool.services.caches import InstanceDirectory
 from nodepool.services.cluster import RegisteredCluster
 from nodepool.services.drain import DrainPolicy, DrainService
+from nodepool.services.drain_start import DrainStarter
 from nodepool.services.events import EventsService
 from nodepool.services.join import JoinPolicy, JoinService
 from nodepool.services.nodes import NodeDirectory
@@ -119,7 +120,12 @@ class Services:
 
     @cached_property
     def events(self) -> EventsService:
-        return EventsService(self.registry, self.cluster, self.queue, self.instances, self.scaleset)
+        return EventsService(self.registry, self.cluster, self.queue, self.instances, self.scaleset, self.drain_starter)
+
+    @cached_property
+    def drain_starter(self) -> DrainStarter:
+        """POST /api/events starts drains here at once; the queue message is their durable record."""
+        return DrainStarter(lambda request: self.drains.drain(request, wait=False), self.settings.drain_workers)
 
     @cached_property
     def drains(self) -> DrainService:

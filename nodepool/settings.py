@@ -115,6 +115,7 @@ class Settings:
     drain_margin_s: float = _env("NODEPOOL_DRAIN_MARGIN", 5.0, _positive(float))
     force_delete_pods: bool = _env("NODEPOOL_FORCE_DELETE_PODS", False, _bool)
     pod_grace_s: int = _env("NODEPOOL_POD_GRACE", 30, _positive(int))
+    drain_workers: int = _env("NODEPOOL_DRAIN_WORKERS", 64, _positive(int))  # drains started in-process at once
 
     # Reconcile
     dry_run: bool = _env("NODEPOOL_DRY_RUN", False, _bool)

@@ -26,7 +26,7 @@ from nodepool.errors import (
     Unavailable,
 )
 
-POOL_SIZE = 32  # one connection per worker thread (PYTHON_THREADPOOL_THREAD_COUNT is at most 32)
+POOL_SIZE = 128  # worker threads + the in-process drains (NODEPOOL_DRAIN_WORKERS) and their parallel evictions
 
 
 class BudgetRefused(Throttled):

@@ -50,7 +50,11 @@ def pod_from(obj: dict) -> Pod:
         phase=(obj.get("status") or {}).get("phase", "Unknown"), owner_kind=owner.get("kind") if owner else None,
         mirror=MIRROR_ANNOTATION in (meta.get("annotations") or {}), cpu_m=round(cpu * 1000),
         memory_b=round(memory), created_at=timestamp(meta.get("creationTimestamp")),
-        terminating=bool(meta.get("deletionTimestamp")))
+        terminating=bool(meta.get("deletionTimestamp")), grace_s=_grace(spec.get("terminationGracePeriodSeconds")))
+
+
+def _grace(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def secret_from(obj: dict) -> dict:

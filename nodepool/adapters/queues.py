@@ -5,6 +5,7 @@ Messages are base64-encoded, the encoding the Functions queue trigger expects by
 from __future__ import annotations
 
 import json
+import math
 import threading
 
 from azure.core.exceptions import ResourceExistsError
@@ -72,5 +73,8 @@ class NodeEventQueue:
     def __init__(self, queues: Queues):
         self._queues = queues
 
-    def send(self, message: dict) -> None:
-        self._queues.send(NODE_EVENTS_QUEUE, message)
+    def send(self, message: dict, delay_s: float = 0) -> None:
+        """`delay_s`: the message stays invisible that long (whole seconds, rounded up), so the
+        drain trigger sees it only if the drain started in-process has not finished by then."""
+        delay = math.ceil(delay_s) if delay_s > 0 else None
+        self._queues.send(NODE_EVENTS_QUEUE, message, visibility_timeout=delay)

@@ -37,6 +37,9 @@ def _from_entity(cls, entity: dict, **extra):
     return cls(**{**values, **extra})
 
 
+_EVENT_KEYS = ("node", "event_id", "etag")
+
+
 class TableRegistry:
     def __init__(self, tables: Tables, cluster: str):
         self._cluster_name = cluster
@@ -94,17 +97,27 @@ class TableRegistry:
     # events
     def event(self, node: str, event_id: str) -> EventRecord | None:
         row = self._events.get(node, event_id)
-        return _from_entity(EventRecord, row, node=node, event_id=event_id) if row else None
+        return self._event(row) if row else None
 
-    def add_event(self, record: EventRecord) -> None:
-        self._events.insert(_to_entity(record.node, record.event_id, record, skip=("node", "event_id")))
+    def add_event(self, record: EventRecord) -> EventRecord:
+        etag = self._events.insert(_to_entity(record.node, record.event_id, record, skip=_EVENT_KEYS))
+        return replace(record, etag=etag)
 
-    def save_event(self, record: EventRecord) -> None:
-        self._events.upsert(_to_entity(record.node, record.event_id, record, skip=("node", "event_id")))
+    def save_event(self, record: EventRecord) -> EventRecord:
+        """Only if unchanged since `record.etag` (Conflict otherwise); no ETag: unconditionally."""
+        entity = _to_entity(record.node, record.event_id, record, skip=_EVENT_KEYS)
+        etag = self._events.upsert(entity) if record.etag is None else self._events.update(entity, record.etag)
+        return replace(record, etag=etag)
 
     def events_before(self, when: datetime) -> list[EventRecord]:
         rows = self._events.query("received_at lt @when", {"when": when})
-        return [_from_entity(EventRecord, r, node=r["PartitionKey"], event_id=r["RowKey"]) for r in rows]
+        return [self._event(r) for r in rows]
+
+    @staticmethod
+    def _event(row: dict) -> EventRecord:
+        legacy = {} if "status" in row else {"status": "enqueued" if row.get("enqueued") else "recorded"}
+        return _from_entity(EventRecord, row, node=row["PartitionKey"], event_id=row["RowKey"], etag=row.get("etag"),
+                            **legacy)
 
     def delete_event(self, node: str, event_id: str) -> None:
         self._events.delete(node, event_id)

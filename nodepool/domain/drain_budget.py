@@ -66,17 +66,19 @@ class DrainPass:
     finish_now: bool = False  # out of time or nothing left: stop evicting and finish (see below)
 
 
-def reserve_s(left_s: float) -> float:
-    return min(MAX_RESERVE_S, max(MIN_RESERVE_S, RESERVE_FRACTION * max(0.0, left_s)))
+def reserve_s(left_s: float, max_reserve_s: float = MAX_RESERVE_S) -> float:
+    return min(max(MIN_RESERVE_S, max_reserve_s), max(MIN_RESERVE_S, RESERVE_FRACTION * max(0.0, left_s)))
 
 
-def budget(now: datetime, not_before: datetime, ack_by: datetime | None = None) -> DrainBudget:
-    """The budget of a drain at `now`, from the notice actually left."""
+def budget(now: datetime, not_before: datetime, ack_by: datetime | None = None,
+           max_reserve_s: float = MAX_RESERVE_S) -> DrainBudget:
+    """The budget of a drain at `now`, from the notice actually left (`max_reserve_s`: the
+    operator's NODEPOOL_DRAIN_MARGIN caps the reserve)."""
     if now.tzinfo is None or not_before.tzinfo is None or (ack_by is not None and ack_by.tzinfo is None):
         raise ValueError("drain times must carry a time zone")
     deadline = not_before if ack_by is None else min(not_before, ack_by)
     left = (deadline - now).total_seconds()
-    return DrainBudget(now, deadline, deadline - timedelta(seconds=reserve_s(left)))
+    return DrainBudget(now, deadline, deadline - timedelta(seconds=reserve_s(left, max_reserve_s)))
 
 
 def plan_pass(plan: DrainBudget, pods: Iterable[DrainPod], room: Mapping[str, int]) -> DrainPass:

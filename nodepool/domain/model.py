@@ -99,6 +99,7 @@ class Pod:
     cpu_m: int = 0
     memory_b: int = 0
     created_at: datetime | None = None
+    grace_s: int | None = None  # spec.terminationGracePeriodSeconds (None: Kubernetes' default)
 
     @property
     def daemonset(self) -> bool:

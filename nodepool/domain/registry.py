@@ -121,15 +121,32 @@ class JoinTokenRecord:
 
 @dataclass(frozen=True)
 class EventRecord:
-    """One scheduled event of one node (table `events`: PK = node, RK = EventId): dedup + audit."""
+    """One scheduled event of one node (table `events`: PK = node, RK = EventId): dedup, audit and
+    the drain's lease (domain/drain_lease.py): recorded -> enqueued -> draining -> done, every
+    move ETag-conditional (`etag`), so exactly one drain runs per event and only its outcome counts."""
     node: str
     event_id: str
     type: str
     received_at: datetime
     deadline: datetime
     not_before: datetime | None = None
-    enqueued: bool = False  # the drain message went out; a duplicate now just gets the answer
+    status: str = "recorded"  # recorded | enqueued | draining | done
+    owner: str = ""  # the drain holding the lease (draining), or the one that finished it (done)
+    attempt: int = 0  # drains that took the lease so far
+    lease_until: datetime | None = None  # a draining row whose lease ran out may be taken over
+    finished_at: datetime | None = None
+    pods_left: int | None = None  # the real drain's outcome (done)
+    removed: bool | None = None  # the drain deleted the Node (done)
+    etag: str | None = field(default=None, compare=False)
+
+    @property
+    def enqueued(self) -> bool:
+        """The drain message went out (and maybe more): a retried report just gets the answer."""
+        return self.status != "recorded"
 
     def answer(self) -> dict:
-        return {"event_id": self.event_id, "type": self.type, "deadline": self.deadline.isoformat(),
-                "action": "drain" if self.type != "Freeze" else "record"}
+        out = {"event_id": self.event_id, "type": self.type, "deadline": self.deadline.isoformat(),
+               "action": "drain" if self.type != "Freeze" else "record", "status": self.status}
+        if self.status == "done":
+            out["pods_left"] = self.pods_left
+        return out

@@ -8,6 +8,7 @@ the next n calls raise; `writes` records every write for assertions.
 from __future__ import annotations
 
 import itertools
+import threading
 import math
 from collections.abc import Iterable
 from dataclasses import replace
@@ -46,6 +47,7 @@ class FakeKube:
         self._rv = itertools.count(1)
         self._failures: list[NodepoolError] = []
         self.writes: list[tuple] = []
+        self._evicting = threading.Lock()
 
     def fail_next(self, error: NodepoolError, times: int = 1) -> None:
         self._failures.extend([error] * times)
@@ -159,13 +161,14 @@ class FakeKube:
     def evict(self, pod: Pod, grace_s: int | None = None) -> bool:
         self._check()
         key = (pod.namespace, pod.name)
-        current = self._pods.get(key)
-        if current is None:
-            return True
-        if current.phase == "Running" and not current.terminating and not self._budget_allows(current):
-            return False
-        self.writes.append(("evict", pod.namespace, pod.name, grace_s))
-        del self._pods[key]
+        with self._evicting:  # the API server checks a PDB and evicts as one step; drains evict in parallel
+            current = self._pods.get(key)
+            if current is None:
+                return True
+            if current.phase == "Running" and not current.terminating and not self._budget_allows(current):
+                return False
+            self.writes.append(("evict", pod.namespace, pod.name, grace_s))
+            del self._pods[key]
         return True
 
     def _healthy(self, pod: Pod) -> bool:

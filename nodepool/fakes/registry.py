@@ -78,16 +78,25 @@ class FakeRegistry:
     def event(self, node: str, event_id: str) -> EventRecord | None:
         return self._events.get((node, event_id))
 
-    def add_event(self, record: EventRecord) -> None:
+    def add_event(self, record: EventRecord) -> EventRecord:
         with self._lock:
             if (record.node, record.event_id) in self._events:
                 raise AlreadyExists(f"events/{record.node}/{record.event_id}: already exists")
-            self._events[(record.node, record.event_id)] = record
-            self.writes += 1
+            return self._store_event(record)
 
-    def save_event(self, record: EventRecord) -> None:
-        self._events[(record.node, record.event_id)] = record
+    def save_event(self, record: EventRecord) -> EventRecord:
+        """ETag-conditional like Table Storage's update; no ETag: an unconditional upsert."""
+        with self._lock:
+            current = self._events.get((record.node, record.event_id))
+            if record.etag is not None and (current is None or current.etag != record.etag):
+                raise Conflict(f"events/{record.node}/{record.event_id}: changed by another writer")
+            return self._store_event(record)
+
+    def _store_event(self, record: EventRecord) -> EventRecord:
+        saved = replace(record, etag=f'W/"{next(self._etags)}"')
+        self._events[(record.node, record.event_id)] = saved
         self.writes += 1
+        return saved
 
     def events_before(self, when: datetime) -> list[EventRecord]:
         return [e for e in self._events.values() if e.received_at < when]

@@ -1,38 +1,48 @@
 """Drain a node before its deadline: evict (never plain delete) until empty or out of time.
 
-Runs from the `node-events` queue. Idempotent: the registry row remembers which event was
-drained, so a redelivered message after a crash continues the drain and a duplicate of a
-finished one does nothing. Kubernetes API faults inside the drain are retried until the
-cutoff; after that the error propagates and the queue redelivers the message.
+Started at once from POST /api/events (services/drain_start.py) and, as the durable record,
+from the `node-events` queue message. Exactly one drain per event: the event row is the
+lease (services/drain_claim.py); a second drain finds it running (the queue trigger waits for
+it, the in-process start just returns) or done (it completes: the registry row gets the
+recorded outcome if a crash lost it). A drain without an event row (a leave) is idempotent
+through the registry row instead. Time comes from domain/drain_budget.py: the cutoff and each
+pod's grace period from the notice left; past the cutoff the Node is deleted at once so the
+scheduler moves what is left. Kubernetes API faults are retried until the cutoff; after that
+the error propagates and the queue redelivers the message.
 """
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
 from nodepool.clock import utcnow
+from nodepool.domain import drain_lease as L
+from nodepool.domain.drain_budget import DrainPod, budget, plan_pass
 from nodepool.domain.drain_message import POISON_QUEUE, DrainRequest
 from nodepool.domain.events import NODE_REMOVING_TYPES
 from nodepool.domain.join import KUBE_SYSTEM, node_password_secret
 from nodepool.domain.model import Pod
-from nodepool.domain.registry import NodeRecord
+from nodepool.domain.registry import EventRecord, NodeRecord
 from nodepool.errors import TransientError
 from nodepool.ports import Kube, Registry
 from nodepool.services.cluster import RegisteredCluster
+from nodepool.services.drain_claim import UNLEASED, Lease, LeaseLost, claim_drain, new_owner
 from nodepool.services.nodes import update_node
 
 log = logging.getLogger(__name__)
-BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 2.0  # between eviction passes; back to the first after progress
+BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 1.0  # between eviction passes; back to the first after progress
+PARALLEL_EVICTIONS = 8  # per drain: 20 pods go out in a few round trips, not twenty
 
 
 @dataclass(frozen=True)
 class DrainPolicy:
-    margin_s: float = 5.0
+    margin_s: float = 5.0  # the most the budget keeps back before the deadline (the reserve's cap)
     force_delete: bool = False
-    pod_grace_s: int = 30
+    pod_grace_s: int = 30  # the longest grace period a drain gives a pod
 
 
 def evictable(pod: Pod) -> bool:
@@ -41,15 +51,37 @@ def evictable(pod: Pod) -> bool:
 
 
 class DrainService:
-    """The queue trigger's use cases: drain for one message; record a drain that failed for good."""
+    """The drain's use cases: drain for one message (or an in-process start); record a failure."""
 
     def __init__(self, registry: Registry, cluster: RegisteredCluster, policy: DrainPolicy,
                  now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep):
         self.registry, self.cluster, self.policy, self.now, self.sleep = registry, cluster, policy, now, sleep
 
-    def drain(self, request: DrainRequest) -> dict:
-        kube = self.cluster.kube(self.now())
-        return Drainer(self.registry, kube, self.policy, self.now, self.sleep).drain(request)
+    def drain(self, request: DrainRequest, *, wait: bool = True) -> dict:
+        """`wait`: the queue trigger's way (watch a live lease until done); False: an in-process
+        start, which leaves a drain someone else holds to them."""
+        claim = claim_drain(self.registry, request, new_owner(), self.now, self.sleep, wait=wait)
+        status = {"node": request.node, "event_id": request.event_id}
+        if claim.decision == L.COMPLETE:
+            self._complete(claim.row)
+            return {**status, "status": "already drained", "pods_left": claim.row.pods_left}
+        if claim.decision == L.WAIT:
+            return {**status, "status": "draining elsewhere"}
+        drainer = Drainer(self.registry, self.cluster.kube(self.now()), self.policy, self.now, self.sleep)
+        try:
+            return drainer.drain(request, lease=None if claim.decision == UNLEASED else claim.lease)
+        except LeaseLost:
+            log.warning("drain lease lost; the drain that took it finishes", extra=status)
+            return {**status, "status": "lease lost"}
+
+    def _complete(self, row: EventRecord) -> None:
+        """A finished drain whose registry write a crash lost: write its outcome, nothing more."""
+        def change(current: NodeRecord | None) -> NodeRecord | None:
+            if current is None or current.last_event_id != row.event_id or current.drained_at:
+                return current
+            return current.drained(row.event_id, row.type, row.deadline, row.finished_at or self.now(),
+                                   removing=bool(row.removed), pods_left=row.pods_left or 0)
+        update_node(self.registry, row.node, change)
 
     def failed(self, request: DrainRequest, now: datetime) -> None:
         """The host moved the message to the poison queue: say so on the row (its state stays)."""
@@ -62,53 +94,73 @@ class Drainer:
                  now: Callable[[], datetime], sleep: Callable[[float], None]):
         self.registry, self.kube, self.policy, self.now, self.sleep = registry, kube, policy, now, sleep
 
-    def drain(self, request: DrainRequest) -> dict:
+    def drain(self, request: DrainRequest, lease: Lease | None = None) -> dict:
+        """With a `lease` (the event row's), only the holder writes the outcome; without, the
+        registry row remembers a finished drain."""
         row = self.registry.node(request.node)
-        if row and row.last_event_id == request.event_id and row.drained_at:
+        if lease is None and row and row.last_event_id == request.event_id and row.drained_at:
             return {"node": request.node, "event_id": request.event_id, "status": "already drained"}
         started = self.now()
         self._mark(request.node, lambda r: r.draining(request.event_id, request.type, request.deadline, started),
                    current=row)
-        cutoff = request.deadline - timedelta(seconds=self.policy.margin_s)
-        left = self._evict_until(request.node, cutoff)
+        keep = (lambda: lease.keep(self.now())) if lease else (lambda: None)
+        left = self._evict_until(request, keep)
         if left and self.policy.force_delete:
             for pod in left:
                 self.kube.delete_pod(pod, grace_s=0)
             left = []
+        keep()
         removing = request.type in NODE_REMOVING_TYPES
-        if removing:
+        if removing:  # the scheduler moves what is left now, not after the VM is gone
             self.kube.delete_node(request.node)
             self.kube.delete_secret(KUBE_SYSTEM, node_password_secret(request.node))
         finished = self.now()
+        if lease:
+            lease.finish(finished, pods_left=len(left), removed=removing)
         self._mark(request.node, lambda r: r.drained(request.event_id, request.type, request.deadline, finished,
                                        removing=removing, pods_left=len(left)))
         outcome = {"node": request.node, "event_id": request.event_id, "pods_left": len(left),
-                   "late": finished > cutoff, "seconds": round((finished - started).total_seconds(), 3)}
+                   "late": finished > request.deadline, "seconds": round((finished - started).total_seconds(), 3)}
         log.info("drained", extra=outcome)
         return outcome
 
-    def _evict_until(self, node: str, cutoff: datetime) -> list[Pod]:
+    def _evict_until(self, request: DrainRequest, keep: Callable[[], None]) -> list[Pod]:
         backoff, pods = BACKOFF_FIRST_S, []
         while True:
             evicted = 0
+            keep()
+            plan = budget(self.now(), request.deadline, max_reserve_s=self.policy.margin_s)
             try:
-                pods = [p for p in self.kube.pods_on(node) if evictable(p)]
-                if not pods or self.now() >= cutoff:
+                pods = [p for p in self.kube.pods_on(request.node) if evictable(p)]
+                plan = budget(self.now(), request.deadline, max_reserve_s=self.policy.margin_s)
+                step = plan_pass(plan, [DrainPod(p.namespace, p.name, p.grace_s) for p in pods], {})
+                if step.finish_now:
                     return pods
-                for pod in pods:
-                    remaining = (cutoff - self.now()).total_seconds()
-                    evicted += bool(self.kube.evict(pod, grace_s=max(0, min(self.policy.pod_grace_s, int(remaining)))))
+                evicted = self._evict(pods, dict(((g.namespace, g.name), s) for g, s in step.evict))
             except TransientError as err:
-                if self.now() >= cutoff:
+                if self.now() >= plan.cutoff:
                     raise
-                log.warning("kubernetes API failing during drain; retrying", extra={"node": node, "error": err.code})
-            remaining = (cutoff - self.now()).total_seconds()
+                log.warning("kubernetes API failing during drain; retrying",
+                            extra={"node": request.node, "error": err.code})
+            remaining = (plan.cutoff - self.now()).total_seconds()
             if remaining <= 0:
                 continue  # one last look at what is left
             if evicted:  # progress: a PDB refusal clears as soon as the evicted pod's replacement is Ready
                 backoff = BACKOFF_FIRST_S
             self.sleep(min(backoff, remaining))
             backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _evict(self, pods: list[Pod], grace: dict[tuple[str, str], int]) -> int:
+        """Evict the planned pods in parallel; a PDB's refusal (False) is tried again next pass."""
+        chosen = [p for p in pods if (p.namespace, p.name) in grace]
+        cap = self.policy.pod_grace_s
+
+        def one(pod: Pod) -> bool:
+            return bool(self.kube.evict(pod, grace_s=min(cap, grace[(pod.namespace, pod.name)])))
+        if len(chosen) <= 1:
+            return sum(one(p) for p in chosen)
+        with ThreadPoolExecutor(min(PARALLEL_EVICTIONS, len(chosen)), thread_name_prefix="evict") as pool:
+            return sum(pool.map(one, chosen))
 
     def _mark(self, node: str, move: Callable[[NodeRecord], NodeRecord], current=None) -> None:
         """`move` the row (NodeRecord.new when there is none: the drain's record is what counts)."""

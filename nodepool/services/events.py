@@ -1,54 +1,70 @@
-"""POST /api/events: take this agent's scheduled events, cordon at once, enqueue the drain.
+"""POST /api/events: take this agent's scheduled events, cordon at once, start the drain.
 
 Each EventId is handled once. The steps run in an order that survives a crash at any
 point: the event row is the dedup point, cordon, row update and enqueue are safe to repeat,
-and the event is marked `enqueued` last, so a retried request finishes what a failed one
-started. (Two requests for one new event racing each other can both enqueue it; the drain
-is idempotent, so the second finds the work done or does it again harmlessly.)
+and the event is marked `enqueued` last (ETag-conditional), so a retried request finishes what
+a failed one started, and one that finds it enqueued, draining or done returns its status.
+The queue message is sent invisible for a while (QUEUE_DELAY_MAX_S at most, never past the
+deadline): it is the durable record, while the drain itself starts at once in this process
+(services/drain_start.py). Two requests racing for one new event may both enqueue it; the
+event row's lease (services/drain_claim.py) lets exactly one drain run.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 
+from nodepool.domain.drain_lease import enqueued
 from nodepool.domain.drain_message import DrainRequest
 from nodepool.domain.events import EventReport, ScheduledEvent
 from nodepool.domain.join import JoinRequest, check_instance
 from nodepool.domain.registry import EventRecord, NodeRecord
-from nodepool.errors import AlreadyExists, NotFound
+from nodepool.errors import AlreadyExists, Conflict, NotFound
 from nodepool.ports import EventQueue, Kube, Registry, ScaleSet
 from nodepool.services.caches import InstanceDirectory
 from nodepool.services.cluster import RegisteredCluster
+from nodepool.services.drain_start import NoStart
 from nodepool.services.nodes import update_node
+
+QUEUE_DELAY_MAX_S = 10.0
+
+
+class Starter(Protocol):
+    def start(self, request: DrainRequest) -> None: ...
 
 
 class EventsService:
     """An agent's report: only events naming its VM count, by hostname or by the scale set's VM name."""
 
     def __init__(self, registry: Registry, cluster: RegisteredCluster, queue: EventQueue,
-                 instances: InstanceDirectory, scaleset: ScaleSet):
+                 instances: InstanceDirectory, scaleset: ScaleSet, starter: Starter | None = None):
         self.registry, self.cluster, self.queue = registry, cluster, queue
-        self.instances, self.scaleset = instances, scaleset
+        self.instances, self.scaleset, self.starter = instances, scaleset, starter or NoStart()
 
     def record(self, report: EventReport, now: datetime) -> dict:
         instance = check_instance(JoinRequest(report.hostname), self.instances.lookup(report.hostname, now))
         vm_name = self.scaleset.vm_name(instance.instance_id)
-        return record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now)
+        return record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now, self.starter)
 
 
 def record_events(registry: Registry, kube: Kube, queue: EventQueue, report: EventReport, vm_name: str,
-                  now: datetime) -> dict:
+                  now: datetime, starter: Starter | None = None) -> dict:
     """`vm_name` is the name Azure puts in Resources for this VM (ScaleSet.vm_name)."""
-    answers = [_record(registry, kube, queue, report.hostname, event, now) for event in report.mine(vm_name)]
+    starter = starter or NoStart()
+    answers = [_record(registry, kube, queue, starter, report.hostname, event, now) for event in report.mine(vm_name)]
     return {"node": report.hostname, "incarnation": report.incarnation, "events": answers,
             "ignored": len(report.events) - len(answers)}
 
 
-def _record(registry: Registry, kube: Kube, queue: EventQueue, node: str, event: ScheduledEvent,
+def queue_delay_s(deadline: datetime, now: datetime) -> float:
+    return max(0.0, min(QUEUE_DELAY_MAX_S, (deadline - now).total_seconds()))
+
+
+def _record(registry: Registry, kube: Kube, queue: EventQueue, starter: Starter, node: str, event: ScheduledEvent,
             now: datetime) -> dict:
     record = EventRecord(node, event.event_id, event.type, now, event.deadline(now), event.not_before)
     try:
-        registry.add_event(record)
+        record = registry.add_event(record)
     except AlreadyExists:
         earlier = registry.event(node, event.event_id)
         if earlier is not None and (earlier.enqueued or not event.drains):
@@ -67,6 +83,12 @@ def _record(registry: Registry, kube: Kube, queue: EventQueue, node: str, event:
 
     # The row before the message: once enqueued, the drain may start at once and must not be overwritten.
     update_node(registry, node, cordoned)
-    queue.send(DrainRequest(node, event.event_id, event.type, record.deadline, event.not_before).to_message())
-    registry.save_event(replace(record, enqueued=True))
+    request = DrainRequest(node, event.event_id, event.type, record.deadline, event.not_before)
+    queue.send(request.to_message(), delay_s=queue_delay_s(record.deadline, now))
+    try:
+        record = registry.save_event(enqueued(record))
+    except Conflict:  # a racing request (or its drain) moved the row first: it owns the rest
+        current = registry.event(node, event.event_id) or record
+        return {**current.answer(), "duplicate": True}
+    starter.start(request)
     return record.answer()

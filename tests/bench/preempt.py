@@ -1,6 +1,6 @@
 """Benchmark: a mass eviction of a spot pool, drained before NotBefore.
 
-    python -m tests.bench.preempt [--json] [--notice S] [--nodes N] [--wave W] [--runs R]
+    python -m tests.bench.preempt [--json] [--notice S] [--nodes N] [--wave W] [--runs R] [--pods P]
     (or: python3 tasks.py bench preempt --json, with the defaults)
 
 Stack (bench_stack, tests/bench/common.py): Azurite, the simulator (ARM, IMDS, KubeSim) in this
@@ -90,15 +90,16 @@ def run_watchers(specs: list[dict], api_url: str, key: str, audience: str, stop,
 
 
 # -- the pool ------------------------------------------------------------------------------------
-def seed(sim: Simulator, rng: random.Random) -> dict[str, int]:
-    """Seed the pods; returns the evictable pods per node (all of them: no DaemonSets here)."""
+def seed(sim: Simulator, rng: random.Random, per_node: int | None = None) -> dict[str, int]:
+    """Seed the pods; returns the evictable pods per node (all of them: no DaemonSets here).
+    `per_node`: that many pods on every node, 3 of them behind the node's own PDB (the issue's node)."""
     kube, pods = sim.kube, {}
     for i in range(3):  # on-demand capacity outside the scale set: where evicted pods go
         kube.add_node(f"ondemand-{i}", cpu="100000", memory="100000Gi")
     for i, vm in enumerate(sim.vms):
-        name, left = vm.computer_name, rng.randint(*PODS)
+        name, left = vm.computer_name, per_node or rng.randint(*PODS)
         pods[name] = left
-        if i % 4 == 0:
+        if i % 4 == 0 or per_node:
             kube.add_pods(name, 3, owner=f"StatefulSet/db-{i}", requests=REQUESTS)
             kube.add_pdb(f"db-{i}", selector={"app": f"db-{i}"}, max_unavailable=1)
             left -= 3
@@ -109,8 +110,9 @@ def seed(sim: Simulator, rng: random.Random) -> dict[str, int]:
 
 
 class Bench:
-    def __init__(self, quiet: bool, seed: int = 0, nodes: int = POOL, notice: float = NOTICE_S, wave: int = WAVE):
-        self.quiet, self.nodes, self.notice, self.wave = quiet, nodes, notice, wave
+    def __init__(self, quiet: bool, seed: int = 0, nodes: int = POOL, notice: float = NOTICE_S, wave: int = WAVE,
+                 pods: int | None = None):
+        self.quiet, self.nodes, self.notice, self.wave, self.per_node = quiet, nodes, notice, wave, pods
         self.rng = random.Random(seed)
         self.pods: dict[str, int] = {}
 
@@ -122,7 +124,7 @@ class Bench:
         started = time.monotonic()
         with bench_stack(agents=self.nodes, sim_options={"kube_options": KUBE}, env=APP) as stack:
             sim = stack.sim
-            self.pods = seed(sim, self.rng)
+            self.pods = seed(sim, self.rng, self.per_node)
             host = stack.start_host()
             self.say(f"pool of {self.nodes} VMs seeded, app started in {time.monotonic() - started:.1f} s")
             stack.register_master(host)
@@ -143,7 +145,7 @@ class Bench:
         answer.raise_for_status()
         return answer.json()
 
-    def _warm(self, sim: Simulator, host: DevHost) -> None:
+    def _warm(self, sim: Simulator, host: DevHostProcess) -> None:
         empty = {"DocumentIncarnation": 1, "Events": []}
         self._call(sim, host, "POST", "events", "agent", {"hostname": sim.vms[0].computer_name, "document": empty})
 
@@ -207,12 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notice", type=float, default=NOTICE_S, help=f"seconds to NotBefore (default {NOTICE_S:g})")
     parser.add_argument("--nodes", type=int, default=POOL, help=f"spot VMs preempted (default {POOL})")
     parser.add_argument("--wave", type=int, default=WAVE, help=f"VMs preempted at once (default {WAVE})")
+    parser.add_argument("--pods", type=int, default=None,
+                        help=f"pods per node, 3 behind a PDB on each (default {PODS[0]}-{PODS[1]}, a PDB on every 4th)")
     args = parser.parse_args(argv)
-    if args.notice <= 0 or args.nodes < 1 or args.wave < 1 or args.runs < 1:
-        parser.error("--notice, --nodes, --wave and --runs must be positive")
+    if args.notice <= 0 or args.nodes < 1 or args.wave < 1 or args.runs < 1 or (args.pods is not None and args.pods < 5):
+        parser.error("--notice, --nodes, --wave and --runs must be positive, --pods at least 5")
     runs, lines = [], []
     for n in range(args.runs):
-        bench = Bench(args.json, seed=n, nodes=args.nodes, notice=args.notice, wave=args.wave)
+        bench = Bench(args.json, seed=n, nodes=args.nodes, notice=args.notice, wave=args.wave, pods=args.pods)
         runs.append(rounded(bench.run()))
         lines.append(f"run {n + 1}: {json.dumps(runs[-1])}")
     figures = rounded(combine(runs))

@@ -3,7 +3,7 @@
     python -m tests.bench.queue_idle [--json] [--seconds S] [--intervals 00:00:02,00:00:00.5,...]
 
 The real app in a dev host (no timers, nothing enqueued), its queue endpoint behind a counting
-proxy (tests/bench/common.py CountingProxy), once per `extensions.queues.maxPollingInterval`
+proxy (localstack/counting_proxy.py), once per `extensions.queues.maxPollingInterval`
 (set with the host's own `AzureFunctionsJobHost__...` override, host.json unchanged). After a
 warm-up long enough for the listener's back-off to reach the maximum, it counts every queue
 request for `--seconds` (at least three polls) and reports transactions per month (30 days) at that rate: one key per
@@ -16,9 +16,11 @@ import argparse
 import sys
 import time
 
-from devhost.azurite import DEV_ACCOUNT
 from devhost.host_config import parse_timespan
-from tests.bench.common import BenchStack, CountingProxy, emit
+from localstack.azurite import DEV_ACCOUNT
+from localstack.counting_proxy import CountingProxy
+from localstack.stack import LocalStack
+from tests.bench.common import bench_stack, emit
 
 MONTH_S = 30 * 86400
 INTERVALS = ("00:00:02", "00:00:01", "00:00:00.5", "00:00:10", "00:01:00")
@@ -26,7 +28,7 @@ WARM_S, SECONDS = 8.0, 60.0
 OVERRIDE = "AzureFunctionsJobHost__extensions__queues__maxPollingInterval"
 
 
-def measure(stack: BenchStack, interval: str, seconds: float) -> tuple[float, int, dict]:
+def measure(stack: LocalStack, interval: str, seconds: float) -> tuple[float, int, dict]:
     """(transactions per second, queues polled, counts by request) with this maxPollingInterval."""
     ours = f"http://127.0.0.1:{stack.azurite.ports['queue']}"
     with CountingProxy(ours) as proxy:
@@ -42,7 +44,7 @@ def measure(stack: BenchStack, interval: str, seconds: float) -> tuple[float, in
             elapsed = time.monotonic() - started
         finally:
             host.stop()
-            stack.hosts.remove(host)
+            stack.apps.remove(host)
     queues = {key.split("/")[2] for key in counts if key.count("/") >= 2}
     return sum(counts.values()) / elapsed, len(queues), dict(counts)
 
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--intervals", default=",".join(INTERVALS), help="maxPollingInterval values (TimeSpan)")
     args = parser.parse_args(argv)
     figures, lines = {}, []
-    with BenchStack(agents=1) as stack:
+    with bench_stack(agents=1) as stack:
         for interval in [i.strip() for i in args.intervals.split(",") if i.strip()]:
             per_s, queues, counts = measure(stack, interval, args.seconds)
             figures[f"tx_month_{label(interval)}"] = round(per_s * MONTH_S)

@@ -86,3 +86,23 @@ def test_kubernetes_api_down_past_the_deadline_fails_the_message_for_redelivery(
     plane.kube._failures.clear()
     assert drain(plane, notice_s=10)["pods_left"] == 0  # the redelivery finishes the job
 
+
+
+@pytest.mark.parametrize("notice_s, grace", [(30, 30), (8, 8), (3, 3)])
+def test_grace_periods_come_from_the_notice_left(plane, notice_s, grace):
+    plane.kube.add_pods(NODE, 4)
+    assert drain(plane, notice_s=notice_s)["pods_left"] == 0
+    assert {w[3] for w in plane.kube.writes if w[0] == "evict"} == {grace}
+
+
+def test_a_drain_past_its_deadline_deletes_the_node_at_once_without_evicting(plane):
+    plane.kube.add_pods(NODE, 5)
+    outcome = drain(plane, notice_s=-1)
+    assert outcome["pods_left"] == 5 and outcome["late"] and plane.kube.node(NODE) is None
+    assert not [w for w in plane.kube.writes if w[0] == "evict"]
+
+
+def test_a_pods_own_shorter_grace_period_is_kept():
+    from nodepool.adapters.kube_wire import pod_from
+    pod = pod_from({"metadata": {"name": "p", "namespace": "d"}, "spec": {"terminationGracePeriodSeconds": 5}})
+    assert pod.grace_s == 5 and pod_from({"metadata": {"name": "p"}, "spec": {}}).grace_s is None

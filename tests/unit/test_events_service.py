@@ -37,7 +37,7 @@ def record(plane: Plane, rep: EventReport):
 def test_preempt_cordons_enqueues_the_drain_and_answers_the_deadline(plane):
     answer = record(plane, report("agents000000", event("E1")))
     deadline = (NOW + timedelta(seconds=30)).isoformat()
-    assert answer["events"] == [{"event_id": "E1", "type": "Preempt", "deadline": deadline, "action": "drain"}]
+    assert answer["events"] == [{"event_id": "E1", "type": "Preempt", "deadline": deadline, "action": "drain", "status": "enqueued"}]
     assert plane.kube.node("agents000000").unschedulable
     assert plane.queue.messages == [{"node": "agents000000", "event_id": "E1", "type": "Preempt",
                                      "not_before": deadline, "deadline": deadline}]

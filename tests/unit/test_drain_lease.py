@@ -1,0 +1,113 @@
+"""Exactly one drain per event: the event row as the lease, over fakes with a manual clock."""
+from datetime import timedelta
+
+import pytest
+
+from nodepool.domain import drain_lease as L
+from nodepool.domain.drain_message import DrainRequest
+from nodepool.domain.model import NodeState
+from nodepool.domain.registry import EventRecord
+from nodepool.services.drain import DrainPolicy, DrainService
+from nodepool.services.drain_claim import Lease, LeaseLost
+from nodepool.services.events import QUEUE_DELAY_MAX_S, record_events
+from tests.unit.fakes_world import NOW, ManualClock, Plane
+from tests.unit.test_events_service import event, report
+
+NODE = "agents000000"
+
+
+class Recorder:
+    """A Starter that only remembers what it was asked to start."""
+
+    def __init__(self):
+        self.started: list[DrainRequest] = []
+
+    def start(self, request: DrainRequest) -> None:
+        self.started.append(request)
+
+
+@pytest.fixture
+def plane():
+    plane = Plane()
+    plane.register_master()
+    plane.kube.add_node(NODE)
+    plane.kube.add_pods(NODE, 20)
+    return plane
+
+
+def reported(plane: Plane, starter=None, at=NOW) -> dict:
+    return record_events(plane.registry, plane.kube, plane.queue, report(NODE, event("E1")), "agents_0", at, starter)
+
+
+def service(plane: Plane, clock: ManualClock) -> DrainService:
+    return DrainService(plane.registry, plane.cluster, DrainPolicy(), clock.now, clock.sleep)
+
+
+def test_decide_by_status_and_lease():
+    row = EventRecord(NODE, "E1", "Preempt", NOW, NOW + timedelta(seconds=30))
+    assert L.decide(row, NOW) == L.TAKE
+    held = L.claim(L.enqueued(row), "a", NOW)
+    assert (held.status, held.owner, held.attempt) == (L.DRAINING, "a", 1)
+    assert L.decide(held, NOW + timedelta(seconds=L.LEASE_S - 1)) == L.WAIT
+    assert L.decide(held, NOW + timedelta(seconds=L.LEASE_S)) == L.TAKE
+    assert L.decide(L.finished(held, NOW, pods_left=0, removed=True), NOW) == L.COMPLETE
+
+
+def test_report_starts_the_drain_once_and_a_retry_returns_its_status(plane):
+    starter = Recorder()
+    first = reported(plane, starter)["events"][0]
+    assert first["status"] == "enqueued" and [r.event_id for r in starter.started] == ["E1"]
+    assert 0 < plane.queue.delays[0] <= QUEUE_DELAY_MAX_S  # the message is the fallback, not the start
+    service(plane, ManualClock()).drain(starter.started[0], wait=False)
+    again = reported(plane, starter, at=NOW + timedelta(seconds=5))["events"][0]
+    assert (again["status"], again["pods_left"], again["duplicate"]) == ("done", 0, True)
+    assert len(plane.queue.messages) == 1 and len(starter.started) == 1
+
+
+def test_a_second_drain_of_one_event_keeps_the_first_ones_outcome(plane):
+    """The app hung until after NotBefore: the real drain finds no time and deletes the Node with
+    its 20 pods; the later deliveries must not report 0 pods left."""
+    reported(plane)
+    request = DrainRequest.from_message(plane.queue.messages[0])
+    late = ManualClock(NOW + timedelta(seconds=31))
+    outcome = service(plane, late).drain(request)
+    assert outcome["pods_left"] == 20 and plane.kube.node(NODE) is None
+    assert not [w for w in plane.kube.writes if w[0] == "evict"]
+    again = service(plane, late).drain(request)
+    assert (again["status"], again["pods_left"]) == ("already drained", 20)
+    row = plane.registry.node(NODE)
+    assert (row.state, row.pods_left) == (NodeState.DELETED, 20)
+    assert plane.registry.event(NODE, "E1").attempt == 1
+
+
+def test_the_queue_waits_for_a_live_lease_and_takes_over_a_dead_one(plane):
+    reported(plane)
+    row = plane.registry.event(NODE, "E1")
+    plane.registry.save_event(L.claim(row, "crashed", NOW))  # a drain that died holding the lease
+    clock = ManualClock()
+    request = DrainRequest.from_message(plane.queue.messages[0])
+    assert service(plane, clock).drain(request, wait=False)["status"] == "draining elsewhere"
+    outcome = service(plane, clock).drain(request)
+    assert clock.current >= NOW + timedelta(seconds=L.LEASE_S) and outcome["pods_left"] == 0
+    taken = plane.registry.event(NODE, "E1")
+    assert (taken.status, taken.attempt, taken.pods_left) == (L.DONE, 2, 0) and taken.owner != "crashed"
+
+
+def test_a_drain_that_lost_its_lease_writes_no_outcome(plane):
+    reported(plane)
+    mine = Lease(plane.registry, plane.registry.save_event(L.claim(plane.registry.event(NODE, "E1"), "me", NOW)))
+    later = NOW + timedelta(seconds=L.LEASE_S + 1)
+    plane.registry.save_event(L.claim(plane.registry.event(NODE, "E1"), "other", later))
+    with pytest.raises(LeaseLost):
+        mine.finish(later, pods_left=7, removed=True)
+    assert plane.registry.event(NODE, "E1").owner == "other" and plane.registry.event(NODE, "E1").pods_left is None
+
+
+def test_a_crash_between_the_event_and_the_registry_row_is_completed_from_the_event(plane):
+    reported(plane)
+    row = L.claim(plane.registry.event(NODE, "E1"), "gone", NOW)
+    plane.registry.save_event(L.finished(row, NOW + timedelta(seconds=4), pods_left=3, removed=True))
+    answer = service(plane, ManualClock()).drain(DrainRequest.from_message(plane.queue.messages[0]))
+    assert answer["status"] == "already drained"
+    node = plane.registry.node(NODE)
+    assert (node.state, node.pods_left, node.last_event_id) == (NodeState.DELETED, 3, "E1")
