@@ -67,6 +67,13 @@ def _ncrontab(raw: str) -> str:
     return raw
 
 
+def _count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
 def _share(raw: str) -> float:
     value = float(raw)
     if not 0 < value <= 1:
@@ -133,6 +140,9 @@ class Settings:
     autoscale_unneeded_time_s: int = _env("NODEPOOL_AUTOSCALE_UNNEEDED_TIME", 600, _positive(int))
     autoscale_delay_after_scale_up_s: int = _env("NODEPOOL_AUTOSCALE_DELAY_AFTER_SCALE_UP", 600, _positive(int))
     autoscale_max_step: int = _env("NODEPOOL_AUTOSCALE_MAX_STEP", 20, _positive(int))
+    # Whole nodes of free room kept ready, as overprovisioning pods do for cluster-autoscaler: a spot
+    # preemption or a burst's first pods land at once instead of waiting a boot. 0 turns it off.
+    autoscale_headroom_nodes: int = _env("NODEPOOL_AUTOSCALE_HEADROOM_NODES", 1, _count)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

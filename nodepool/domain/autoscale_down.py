@@ -6,6 +6,7 @@ may go once unneeded for the unneeded time (10 min; fallback nodes a shorter tim
 blocker holds it and every pod it runs fits on the nodes that stay. Never below a pool's min,
 never within the delay after a scale-up (fallback nodes excepted: that scale-up was for them).
 Regular-priority nodes go before spot ones; empty nodes go in bulk, others one per tick.
+A node also stays while the headroom placeholders would find no room without it.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nodepool.domain.autoscale_fit import decreasing, first_fit
+from nodepool.domain.autoscale_headroom import placeholders
 from nodepool.domain.autoscale_model import SAFE_TO_EVICT, Budget, NodeView, PodView, Priority
 from nodepool.domain.autoscale_view import View, movable
 
@@ -86,6 +88,7 @@ def scale_down(view: View, since: dict[str, datetime], scaling_up: bool) -> tupl
     removing: set[str] = set()
     bins = {n.name: view.node_bin(n) for n in view.obs.nodes.items if view.schedulable(n)}
     chosen, kept, non_empty = [], [], len(view.state.draining)  # a drain in progress counts
+    spare = placeholders(view)
     for node in _ordered(view, since):
         fallback = view.fallback(node)
         wait = view.policy.fallback_unneeded_time if fallback else view.policy.unneeded_time
@@ -100,8 +103,12 @@ def scale_down(view: View, since: dict[str, datetime], scaling_up: bool) -> tupl
         if why is None and len([c for c in chosen if not c.pods]) >= view.policy.max_empty_bulk and not pods:
             continue
         others = [b for name, b in bins.items() if name != node.name and name not in removing]
-        if why is None and first_fit(decreasing(pods), [b.clone() for b in others]):
-            why = "its pods do not all fit on the nodes that stay"
+        if why is None:
+            staying = [b.clone() for b in others]
+            if first_fit(decreasing(pods), staying):
+                why = "its pods do not all fit on the nodes that stay"
+            elif first_fit(spare, staying):
+                why = f"keeps the headroom of {len(spare)} free nodes"
         if why:
             kept.append(Kept(node.name, why))
             continue

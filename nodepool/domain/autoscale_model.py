@@ -184,3 +184,4 @@ class Policy:
     backoff_low_quota: timedelta = timedelta(minutes=10)
     backoff_other: timedelta = timedelta(minutes=10)
     drain_timeout: timedelta = timedelta(minutes=10)  # a scale-down drain not done by then is given up
+    headroom_nodes: int = 1  # whole nodes of free room kept ready (domain/autoscale_headroom.py)

@@ -84,5 +84,5 @@ def policy_from_settings(settings) -> Policy:
     return Policy(utilization_threshold=settings.autoscale_utilization_threshold,
                   unneeded_time=timedelta(seconds=settings.autoscale_unneeded_time_s),
                   delay_after_scale_up=timedelta(seconds=settings.autoscale_delay_after_scale_up_s),
-                  max_step=settings.autoscale_max_step,
+                  max_step=settings.autoscale_max_step, headroom_nodes=settings.autoscale_headroom_nodes,
                   provisioning_timeout=timedelta(seconds=settings.provisioning_timeout_s))

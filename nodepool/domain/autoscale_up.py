@@ -8,6 +8,10 @@ then whole nodes already asked for and still booting (so a tick never asks twice
 demand). What is left is packed first-fit-decreasing onto fresh nodes of each pool in order
 of preference, skipping backed-off pools, each pool capped by its max and the per-tick step.
 
+Headroom (domain/autoscale_headroom.py): node-sized placeholders are packed after the real
+demand, onto room that exists first; the ones left over ask for nodes like pods do, but are
+never reported as unplaced.
+
 Return to spot: pods running on fallback nodes (a less preferred pool, while a preferred one
 is available) are demand for the preferred pools only, after the pending pods. Once that room
 is Ready they fit elsewhere and scale-down takes the fallback nodes away.
@@ -18,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from nodepool.domain.autoscale_fit import Bin, decreasing, first_fit, pack_new_nodes, pool_admits
+from nodepool.domain.autoscale_headroom import is_placeholder, placeholders
 from nodepool.domain.autoscale_model import PodView
 from nodepool.domain.autoscale_view import View, movable
 
@@ -49,18 +54,28 @@ def room(view: View) -> list[list[Bin]]:
 
 def scale_up(view: View) -> tuple[list[ScaleUp], list[Unplaced]]:
     existing = room(view)
-    left = first_fit(decreasing(demand(view)), [b for bins in existing for b in bins])
+    bins = [b for pool_bins in existing for b in pool_bins]
+    left = first_fit(decreasing(demand(view)), bins)
+    left += first_fit(placeholders(view), bins)
     added: dict[str, list[Bin]] = defaultdict(list)
     unplaced: list[Unplaced] = []
     for pod in _onto_new_nodes(view, left, added, range(len(view.pools))):
+        if is_placeholder(pod):
+            continue
         admitted = [pv.pool.name for pv in view.pools if pool_admits(pv.pool, pod)]
         why = (f"no pool takes it (requests {pod.requests}, selector {dict(pod.node_selector)})" if not admitted else
                f"pools {', '.join(admitted)} are at max, at this tick's step, or backed off")
         unplaced.append(Unplaced(pod.key, why))
     _return_to_preferred(view, existing, added)
-    ups = [ScaleUp(pool, len(bins), f"{sum(len(b.pods) for b in bins)} pods need {len(bins)} more "
-                   f"{view.pool(pool).pool.vm_size} nodes") for pool, bins in added.items() if bins]
+    ups = [ScaleUp(pool, len(bins), _why(view, pool, bins)) for pool, bins in added.items() if bins]
     return ups, unplaced
+
+
+def _why(view: View, pool: str, bins: list[Bin]) -> str:
+    pods = [p for b in bins for p in b.pods]
+    spare = sum(1 for p in pods if is_placeholder(p))
+    return (f"{len(pods) - spare} pods{f' and {spare} nodes of headroom' if spare else ''} need {len(bins)} more "
+            f"{view.pool(pool).pool.vm_size} nodes")
 
 
 def _onto_new_nodes(view: View, pods: list[PodView], added: dict[str, list[Bin]], ranks: range) -> list[PodView]:

@@ -1,7 +1,8 @@
 """In-memory pool scale set for the autoscaler: FakeScaleSet plus Azure's capacity failures.
 
-Knobs: `race()` makes the next write's ETag stale; `refuse(code, times)` makes the next capacity
-writes raise CapacityUnavailable with Azure's code (SkuNotAvailable, OperationNotAllowed ...), as a synchronous ARM refusal does;
+Knobs: `race()` makes the next write's ETag stale; `refuse(code, times)` makes the next
+capacity writes raise CapacityUnavailable with Azure's code (SkuNotAvailable,
+OperationNotAllowed ...), as a synchronous ARM refusal does;
 `fail_allocations = code` makes new instances end in provisioning state Failed, as an accepted
 write whose allocation fails later does. `clock` stamps created_at (simulated time in benches).
 """

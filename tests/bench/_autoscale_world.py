@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from nodepool.domain.autoscale_model import NodeView, PodView, Pool, Priority, Resources

@@ -9,7 +9,8 @@ hours in 10 s steps; a VM boots and joins in 150 s.
 
 - ours: the real Autoscaler service (nodepool/services/autoscale.py) over the port fakes,
   ticking every 30 s, with a spot pool (preferred, min 0, max 20) and a regular-priority
-  fallback pool (min 0, max 20) of the same VM size; default Policy.
+  fallback pool (min 0, max 20) of the same VM size; default Policy (headroom: one free node, as
+  NODEPOOL_AUTOSCALE_HEADROOM_NODES defaults to; see nodepool/domain/autoscale_headroom.py).
 - seed: one spot scale set (min 1, max 20, default 2) under Azure autoscale's CPU rule,
   evaluated once a minute (tests/bench/_autoscale_seed.py). It has no second pool: the seed
   deploys none, and the rule knows nothing of spot.
@@ -88,6 +89,7 @@ def figures(ours: SimCluster, seed: SimCluster) -> dict:
         "disrupted_pods_seed": seed.drains.evicted + s.lost,
         "preempted_pods_ours": o.preempted,
         "preempted_pods_seed": s.preempted,
+        "headroom_nodes": Policy().headroom_nodes,
         "simulated_hours": HOURS,
         "step_s": STEP_S,
     })

@@ -2,8 +2,10 @@
 
 Two pools: `spot` is the simulator's own scale set (`agents`, Spot, preferred) and `regular` a
 Regular-priority fallback (min 0). Agents join k3s as soon as their VM boots (auto_join), as
-the cloud-init join would; the master is tainted so workloads land on agents only. Pool shapes are the sim node's allocatable (4 CPU, 16 GiB) minus the
-svclb DaemonSet pod every node runs (10m, 20Mi): what an operator configures.
+the cloud-init join would; the master is tainted so workloads land on agents only. Pool shapes
+are the sim node's allocatable (4 CPU, 16284 MiB) minus the svclb DaemonSet pod every node runs
+(10m, 20Mi): what an operator configures. Headroom is 0 unless a test asks for it, so node
+counts are exact.
 
 `tick(after=...)` runs the production wiring (bootstrap.Services.autoscaler) in this process at
 now + after, so unneeded times pass without waiting. Drain messages go to an in-memory queue;
@@ -25,7 +27,7 @@ from nodepool.services.autoscale import AutoscaleReport
 from nodepool.settings import Settings
 from sim.cluster import Pool, Simulator
 
-SHAPE = {"vm_size": "Standard_D4s_v5", "cpu": "3990m", "memory": "16364Mi", "min": 0, "max": 20}
+SHAPE = {"vm_size": "Standard_D4s_v5", "cpu": "3990m", "memory": "16264Mi", "min": 0, "max": 20}
 POOLS = [{"name": "spot", "scale_set": "agents", "priority": "spot", "preference": 0, **SHAPE},
          {"name": "regular", "scale_set": "regular", "priority": "regular", "preference": 1, **SHAPE}]
 KUBE = {"grace_s": 0.5, "tick_s": 0.02, "scrypt_log_n": 10, "auto_join": True}
@@ -45,7 +47,8 @@ class AutoscaleStack:
     def __init__(self, sim: Simulator, storage_env: dict, **settings):
         self.sim, self.kube = sim, sim.kube
         self.env = {**storage_env, **sim.settings_env(), "NODEPOOL_CLUSTER": "test",
-                    "NODEPOOL_AUTOSCALE_ENABLED": "true", "NODEPOOL_AUTOSCALE_POOLS": json.dumps(POOLS), **settings}
+                    "NODEPOOL_AUTOSCALE_ENABLED": "true", "NODEPOOL_AUTOSCALE_POOLS": json.dumps(POOLS),
+                    "NODEPOOL_AUTOSCALE_HEADROOM_NODES": "0", **settings}
         self.queue = FakeEventQueue()
         self.services = Services(Settings.from_env(self.env).complete(), queue=self.queue)
         self.registry = self.services.registry

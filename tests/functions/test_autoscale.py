@@ -100,3 +100,24 @@ def test_a_preemption_brings_its_replacement_before_the_pods_go_pending(stack):
     assert report.planned == {"scale_up_nodes": 1} and s.capacity("agents") == 3
     assert s.pending("steady") == [] and s.running("steady")  # the replacement is asked for before any pod waits
     assert busy in {p["spec"]["nodeName"] for p in s.pods("steady")}
+
+
+def test_a_dry_run_plans_the_burst_and_writes_nothing(stack):
+    s = stack(spot=1, NODEPOOL_DRY_RUN="true")
+    s.kube.add_pods(None, 10, owner="ReplicaSet/burst", requests=BIG)
+    eventually(lambda: len(s.pending("burst")) == 7 and s.unschedulable("burst"))
+    writes = sum(n for k, n in s.sim.arm.server.hits.items() if not k.startswith("GET"))
+    report = s.tick()
+    assert report.dry_run and report.planned == {"scale_up_nodes": 3} and report.state == "dry run"
+    assert sum(n for k, n in s.sim.arm.server.hits.items() if not k.startswith("GET")) == writes
+    assert s.capacity("agents") == 1 and s.services.tables("autoscale").get("test", "state") is None
+
+
+def test_with_the_default_headroom_a_preempted_nodes_pods_land_on_the_spare_node(stack):
+    s = stack(spot=1, NODEPOOL_AUTOSCALE_HEADROOM_NODES="1")
+    [first] = s.names("agents")
+    s.kube.add_pods(first, 1, owner="ReplicaSet/steady", requests={"cpu": "2500m", "memory": "1Gi"})
+    eventually(lambda: s.running("steady"))
+    assert s.tick().planned == {"scale_up_nodes": 1}  # one node of free room
+    eventually(lambda: len(s.names("agents")) == 2 and all(s.kube.node(n) for n in s.names("agents")), timeout=30)
+    assert s.tick().planned == {}  # the spare node is the headroom: kept, nothing more asked

@@ -14,7 +14,8 @@ from tests.unit.autoscale_world import NOW, REGULAR, SPOT
 
 
 class ServiceWorld:
-    def __init__(self, pools: tuple[Pool, ...] = (SPOT, REGULAR), policy: Policy = Policy(), dry_run: bool = False):
+    def __init__(self, pools: tuple[Pool, ...] = (SPOT, REGULAR), policy: Policy = Policy(headroom_nodes=0),
+                 dry_run: bool = False):
         self.now = NOW
         self.sets = {p.name: FakePoolScaleSet(p.name, spot=p.priority == "spot", booting=True, clock=lambda: self.now)
                      for p in pools}
@@ -38,7 +39,8 @@ class ServiceWorld:
                 if vm.provisioning_state == "Creating":
                     scaleset.mark_running(vm.instance_id)
                 if vm.provisioning_state != "Failed" and vm.name not in self.cluster.node_map:
-                    self.cluster.add_node(NodeView(vm.name, "", "", pool.shape, labels=tuple(pool.node_labels().items()),
+                    labels = tuple(pool.node_labels().items())
+                    self.cluster.add_node(NodeView(vm.name, "", "", pool.shape, labels=labels,
                                                    taints=pool.taints))
                     joined.append(vm.name)
         self.cluster.bind_pending()

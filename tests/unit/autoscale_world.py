@@ -5,13 +5,25 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from nodepool.domain.autoscale import decide
-from nodepool.domain.autoscale_model import (AutoscaleState, Budget, InstanceView, NodeView, Observation, PodView, Policy,
-                                             Pool, PoolView, Priority, Resources, Toleration)
+from nodepool.domain.autoscale_model import (
+    AutoscaleState,
+    Budget,
+    InstanceView,
+    NodeView,
+    Observation,
+    PodView,
+    Policy,
+    Pool,
+    PoolView,
+    Priority,
+    Resources,
+    Toleration,
+)
 from nodepool.domain.model import Snapshot, Taint
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 GI = 1024 ** 3
-POLICY = Policy()
+POLICY = Policy(headroom_nodes=0)  # exact node counts; headroom has its own tests
 SPOT = Pool("spot", Priority.SPOT, "Standard_D4s_v5", Resources(4000, 16 * GI), min=0, max=10, preference=0,
             taints=(Taint("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule"),))
 REGULAR = Pool("regular", Priority.REGULAR, "Standard_D4s_v5", Resources(4000, 16 * GI), min=0, max=10, preference=1)

@@ -6,8 +6,22 @@ import pytest
 
 from nodepool.domain.autoscale_backoff import back_off, ttl
 from nodepool.domain.autoscale_model import AutoscaleState, InstanceView
-from tests.unit.autoscale_world import (GPU, NOW, POLICY, REGULAR, SPOT, ago, cluster, node, observe, pending, plan,
-                                        pool_view, running, ups)
+from tests.unit.autoscale_world import (
+    GPU,
+    NOW,
+    POLICY,
+    REGULAR,
+    SPOT,
+    ago,
+    cluster,
+    node,
+    observe,
+    pending,
+    plan,
+    pool_view,
+    running,
+    ups,
+)
 
 
 @pytest.mark.parametrize("kind, hours", [
@@ -31,7 +45,8 @@ def test_instances_failed_in_provisioning_back_the_pool_off_and_are_deleted_same
     p = plan(obs)
     assert ups(p) == {"regular": 2}
     assert [(f.pool, f.instance_ids) for f in p.failed] == [("spot", ("0", "1"))]
-    assert p.state.backoffs["spot"].kind == "ProvisioningFailed" and p.state.backoffs["spot"].until == NOW + timedelta(hours=1)
+    backoff = p.state.backoffs["spot"]
+    assert backoff.kind == "ProvisioningFailed" and backoff.until == NOW + timedelta(hours=1)
 
 
 def test_instances_stuck_in_creating_past_the_timeout_count_as_failed():
@@ -82,6 +97,7 @@ def test_a_gpu_pool_is_nobodys_fallback():
 
 
 def test_a_protected_failed_instance_backs_the_pool_off_but_is_not_deleted():
-    failed = [InstanceView("0", "spot-0", "Failed", ago(2), protected=True), InstanceView("1", "spot-1", "Failed", ago(2))]
+    failed = [InstanceView("0", "spot-0", "Failed", ago(2), protected=True),
+              InstanceView("1", "spot-1", "Failed", ago(2))]
     p = plan(observe([pool_view(SPOT, instances=failed), pool_view(REGULAR)]))
     assert [f.instance_ids for f in p.failed] == [("1",)] and "spot" in p.state.backoffs

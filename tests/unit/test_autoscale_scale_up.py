@@ -4,8 +4,22 @@ from dataclasses import replace
 import pytest
 
 from nodepool.domain.autoscale_model import InstanceView, Toleration
-from tests.unit.autoscale_world import (GPU, NOW, POLICY, REGULAR, SPOT, ago, cluster, node, observe, pending, plan,
-                                        pool_view, running, ups)
+from tests.unit.autoscale_world import (
+    GPU,
+    NOW,
+    POLICY,
+    REGULAR,
+    SPOT,
+    ago,
+    cluster,
+    node,
+    observe,
+    pending,
+    plan,
+    pool_view,
+    running,
+    ups,
+)
 
 
 @pytest.mark.parametrize("pods, expected", [

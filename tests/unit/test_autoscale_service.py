@@ -24,7 +24,8 @@ def test_a_spot_pool_refusing_with_sku_not_available_is_backed_off_and_regular_s
     report = w.tick()
     assert report.backed_off == {"spot": "SkuNotAvailable"} and w.capacity("spot") == 0 and w.capacity("regular") == 2
     state, _ = w.store.load()
-    assert state.backoffs["spot"].kind == "SkuNotAvailable" and state.backoffs["spot"].until == w.now + timedelta(hours=1)
+    backoff = state.backoffs["spot"]
+    assert backoff.kind == "SkuNotAvailable" and backoff.until == w.now + timedelta(hours=1)
 
 
 def test_allocation_failures_after_an_accepted_write_move_the_demand_next_tick():
