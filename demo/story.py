@@ -79,6 +79,8 @@ class Story:
 
     def record_preemption(self, node: str, event_id: str, notice: float, drained: bool) -> None:
         recorded = self.app.registry.event(node, event_id) is not None  # lost: never reached the events table
+        row = self.app.registry.node(node)
+        drained = drained and not (row and row.pods_left)  # pods not evicted in time went with the Node
         self.recorder.preemptions.append(Preemption(node, event_id, notice, drained, recorded))
 
     def close(self) -> None:
