@@ -35,7 +35,7 @@ class Preemption:
 @dataclass
 class Recorder:
     started: float  # time.monotonic() of the demo's start
-    interval: float = 0.5
+    interval: float = 0.25
     samples: list[Sample] = field(default_factory=list)
     marks: list[tuple[float, str, str]] = field(default_factory=list)  # (t, kind, label); kind: event | decision
     preemptions: list[Preemption] = field(default_factory=list)
