@@ -1,4 +1,5 @@
-"""Steps 4 and 5: a spot eviction with notice (30 s as Azure gives, then a short 5 s one), followed from the event appearing in IMDS to the VM's end.
+"""Steps 4 and 5: a spot eviction with notice (30 s as Azure gives, then a short 5 s one), followed
+from the event appearing in IMDS to the VM's end.
 
 Nothing here drives the product: the simulator puts a Preempt event in the VM's IMDS, and from then
 on it is the real `agent watch` (forward, poll the drain, acknowledge), the app (cordon, enqueue, start
@@ -46,14 +47,16 @@ def spot_eviction(story, victim=None, notice: float | None = None, what: str = "
         forwarded = wait_until(lambda: watch.first(f"forwarded event {event.event_id}"), left(),
                                "`agent watch` forwarding the event")
         seen = watch.first(f"new event {event.event_id}") or forwarded
-        t.more(f"`agent watch` saw it +{seen - appeared:.2f} s ({POLL_S:g}-s IMDS poll) and forwarded it (POST /api/events); "
+        t.more(f"`agent watch` saw it +{seen - appeared:.2f} s ({POLL_S:g}-s IMDS poll) and forwarded it "
+               f"(POST /api/events); "
                f"Node cordoned {1000 * (cordoned - appeared):.0f} ms after the event appeared "
                f"({1000 * (cordoned - seen):.0f} ms after the agent saw it)")
         emptied = marks.wait("emptied", left(), f"{name} drained")
         wait_until(lambda: story.running("web", off=name) == story.opts.pods and story.running("db", off=name) == 3,
                    left(), "every evicted pod Running on another node")
         calls = kube.requests["POST pods/eviction"] - calls_before
-        t.more(f"drain (started by POST /api/events; the queue message is its fallback): {len(evicting)} pods evicted by +{emptied - appeared:.1f} s "
+        t.more(f"drain (started by POST /api/events; the queue message is its fallback): {len(evicting)} pods "
+               f"evicted by +{emptied - appeared:.1f} s "
                f"({calls} Eviction API calls, {calls - len(evicting)} refused by PDB db and retried); "
                f"all Running elsewhere: web {story.opts.pods}/{story.opts.pods}, db 3/3")
         deleted = marks.wait("deleted", left(), f"Node {name} deleted")

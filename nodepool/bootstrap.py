@@ -7,6 +7,7 @@ that only serves /healthz or a drain does not pay for ARM. No use-case step live
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -34,11 +35,13 @@ from nodepool.services.drain_start import DrainStarter
 from nodepool.services.events import EventsService
 from nodepool.services.join import JoinPolicy, JoinService
 from nodepool.services.nodes import NodeDirectory
+from nodepool.services.observed import ObservedDrains, ObservedEvents, ObservedJoins, ObservedTicks
 from nodepool.services.reconcile import Reconciler
 from nodepool.services.reconcile_ports import ReconcilePorts
 from nodepool.services.status import RecordedTicks, StatusService
 from nodepool.services.tokens import TokenCleaner
 from nodepool.settings import Settings
+from nodepool.telemetry import NullTelemetry, Telemetry, install_json_logs
 
 
 class Services:
@@ -47,11 +50,13 @@ class Services:
                  peek: QueuePeek | None = None, tick_store: TickStore | None = None,
                  kube_for: Callable[[ClusterInfo], Kube] | None = None,
                  pool_scaleset: Callable[[str], PoolScaleSet] | None = None,
-                 autoscale_store: AutoscaleStore | None = None, decisions: DecisionLog | None = None):
+                 autoscale_store: AutoscaleStore | None = None, decisions: DecisionLog | None = None,
+                 telemetry: Telemetry | NullTelemetry | None = None):
         self.settings = settings
         self._registry, self._scaleset, self._identity, self._queue = registry, scaleset, identity, queue
         self._peek, self._tick_store, self._kube_for = peek, tick_store, kube_for
         self._pool_scaleset, self._autoscale_store, self._decisions = pool_scaleset, autoscale_store, decisions
+        self._telemetry = telemetry
         self._pool_sets: dict[str, PoolScaleSet] = {}
         self._autoscaler: Autoscaler | None = None
         self._kube_lock = threading.Lock()
@@ -59,6 +64,13 @@ class Services:
         self._kube: Kube | None = None
 
     # -- adapters -----------------------------------------------------------------------------------
+    @cached_property
+    def telemetry(self) -> Telemetry | NullTelemetry:
+        """OpenTelemetry to Application Insights when the platform's connection string is set, else nothing."""
+        if self._telemetry is not None:
+            return self._telemetry
+        return Telemetry.from_connection_string(os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING"))
+
     @cached_property
     def tables(self) -> Tables:
         return Tables(self.settings)
@@ -116,11 +128,13 @@ class Services:
     def joins(self) -> JoinService:
         s = self.settings
         policy = JoinPolicy(s.join_token_ttl_s, s.bootstrap_tokens, s.node_labels, s.node_taints)
-        return JoinService(self.registry, self.instances, self.cluster, self.queue, policy)
+        return ObservedJoins(JoinService(self.registry, self.instances, self.cluster, self.queue, policy),
+                             self.telemetry)
 
     @cached_property
     def events(self) -> EventsService:
-        return EventsService(self.registry, self.cluster, self.queue, self.instances, self.scaleset, self.drain_starter)
+        return ObservedEvents(EventsService(self.registry, self.cluster, self.queue, self.instances, self.scaleset,
+                                            self.drain_starter), self.telemetry)
 
     @cached_property
     def drain_starter(self) -> DrainStarter:
@@ -131,7 +145,7 @@ class Services:
     def drains(self) -> DrainService:
         s = self.settings
         policy = DrainPolicy(s.drain_margin_s, s.force_delete_pods, s.pod_grace_s)
-        return DrainService(self.registry, self.cluster, policy)
+        return ObservedDrains(DrainService(self.registry, self.cluster, policy), self.telemetry)
 
     @cached_property
     def nodes(self) -> NodeDirectory:
@@ -154,8 +168,8 @@ class Services:
         store = self._tick_store or TableTickStore(self.tables, self.settings.cluster)
         ports = ReconcilePorts(scaleset=self.scaleset, kube=kube, registry=self.registry,
                                queues=self._peek or StorageQueuePeek(self.queues), store=store)
-        return RecordedTicks(Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run),
-                             self.decisions, "reconcile")
+        reconciler = Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run)
+        return RecordedTicks(ObservedTicks(reconciler, self.telemetry, "reconcile"), self.decisions, "reconcile")
 
     def pool_scaleset(self, scale_set: str) -> PoolScaleSet:
         """One autoscale pool's scale set (built once). Capacity writes wait up to 3 s for their
@@ -188,8 +202,10 @@ class Services:
             self._autoscale_store or TableAutoscaleStore(self.tables, s.cluster))
         if self._autoscaler is None:
             self._autoscaler = Autoscaler(ports, policy, dry_run=s.dry_run)
+            self._autoscale_ticks = RecordedTicks(ObservedTicks(self._autoscaler, self.telemetry, "autoscale"),
+                                                  self.decisions, "autoscale")
         self._autoscaler.ports = ports
-        return RecordedTicks(self._autoscaler, self.decisions, "autoscale")
+        return self._autoscale_ticks
 
     @cached_property
     def decisions(self) -> DecisionLog:
@@ -227,6 +243,7 @@ def services() -> Services:
     if _services is None:
         with _lock:
             if _services is None:
+                install_json_logs()  # one JSON object a line for Application Insights' traces
                 _services = Services(Settings.from_env().complete())
     return _services
 
