@@ -172,15 +172,16 @@ class Services:
         return RecordedTicks(ObservedTicks(reconciler, self.telemetry, "reconcile"), self.decisions, "reconcile")
 
     def pool_scaleset(self, scale_set: str) -> PoolScaleSet:
-        """One autoscale pool's scale set (built once). Capacity writes wait up to 3 s for their
-        operation: a refusal that ARM reports on the operation (AllocationFailed) is then seen in
-        the same tick; a scale-up still in progress is observed by the next."""
+        """One autoscale pool's scale set (built once). Capacity writes poll their operation for up to
+        3 s (every second, or as ARM's Retry-After says): an allocation failure ARM reports that fast
+        is seen in the same tick; a later one shows as Failed instances, which the next tick backs off."""
         if scale_set not in self._pool_sets:
             if self._pool_scaleset:
                 self._pool_sets[scale_set] = self._pool_scaleset(scale_set)
             else:
                 from nodepool.adapters.scaleset import AzureScaleSet
-                self._pool_sets[scale_set] = AzureScaleSet(self.settings, name=scale_set, lro_wait_s=3)
+                self._pool_sets[scale_set] = AzureScaleSet(self.settings, name=scale_set, lro_wait_s=3,
+                                                           polling_interval=1)
         return self._pool_sets[scale_set]
 
     def autoscaler(self, now: datetime) -> Autoscaler:

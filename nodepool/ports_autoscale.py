@@ -37,6 +37,7 @@ class ScaleDownDrains(Protocol):
     """The drain path (cordon now, evict through the Eviction API in the drain service)."""
     def start(self, node: str, reason: str) -> None: ...  # idempotent
     def cancel(self, node: str) -> None: ...  # uncordon: the scale-down was given up
+    def removed(self, node: str) -> None: ...  # its instance is deleted: the Node and its password go too
 
 
 class AutoscaleStore(Protocol):

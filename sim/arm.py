@@ -127,7 +127,9 @@ class Arm:
             except Refused as err:
                 raise HttpError(err.status, J.error(err.code, err.message)) from err
         world.tick()  # delivers the hooks held back while we held the lock
-        return self._accepted(req, 200, lambda: world.settled(changed), J.scale_set(world))
+        failed = next((vm.allocation_error for vm in changed if vm.allocation_error), None)
+        return self._accepted(req, 200, lambda: world.settled(changed), J.scale_set(world),
+                              failed=(lambda: failed) if failed else None)
 
     def list_vms(self, req: Request) -> Response:
         world = self._scope(req)

@@ -40,6 +40,7 @@ class Outage:
     code: str
     count: int | None = None
     until: float | None = None
+    accepted: bool = False  # the write is accepted; its new VMs then end in provisioning state Failed
 
 
 class Capacity:
@@ -49,18 +50,21 @@ class Capacity:
         self.clock, self.outage, self.refused = clock, None, 0
         self._lock = threading.Lock()
 
-    def refuse(self, code: str = "SkuNotAvailable", *, count: int | None = None, seconds: float | None = None) -> None:
+    def refuse(self, code: str = "SkuNotAvailable", *, count: int | None = None, seconds: float | None = None,
+               accepted: bool = False) -> None:
+        """`accepted`: as Azure does with allocation failures, take the write, then fail its new VMs (their
+        provisioning state Failed, the write's operation Failed with `code`) once they would have booted."""
         if code not in MESSAGES:
             raise ValueError(f"unknown capacity error {code!r}; known: {', '.join(MESSAGES)}")
         with self._lock:
-            self.outage = Outage(code, count, self.clock() + seconds if seconds is not None else None)
+            self.outage = Outage(code, count, self.clock() + seconds if seconds is not None else None, accepted)
 
     def restore(self) -> None:
         with self._lock:
             self.outage = None
 
-    def refusal(self, config) -> tuple[str, str] | None:
-        """(code, message) when a scale-out must be refused now; counts it."""
+    def refusal(self, config) -> tuple[str, str, bool] | None:
+        """(code, message, accepted) when a scale-out must fail now; counts it."""
         with self._lock:
             o = self.outage
             if o is None or (o.until is not None and self.clock() >= o.until) or o.count == 0:
@@ -70,4 +74,4 @@ class Capacity:
                 o.count -= 1
             self.refused += 1
         return o.code, MESSAGES[o.code].format(id=config.scale_set_id, location=config.location,
-                                               subscription=config.subscription)
+                                               subscription=config.subscription), o.accepted

@@ -22,7 +22,7 @@ class Operations:
         self._lock = threading.Lock()
         self._failed: dict[str, Callable[[], bool]] = {}  # operations that can end Failed (deployments)
 
-    def start(self, done: Callable[[], bool], failed: Callable[[], bool] | None = None) -> str:
+    def start(self, done: Callable[[], bool], failed: Callable[[], bool | dict] | None = None) -> str:
         op_id = str(uuid.uuid4())
         with self._lock:
             self._ops[op_id] = (self.clock(), done, [])
@@ -49,8 +49,8 @@ class Operations:
         failed = finished and self._failed.get(op_id, lambda: False)()
         body = {"name": op_id, "startTime": iso(started),
                 "status": "Failed" if failed else "Succeeded" if finished else "InProgress"}
-        if failed:
-            body["error"] = {"code": "DeploymentFailed", "message": FAILED}
+        if failed:  # `failed` may name its error, as a scale-out whose allocation failed does
+            body["error"] = failed if isinstance(failed, dict) else {"code": "DeploymentFailed", "message": FAILED}
         if finished:
             body["endTime"] = iso(ended[0])
         return body

@@ -4,7 +4,8 @@ Mixed into `World` (sim/world.py), whose lock, clock and VMs it uses. New VMs ar
 starting for `boot_s`; scale-in removes unprotected VMs in the order of the scale-in policy
 (Default: highest instance id first; OldestVM; NewestVM) and refuses when only protected
 ones are left. A scale-out meets the scale set's capacity (sim/capacity.py): during an outage
-it is refused with ARM's 409 and code, and nothing changes.
+it is refused with ARM's 409 and code, and nothing changes; or (allocation failures) the write
+is taken and its new VMs end in provisioning state Failed instead of booting.
 """
 from __future__ import annotations
 
@@ -35,10 +36,12 @@ class Scaling:
         with self.lock:
             now, live = self.clock(), [vm for vm in self.listing() if not vm.gone]
             refusal = self.capacity_left.refusal(self.config) if capacity > len(live) else None
-            if refusal:
-                raise Refused(409, *refusal)
+            if refusal and not refusal[2]:
+                raise Refused(409, refusal[0], refusal[1])
             if capacity >= len(live):
                 changed = [self._create(now, False) for _ in range(capacity - len(live))]
+                for vm in changed if refusal else ():
+                    vm.allocation_error = {"code": refusal[0], "message": refusal[1]}
             else:
                 changed = self._scale_in_order([vm for vm in live if not vm.protected])[: len(live) - capacity]
                 if len(changed) < len(live) - capacity:

@@ -83,6 +83,7 @@ class Vm:
     then: str = ""  # boot | delete | deallocate
     protected: bool = False  # protectionPolicy.protectFromScaleIn
     partitioned: bool = False  # running, but its kubelet cannot reach the API server
+    allocation_error: dict | None = None  # set: its boot ends in provisioning state Failed (sim/capacity.py)
     etag: int = 1
 
     @property

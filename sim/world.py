@@ -110,7 +110,9 @@ class World(Scaling, PlatformEvents):
 
     def _complete(self, vm: Vm) -> None:
         then, vm.due, vm.then = vm.then, None, ""
-        if then == "boot":
+        if then == "boot" and vm.allocation_error:
+            vm.provisioning, vm.power = "Failed", "deallocated"
+        elif then == "boot":
             vm.provisioning, vm.power = "Succeeded", "running"
             self.board.forget(self.group(vm), vm.name, ("Reboot", "Redeploy"))
             if not vm.partitioned:

@@ -99,6 +99,9 @@ param autoscaler string = 'nodepool'
 @description('Name of the app\'s autoscale timer function, disabled when autoscaler is cpu.')
 param autoscaleFunctionName string = 'autoscale'
 
+@description('One agent\'s allocatable cpu and memory less its DaemonSet pods\' requests (kubectl describe node): what the autoscaler packs pods onto.')
+param agentAllocatable object = { cpu: '1900m', memory: '3Gi' }
+
 @description('Extra app settings (NODEPOOL_*), e.g. NODEPOOL_DRY_RUN.')
 param appSettings object = {}
 
@@ -111,6 +114,18 @@ var masterPrivateIp = '10.0.0.4'
 var pools = concat([
   { name: 'agents', priority: agentPriority, capacity: agentCount }
 ], agentPriority == 'Spot' ? [{ name: 'agents-regular', priority: 'Regular', capacity: 0 }] : [])
+// The same pools for the autoscaler (NODEPOOL_AUTOSCALE_POOLS): the first preferred, the fallback next.
+var autoscalePools = [for (pool, i) in pools: {
+  name: pool.name
+  scale_set: pool.name
+  priority: toLower(pool.priority)
+  vm_size: agentSku
+  cpu: agentAllocatable.cpu
+  memory: agentAllocatable.memory
+  min: 0
+  max: agentMax
+  preference: i
+}]
 
 // The app's tunables at the code's defaults (nodepool/settings.py; a test keeps them equal), so an
 // operator finds and changes them among the app settings; appSettings overrides any of them.
@@ -127,6 +142,12 @@ var tunables = {
   NODEPOOL_PROVISIONING_TIMEOUT: '900'
   NODEPOOL_MAX_DESTRUCTIVE_PER_TICK: '3'
   NODEPOOL_RECONCILE_SCHEDULE: '0 * * * * *'
+  NODEPOOL_AUTOSCALE_SCHEDULE: '*/30 * * * * *'
+  NODEPOOL_AUTOSCALE_UTILIZATION_THRESHOLD: '0.5'
+  NODEPOOL_AUTOSCALE_UNNEEDED_TIME: '600'
+  NODEPOOL_AUTOSCALE_DELAY_AFTER_SCALE_UP: '600'
+  NODEPOOL_AUTOSCALE_MAX_STEP: '20'
+  NODEPOOL_AUTOSCALE_HEADROOM_NODES: '1'
 }
 
 // environment() spells endpoints with a trailing slash; the app joins paths onto them itself.
@@ -146,6 +167,8 @@ var wiring = {
   NODEPOOL_AGENT_IDENTITY: ids.outputs.principalIds.agent
   NODEPOOL_MASTER_IDENTITY: ids.outputs.principalIds.master
   'AzureWebJobs.${autoscaleFunctionName}.Disabled': autoscaler == 'cpu' ? 'true' : 'false'
+  NODEPOOL_AUTOSCALE_ENABLED: autoscaler == 'nodepool' ? 'true' : 'false'
+  NODEPOOL_AUTOSCALE_POOLS: string(autoscalePools)
 }
 
 module ids 'modules/identities.bicep' = {

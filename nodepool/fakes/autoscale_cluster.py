@@ -98,6 +98,7 @@ class FakeDrains:
         self.cluster = cluster
         self.started: list[str] = []
         self.cancelled: list[str] = []
+        self.removed_nodes: list[str] = []
         self.hold_drains = False
         self.evicted = 0
 
@@ -110,6 +111,10 @@ class FakeDrains:
         for pod in [p for p in self.cluster.pod_map.values() if p.node == node and not (p.daemonset or p.mirror)]:
             self.cluster.pod_map[pod.key] = replace(pod, node=None, unschedulable=False)
             self.evicted += 1
+
+    def removed(self, node: str) -> None:
+        self.removed_nodes.append(node)
+        self.cluster.node_map.pop(node, None)
 
     def cancel(self, node: str) -> None:
         self.cancelled.append(node)

@@ -2,8 +2,9 @@
 
 - Capacity: read fresh (capacity and ETag), write min(capacity + add, max) with If-Match;
   a lost race is read and tried once more, never computed from a size cached earlier.
-- Deletes name the instance: before deleting, a fresh listing must show that very instance,
-  with the node's name and not protected from scale-in. Anything else keeps it.
+- Deletes name the instance: before deleting, a fresh, complete listing must show that very
+  instance, with the node's name and not protected from scale-in. Anything else keeps it.
+  Once deleted (or absent from a complete listing) its Node and node-password secret go.
 - Errors are logged and counted; a capacity error is handed back so the tick can back the
   pool off and move the demand on.
 """
@@ -84,16 +85,25 @@ class Actor:
         if self._would(f"delete instance {done.instance_id} ({done.node})", done.reason):
             return
         try:
-            found = {i.instance_id: i for i in self.ports.scaleset(done.pool).instances().items}
+            listing = self.ports.scaleset(done.pool).instances()
         except NodepoolError as err:
             return self._failed(f"listing before deleting {done.node}", err)
-        instance = found.get(done.instance_id)
-        if instance is None or instance.name != done.node or instance.protected:
-            self.log.warning(f"autoscale keeps instance {done.instance_id}: not {done.node}'s, gone or protected now")
-            self.outcome.deleted.add(done.node)  # nothing of ours left to delete
+        if not listing.complete:
+            return self._failed(f"listing before deleting {done.node}", NodepoolError(listing.error or "incomplete"))
+        instance = next((i for i in listing.items if i.instance_id == done.instance_id), None)
+        if instance is not None and (instance.name != done.node or instance.protected):
+            self.log.warning(f"autoscale keeps instance {done.instance_id}: not {done.node}'s or protected now")
+            self.outcome.deleted.add(done.node)  # nothing of ours to delete: stop tracking it
             return
-        if self._delete(done.pool, (done.instance_id,), done.reason):
-            self.outcome.deleted.add(done.node)
+        if instance is None or self._delete(done.pool, (done.instance_id,), done.reason):
+            self._remove_node(done.node)  # a complete listing without it, or our own delete: positive evidence
+
+    def _remove_node(self, node: str) -> None:
+        try:
+            self.ports.drains.removed(node)
+        except NodepoolError as err:
+            self.log.warning(f"autoscale: Node {node} not removed ({err.code}), reconcile's ghost rule will")
+        self.outcome.deleted.add(node)
 
     def abandon(self, gave_up: AbandonScaleDown) -> None:
         if not self._would(f"uncordon {gave_up.node}", gave_up.reason):

@@ -7,17 +7,17 @@ is an incomplete Snapshot, so the tick does nothing rather than miss a replaceme
 ScaleDownDrains: the same path a scheduled event takes. Cordon the Node, record the row as
 cordoned for a `ScaleDown` event, then put a DrainRequest on `node-events`; the drain trigger
 evicts through the Eviction API (PDBs honoured) and marks the row drained. ScaleDown is not a
-node-removing type for the drain worker: its VM keeps running until the autoscaler deletes
-that very instance once the node is empty, and the Node object then goes with the ghost rule
-of reconcile (its VM gone: positive evidence). Deleting the Node at the end of the drain, as
-for a Preempt, would let the still-running kubelet register it again, schedulable.
-`cancel` uncordons only a node whose last event is still our ScaleDown.
+node-removing type for the drain worker, which removes the Node at its deadline even with pods
+left: here the Node goes only once the autoscaler deleted that very instance (`removed`: Node,
+node-password secret, row `deleted`), after the node was found empty. `cancel` uncordons only a
+node whose last event is still our ScaleDown.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from nodepool.domain.drain_message import DrainRequest
+from nodepool.domain.join import KUBE_SYSTEM, node_password_secret
 from nodepool.domain.model import Snapshot
 from nodepool.domain.registry import NodeRecord
 from nodepool.errors import NodepoolError, NotFound, Unavailable
@@ -64,6 +64,19 @@ class QueuedScaleDownDrains:
 
         update_node(self.registry, node, cordoned)  # the row first: once enqueued the drain may start
         self.queue.send(DrainRequest(node, event_id, SCALE_DOWN, deadline).to_message())
+
+    def removed(self, node: str) -> None:
+        """Its instance is deleted: what Kubernetes keeps of it goes (as the drain worker does for a Preempt)."""
+        self.kube.delete_node(node)
+        self.kube.delete_secret(KUBE_SYSTEM, node_password_secret(node))
+
+        def gone(row: NodeRecord | None) -> NodeRecord | None:
+            if row is None or row.last_event_type != SCALE_DOWN:
+                return None
+            return row.drained(row.last_event_id, SCALE_DOWN, row.deadline or self.now, self.now, removing=True,
+                               pods_left=0)
+
+        update_node(self.registry, node, gone)
 
     def cancel(self, node: str) -> None:
         row = self.registry.node(node)

@@ -49,3 +49,13 @@ def test_a_protected_scale_in_refusal_is_not_mistaken_for_a_quota_error(pools):
     sets["regular"].set_protection("0", True)
     with pytest.raises(Conflict):  # 409 OperationNotAllowed without quota: the scale set's own refusal
         sets["regular"].set_capacity(0, sets["regular"].info().etag)
+
+
+def test_an_allocation_failure_after_an_accepted_write_comes_from_the_operation_and_leaves_failed_instances(pools):
+    sim, sets = pools
+    sim.pool("agents").capacity_left.refuse("AllocationFailed", count=1, accepted=True)
+    with pytest.raises(CapacityUnavailable) as caught:  # the poller sees the operation end Failed
+        sets["agents"].set_capacity(3, sets["agents"].info().etag)
+    assert caught.value.code == "AllocationFailed"
+    states = {i.instance_id: i.provisioning_state for i in sets["agents"].instances().items}
+    assert states == {"0": "Succeeded", "1": "Failed", "2": "Failed"}

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from nodepool.domain.join import node_password_secret
+from nodepool.domain.model import NodeState
 from tests.fixtures.kube import eventually
 from tests.functions.autoscale_stack import make_stack
 
@@ -73,6 +75,8 @@ def test_an_idle_node_is_drained_and_its_own_instance_deleted(stack):
                        f"Microsoft.Compute/virtualMachineScaleSets/agents/delete"]
     eventually(lambda: s.names("agents") == [busy])
     assert idle_id not in {vm.instance_id for vm in s.sim.pool("agents").listing()}
+    assert s.kube.node(idle) is None and s.kube.secret("kube-system", node_password_secret(idle)) is None
+    assert s.registry.node(idle).state is NodeState.DELETED
 
 
 def test_a_node_whose_pods_a_pdb_protects_is_kept(stack):
@@ -121,3 +125,15 @@ def test_with_the_default_headroom_a_preempted_nodes_pods_land_on_the_spare_node
     assert s.tick().planned == {"scale_up_nodes": 1}  # one node of free room
     eventually(lambda: len(s.names("agents")) == 2 and all(s.kube.node(n) for n in s.names("agents")), timeout=30)
     assert s.tick().planned == {}  # the spare node is the headroom: kept, nothing more asked
+
+
+def test_an_allocation_failure_seen_on_the_operation_moves_the_demand_in_the_same_tick(stack):
+    s = stack(spot=1)
+    s.sim.pool("agents").capacity_left.refuse("AllocationFailed", accepted=True)
+    s.kube.add_pods(None, 6, owner="ReplicaSet/batch", requests=BIG)
+    eventually(lambda: len(s.pending("batch")) == 3 and s.unschedulable("batch"))
+    report = s.tick()
+    assert report.backed_off == {"spot": "AllocationFailed"} and s.capacity("regular") == 1
+    eventually(lambda: s.running("batch"), timeout=30)
+    report = s.tick()  # the failed spot instance holds capacity that never comes: deleted
+    assert report.planned.get("delete_failed") == 1

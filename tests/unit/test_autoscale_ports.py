@@ -72,6 +72,17 @@ def test_cancel_uncordons_only_a_node_whose_last_event_is_our_scale_down():
     assert kube.node("spot000002").unschedulable  # a Preempt's cordon is not ours to lift
 
 
+def test_removed_deletes_the_node_and_its_password_and_marks_our_row_deleted():
+    kube = FakeKube()
+    kube.add_node("spot000001")
+    kube.add_secret("kube-system", "spot000001.node-password.k3s")
+    registry, _, port = drains(kube)
+    port.start("spot000001", "idle")
+    port.removed("spot000001")
+    assert kube.node("spot000001") is None and kube.secret("kube-system", "spot000001.node-password.k3s") is None
+    assert registry.node("spot000001").state is NodeState.DELETED
+
+
 def test_without_a_kubernetes_client_a_scale_down_does_not_start():
     registry, queue, port = drains(None)
     with pytest.raises(Unavailable):

@@ -56,6 +56,7 @@ def test_an_idle_node_is_drained_and_its_own_instance_deleted():
     deletes = [args for what, args in w.writes("spot") if what == "delete instances"]
     assert len(deletes) == 1 and quiet not in {vm.name for vm in w.sets["spot"].vms.values()}
     assert w.capacity("spot") == 1 and w.cluster.pod_map["default/p5"].node != quiet
+    assert w.drains.removed_nodes == [quiet]  # its Node goes once its instance is deleted
 
 
 def test_a_pdb_blocked_node_is_kept():
