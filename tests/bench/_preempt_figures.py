@@ -53,16 +53,17 @@ class Observer:
         return self._acknowledge(which, event_ids)
 
     def _dispatch(self, sim, res, verb, args, req, body_of):
+        """KubeSim's dispatcher takes the resource the URL names and the raw request (sim/kube/routes.py)."""
         route = "eviction" if args.get("sub") == "eviction" else "item" if args.get("name") else "collection"
-        args, query = {**args, "resource": res.name}, req.query
+        args = {**args, "resource": res.name}
         body = body_of(req) if verb == "PATCH" and res.name == "nodes" else None
         pod = self._pod(args) if route == "eviction" else None
         try:
             code, out = self._original(sim, res, verb, args, req, body_of)
         except ApiError as err:
-            self._saw(route, verb, args, query, body, pod, err.code)
+            self._saw(route, verb, args, req.query, body, pod, err.code)
             raise
-        self._saw(route, verb, args, query, body, pod, code)
+        self._saw(route, verb, args, req.query, body, pod, code)
         return code, out
 
     def _pod(self, args: dict) -> tuple[str, str] | None:
