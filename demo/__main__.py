@@ -53,14 +53,16 @@ def parse(argv: list[str] | None) -> tuple[Options, Path | None, Path]:
 def summary(story: Story) -> None:
     f, t = story.facts, story.t
     if not story.opts.chaos:
-        t.say(f"done in {f['total_s']:.1f} s. {f['joined']} VMs joined through the app and ran the workload "
-              "(--no-chaos: no eviction, no kill)")
+        t.say(f"done in {f['total_s']:.1f} s. {f['joined']} VMs joined through the app and ran the workload, "
+              f"{len(f['burst']['new_vms'])} more for a burst, {', '.join(f['scale_down']['nodes'])} scaled down "
+              "when idle (--no-chaos: no eviction, no kill)")
         return
-    short = f["short_notice"]
-    t.say(f"done in {f['total_s']:.1f} s. {f['joined']} VMs joined through the app; a spot eviction was drained "
-          f"and acknowledged {f['before_not_before_s']:.1f} s before NotBefore, a 5-s one "
+    short, burst, down = f["short_notice"], f["burst"], f["scale_down"]
+    t.say(f"done in {f['total_s']:.1f} s. {f['joined']} VMs joined through the app, {len(burst['new_vms'])} more "
+          f"when one autoscale decision answered a burst of {burst['pending']} pending pods; a spot eviction was "
+          f"drained and acknowledged {f['before_not_before_s']:.1f} s before NotBefore, a 5-s one "
           f"{short['before_not_before_s']:.1f} s before; a VM killed without notice left a ghost Node, which one "
-          f"reconcile tick removed")
+          f"reconcile tick removed; idle, {', '.join(down['nodes'])} was scaled down")
     t.more(f"timings: stack up {f['start_s']:.1f} s, joins {f['join_s']:.1f} s, cordon {f['cordon_ms']} ms after "
            f"the event ({f['cordon_after_seen_ms']} ms after the agent's IMDS poll saw it), {f['pods_evicted']} pods "
            f"evicted by +{f['drained_s']:.1f} s, Node deleted "

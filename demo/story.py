@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 
 from agent.watch import POLL_S
+from demo.autoscaling import APP_SETTINGS as AUTOSCALE_SETTINGS
 from demo.report import Preemption, Recorder, count_nodes
 from demo.timeline import Timeline, check, wait_until
 from demo.vms import Helper
@@ -27,6 +28,9 @@ APP_SETTINGS = {"NODEPOOL_CLUSTER": "demo", "NODEPOOL_RECONCILE_SCHEDULE": "0 0 
 REQUESTS = {"cpu": "100m", "memory": "128Mi"}
 
 
+# A new VM boots in this long (a minute or two in Azure). Above the join's instance directory's
+# 10-s refresh interval: a VM asking sooner than that after the last refresh is not known yet.
+BOOT_S = 12.0
 SHORT_NOTICE = 5.0  # the short-notice chapter's Preempt: less than the 30 s Azure promises
 
 
@@ -51,24 +55,33 @@ class Story:
         self.helpers: dict[str, Helper] = {}
         self.facts: dict = {"ok": False, "agents": opts.agents, "notice_s": opts.notice}
         self.cast: dict[str, Helper] = {}  # role in the story -> the VM's helper, picked with --seed
+        self.autoscale_services: Services | None = None  # the autoscale ticks' wiring, kept across ticks
         self._devhost_log = None
 
     # -- the whole story ------------------------------------------------------------------------
     def run(self) -> None:
-        from demo import eviction, ghost
+        from demo import autoscaling, eviction, ghost
 
         self.start()
         self.join()
         self.pick_cast()
         self.seed()
         self.watch()
+        autoscaling.burst(self, 3 * (len(self.agents()) + 1) + 6)  # ~2 nodes more than fit
         if self.opts.chaos:
             self.facts.update(eviction.spot_eviction(self))
             self.facts["short_notice"] = eviction.spot_eviction(self, self.cast["short"], SHORT_NOTICE,
                                                                 "short-notice eviction")
             ghost.killed_vm(self)
+        autoscaling.idle_scale_down(self)
+        self.count_joins()
         self.keep_running()
         self.facts["ok"], self.facts["total_s"] = True, round(self.t.elapsed, 1)
+
+    def count_joins(self) -> None:
+        """Every agent VM the story had (the first ones and the autoscaler's), and the joins the app recorded."""
+        self.recorder.agents = sum(1 for name in self.helpers if name != "master0")
+        self.recorder.joins = sum(1 for row in self.app.registry.all_nodes() if row.joined_at is not None)
 
     def keep_running(self) -> None:
         left = self.opts.duration - self.t.elapsed
@@ -109,8 +122,9 @@ class Story:
         started = time.monotonic()
         self._devhost_log = open(self.opts.logs / "devhost.log", "w", encoding="utf-8")
         self.stack = LocalStack(agents=n, sim_options={"kube_options": {"grace_s": self.opts.grace,
-                                                                         "terminate_s": 0.5}},
-                                app_settings=APP_SETTINGS, host_env={"DEVHOST_STATE_DIR": str(self.work / "devhost")},
+                                                                         "terminate_s": 0.5},
+                                                       "boot_seconds": BOOT_S},
+                                app_settings={**APP_SETTINGS, **AUTOSCALE_SETTINGS}, host_env={"DEVHOST_STATE_DIR": str(self.work / "devhost")},
                                 echo=self._devhost_log, kubeconfig=self.opts.logs.parent / "kubeconfig")
         self.stack.start()
         self.t.say(f"the simulated cluster for your own kubectl: {kubectl_hint(self.stack.kubeconfig)}")
@@ -157,6 +171,18 @@ class Story:
         states = Counter(r["state"] for r in rows)
         self.t.more("GET /api/nodes: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
                     + (" (the registry records Ready at reconcile's next tick)" if "joining" in states else ""))
+
+    def join_new(self, vms) -> None:
+        """VMs the autoscaler added: each boots its helper, as agent cloud-init does (join, then watch)."""
+        disks = self.work / "disks"
+        for vm in vms:
+            self.helpers[vm.computer_name] = Helper(self.stack, vm, disks, self.opts.logs)
+        joins = {vm.computer_name: self.helpers[vm.computer_name].run("join", "--join-timeout", "60") for vm in vms}
+        for name, proc in joins.items():
+            code = proc.wait(70)
+            check(code == 0, f"`agent join` on {name} exited {code}:\n{proc.text()}")
+            self.helpers[name].run("watch")
+        wait_until(lambda: all(self.ready(name) == "True" for name in joins), 20, "the new Nodes Ready")
 
     def ready(self, name: str) -> str:
         node = self.kube.node(name)
