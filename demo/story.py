@@ -121,10 +121,9 @@ class Story:
         self.t.say(f"starting Azurite (in memory), the simulator ({n} spot VMs + master0) and the app in the dev host")
         started = time.monotonic()
         self._devhost_log = open(self.opts.logs / "devhost.log", "w", encoding="utf-8")
-        self.stack = LocalStack(agents=n, sim_options={"kube_options": {"grace_s": self.opts.grace,
-                                                                         "terminate_s": 0.5},
-                                                       "boot_seconds": BOOT_S},
-                                app_settings={**APP_SETTINGS, **AUTOSCALE_SETTINGS}, host_env={"DEVHOST_STATE_DIR": str(self.work / "devhost")},
+        sim = {"kube_options": {"grace_s": self.opts.grace, "terminate_s": 0.5}, "boot_seconds": BOOT_S}
+        self.stack = LocalStack(agents=n, sim_options=sim, app_settings={**APP_SETTINGS, **AUTOSCALE_SETTINGS},
+                                host_env={"DEVHOST_STATE_DIR": str(self.work / "devhost")},
                                 echo=self._devhost_log, kubeconfig=self.opts.logs.parent / "kubeconfig")
         self.stack.start()
         self.t.say(f"the simulated cluster for your own kubectl: {kubectl_hint(self.stack.kubeconfig)}")
