@@ -12,6 +12,7 @@ import json
 from datetime import timedelta
 
 from demo.timeline import check, wait_until
+from demo.vms import Helper
 from nodepool.bootstrap import Services
 from nodepool.clock import utcnow
 from nodepool.settings import Settings
@@ -66,7 +67,7 @@ def burst(story, pods: int) -> None:
                      if len([vm for vm in sim.vms if vm.instance_id not in before]) >= added else None, 30,
                      f"{added} new VMs in the scale set")
     wait_until(lambda: all(vm.power == "running" for vm in new), 60, "the new VMs booted")
-    story.join_new(new)
+    join_new(story, new)
     wait_until(lambda: story.running("batch") == pods, 60, f"all {pods} batch pods Running")
     again = tick(story)
     check("scale_up_nodes" not in again.planned, f"a second tick still scaled up: {again.line()}")
@@ -127,3 +128,16 @@ def _delete_pods(story, app: str) -> None:
                  if (p["metadata"].get("labels") or {}).get("app") == app]
         for name in names:
             cluster.pods.delete("default", name, 0)
+
+
+def join_new(story, vms) -> None:
+    """VMs the autoscaler added: each boots its helper, as agent cloud-init does (join, then watch)."""
+    disks = story.work / "disks"
+    for vm in vms:
+        story.helpers[vm.computer_name] = Helper(story.stack, vm, disks, story.opts.logs)
+    joins = {vm.computer_name: story.helpers[vm.computer_name].run("join", "--join-timeout", "60") for vm in vms}
+    for name, proc in joins.items():
+        code = proc.wait(70)
+        check(code == 0, f"`agent join` on {name} exited {code}:\n{proc.text()}")
+        story.helpers[name].run("watch")
+    wait_until(lambda: all(story.ready(name) == "True" for name in joins), 20, "the new Nodes Ready")

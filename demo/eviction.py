@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from agent.watch import POLL_S
+from demo import measure
 from demo.milestones import Milestones
 from demo.timeline import check, wait_until
 
@@ -65,7 +66,8 @@ def spot_eviction(story, victim=None, notice: float | None = None, what: str = "
     finally:
         marks.stop()
         if event is not None:  # measured even when a step failed: a missed deadline is counted
-            story.record_preemption(name, event.event_id, notice, emptied is not None and emptied < event.not_before)
+            drained = emptied is not None and emptied < event.not_before
+            measure.record_preemption(story, name, event.event_id, notice, drained)
     check(gone < ends and deleted < ends, f"the VM went at NotBefore, not on our acknowledgement "
                                           f"(deleted {deleted - appeared:.1f} s, gone {gone - appeared:.1f} s)")
     t.more(f"Node deleted +{deleted - appeared:.1f} s, event acknowledged (StartRequests) +{acked - appeared:.1f} s, "

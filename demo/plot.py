@@ -22,7 +22,9 @@ def timeline_png(recorder, path: Path) -> None:
         series = [[s.nodes.get(k, 0) for s in samples] for k in keys]
         top.stackplot(t, series, labels=keys, step="post", alpha=0.85,
                       colors=[COLOURS.get(k.split("/")[1], "tab:gray") for k in keys])
-        top.legend(loc="upper right", fontsize=8)
+    top.step(t, [s.vms for s in samples], where="post", color="black", linestyle="--", linewidth=1,
+             label="VMs in the scale set (ARM)")
+    top.legend(loc="upper left", fontsize=8)
     top.set_ylabel("Kubernetes Nodes")
     top.set_title("nodes by pool and state, pending pods, events and decisions")
     middle.step(t, [s.pending for s in samples], where="post", color="tab:purple")

@@ -21,6 +21,7 @@ class Sample:
     nodes: dict[str, int]  # "pool/state" -> count (state: Ready, cordoned, NotReady)
     pending: int  # pods without a node
     registry: dict[str, int]  # registry state -> count
+    vms: int = 0  # the pool's VMs in ARM (booting ones included)
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Recorder:
     def __post_init__(self):
         self._stop, self._thread, self._probe = threading.Event(), None, None
 
-    def start(self, probe: Callable[[], tuple[dict, int, dict]]) -> None:
+    def start(self, probe: Callable[[], tuple[dict, int, dict, int]]) -> None:
         self._probe = probe
         self._thread = threading.Thread(target=self._run, name="demo-report", daemon=True)
         self._thread.start()
@@ -62,10 +63,10 @@ class Recorder:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                nodes, pending, registry = self._probe()
+                nodes, pending, registry, vms = self._probe()
             except Exception:  # the world half torn down at the end, or a registry read failing: skip one
                 continue
-            self.samples.append(Sample(round(time.monotonic() - self.started, 2), nodes, pending, registry))
+            self.samples.append(Sample(round(time.monotonic() - self.started, 2), nodes, pending, registry, vms))
 
     # -- the summary ------------------------------------------------------------------------------
     def integral(self, value: Callable[[Sample], float]) -> float:

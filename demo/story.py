@@ -13,8 +13,9 @@ from pathlib import Path
 import requests
 
 from agent.watch import POLL_S
+from demo import measure
 from demo.autoscaling import APP_SETTINGS as AUTOSCALE_SETTINGS
-from demo.report import Preemption, Recorder, count_nodes
+from demo.report import Recorder
 from demo.timeline import Timeline, check, wait_until
 from demo.vms import Helper
 from localstack.kubeconfig import kubectl_hint
@@ -74,14 +75,9 @@ class Story:
                                                                 "short-notice eviction")
             ghost.killed_vm(self)
         autoscaling.idle_scale_down(self)
-        self.count_joins()
+        measure.count_joins(self)
         self.keep_running()
         self.facts["ok"], self.facts["total_s"] = True, round(self.t.elapsed, 1)
-
-    def count_joins(self) -> None:
-        """Every agent VM the story had (the first ones and the autoscaler's), and the joins the app recorded."""
-        self.recorder.agents = sum(1 for name in self.helpers if name != "master0")
-        self.recorder.joins = sum(1 for row in self.app.registry.all_nodes() if row.joined_at is not None)
 
     def keep_running(self) -> None:
         left = self.opts.duration - self.t.elapsed
@@ -89,12 +85,6 @@ class Story:
             self.t.say(f"the pool keeps running for {left:.0f} s more (--duration {self.opts.duration:.0f}), sampled "
                        f"every {self.recorder.interval} s for the report")
             time.sleep(left)
-
-    def record_preemption(self, node: str, event_id: str, notice: float, drained: bool) -> None:
-        recorded = self.app.registry.event(node, event_id) is not None  # lost: never reached the events table
-        row = self.app.registry.node(node)
-        drained = drained and not (row and row.pods_left)  # pods not evicted in time went with the Node
-        self.recorder.preemptions.append(Preemption(node, event_id, notice, drained, recorded))
 
     def close(self) -> None:
         for helper in self.helpers.values():
@@ -132,7 +122,7 @@ class Story:
         (run / "function-key").write_text(self.stack.function_key)
         (run / "function-key").chmod(0o600)
         self.app = Services(Settings.from_env(self.stack.app_env))
-        self.recorder.start(self.probe)
+        self.recorder.start(lambda: measure.probe(self))
         self.facts["start_s"] = round(time.monotonic() - started, 2)
         health = requests.get(f"{self.stack.api}/healthz", timeout=10)
         body = health.json()
@@ -171,18 +161,6 @@ class Story:
         self.t.more("GET /api/nodes: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
                     + (" (the registry records Ready at reconcile's next tick)" if "joining" in states else ""))
 
-    def join_new(self, vms) -> None:
-        """VMs the autoscaler added: each boots its helper, as agent cloud-init does (join, then watch)."""
-        disks = self.work / "disks"
-        for vm in vms:
-            self.helpers[vm.computer_name] = Helper(self.stack, vm, disks, self.opts.logs)
-        joins = {vm.computer_name: self.helpers[vm.computer_name].run("join", "--join-timeout", "60") for vm in vms}
-        for name, proc in joins.items():
-            code = proc.wait(70)
-            check(code == 0, f"`agent join` on {name} exited {code}:\n{proc.text()}")
-            self.helpers[name].run("watch")
-        wait_until(lambda: all(self.ready(name) == "True" for name in joins), 20, "the new Nodes Ready")
-
     def ready(self, name: str) -> str:
         node = self.kube.node(name)
         conditions = node["status"]["conditions"] if node else []
@@ -202,17 +180,6 @@ class Story:
     @property
     def ghost(self) -> Helper:
         return self.cast["ghost"]
-
-    def probe(self) -> tuple[dict, int, dict]:
-        """One sample for the report: Nodes by pool and state, pending pods, registry states."""
-        pool = self.stack.app_env.get("NODEPOOL_SCALE_SET", "agents")
-        ours = {vm.computer_name for vm in self.sim.vms} | {h.name for h in self.agents()}
-        with self.kube.cluster.lock:
-            nodes = [n for n in self.kube.cluster.store.items("nodes") if n["metadata"]["name"] != "master0"]
-            pending = sum(1 for p in self.kube.cluster.store.items("pods")
-                          if not p["spec"].get("nodeName") and not p["metadata"].get("deletionTimestamp"))
-        registry = Counter(row.state.value for row in self.app.registry.all_nodes())
-        return count_nodes(nodes, lambda name: pool if name in ours else "other"), pending, dict(registry)
 
     def seed(self) -> None:
         kube = self.kube

@@ -27,13 +27,19 @@ def wired(telemetry):
     return services, kube, [i.name for i in scaleset.instances().items]
 
 
-def test_join_event_and_tick_make_their_spans_and_metrics(otel):  # noqa: F811
-    telemetry, spans, reader = otel
+def joined_and_preempted(telemetry):
+    """One node joins, its Node registers, a Preempt is reported; the drain it starts has finished."""
     services, kube, hosts = wired(telemetry)
     services.joins.join(AGENT, JoinRequest(hosts[0]), NOW)
     kube.add_node(hosts[0])
     services.events.record(preempt(hosts[0], "agents_0"), NOW)
-    services.drain_starter.shutdown()
+    services.drain_starter.shutdown()  # the in-process drain (started by the event) did the work
+    return services, hosts
+
+
+def test_join_event_and_tick_make_their_spans_and_metrics(otel):  # noqa: F811
+    telemetry, spans, reader = otel
+    services, hosts = joined_and_preempted(telemetry)
     services.reconciler(NOW).tick(NOW)
     names = [s.name for s in spans.get_finished_spans()]
     assert {"join", "event", "reconcile.tick"} <= set(names), names
@@ -48,11 +54,7 @@ def test_a_drain_is_measured_once_even_when_the_queue_delivers_it_again(otel):  
     from nodepool.domain.drain_message import DrainRequest
 
     telemetry, spans, reader = otel
-    services, kube, hosts = wired(telemetry)
-    services.joins.join(AGENT, JoinRequest(hosts[0]), NOW)
-    kube.add_node(hosts[0])
-    services.events.record(preempt(hosts[0], "agents_0"), NOW)
-    services.drain_starter.shutdown()  # the in-process drain (started by the event) did the work
+    services, hosts = joined_and_preempted(telemetry)
     request = DrainRequest.from_message(services.queue.messages[0])
     assert services.drains.drain(request)["status"] == "already drained"  # the queue's copy: nothing to do
     assert [s.attributes["node"] for s in spans.get_finished_spans() if s.name == "drain"][-1] == hosts[0]
