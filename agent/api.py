@@ -1,8 +1,10 @@
 """Client of our control-plane API (Azure Functions, route prefix /api).
 
 Every call carries the function key (`x-functions-key`) and this VM's managed-identity JWT
-(`Authorization: Bearer`). The key comes from the environment, a file, or a Key Vault secret
-read with the same identity, so nothing secret is ever written into customData.
+(`Authorization: Bearer`); calls about this node (leave, events, status) also carry the node
+credential from its attested join (`X-Node-Credential`). The key comes from the environment, a
+file, or a Key Vault secret read with the same identity, so nothing secret is ever written into
+customData.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any, Callable
 
 from agent import httpjson
 from agent.backoff import GaveUp
+from agent.credential import HEADER, NodeCredential
 from agent.httpjson import Reply, Unreachable
 from agent.imds import ImdsError, TokenSource
 from agent.log import Redactor
@@ -60,9 +63,10 @@ class FunctionKey:
 
 class Api:
     def __init__(self, base_url: str, tokens: TokenSource, audience: str, key: FunctionKey,
-                 timeout: float = 5.0, http: Callable[..., Reply] = httpjson.call):
+                 timeout: float = 5.0, http: Callable[..., Reply] = httpjson.call,
+                 credential: NodeCredential | None = None):
         self.base_url, self.tokens, self.audience, self.key = base_url.rstrip("/"), tokens, audience, key
-        self.timeout, self.http = timeout, http
+        self.timeout, self.http, self.credential = timeout, http, credential
 
     def warm(self, timeout: float | None = None) -> None:
         """Fetch (and cache) the identity token and the function key now, ahead of the first call."""
@@ -74,36 +78,55 @@ class Api:
         except (GaveUp, ImdsError, OSError, ValueError) as err:
             raise Unreachable("credentials for the API: %s" % err) from None
 
-    def request(self, method: str, path: str, body: Any = None, timeout: float | None = None) -> Reply:
+    def request(self, method: str, path: str, body: Any = None, timeout: float | None = None,
+                node: bool = False) -> Reply:
         """One call; identity or key failures surface as Unreachable (transient for the caller)."""
         timeout = self.timeout if timeout is None else timeout
         token, key = self._credentials(timeout)
         headers = {"Authorization": "Bearer " + token, "Accept": "application/json"}
         if key:
             headers["x-functions-key"] = key
+        if node and self.credential is not None:
+            try:
+                credential = self.credential.get()
+            except OSError as err:
+                raise Unreachable("node credential: %s" % err) from None
+            if credential:
+                headers[HEADER] = credential
         reply = self.http(method, self.base_url + path, headers=headers, body=body, timeout=timeout)
         if reply.status == 401:  # rotated key or token: fetch both afresh next time
             self.tokens.forget(self.audience)
             self.key.forget()
         return reply
 
-    def join(self, hostname: str, vm_id: str = "", fresh: bool = False, timeout: float | None = None) -> Reply:
+    def nonce(self, hostname: str, timeout: float | None = None) -> Reply:
+        """A single-use nonce for this host's attested join: {"nonce": 32 hex, "expires_at": ISO time}."""
+        return self.request("POST", "/join/nonce", {"hostname": hostname}, timeout)
+
+    def join(self, hostname: str, vm_id: str = "", fresh: bool = False, timeout: float | None = None,
+             attested: dict | None = None) -> Reply:
         """`fresh`: this OS disk has no k3s node password yet (new VM or reimaged disk), so the control
         plane removes a stale Node and its `<node>.node-password.k3s` secret, which k3s would hold
-        against the new password."""
+        against the new password. `attested`: IMDS's attested document for a nonce from `nonce()`."""
         body: dict = {"hostname": hostname, "fresh": bool(fresh)}
         if vm_id:
             body["vm_id"] = vm_id
+        if attested:
+            body["attested"] = attested
         return self.request("POST", "/join", body, timeout)
 
     def leave(self, hostname: str, timeout: float | None = None) -> Reply:
-        return self.request("POST", "/leave", {"hostname": hostname}, timeout)
+        return self.request("POST", "/leave", {"hostname": hostname}, timeout, node=True)
 
     def events(self, hostname: str, document: dict, timeout: float | None = None) -> Reply:
-        return self.request("POST", "/events", {"hostname": hostname, "document": document}, timeout)
+        return self.request("POST", "/events", {"hostname": hostname, "document": document}, timeout, node=True)
 
     def node(self, name: str, timeout: float | None = None) -> Reply:
-        return self.request("GET", "/nodes/" + urllib.parse.quote(name, safe=""), None, timeout)
+        return self.request("GET", "/nodes/" + urllib.parse.quote(name, safe=""), None, timeout, node=True)
+
+    def cluster_nonce(self, timeout: float | None = None) -> Reply:
+        """A single-use nonce for the master's attested registration."""
+        return self.request("POST", "/cluster/nonce", {}, timeout)
 
     def cluster(self, registration: dict, timeout: float | None = None) -> Reply:
         return self.request("POST", "/cluster", registration, timeout)

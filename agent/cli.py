@@ -16,6 +16,7 @@ from agent import __version__, join, leave, register, storage, watch
 from agent import log as logsetup
 from agent.api import Api, FunctionKey
 from agent.backoff import GaveUp, retry
+from agent.credential import DEFAULT_PATH, NodeCredential
 from agent.imds import INSTANCE_API, Imds, TokenSource
 from agent.runtime import Runtime
 
@@ -42,6 +43,8 @@ KNOBS = [
     ("--function-key-uri", "NODEPOOL_FUNCTION_KEY_URI", "", str, API,
      "Key Vault secret URI holding the function key, read with the identity"),
     ("--node-name", "NODEPOOL_NODE_NAME", "", str, NODE, "node name (default: this host's name)"),
+    ("--node-credential-file", "NODEPOOL_NODE_CREDENTIAL_FILE", DEFAULT_PATH, str, NODE,
+     "where join keeps the node credential from its attested join (root only); leave and watch send it"),
     ("--k3s-config", "NODEPOOL_K3S_CONFIG", "/etc/rancher/k3s/config.yaml", str, ("join",), "k3s config to write"),
     ("--start-command", "NODEPOOL_K3S_START", "systemctl restart --no-block k3s-agent.service", str, ("join",),
      "command that starts k3s after the config is written (empty: none)"),
@@ -119,7 +122,8 @@ def main(argv: list | None = None, env: Mapping[str, str] | None = None, rt: Run
         return 2
     key = FunctionKey(rt.redactor, tokens, env.get("NODEPOOL_FUNCTION_KEY", ""), cfg.function_key_file,
                       cfg.function_key_uri)
-    api = Api(cfg.api_url, tokens, cfg.audience, key, cfg.http_timeout)
+    credential = NodeCredential(cfg.node_credential_file, rt.redactor) if cfg.command in NODE else None
+    api = Api(cfg.api_url, tokens, cfg.audience, key, cfg.http_timeout, credential=credential)
     if cfg.command in NODE:
         cfg.node_name = cfg.node_name or socket.gethostname().split(".")[0]
     if cfg.command == "join":

@@ -18,6 +18,7 @@ from agent.log import Redactor
 EVENTS_API = "2020-07-01"
 TOKEN_API = "2018-02-01"
 INSTANCE_API = "2021-02-01"
+ATTESTED_API = "2021-02-01"
 REFRESH_BEFORE_S = 300.0
 
 
@@ -61,6 +62,15 @@ class Imds:
         if not reply.ok or not reply.body.strip():
             raise ImdsError("private IP address: %s" % reply.error())
         return reply.body.decode().strip()
+
+    def attested(self, nonce: str) -> dict:
+        """IMDS's attested document for `nonce`: {"encoding": "pkcs7", "signature": base64 SignedData}."""
+        reply = self.get("/metadata/attested/document", {"api-version": ATTESTED_API, "nonce": nonce},
+                         timeout=max(self.timeout, 5.0))
+        data = _json_object(reply, "attested document")
+        if not isinstance(data.get("signature"), str) or not data["signature"]:
+            raise ImdsError("attested document: no signature in the answer")
+        return {"encoding": data.get("encoding", "pkcs7"), "signature": data["signature"]}
 
     def token(self, resource: str, client_id: str = "") -> Reply:
         query = {"api-version": TOKEN_API, "resource": resource}

@@ -1,4 +1,11 @@
-"""`join`: ask the control plane for a join token, write the k3s agent config, start k3s."""
+"""`join`: prove which VM this is, ask the control plane for a join token, write the k3s agent
+config, start k3s.
+
+The proof: a nonce from `POST /api/join/nonce`, IMDS's attested document for that nonce (a
+PKCS7 signed by Azure naming this vmId), sent with the join. Each attempt starts over with a new
+nonce, since a nonce is single use and short-lived. The join answer's `node_credential` is kept
+in a root-only file for leave, watch and the status polls.
+"""
 from __future__ import annotations
 
 import logging
@@ -9,7 +16,8 @@ import subprocess
 from agent import k3sconfig
 from agent.api import Api
 from agent.backoff import GaveUp, retry
-from agent.httpjson import Unreachable
+from agent.credential import NodeCredential
+from agent.httpjson import Reply, Unreachable
 from agent.imds import Imds, ImdsError
 from agent.runtime import Runtime
 
@@ -31,6 +39,38 @@ def fresh_disk(password_file: str) -> bool:
     return not os.path.exists(password_file)
 
 
+def prove(challenge: Reply, imds: Imds) -> dict | None:
+    """IMDS's attested document for the nonce `challenge` carries; None when the challenge itself was
+    refused (the caller returns that reply). IMDS failures are transient (the caller retries)."""
+    if not challenge.ok:
+        return None
+    answer = challenge.data()
+    nonce = answer.get("nonce") if isinstance(answer, dict) else None
+    if not isinstance(nonce, str) or not nonce:
+        raise Unreachable("the control plane answered without a nonce")
+    try:
+        return imds.attested(nonce)
+    except ImdsError as err:
+        raise Unreachable(str(err)) from None
+
+
+def attested_join(api: Api, imds: Imds, hostname: str, vid: str, fresh: bool) -> Reply:
+    """One join attempt with a fresh nonce and document."""
+    challenge = api.nonce(hostname)
+    document = prove(challenge, imds)
+    return challenge if document is None else api.join(hostname, vid, fresh, attested=document)
+
+
+def keep_credential(answer: dict, credential: NodeCredential | None) -> None:
+    value = answer.get("node_credential")
+    if credential is None or not value:
+        return
+    if not isinstance(value, str):
+        raise ValueError("node_credential is not a string")
+    credential.save(value)
+    log.info("stored the node credential in %s", credential.path)
+
+
 def run(cfg, api: Api, imds: Imds, rt: Runtime) -> int:
     hostname = cfg.node_name
     vid = vm_id(imds)
@@ -39,8 +79,8 @@ def run(cfg, api: Api, imds: Imds, rt: Runtime) -> int:
              "fresh disk: no %s yet" % cfg.node_password_file if fresh else "k3s node password present",
              cfg.api_url)
     try:
-        reply = retry(lambda: api.join(hostname, vid, fresh), what="POST /api/join", budget=cfg.join_timeout,
-                      clock=rt.clock, sleep=rt.sleep, rand=rt.rand)
+        reply = retry(lambda: attested_join(api, imds, hostname, vid, fresh), what="POST /api/join",
+                      budget=cfg.join_timeout, clock=rt.clock, sleep=rt.sleep, rand=rt.rand)
     except GaveUp as err:
         log.error("%s", err)
         return 1
@@ -49,9 +89,10 @@ def run(cfg, api: Api, imds: Imds, rt: Runtime) -> int:
         return 1
     try:
         answer = reply.json()
-        rt.redactor.add(answer.get("token"))
+        rt.redactor.add(answer.get("token"), answer.get("node_credential"))
         text, dropped = k3sconfig.render(answer, hostname, cfg.extra_labels)
-    except (ValueError, AttributeError) as err:
+        keep_credential(answer, api.credential)
+    except (ValueError, AttributeError, OSError) as err:
         log.error("unusable join response: %s", err)
         return 1
     if dropped:

@@ -25,6 +25,9 @@ def run(cfg, api: Api, rt: Runtime) -> int:
     def remaining() -> float:
         return deadline - rt.clock()
 
+    if api.credential is not None and not api.credential.get():
+        log.info("%s never joined (no node credential): nothing to drain", name)
+        return 0
     try:
         reply = retry(lambda: api.leave(name, timeout=max(0.2, min(cfg.http_timeout, remaining()))),
                       what="POST /api/leave", budget=cfg.leave_timeout, clock=rt.clock, sleep=rt.sleep,

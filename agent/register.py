@@ -1,7 +1,8 @@
 """`register` (master): hand the cluster's coordinates and credentials to POST /api/cluster.
 
 Secrets are read from files (never argv, never logged): the control plane's ServiceAccount token
-and the k3s agent token. Re-running it rotates what the control plane holds.
+and the k3s agent token. Re-running it rotates what the control plane holds. Each attempt proves
+it comes from the master VM: a nonce from POST /api/cluster/nonce, IMDS's attested document for it.
 """
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import logging
 
 from agent.api import Api
 from agent.backoff import GaveUp, retry
-from agent.httpjson import Unreachable
+from agent.httpjson import Reply, Unreachable
 from agent.imds import Imds, ImdsError
+from agent.join import prove
 from agent.runtime import Runtime
 
 log = logging.getLogger("agent.register")
@@ -32,6 +34,13 @@ def _read(path: str) -> bytes:
         return handle.read()
 
 
+def attested_registration(api: Api, imds: Imds, body: dict) -> Reply:
+    """One attempt: a fresh nonce, the master VM's attested document for it, the registration."""
+    challenge = api.cluster_nonce()
+    document = prove(challenge, imds)
+    return challenge if document is None else api.cluster({**body, "attested": document})
+
+
 def run(cfg, api: Api, imds: Imds, rt: Runtime) -> int:
     try:
         ca_pem = _read(cfg.ca_file)
@@ -50,8 +59,8 @@ def run(cfg, api: Api, imds: Imds, rt: Runtime) -> int:
             return 1
     body = registration(server, ca_pem, credential, agent_token, cfg.k3s_version)
     try:
-        reply = retry(lambda: api.cluster(body), what="POST /api/cluster", budget=cfg.register_timeout,
-                      clock=rt.clock, sleep=rt.sleep, rand=rt.rand)
+        reply = retry(lambda: attested_registration(api, imds, body), what="POST /api/cluster",
+                      budget=cfg.register_timeout, clock=rt.clock, sleep=rt.sleep, rand=rt.rand)
     except GaveUp as err:
         log.error("%s", err)
         return 1

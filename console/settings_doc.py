@@ -47,6 +47,12 @@ WHAT = {
     "NODEPOOL_AUTOSCALE_DELAY_AFTER_SCALE_UP": "no scale-down this many seconds after a scale-up",
     "NODEPOOL_AUTOSCALE_MAX_STEP": "nodes added to a pool in one decision, at most",
     "NODEPOOL_AUTOSCALE_HEADROOM_NODES": "whole nodes of free room kept ready (0: none)",
+    "NODEPOOL_ATTESTATION_ROOTS": "PEM bundle of roots for attested documents (empty: the platform's "
+                                  "public roots; the simulator's CA locally)",
+    "NODEPOOL_ATTESTATION_INTERMEDIATES": "PEM intermediates to build the attested document's chain with",
+    "NODEPOOL_ATTESTATION_SIGNERS": "accepted signer names of attested documents (sovereign clouds add theirs)",
+    "NODEPOOL_NONCE_TTL": "seconds a join or registration nonce is valid (single use)",
+    "NODEPOOL_MASTER_VM_ID": "the master VM's vmId: registration only from that VM's attested document",
 }
 
 
@@ -56,7 +62,9 @@ def rows() -> list[tuple[str, str]]:
         if "env" not in f.metadata:
             continue
         default = f.default if f.default is not MISSING else None
-        shown = "" if default in (None, ()) else (str(default).lower() if isinstance(default, bool) else str(default))
+        if isinstance(default, tuple):
+            default = ",".join(map(str, default))
+        shown = "" if default in (None, "") else (str(default).lower() if isinstance(default, bool) else str(default))
         out.append((f.metadata["env"], shown))
     return out
 

@@ -74,7 +74,7 @@ def spot_eviction(story, victim=None, notice: float | None = None, what: str = "
            f"VM gone +{gone - appeared:.1f} s: {ends - gone:.1f} s before NotBefore")
     ack_line = f"acknowledged event {event.event_id} (Preempt): drain finished"
     wait_until(lambda: watch.first(ack_line), 5, f"`agent watch` logging '{ack_line}'")
-    row = story.stack.call("GET", f"nodes/{name}").json()
+    row = story.stack.node_row(name) or {}
     check(row.get("state") == "deleted" and row.get("last_event_id") == event.event_id and not row.get("pods_left"),
           f"GET /api/nodes/{name} after the drain: {row}")
     t.more(f"GET /api/nodes/{name}: state {row['state']}, last_event_id {event.event_id[:8]}..., "

@@ -73,7 +73,7 @@ def killed_vm(story) -> None:
 
     live, _ = tick(settings)
     story.recorder.mark("decision", f"reconcile: {_planned(live)}")
-    row = story.stack.call("GET", f"nodes/{name}").json()
+    row = story.stack.node_row(name) or {}
     check(kube.node(name) is None, f"reconcile did not delete the ghost Node {name}: {live.line()}")
     check(kube.secret(KUBE_SYSTEM, node_password_secret(name)) is None, f"{name}'s node-password secret is left")
     check(row.get("state") == "deleted", f"GET /api/nodes/{name} after reconcile: {row}")

@@ -88,7 +88,8 @@ class Helper:
                 "NODEPOOL_AUDIENCE": sim.audience, "NODEPOOL_FUNCTION_KEY": self.stack.function_key,
                 "NODEPOOL_NODE_NAME": self.name, "NODEPOOL_K3S_CONFIG": str(config),
                 "NODEPOOL_NODE_PASSWORD_FILE": str(password), "NODEPOOL_K3S_START": shlex.join(k3s),
-                "NODEPOOL_K3S_VERSION": K3S_VERSION}
+                "NODEPOOL_K3S_VERSION": K3S_VERSION,
+                "NODEPOOL_NODE_CREDENTIAL_FILE": str(self.disk / "var/lib/nodepool/node-credential")}
 
     def master_env(self) -> dict[str, str]:
         """What master cloud-init hands `agent register`: files the k3s server wrote, and its URL."""

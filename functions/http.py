@@ -10,6 +10,7 @@ import azure.functions as func
 from nodepool import bootstrap
 from nodepool.domain.join import parse_json
 from nodepool.domain.lifecycle import IllegalTransition
+from nodepool.domain.model import Caller
 from nodepool.errors import (
     Conflict,
     Forbidden,
@@ -22,8 +23,10 @@ from nodepool.errors import (
     TransientError,
     Unauthenticated,
 )
+from nodepool.services.node_auth import NodeClaim
 
 MAX_BODY = 64 * 1024
+NODE_CREDENTIAL_HEADER = "X-Node-Credential"  # the agent's credential from its attested join
 log = logging.getLogger("nodepool.http")
 # The one mapping of typed errors to HTTP: the most specific class in an error's MRO wins.
 STATUS: dict[type, int] = {
@@ -46,6 +49,20 @@ def error(err: NodepoolError) -> func.HttpResponse:
     if err.retry_after is not None or isinstance(err, TransientError):
         headers["Retry-After"] = str(max(1, round(err.retry_after or 5)))
     return json_response(err.as_dict(), status=status_of(err), headers=headers)
+
+
+def node_claim(req: func.HttpRequest, caller: Caller) -> NodeClaim:
+    """The verified caller and the node credential it presents (X-Node-Credential)."""
+    return NodeClaim(caller, req.headers.get(NODE_CREDENTIAL_HEADER))
+
+
+def page_args(req: func.HttpRequest) -> tuple[int, str | None]:
+    """`limit` and `next` of a paged GET."""
+    try:
+        limit = int(req.params.get("limit", "100"))
+    except ValueError as err:
+        raise InvalidInput("limit must be a number") from err
+    return limit, req.params.get("next")
 
 
 def read_json(req: func.HttpRequest) -> object:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http import read_json, respond
+from functions.http import node_claim, read_json, respond
 from nodepool.clock import utcnow
 from nodepool.domain.events import EventReport
 from nodepool.domain.model import Role
@@ -14,6 +14,6 @@ bp = func.Blueprint()
 @bp.route(route="events", methods=["POST"])
 def post_events(req: func.HttpRequest) -> func.HttpResponse:
     def run(s):
-        s.identity.verify(req.headers.get("Authorization"), Role.AGENT)
-        return s.events.record(EventReport.from_json(read_json(req)), utcnow())
+        claim = node_claim(req, s.identity.verify(req.headers.get("Authorization"), Role.AGENT))
+        return s.events.record(EventReport.from_json(read_json(req)), utcnow(), claim)
     return respond(run, status=202)

@@ -1,9 +1,9 @@
-"""POST /api/cluster (master), /api/join and /api/leave (agents)."""
+"""POST /api/cluster (master), /api/join, /api/join/nonce and /api/leave (agents)."""
 from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http import read_json, respond
+from functions.http import node_claim, read_json, respond
 from nodepool.clock import utcnow
 from nodepool.domain.cluster import Registration
 from nodepool.domain.join import JoinRequest
@@ -12,11 +12,27 @@ from nodepool.domain.model import Role
 bp = func.Blueprint()
 
 
+@bp.route(route="cluster/nonce", methods=["POST"])
+def post_cluster_nonce(req: func.HttpRequest) -> func.HttpResponse:
+    def run(s):
+        caller = s.identity.verify(req.headers.get("Authorization"), Role.MASTER)
+        return s.joins.master_nonce(caller, utcnow())
+    return respond(run)
+
+
 @bp.route(route="cluster", methods=["POST"])
 def post_cluster(req: func.HttpRequest) -> func.HttpResponse:
     def run(s):
         caller = s.identity.verify(req.headers.get("Authorization"), Role.MASTER)
         return s.joins.register(caller, Registration.from_json(read_json(req)), utcnow())
+    return respond(run)
+
+
+@bp.route(route="join/nonce", methods=["POST"])
+def post_join_nonce(req: func.HttpRequest) -> func.HttpResponse:
+    def run(s):
+        caller = s.identity.verify(req.headers.get("Authorization"), Role.AGENT)
+        return s.joins.nonce(caller, JoinRequest.from_json(read_json(req)).hostname, utcnow())
     return respond(run)
 
 
@@ -31,6 +47,6 @@ def post_join(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="leave", methods=["POST"])
 def post_leave(req: func.HttpRequest) -> func.HttpResponse:
     def run(s):
-        caller = s.identity.verify(req.headers.get("Authorization"), Role.AGENT)
-        return s.joins.leave(caller, JoinRequest.from_json(read_json(req)).hostname, utcnow())
+        claim = node_claim(req, s.identity.verify(req.headers.get("Authorization"), Role.AGENT))
+        return s.joins.leave(claim, JoinRequest.from_json(read_json(req)).hostname, utcnow())
     return respond(run, status=202)

@@ -1,25 +1,29 @@
-"""GET /api/nodes and /api/nodes/{name}: the registry view (paged; no secrets)."""
+"""Operator reads: GET /api/nodes (paged) and GET /api/audit (paged, newest first); and
+GET /api/nodes/{name}, a node's own status poll (agent identity + that node's credential)."""
 from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http import respond
-from nodepool.errors import InvalidInput
+from functions.http import node_claim, page_args, respond
+from nodepool.clock import utcnow
+from nodepool.domain.model import Role
 
 bp = func.Blueprint()
 
 
 @bp.route(route="nodes", methods=["GET"])
 def nodes(req: func.HttpRequest) -> func.HttpResponse:
-    def run(s):
-        try:
-            limit = int(req.params.get("limit", "100"))
-        except ValueError as err:
-            raise InvalidInput("limit must be a number") from err
-        return s.nodes.page(limit, req.params.get("next"))
-    return respond(run)
+    return respond(lambda s: s.nodes.page(*page_args(req)))
 
 
 @bp.route(route="nodes/{name}", methods=["GET"])
 def node(req: func.HttpRequest) -> func.HttpResponse:
-    return respond(lambda s: s.nodes.get(req.route_params.get("name", "")))
+    def run(s):
+        claim = node_claim(req, s.identity.verify(req.headers.get("Authorization"), Role.AGENT))
+        return s.nodes.own(claim, req.route_params.get("name", ""), utcnow())
+    return respond(run)
+
+
+@bp.route(route="audit", methods=["GET"])
+def audit(req: func.HttpRequest) -> func.HttpResponse:
+    return respond(lambda s: s.audit.page(*page_args(req)))

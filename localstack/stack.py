@@ -9,6 +9,7 @@ hosts of their own processes (more with `start_host`, tables through a `Counting
 
     with LocalStack(agents=5) as stack:
         stack.register_master()                        # POST /api/cluster, as master cloud-init does
+        stack.join("agents000000")                     # attested, as that VM's agent joins
         stack.call("GET", "nodes").json()              # the function key is sent for you
 
 `app_env` is the app's settings: `Settings.from_env(stack.app_env)` wires the same services in
@@ -28,6 +29,7 @@ from localstack.azurite import DEV_ACCOUNT, Azurite
 from localstack.counting_proxy import CountingProxy
 from localstack.devhost_process import DevHostProcess
 from localstack.kubeconfig import write_kubeconfig
+from localstack.node_identity import NodeIdentities
 from sim.cluster import Simulator
 
 
@@ -47,6 +49,7 @@ class LocalStack:
     kubeconfig: Path | None = None  # written at start for kubectl, when given
     sim: Simulator | None = None
     apps: list[DevHostProcess] = field(default_factory=list)
+    node_credentials: dict[str, str] = field(default_factory=dict, repr=False)  # hostname -> its VM's credential
 
     def start(self) -> LocalStack:
         """Start everything; if one part fails, stop what already started and re-raise."""
@@ -150,8 +153,31 @@ class LocalStack:
         return requests.request(method, f"{host.url}/api/{path}", json=body, headers=headers, timeout=timeout,
                                 **kwargs)
 
+    @property
+    def identities(self) -> NodeIdentities:
+        """Attested joins as the simulated VMs, and the node credentials they were given."""
+        return NodeIdentities(self.sim, self.call, self.node_credentials)
+
+    def node_row(self, name: str, host: DevHostProcess | None = None) -> dict | None:
+        """One registry row as an operator reads it (GET /api/nodes, paged), or None."""
+        token = None
+        while True:
+            params = {"limit": 500, **({"next": token} if token else {})}
+            page = self.call("GET", "nodes", params=params, host=host)
+            page.raise_for_status()
+            body = page.json()
+            found = [row for row in body["nodes"] if row["name"] == name]
+            if found or not body.get("next"):
+                return found[0] if found else None
+            token = body["next"]
+
+    def join(self, hostname: str, **kwargs) -> requests.Response:
+        """POST /api/join as the VM `hostname`'s agent does (nonce, attested document, join)."""
+        return self.identities.join(hostname, **kwargs)
+
     def register_master(self, host: DevHostProcess | None = None) -> requests.Response:
-        """What master cloud-init does once k3s runs: POST /api/cluster with the master's identity."""
-        response = self.call("POST", "cluster", who="master", body=self.sim.kube.registration(), host=host)
+        """What master cloud-init does once k3s runs: POST /api/cluster with the master's identity
+        and the master VM's attested document."""
+        response = self.identities.register(self.sim.kube.registration(), host=host)
         response.raise_for_status()
         return response

@@ -1,7 +1,7 @@
 """The one place that wires settings -> adapters -> services. Cached per worker process.
 
 Triggers call `services()` and then one service. Tests build `Services(settings, registry=...,
-scaleset=..., ...)`: each keyword replaces one adapter with a fake (None: the real one). Heavy
+scaleset=..., verifier=..., audit=..., ...)`: each keyword replaces one adapter with a fake (None: the real one). Heavy
 clients (azure-mgmt-compute, the Kubernetes client) are built on first use, so a cold start
 that only serves /healthz or a drain does not pay for ARM. No use-case step lives here.
 """
@@ -13,6 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
 
+from nodepool.adapters.attest_tables import TableNodeCredentials, TableNonceStore
+from nodepool.adapters.attestation import verifier_from_settings
+from nodepool.adapters.audit_table import TableAuditLog
 from nodepool.adapters.queue_peek import QueuePeek as StorageQueuePeek
 from nodepool.adapters.queues import NodeEventQueue, Queues
 from nodepool.adapters.registry import TableRegistry
@@ -22,9 +25,23 @@ from nodepool.domain.autoscale_settings import policy_from_settings
 from nodepool.domain.reconcile import Policy
 from nodepool.domain.registry import ClusterInfo
 from nodepool.errors import TransientError, Unavailable
-from nodepool.ports import EventQueue, IdentityVerifier, Kube, QueuePeek, Registry, ScaleSet, TickStore
+from nodepool.ports import (
+    AttestationVerifier,
+    AuditLog,
+    EventQueue,
+    IdentityVerifier,
+    Kube,
+    NodeCredentials,
+    NonceStore,
+    QueuePeek,
+    Registry,
+    ScaleSet,
+    TickStore,
+)
 from nodepool.ports_autoscale import AutoscaleStore, PoolScaleSet
 from nodepool.ports_status import DecisionLog
+from nodepool.services.attested_join import AttestationPolicy, AttestedJoin
+from nodepool.services.audit import AuditTrail
 from nodepool.services.autoscale import Autoscaler
 from nodepool.services.autoscale_observe import AutoscalePorts, PoolPort
 from nodepool.services.autoscale_ports import EventTablePreemptNotices, QueuedScaleDownDrains
@@ -34,6 +51,7 @@ from nodepool.services.drain import DrainPolicy, DrainService
 from nodepool.services.drain_start import DrainStarter
 from nodepool.services.events import EventsService
 from nodepool.services.join import JoinPolicy, JoinService
+from nodepool.services.node_auth import NodeGuard
 from nodepool.services.nodes import NodeDirectory
 from nodepool.services.observed import ObservedDrains, ObservedEvents, ObservedJoins, ObservedTicks
 from nodepool.services.reconcile import Reconciler
@@ -51,7 +69,9 @@ class Services:
                  kube_for: Callable[[ClusterInfo], Kube] | None = None,
                  pool_scaleset: Callable[[str], PoolScaleSet] | None = None,
                  autoscale_store: AutoscaleStore | None = None, decisions: DecisionLog | None = None,
-                 telemetry: Telemetry | NullTelemetry | None = None):
+                 telemetry: Telemetry | NullTelemetry | None = None,
+                 verifier: AttestationVerifier | None = None, nonces: NonceStore | None = None,
+                 credentials: NodeCredentials | None = None, audit: AuditLog | None = None):
         self.settings = settings
         self._registry, self._scaleset, self._identity, self._queue = registry, scaleset, identity, queue
         self._peek, self._tick_store, self._kube_for = peek, tick_store, kube_for
@@ -59,6 +79,7 @@ class Services:
         self._telemetry = telemetry
         self._pool_sets: dict[str, PoolScaleSet] = {}
         self._autoscaler: Autoscaler | None = None
+        self._verifier, self._nonces, self._credentials, self._audit = verifier, nonces, credentials, audit
         self._kube_lock = threading.Lock()
         self._kube_key: tuple | None = None
         self._kube: Kube | None = None
@@ -125,16 +146,40 @@ class Services:
         return RegisteredCluster(self.registry, self.kube_for)
 
     @cached_property
+    def attestation(self) -> AttestedJoin:
+        s = self.settings
+        verifier = self._verifier or verifier_from_settings(s)
+        policy = AttestationPolicy(s.nonce_ttl_s, s.subscription_id)
+        return AttestedJoin(verifier, self.nonce_store, self.credentials, policy)
+
+    @cached_property
+    def nonce_store(self) -> NonceStore:
+        return self._nonces or TableNonceStore(self.tables, self.settings.cluster)
+
+    @cached_property
+    def credentials(self) -> NodeCredentials:
+        return self._credentials or TableNodeCredentials(self.tables, self.settings.cluster)
+
+    @cached_property
+    def guard(self) -> NodeGuard:
+        return NodeGuard(self.credentials)
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        return AuditTrail(self._audit or TableAuditLog(self.tables, self.settings.cluster))
+
+    @cached_property
     def joins(self) -> JoinService:
         s = self.settings
-        policy = JoinPolicy(s.join_token_ttl_s, s.bootstrap_tokens, s.node_labels, s.node_taints)
-        return ObservedJoins(JoinService(self.registry, self.instances, self.cluster, self.queue, policy),
-                             self.telemetry)
+        policy = JoinPolicy(s.join_token_ttl_s, s.bootstrap_tokens, s.node_labels, s.node_taints,
+                            master_vm_id=s.master_vm_id)
+        return ObservedJoins(JoinService(self.registry, self.instances, self.cluster, self.queue, policy,
+                                         self.attestation, self.guard, self.audit), self.telemetry)
 
     @cached_property
     def events(self) -> EventsService:
         return ObservedEvents(EventsService(self.registry, self.cluster, self.queue, self.instances, self.scaleset,
-                                            self.drain_starter), self.telemetry)
+                                            self.guard, self.audit, self.drain_starter), self.telemetry)
 
     @cached_property
     def drain_starter(self) -> DrainStarter:
@@ -145,15 +190,15 @@ class Services:
     def drains(self) -> DrainService:
         s = self.settings
         policy = DrainPolicy(s.drain_margin_s, s.force_delete_pods, s.pod_grace_s)
-        return ObservedDrains(DrainService(self.registry, self.cluster, policy), self.telemetry)
+        return ObservedDrains(DrainService(self.registry, self.cluster, policy, trail=self.audit), self.telemetry)
 
     @cached_property
     def nodes(self) -> NodeDirectory:
-        return NodeDirectory(self.registry)
+        return NodeDirectory(self.registry, self.guard)
 
     @cached_property
     def tokens(self) -> TokenCleaner:
-        return TokenCleaner(self.registry, self.cluster)
+        return TokenCleaner(self.registry, self.cluster, self.nonce_store)
 
     def kube_or_none(self, now: datetime) -> Kube | None:
         return self.cluster.kube_or_none(now)
@@ -167,7 +212,7 @@ class Services:
             kube = None
         store = self._tick_store or TableTickStore(self.tables, self.settings.cluster)
         ports = ReconcilePorts(scaleset=self.scaleset, kube=kube, registry=self.registry,
-                               queues=self._peek or StorageQueuePeek(self.queues), store=store)
+                               queues=self._peek or StorageQueuePeek(self.queues), store=store, trail=self.audit)
         reconciler = Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run)
         return RecordedTicks(ObservedTicks(reconciler, self.telemetry, "reconcile"), self.decisions, "reconcile")
 

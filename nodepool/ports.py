@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from nodepool.domain.attestation import AttestedClaims
+from nodepool.domain.audit import AuditEntry
 from nodepool.domain.model import (
     Caller,
     Instance,
@@ -22,6 +24,8 @@ from nodepool.domain.model import (
     Snapshot,
     Taint,
 )
+from nodepool.domain.node_credential import NodeCredentialRecord
+from nodepool.domain.nonce import NonceRecord
 from nodepool.domain.reconcile_model import TickState
 from nodepool.domain.registry import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
 
@@ -69,6 +73,33 @@ class Kube(Protocol):
 
 class IdentityVerifier(Protocol):
     def verify(self, authorization: str | None, role: Role) -> Caller: ...  # Unauthenticated / Forbidden
+
+
+class AttestationVerifier(Protocol):
+    # IMDS's {"encoding", "signature"}: signature, chain and signer name checked at `now`;
+    # AttestationRefused with the reason code of the first failed check.
+    def verify(self, document: object, now: datetime) -> AttestedClaims: ...
+
+
+class NonceStore(Protocol):
+    """Attested-join nonces (table `nonces`)."""
+    def add(self, record: NonceRecord) -> None: ...  # AlreadyExists on a (128-bit) collision
+    def get(self, nonce: str) -> NonceRecord | None: ...  # with its ETag
+    def mark_used(self, record: NonceRecord, now: datetime) -> None: ...  # Conflict if changed since read
+    def delete_expired(self, before: datetime) -> int: ...
+
+
+class NodeCredentials(Protocol):
+    """Per-node credentials, as hashes only (table `nodecredentials`, one row per node)."""
+    def get(self, hostname: str) -> NodeCredentialRecord | None: ...
+    def put(self, record: NodeCredentialRecord) -> None: ...  # replaces: every attested join rotates
+    def delete(self, hostname: str) -> None: ...  # missing is not an error
+
+
+class AuditLog(Protocol):
+    """The audit trail (table `audit`): one insert per control action, read newest first."""
+    def add(self, entry: AuditEntry) -> None: ...
+    def page(self, limit: int, token: str | None) -> tuple[list[AuditEntry], str | None]: ...
 
 
 class Registry(Protocol):

@@ -143,6 +143,16 @@ class Settings:
     # Whole nodes of free room kept ready, as overprovisioning pods do for cluster-autoscaler: a spot
     # preemption or a burst's first pods land at once instead of waiting a boot. 0 turns it off.
     autoscale_headroom_nodes: int = _env("NODEPOOL_AUTOSCALE_HEADROOM_NODES", 1, _count)
+    # Attested join (IMDS attested documents). Roots: a PEM bundle; empty = the platform's public
+    # roots (certifi). The simulator's CA is trusted only by naming its file here.
+    attestation_roots: str | None = _env("NODEPOOL_ATTESTATION_ROOTS")
+    # Extra intermediates for path building (never pinned, never trusted by themselves).
+    attestation_intermediates: str | None = _env("NODEPOOL_ATTESTATION_INTERMEDIATES")
+    # Signer DNS names (and their subdomains); sovereign clouds: metadata.azure.us, metadata.azure.cn
+    attestation_signers: tuple[str, ...] = _env("NODEPOOL_ATTESTATION_SIGNERS", ("metadata.azure.com",), _csv)
+    nonce_ttl_s: int = _env("NODEPOOL_NONCE_TTL", 120, _positive(int))
+    # The master VM's vmId: POST /cluster must carry that VM's attested document (unset: identity only).
+    master_vm_id: str = _env("NODEPOOL_MASTER_VM_ID", "")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

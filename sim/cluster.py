@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import inspect
 import secrets
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from sim import tls as tls_mod
 from sim.arm import Arm
@@ -62,6 +64,7 @@ class Simulator:
         self.imds = Imds(self.world, self.idp)
         self.control = Control(self.world, self.arm, self.imds)
         self.kube = None
+        self._files, self._roots = tempfile.TemporaryDirectory(prefix="sim-"), None
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="sim-clock", daemon=True)
 
@@ -90,6 +93,7 @@ class Simulator:
             thread.start()
         for thread in threads:
             thread.join()
+        self._files.cleanup()
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -153,6 +157,13 @@ class Simulator:
     def master_principal_id(self) -> str:
         return self.master_identity.principal_id
 
+    @property
+    def attestation_roots(self) -> str:
+        """A PEM file with the root of the CA that signs this simulator's attested documents."""
+        if self._roots is None:
+            self._roots = self.imds.attester.write_root(str(Path(self._files.name) / "attestation-roots.pem"))
+        return self._roots
+
     def imds_for(self, which) -> str:
         """IMDS base URL of one VM (stands in for http://169.254.169.254)."""
         return self.imds.url_for(self.world.find(which))
@@ -165,6 +176,8 @@ class Simulator:
             "NODEPOOL_TENANT_ID": self.tenant_id, "NODEPOOL_AUTHORITY": self.authority,
             "NODEPOOL_AUDIENCE": self.audience, "NODEPOOL_AGENT_IDENTITY": self.agent_principal_id,
             "NODEPOOL_MASTER_IDENTITY": self.master_principal_id,
+            # The simulator's attestation CA is trusted only through this setting; the master is master0.
+            "NODEPOOL_ATTESTATION_ROOTS": self.attestation_roots, "NODEPOOL_MASTER_VM_ID": self.world.master.vm_id,
         }
         kube_env = getattr(self.kube, "settings_env", None)
         return {**env, **(kube_env() if callable(kube_env) else {})}

@@ -3,28 +3,34 @@
 `<url>/vms/<computerName>` stands in for http://169.254.169.254, so the node-side helper
 only needs a configurable base URL. Like the real service, every call needs `Metadata: true`
 and an api-version. Served: instance metadata (and leaves of it, `?format=text`), scheduled
-events with `StartRequests` acknowledgement, and managed-identity tokens from the sim IdP.
+events with `StartRequests` acknowledgement, managed-identity tokens from the sim IdP, and
+attested documents signed by the simulator's attestation CA (sim/attest.py).
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 import time
 
+from sim.attest import Attester
 from sim.http import HttpError, Request, Response, Server
 from sim.idp import Idp
 from sim.vm import Vm
 from sim.world import World
 
 VM = r"/vms/(?P<vm>[^/]+)/metadata"
+NONCE = re.compile(r"^[A-Za-z0-9]{1,32}$")
 VERSIONS = ["2023-07-01", "2021-12-13", "2021-02-01", "2020-07-01", "2019-08-01", "2018-02-01"]
 
 
 class Imds:
-    def __init__(self, world: World, idp: Idp):
-        self.world, self.idp = world, idp
+    def __init__(self, world: World, idp: Idp, attester: Attester | None = None):
+        self.world, self.idp, self.attester = world, idp, attester or Attester()
         self.server = Server([
             ("GET", VM + r"/instance(?P<leaf>/.*)?", self.instance),
             ("GET|POST", VM + r"/scheduledevents", self.scheduled_events),
             ("GET", VM + r"/identity/oauth2/token", self.token),
+            ("GET", VM + r"/attested/document", self.attested),
         ], before=self._before)
 
     def url_for(self, vm: Vm) -> str:
@@ -104,3 +110,11 @@ class Imds:
             "expires_in": "3600", "expires_on": str(now + 3600), "ext_expires_in": "3600",
             "not_before": str(now), "resource": resource, "token_type": "Bearer",
         })
+
+    def attested(self, req: Request) -> Response:
+        """Like Azure: the nonce (at most 32 alphanumerics) defaults to the time the document is made."""
+        vm, now = self._vm(req), dt.datetime.now(dt.timezone.utc)
+        nonce = req.arg("nonce") or now.strftime("%Y%m%d-%H%M%S")
+        if req.arg("nonce") and not NONCE.match(nonce):
+            raise HttpError(400, {"error": "Bad request. nonce must be at most 32 alphanumeric characters."})
+        return Response(200, self.attester.document(vm.vm_id, nonce, self.world.config.subscription, now))

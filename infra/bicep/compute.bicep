@@ -148,6 +148,8 @@ var tunables = {
   NODEPOOL_AUTOSCALE_DELAY_AFTER_SCALE_UP: '600'
   NODEPOOL_AUTOSCALE_MAX_STEP: '20'
   NODEPOOL_AUTOSCALE_HEADROOM_NODES: '1'
+  NODEPOOL_ATTESTATION_SIGNERS: 'metadata.azure.com'
+  NODEPOOL_NONCE_TTL: '120'
 }
 
 // environment() spells endpoints with a trailing slash; the app joins paths onto them itself.
@@ -166,6 +168,7 @@ var wiring = {
   NODEPOOL_AUDIENCE: apiAudience
   NODEPOOL_AGENT_IDENTITY: ids.outputs.principalIds.agent
   NODEPOOL_MASTER_IDENTITY: ids.outputs.principalIds.master
+  NODEPOOL_MASTER_VM_ID: master.outputs.vmId
   'AzureWebJobs.${autoscaleFunctionName}.Disabled': autoscaler == 'cpu' ? 'true' : 'false'
   NODEPOOL_AUTOSCALE_ENABLED: autoscaler == 'nodepool' ? 'true' : 'false'
   NODEPOOL_AUTOSCALE_POOLS: string(autoscalePools)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from nodepool.domain.attestation import parse_attested
 from nodepool.domain.join import CA_HASH
 from nodepool.domain.registry import ClusterInfo
 from nodepool.errors import InvalidInput
@@ -30,6 +31,7 @@ class Registration:
     k3s_version: str
     credential: str = field(repr=False)
     agent_token: str = field(repr=False)
+    attested: dict | None = field(default=None, repr=False, compare=False)  # the master VM's attested document
 
     @classmethod
     def from_json(cls, body: Any) -> "Registration":
@@ -51,7 +53,8 @@ class Registration:
         if not K3S_VERSION.match(version):
             raise InvalidInput("k3s_version must look like v1.31.4+k3s1", code="invalid_k3s_version")
         return cls(server.rstrip("/"), ca_hash, body["ca_cert"], version,
-                   _text(body, "credential", 8192), _text(body, "agent_token", 1024, required=False))
+                   _text(body, "credential", 8192), _text(body, "agent_token", 1024, required=False),
+                   parse_attested(body))
 
     def to_cluster(self, now: datetime) -> ClusterInfo:
         return ClusterInfo(server=self.server, ca_hash=self.ca_hash, ca_cert=self.ca_cert,

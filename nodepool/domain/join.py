@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from nodepool.domain.attestation import parse_attested
 from nodepool.domain.model import Instance
 from nodepool.domain.registry import NodeRecord
-from nodepool.errors import Forbidden, InvalidInput
+from nodepool.errors import Forbidden, InvalidInput, Unavailable
 
 HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 MAX_DEPTH = 16  # our documents nest 5 deep; anything much deeper is an attack or a bug
@@ -30,6 +31,7 @@ KUBE_SYSTEM = "kube-system"  # where k3s keeps bootstrap-token and node-password
 BOOTSTRAP_GROUP = "system:bootstrappers:k3s:default-node-token"
 BOOTSTRAP_SECRET_TYPE = "bootstrap.kubernetes.io/token"
 _ALPHABET = string.ascii_lowercase + string.digits
+NOT_VISIBLE_RETRY_AFTER_S = 10  # a new VM shows in the scale set's listing within a refresh or two
 
 
 def parse_json(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
@@ -87,6 +89,7 @@ class JoinRequest:
     hostname: str
     vm_id: str = ""
     fresh: bool = False  # the agent has no k3s node password yet (new VM or reimaged disk)
+    attested: dict | None = None  # IMDS's attested document {"encoding": "pkcs7", "signature": ...}
 
     @classmethod
     def from_json(cls, body: Any) -> "JoinRequest":
@@ -98,7 +101,7 @@ class JoinRequest:
         fresh = body.get("fresh", False)
         if not isinstance(fresh, bool):
             raise InvalidInput("fresh must be true or false")
-        return cls(check_hostname(body.get("hostname")), vm_id.lower(), fresh)
+        return cls(check_hostname(body.get("hostname")), vm_id.lower(), fresh, parse_attested(body))
 
 
 @dataclass(frozen=True)
@@ -131,8 +134,9 @@ class BootstrapToken:
 
 def check_instance(request: JoinRequest, instance: Instance | None) -> Instance:
     """The caller must name a current VM of the scale set (and its vmId, when given)."""
-    if instance is None:
-        raise Forbidden(f"{request.hostname} is not an instance of the agent scale set", code="unknown_instance")
+    if instance is None:  # a VM created seconds ago may not be listed yet: ask again, never refuse for good
+        raise Unavailable(f"{request.hostname} is not a visible instance of the agent scale set (yet)",
+                          code="instance_not_visible", retry_after=NOT_VISIBLE_RETRY_AFTER_S)
     if request.vm_id and instance.vm_id and request.vm_id != instance.vm_id.lower():
         raise Forbidden(f"vm_id does not match instance {request.hostname}", code="vm_id_mismatch")
     return instance

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+from nodepool.domain.join import JoinRequest, check_instance
 from nodepool.domain.model import Instance
 from nodepool.domain.registry import ClusterInfo
 from nodepool.ports import Registry, ScaleSet
@@ -36,6 +37,13 @@ class InstanceDirectory:
             if not fresh or now - self._refreshed >= self._min_refresh:
                 self._refresh(now)
             return self._by_name.get(name)
+
+    def around(self, hostname: str, vm_id: str, now: datetime) -> list[Instance]:
+        """For an attested join: the instance named `hostname` and any instance with `vm_id`, after
+        one fresh lookup when the name is unknown or listed with another vmId. A name still unknown
+        is "not visible yet" (503 with Retry-After), never a refusal for good."""
+        named = check_instance(JoinRequest(hostname), self.lookup(hostname, now, vm_id))
+        return [named, *(i for i in self._by_name.values() if i.vm_id and i.vm_id.lower() == vm_id.lower())]
 
     def _refresh(self, now: datetime) -> None:
         snapshot = self._scaleset.instances()

@@ -20,7 +20,9 @@ from datetime import datetime
 from typing import Callable
 
 from nodepool.clock import utcnow
+from nodepool.domain import audit
 from nodepool.domain import drain_lease as L
+from nodepool.domain.audit import Actor
 from nodepool.domain.drain_budget import DrainPod, budget, plan_pass
 from nodepool.domain.drain_message import POISON_QUEUE, DrainRequest
 from nodepool.domain.events import NODE_REMOVING_TYPES
@@ -29,6 +31,7 @@ from nodepool.domain.model import Pod
 from nodepool.domain.registry import EventRecord, NodeRecord
 from nodepool.errors import TransientError
 from nodepool.ports import Kube, Registry
+from nodepool.services.audit import AuditTrail
 from nodepool.services.cluster import RegisteredCluster
 from nodepool.services.drain_claim import UNLEASED, Lease, LeaseLost, claim_drain, new_owner
 from nodepool.services.nodes import update_node
@@ -54,8 +57,10 @@ class DrainService:
     """The drain's use cases: drain for one message (or an in-process start); record a failure."""
 
     def __init__(self, registry: Registry, cluster: RegisteredCluster, policy: DrainPolicy,
-                 now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep):
+                 now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
+                 trail: AuditTrail | None = None):
         self.registry, self.cluster, self.policy, self.now, self.sleep = registry, cluster, policy, now, sleep
+        self.trail = trail
 
     def drain(self, request: DrainRequest, *, wait: bool = True) -> dict:
         """`wait`: the queue trigger's way (watch a live lease until done); False: an in-process
@@ -69,10 +74,13 @@ class DrainService:
             return {**status, "status": "draining elsewhere"}
         drainer = Drainer(self.registry, self.cluster.kube(self.now()), self.policy, self.now, self.sleep)
         try:
-            return drainer.drain(request, lease=None if claim.decision == UNLEASED else claim.lease)
+            outcome = drainer.drain(request, lease=None if claim.decision == UNLEASED else claim.lease)
         except LeaseLost:
             log.warning("drain lease lost; the drain that took it finishes", extra=status)
             return {**status, "status": "lease lost"}
+        if self.trail and "pods_left" in outcome:  # a drain done now, not one found done already
+            self._audit(request, outcome)
+        return outcome
 
     def _complete(self, row: EventRecord) -> None:
         """A finished drain whose registry write a crash lost: write its outcome, nothing more."""
@@ -82,6 +90,12 @@ class DrainService:
             return current.drained(row.event_id, row.type, row.deadline, row.finished_at or self.now(),
                                    removing=bool(row.removed), pods_left=row.pods_left or 0)
         update_node(self.registry, row.node, change)
+
+    def _audit(self, request: DrainRequest, outcome: dict) -> None:
+        why, who, now = f"{request.type} {request.event_id}", Actor.system("drain"), self.now()
+        self.trail.record(who, audit.DRAIN, request.node, why, now, detail=f"pods_left={outcome['pods_left']}")
+        if request.type in NODE_REMOVING_TYPES:
+            self.trail.record(who, audit.NODE_DELETE, request.node, why, now)
 
     def failed(self, request: DrainRequest, now: datetime) -> None:
         """The host moved the message to the poison queue: say so on the row (its state stays)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from nodepool.domain import audit
 from nodepool.domain.drain_lease import enqueued
 from nodepool.domain.drain_message import DrainRequest
 from nodepool.domain.events import EventReport, ScheduledEvent
@@ -21,9 +22,11 @@ from nodepool.domain.join import JoinRequest, check_instance
 from nodepool.domain.registry import EventRecord, NodeRecord
 from nodepool.errors import AlreadyExists, Conflict, NotFound
 from nodepool.ports import EventQueue, Kube, Registry, ScaleSet
+from nodepool.services.audit import AuditTrail
 from nodepool.services.caches import InstanceDirectory
 from nodepool.services.cluster import RegisteredCluster
 from nodepool.services.drain_start import NoStart
+from nodepool.services.node_auth import NodeClaim, NodeGuard
 from nodepool.services.nodes import update_node
 
 QUEUE_DELAY_MAX_S = 10.0
@@ -37,14 +40,25 @@ class EventsService:
     """An agent's report: only events naming its VM count, by hostname or by the scale set's VM name."""
 
     def __init__(self, registry: Registry, cluster: RegisteredCluster, queue: EventQueue,
-                 instances: InstanceDirectory, scaleset: ScaleSet, starter: Starter | None = None):
+                 instances: InstanceDirectory, scaleset: ScaleSet, guard: NodeGuard, trail: AuditTrail,
+                 starter: Starter | None = None):
         self.registry, self.cluster, self.queue = registry, cluster, queue
-        self.instances, self.scaleset, self.starter = instances, scaleset, starter or NoStart()
+        self.instances, self.scaleset, self.guard, self.trail = instances, scaleset, guard, trail
+        self.starter = starter or NoStart()
 
-    def record(self, report: EventReport, now: datetime) -> dict:
-        instance = check_instance(JoinRequest(report.hostname), self.instances.lookup(report.hostname, now))
+    def record(self, report: EventReport, now: datetime, claim: NodeClaim) -> dict:
+        """Only the node's own VM (its credential, checked in-process) reports its events."""
+        node = self.guard.authenticate(claim, report.hostname, now)
+        lookup = self.instances.lookup(report.hostname, now, node.vm_id)
+        instance = check_instance(JoinRequest(report.hostname, vm_id=node.vm_id.lower()), lookup)
         vm_name = self.scaleset.vm_name(instance.instance_id)
-        return record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now, self.starter)
+        answer = record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now,
+                               self.starter)
+        for event in answer["events"]:  # after the cordons: auditing never holds one back
+            if event.get("action") == "drain" and not event.get("duplicate"):
+                why = f"{event['type']} {event['event_id']}"
+                self.trail.record(node.actor, audit.CORDON, report.hostname, why, now)
+        return answer
 
 
 def record_events(registry: Registry, kube: Kube, queue: EventQueue, report: EventReport, vm_name: str,

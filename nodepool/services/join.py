@@ -1,9 +1,17 @@
-"""Join, leave and cluster registration: the use cases behind /api/join, /leave, /cluster."""
+"""Join, leave and cluster registration: the use cases behind /api/join, /leave, /cluster.
+
+A join is attested (services/attested_join.py): the document proves which VM is asking, and only
+the scale-set instance whose computer name is the hostname may join as it. The answer carries a
+new node credential, which leave, events and the status polls must present from then on.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from nodepool.domain import audit
+from nodepool.domain.audit import Actor
 from nodepool.domain.cluster import Registration
 from nodepool.domain.drain_message import DrainRequest
 from nodepool.domain.join import (
@@ -22,9 +30,15 @@ from nodepool.domain.model import Caller
 from nodepool.domain.registry import JoinTokenRecord, NodeRecord
 from nodepool.errors import Unavailable
 from nodepool.ports import EventQueue, Registry
+from nodepool.services.attested_join import AttestedJoin
+from nodepool.services.audit import AuditTrail
 from nodepool.services.caches import InstanceDirectory
 from nodepool.services.cluster import MASTER_RETRY_AFTER_S, RegisteredCluster
+from nodepool.services.node_auth import NodeClaim, NodeGuard
 from nodepool.services.nodes import update_node
+
+log = logging.getLogger(__name__)
+MASTER = "_master"  # the nonce's "host" for the master VM: no agent hostname can take this form
 
 
 @dataclass(frozen=True)
@@ -34,30 +48,46 @@ class JoinPolicy:
     node_labels: tuple[str, ...] = ()
     node_taints: tuple[str, ...] = ()
     leave_deadline_s: int = 90
+    master_vm_id: str = ""  # NODEPOOL_MASTER_VM_ID: registrations must be attested by this VM
 
 
 class JoinService:
     def __init__(self, registry: Registry, instances: InstanceDirectory, cluster: RegisteredCluster,
-                 queue: EventQueue, policy: JoinPolicy):
-        self.registry = registry
-        self.instances = instances
-        self.cluster = cluster
-        self.queue = queue
+                 queue: EventQueue, policy: JoinPolicy, attest: AttestedJoin, guard: NodeGuard, trail: AuditTrail):
+        self.registry, self.instances, self.cluster, self.queue = registry, instances, cluster, queue
         self.policy = policy
+        self.attest, self.guard, self.trail = attest, guard, trail
+
+    def nonce(self, caller: Caller, hostname: str, now: datetime) -> dict:
+        """A join challenge for a visible instance of the scale set (503 while it is not listed yet)."""
+        check_instance(JoinRequest(check_hostname(hostname)), self.instances.lookup(hostname, now))
+        return self.attest.issue_nonce(hostname, now)
+
+    def master_nonce(self, caller: Caller, now: datetime) -> dict:
+        return self.attest.issue_nonce(MASTER, now)
 
     def register(self, caller: Caller, registration: Registration, now: datetime) -> dict:
+        if self.policy.master_vm_id:
+            self.attest.attest_vm(MASTER, registration.attested, self.policy.master_vm_id, now)
+        else:
+            log.warning("NODEPOOL_MASTER_VM_ID is not set: the registration is bound to the master identity only")
         cluster = registration.to_cluster(now)
         self.registry.save_cluster(cluster)
         self.cluster.cache.put(cluster, now)
+        self.trail.record(Actor.of(caller), audit.REGISTER, "", "master registration", now, detail=cluster.server)
         return {"server": cluster.server, "k3s_version": cluster.k3s_version,
                 "registered_at": now.isoformat()}
 
     def join(self, caller: Caller, request: JoinRequest, now: datetime) -> dict:
         cluster = self.cluster.info(now)
-        instance = check_instance(request, self.instances.lookup(request.hostname, now, request.vm_id))
+        attested = self.attest.attest(request.hostname, request.attested,
+                                      lambda vm_id: self.instances.around(request.hostname, vm_id, now), now)
+        instance = check_instance(request, attested.instance)
+        request = replace(request, vm_id=instance.vm_id.lower())  # the attested vmId, whatever was claimed
         kube = self.cluster.kube(now)
         row = self.registry.node(request.hostname)
-        if replaces_earlier(row, request, instance):  # both deletes are no-ops when nothing is there
+        replacing = replaces_earlier(row, request, instance)
+        if replacing:  # both deletes are no-ops when nothing is there
             kube.delete_node(request.hostname)
             kube.delete_secret(KUBE_SYSTEM, node_password_secret(request.hostname))
         token_id, token, expires = "", cluster.agent_token, None
@@ -75,21 +105,34 @@ class JoinService:
 
         def joining(current: NodeRecord | None) -> NodeRecord:
             return (current or NodeRecord.new(request.hostname)).joined(
-                instance_id=instance.instance_id, vm_id=request.vm_id or instance.vm_id.lower(),
-                token_id=token_id, now=now)
+                instance_id=instance.instance_id, vm_id=request.vm_id, token_id=token_id, now=now)
 
         update_node(self.registry, request.hostname, joining, current=row)
-        return join_response(cluster.server, token, cluster.ca_hash, cluster.k3s_version,
-                             self.node_labels(instance), self.policy.node_taints, expires)
+        self.attest.adopt(attested)  # the new credential works from here; the previous one no longer
+        self.guard.remember(attested.record, now)
+        self._audit_join(Actor.of(caller, attested.record.credential_id), request, replacing, token_id, now)
+        answer = join_response(cluster.server, token, cluster.ca_hash, cluster.k3s_version,
+                               self.node_labels(instance), self.policy.node_taints, expires)
+        return {**answer, **attested.response_fields()}
+
+    def _audit_join(self, actor: Actor, request: JoinRequest, replacing: bool, token_id: str, now: datetime) -> None:
+        why = "fresh disk" if request.fresh else "join"
+        if replacing:
+            self.trail.record(actor, audit.NODE_DELETE, request.hostname, f"{why}: replaces the earlier Node", now)
+        self.trail.record(actor, audit.JOIN, request.hostname, why, now, detail=f"vm {request.vm_id}")
+        if token_id:
+            self.trail.record(actor, audit.TOKEN_MINT, request.hostname, why, now, detail=f"token {token_id}")
 
     def node_labels(self, instance) -> list[str]:
         spot = ["kubernetes.azure.com/scalesetpriority=spot"] if instance.spot else []
         return [*self.policy.node_labels, *spot]
 
-    def leave(self, caller: Caller, hostname: str, now: datetime) -> dict:
+    def leave(self, claim: NodeClaim, hostname: str, now: datetime) -> dict:
         """Cordon, enqueue the drain, then mark the row: a failure before the mark is retried whole."""
+        node = self.guard.authenticate(claim, hostname, now)
         self.cluster.info(now)
-        check_instance(JoinRequest(check_hostname(hostname)), self.instances.lookup(hostname, now))
+        listed = self.instances.lookup(hostname, now, node.vm_id)
+        check_instance(JoinRequest(hostname, vm_id=node.vm_id.lower()), listed)
         row = self.registry.node(hostname)
         event_id = f"leave-{row.token_id if row and row.token_id else hostname}"
         deadline = now + timedelta(seconds=self.policy.leave_deadline_s)
@@ -102,4 +145,6 @@ class JoinService:
             return (current or NodeRecord.new(hostname)).left(event_id, deadline, now)
 
         update_node(self.registry, hostname, left, current=row)
+        self.trail.record(node.actor, audit.LEAVE, hostname, event_id, now)
+        self.trail.record(node.actor, audit.CORDON, hostname, event_id, now)
         return {"node": hostname, "event_id": event_id, "deadline": deadline.isoformat()}

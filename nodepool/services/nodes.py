@@ -1,26 +1,36 @@
 """Registry reads and the one read-modify-write loop every node update goes through."""
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import replace
+from datetime import datetime
 from typing import Callable
 
 from nodepool.domain.join import check_hostname
 from nodepool.domain.registry import NodeRecord
 from nodepool.errors import Conflict, NotFound, Unavailable
 from nodepool.ports import Registry
+from nodepool.services.node_auth import NodeClaim, NodeGuard
 
 _UNREAD = object()
 MAX_PAGE = 500
 
 
 def update_node(registry: Registry, name: str, change: Callable[[NodeRecord | None], NodeRecord | None],
-                current=_UNREAD, attempts: int = 8) -> NodeRecord | None:
+                current=_UNREAD, attempts: int = 16,
+                pause: Callable[[float], None] = time.sleep) -> NodeRecord | None:
     """Apply `change` to the row with ETag concurrency, re-reading after a lost race.
 
     `change` gets the current row (or None) and returns the new one, or None/the same row
     to write nothing. `current` saves the first read when the caller already has the row.
+    With N writers racing for one row, the last one can lose N-1 times: `attempts` is sized
+    for the 10 concurrent joins of one hostname a retrying agent can cause, and a short
+    random pause after each lost race spreads the re-reads out.
     """
     for attempt in range(attempts):
+        if attempt > 1:
+            pause(random.uniform(0, 0.005 * attempt))  # noqa: S311 (jitter, not a secret)
         row = registry.node(name) if attempt or current is _UNREAD else current
         new = change(row)
         if new is None or new == row:
@@ -47,10 +57,12 @@ def list_nodes(registry: Registry, limit: int, token: str | None) -> dict:
 class NodeDirectory:
     """GET /api/nodes and /api/nodes/{name}: the registry view (no secrets live in it)."""
 
-    def __init__(self, registry: Registry):
-        self.registry = registry
+    def __init__(self, registry: Registry, guard: NodeGuard):
+        self.registry, self.guard = registry, guard
 
-    def get(self, name: str) -> dict:
+    def own(self, claim: NodeClaim, name: str, now: datetime) -> dict:
+        """GET /api/nodes/{name}: a node's own status poll, with its credential."""
+        self.guard.authenticate(claim, name, now)
         return get_node(self.registry, name).public()
 
     def page(self, limit: int, token: str | None) -> dict:

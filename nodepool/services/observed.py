@@ -23,18 +23,18 @@ class _Passthrough:
 
 
 class ObservedJoins(_Passthrough):
-    def join(self, caller, request, now: datetime) -> dict:
+    def join(self, caller, request, now: datetime, *args, **kwargs) -> dict:
         with self.telemetry.span("join", node=request.hostname, fresh=request.fresh):
-            answer = self.inner.join(caller, request, now)
+            answer = self.inner.join(caller, request, now, *args, **kwargs)
         self.telemetry.add("nodepool.joins")
         return answer
 
 
 class ObservedEvents(_Passthrough):
-    def record(self, report, now: datetime) -> dict:
+    def record(self, report, now: datetime, *args, **kwargs) -> dict:
         started = time.monotonic()
         with self.telemetry.span("event", node=report.hostname, count=len(report.events)):
-            answer = self.inner.record(report, now)
+            answer = self.inner.record(report, now, *args, **kwargs)
         if answer.get("events"):  # the Node is cordoned when record returns
             self.telemetry.record("nodepool.cordon.latency", 1000 * (time.monotonic() - started), node=report.hostname)
         return answer

@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from nodepool.domain import audit
+from nodepool.domain.audit import Actor
 from nodepool.domain.drain_message import POISON_QUEUE
 from nodepool.domain.join import KUBE_SYSTEM
 from nodepool.domain.reconcile import Action
@@ -21,6 +23,10 @@ from nodepool.services.reconcile_ports import ReconcilePorts
 
 LOG_ONLY = frozenset({"report_poison"})
 DELETES = frozenset({"delete_node", "delete_instance"})
+# Action kinds that are control actions of the audit trail (capacity writes join when planned here).
+AUDITED = {"delete_node": audit.NODE_DELETE, "delete_instance": audit.INSTANCE_DELETE,
+           "reimage_instance": audit.INSTANCE_REIMAGE, "set_capacity": audit.CAPACITY_WRITE}
+RECONCILER = Actor.system("reconcile")
 
 
 @dataclass
@@ -60,6 +66,9 @@ def apply(actions: tuple[Action, ...], ports: ReconcilePorts, now: datetime, dry
                 deleted.add(action.node)
             if action.kind not in LOG_ONLY:
                 log.info("reconcile %s %s: %s", action.kind, action.target, action.reason, extra=fields)
+            if ports.trail and action.kind in AUDITED:
+                ports.trail.record(RECONCILER, AUDITED[action.kind], getattr(action, "node", "") or "",
+                                   action.reason, now, detail=str(action.target))
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nodepool.ports import Kube, QueuePeek, Registry, ScaleSet, TickStore
+from nodepool.services.audit import AuditTrail
 
 
 @dataclass(frozen=True)
@@ -13,3 +14,4 @@ class ReconcilePorts:
     registry: Registry
     queues: QueuePeek
     store: TickStore
+    trail: AuditTrail | None = None  # the audit trail of destructive actions (None: not audited)

@@ -10,20 +10,27 @@ from datetime import datetime
 
 from nodepool.domain.join import KUBE_SYSTEM, bootstrap_secret_name
 from nodepool.errors import NodepoolError
-from nodepool.ports import Kube, Registry
+from nodepool.ports import Kube, NonceStore, Registry
 from nodepool.services.cluster import RegisteredCluster
 
 log = logging.getLogger(__name__)
 
 
 class TokenCleaner:
-    """The token timer's use case; before the master registers only rows that expired go."""
+    """The token timer's use case; before the master registers only rows that expired go. Join
+    nonces past their expiry go too (used or not, they can never be spent again)."""
 
-    def __init__(self, registry: Registry, cluster: RegisteredCluster):
-        self.registry, self.cluster = registry, cluster
+    def __init__(self, registry: Registry, cluster: RegisteredCluster, nonces: NonceStore | None = None):
+        self.registry, self.cluster, self.nonces = registry, cluster, nonces
 
     def clean(self, now: datetime) -> dict:
-        return clean_join_tokens(self.registry, self.cluster.kube_or_none(now), now)
+        result = clean_join_tokens(self.registry, self.cluster.kube_or_none(now), now)
+        if self.nonces is not None:
+            try:
+                result["nonces_removed"] = self.nonces.delete_expired(now)
+            except NodepoolError as err:
+                log.warning("nonce cleanup failed", extra={"error": err.code})
+        return result
 
 
 def clean_join_tokens(registry: Registry, kube: Kube | None, now: datetime) -> dict:

@@ -49,14 +49,16 @@ class Run:
 
 
 @pytest.fixture
-def run_agent(imds, clock):
-    """Run `python -m agent ARGV` in-process with the fake clock; returns exit code and log text."""
+def run_agent(imds, clock, tmp_path):
+    """Run `python -m agent ARGV` in-process with the fake clock; returns exit code and log text.
+    The node credential lives in the test's own folder (NODEPOOL_NODE_CREDENTIAL_FILE)."""
 
     def run(*argv, stop=lambda: False, env=None, rand=lambda: 0.5):
         stream = io.StringIO()
         imds.clock = clock
         rt = Runtime(clock=clock, sleep=clock.sleep, rand=rand, stop=stop)
-        environment = {"NODEPOOL_FUNCTION_KEY": FUNCTION_KEY, "NODEPOOL_IMDS_URL": imds.url}
+        environment = {"NODEPOOL_FUNCTION_KEY": FUNCTION_KEY, "NODEPOOL_IMDS_URL": imds.url,
+                       "NODEPOOL_NODE_CREDENTIAL_FILE": str(tmp_path / "node-credential")}
         environment.update(env or {})
         code = main(list(argv), env=environment, rt=rt, stream=stream)
         return Run(code, stream.getvalue())

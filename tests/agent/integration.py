@@ -55,6 +55,10 @@ class Node:
         return self.disk / "etc/rancher/node/password"
 
     @property
+    def credential_file(self) -> Path:
+        return self.disk / "var/lib/nodepool/node-credential"
+
+    @property
     def started(self) -> Path:
         return self.disk / "k3s-started.json"
 
@@ -65,7 +69,7 @@ class Node:
                 "NODEPOOL_AUDIENCE": sim.audience, "NODEPOOL_FUNCTION_KEY": self.stack.host.function_key,
                 "NODEPOOL_NODE_NAME": self.name, "NODEPOOL_K3S_CONFIG": str(self.k3s_config),
                 "NODEPOOL_NODE_PASSWORD_FILE": str(self.password_file), "NODEPOOL_K3S_START": self.start_command(),
-                "NODEPOOL_HTTP_TIMEOUT": "5"}
+                "NODEPOOL_HTTP_TIMEOUT": "5", "NODEPOOL_NODE_CREDENTIAL_FILE": str(self.credential_file)}
 
     def start_command(self) -> str:
         return " ".join(shlex.quote(part) for part in (

@@ -5,6 +5,7 @@ simulator's IMDS and the devhost. Nothing of the helper itself is mocked.
 """
 from __future__ import annotations
 
+import base64
 import email.utils
 import json
 import threading
@@ -90,6 +91,7 @@ class FakeImds:
     private_ip: str = "10.0.0.4"
     token_failures: int = 0
     events_failures: int = 0
+    attested_failures: int = 0
     incarnation: int = 1
     events: list = field(default_factory=list)
     acks: list = field(default_factory=list)
@@ -124,6 +126,12 @@ class FakeImds:
                 return 500, {}, {"error": "unknown", "error_description": "transient"}
             return 200, {}, {"access_token": IDENTITY_TOKEN, "expires_on": str(int(time.time()) + 3600),
                              "expires_in": "3600", "resource": query.get("resource"), "token_type": "Bearer"}
+        if path == "/metadata/attested/document" and query.get("api-version"):
+            if self.attested_failures > 0:
+                self.attested_failures -= 1
+                return 500, {}, {"error": "Internal server error"}
+            signed = "stub-pkcs7:%s:%s" % (self.vm_id, query.get("nonce", ""))
+            return 200, {}, {"encoding": "pkcs7", "signature": base64.b64encode(signed.encode()).decode()}
         if path == "/metadata/instance/compute":
             return 200, {}, {"name": self.instance_name, "vmId": self.vm_id,
                              "osProfile": {"computerName": self.computer_name}}
@@ -132,10 +140,16 @@ class FakeImds:
         return 404, {}, {"error": "not_found"}
 
 
+STUB_NONCE = "0123456789abcdef0123456789abcdef"
+
+
 @dataclass
 class FakeApi:
-    """Our API: each (method, path) answers from a script; the last answer repeats."""
-    script: dict = field(default_factory=dict)
+    """Our API: each (method, path) answers from a script; the last answer repeats. The nonce routes
+    answer a nonce unless scripted otherwise, as the control plane does for every join."""
+    script: dict = field(default_factory=lambda: {
+        (method_path): [(200, {}, {"nonce": STUB_NONCE, "expires_at": "2026-12-01T12:02:00+00:00"})]
+        for method_path in (("POST", "/api/join/nonce"), ("POST", "/api/cluster/nonce"))})
     seen: list = field(default_factory=list)
 
     def on(self, method: str, path: str, *answers):

@@ -70,7 +70,7 @@ def test_join_waits_out_503_until_the_master_registers_then_k3s_accepts_the_toke
     assert node["metadata"]["labels"][SPOT] == "spot"
     assert node["spec"]["providerID"] == agent.vm.provider_id
     assert kube.secret("kube-system", "%s.node-password.k3s" % agent.name) is not None
-    row = cluster.call("GET", "nodes/" + agent.name, who=None).json()
+    row = cluster.node_row(agent.name)
     assert row["state"] == "joining" and row["vm_id"] == agent.vm.vm_id.lower()
 
 

@@ -12,7 +12,7 @@ def test_leave_waits_for_the_real_drain_and_the_node_is_removed(cluster, node_on
     assert "drained (state deleted): done" in result.log
     assert not [p for p in kube.pods(agent.name) if p["metadata"]["name"] in pods]
     assert kube.node(agent.name) is None
-    row = cluster.call("GET", "nodes/" + agent.name, who=None).json()
+    row = cluster.node_row(agent.name)
     assert row["state"] == "deleted" and row["last_event_type"] == "Leave" and row.get("pods_left", 0) == 0, row
 
 

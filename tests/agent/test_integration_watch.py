@@ -50,7 +50,7 @@ def test_preempt_is_forwarded_drained_and_acknowledged_before_not_before(registe
     assert "forwarded event %s (Preempt); control plane deadline 20" % event.event_id in log, log
     assert "acknowledged event %s (Preempt): drain finished" % event.event_id in log, log
 
-    row = registered.call("GET", "nodes/" + ours.name, who=None).json()
+    row = registered.node_row(ours.name)
     assert row["state"] == "deleted" and row["last_event_id"] == event.event_id, row
     assert row["drained_at"] and row.get("pods_left", 0) == 0, row
     assert kube.node(ours.name) is None
@@ -60,7 +60,7 @@ def test_preempt_is_forwarded_drained_and_acknowledged_before_not_before(registe
     assert "event %s (Preempt) is for %s, not us: ignored" % (theirs.event_id, other.vm.name) in log, log
     assert theirs.status == "Scheduled" and not gone(sim, other.vm)
     assert not kube.node(other.name)["spec"].get("unschedulable")
-    assert registered.call("GET", "nodes/" + other.name, who=None).json()["state"] == "joining"
+    assert registered.node_row(other.name)["state"] == "joining"
 
 
 def test_acknowledges_at_the_deadline_when_the_app_is_down(cluster, node_on):
@@ -91,7 +91,7 @@ def test_new_incarnations_bring_new_events_and_each_drain_counts_only_for_its_ow
         assert reboot.not_before > time.time()
         wait(lambda: sim.vm(ours.vm.name).power == "running" and reboot.event_id not in str(
             sim.world.document(sim.vm(ours.vm.name))), what="VM back from its reboot")
-        row = registered.call("GET", "nodes/" + ours.name, who=None).json()
+        row = registered.node_row(ours.name)
         assert row["last_event_id"] == reboot.event_id and row["drained_at"], row
         assert kube.node(ours.name)["spec"].get("unschedulable")  # cordoned; back in service is not ours to say
 
@@ -108,6 +108,6 @@ def test_new_incarnations_bring_new_events_and_each_drain_counts_only_for_its_ow
     assert "acknowledged event %s (Preempt): drain finished" % preempt.event_id in log, log
     assert "acknowledged event %s" % freeze.event_id not in log and freeze.status == "Scheduled"
 
-    row = registered.call("GET", "nodes/" + ours.name, who=None).json()
+    row = registered.node_row(ours.name)
     assert row["state"] == "deleted" and row["last_event_id"] == preempt.event_id, row
     assert not [p for p in kube.pods(ours.name) if p["metadata"]["name"] in late_pods]

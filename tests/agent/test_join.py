@@ -1,9 +1,10 @@
 """`join` against loopback IMDS and API stand-ins."""
 from __future__ import annotations
 
+import base64
 import sys
 
-from tests.agent.stubs import FUNCTION_KEY, IDENTITY_TOKEN, JOIN_TOKEN
+from tests.agent.stubs import FUNCTION_KEY, IDENTITY_TOKEN, JOIN_TOKEN, STUB_NONCE
 
 CA = "cd" * 32
 ANSWER = {"server": "https://10.0.0.4:6443", "token": JOIN_TOKEN, "ca_hash": CA, "k3s_version": "v1.30.4+k3s1",
@@ -42,7 +43,9 @@ def test_join_sends_hostname_vm_id_identity_and_function_key(api, imds, run_agen
     argv, _ = _args(api, tmp_path)
     assert run_agent(*argv).code == 0
     (call,) = api.calls("POST", "/api/join")
+    attested = call.body.pop("attested")
     assert call.body == {"hostname": "agent000001", "vm_id": imds.vm_id, "fresh": True}
+    assert base64.b64decode(attested["signature"]).decode().endswith(imds.vm_id + ":" + STUB_NONCE)
     assert call.headers["Authorization"] == "Bearer " + IDENTITY_TOKEN
     assert call.headers["x-functions-key"] == FUNCTION_KEY
     token_calls = [s for s in imds.seen if s.path.endswith("/oauth2/token")]

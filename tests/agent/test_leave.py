@@ -3,9 +3,17 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from tests.agent.stubs import IDENTITY_TOKEN
 
 ACCEPTED = (202, {}, {"node": "agent000001", "event_id": "leave-tok1", "deadline": "2030-01-01T00:01:30Z"})
+
+
+@pytest.fixture(autouse=True)
+def joined(tmp_path):
+    """The node credential its attested join stored (run_agent reads it from the test's folder)."""
+    (tmp_path / "node-credential").write_text("npc1.stub-node-credential\n")
 
 
 def _iso(epoch):
@@ -47,6 +55,13 @@ def test_leave_is_bounded_when_the_app_is_down(imds, clock, run_agent, dead_url)
 def test_leave_of_an_unknown_node_is_immediate(api, imds, run_agent):
     api.on("POST", "/api/leave", (404, {}, {"error": "unknown_node", "message": "no such node"}))
     assert run_agent(*_argv(api.url)).code == 0
+
+
+def test_leave_of_a_node_that_never_joined_asks_nothing(api, imds, run_agent, tmp_path):
+    (tmp_path / "node-credential").unlink()
+    result = run_agent(*_argv(api.url))
+    assert result.code == 0 and "never joined" in result.log
+    assert api.calls("POST", "/api/leave") == []
 
 
 def test_leave_waits_for_the_drain_of_its_own_leave_event(api, imds, clock, run_agent):

@@ -1,11 +1,12 @@
 """`register` (master) and `storage-credentials` against loopback stand-ins."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import stat
 
-from tests.agent.stubs import FUNCTION_KEY, IDENTITY_TOKEN, Stub
+from tests.agent.stubs import FUNCTION_KEY, IDENTITY_TOKEN, STUB_NONCE, Stub
 
 CA = (b"-----BEGIN CERTIFICATE-----\n"
       b"MIIBdjCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAjMSEwHwYDVQQDDBhrM3Mtc2VydmVy\n"
@@ -29,6 +30,9 @@ def test_register_posts_the_cluster_with_server_from_imds(api, imds, run_agent, 
     result = run_agent("register", "--api-url", api.url, *_files(tmp_path))
     assert result.code == 0, result.log
     body = api.calls("POST", "/api/cluster")[-1].body
+    attested = body.pop("attested")  # the master VM's document for the nonce of this attempt
+    assert base64.b64decode(attested["signature"]).decode().endswith(imds.vm_id + ":" + STUB_NONCE)
+    assert len(api.calls("POST", "/api/cluster/nonce")) == len(api.calls("POST", "/api/cluster")) == 2
     assert body == {"server": "https://10.0.0.4:6443", "ca_hash": hashlib.sha256(CA).hexdigest(),
                     "ca_cert": CA.decode(), "credential": CREDENTIAL, "agent_token": AGENT_TOKEN,
                     "k3s_version": "v1.30.4+k3s1"}
@@ -88,6 +92,7 @@ def test_function_key_from_key_vault_with_the_identity(api, imds, run_agent, tmp
         return 200, {}, {"value": FUNCTION_KEY, "id": "https://vault/secrets/agent-key/1"}
 
     stub = Stub(vault)
+    (tmp_path / "node-credential").write_text("npc1.stub-node-credential\n")  # a joined node leaves
     api.on("POST", "/api/leave", (404, {}, {"error": "unknown_node", "message": ""}))
     try:
         result = run_agent("leave", "--api-url", api.url, "--node-name", "n1", "--function-key-uri",

@@ -9,7 +9,9 @@ KubeSim answers in well under a millisecond; a k3s server persisting a secret in
 takes a few, so secret writes (the bootstrap token of every join) are slowed by `--kube-write-ms`.
 
 Each round, at the same concurrency and against the same Azurite:
-- joins: `--joins` POST /api/join (function key, agent JWT, {hostname, vm_id});
+- joins: `--joins` whole attested joins as an agent makes them: POST /api/join/nonce, the VM's
+  attested document from its IMDS, POST /api/join (function key, agent JWT, {hostname, vm_id,
+  attested});
 - floor: as many bare 3-operation sequences with azure-data-tables (upsert, get, update with
   If-Match on the ETag just read), one TableClient per client thread; half of them run just
   before the joins and half just after, pooled into one sample.
@@ -36,6 +38,7 @@ import requests
 from azure.core import MatchConditions
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
+from localstack.node_identity import document
 from localstack.stack import LocalStack
 from tests.bench.common import bench_stack, combined, emit, median_of, rounded, run_load
 
@@ -47,7 +50,7 @@ class Agents:
     """One simulated agent per client: hostname, vmId and its IMDS-issued JWT."""
 
     def __init__(self, stack: LocalStack, count: int):
-        vms = stack.sim.vms[:count]
+        vms, self.sim = stack.sim.vms[:count], stack.sim
         self.bodies = [{"hostname": vm.computer_name, "vm_id": vm.vm_id} for vm in vms]
         self.tokens = [stack.sim.token("agent") for _ in vms]
 
@@ -61,8 +64,13 @@ class Agents:
 
         def join(i: int, client) -> None:
             agent, session = client
-            response = session.post(url, json=self.bodies[agent], timeout=60, headers={
-                "x-functions-key": key, "Authorization": f"Bearer {self.tokens[agent]}"})
+            headers = {"x-functions-key": key, "Authorization": f"Bearer {self.tokens[agent]}"}
+            body = self.bodies[agent]
+            challenge = session.post(url + "/nonce", json={"hostname": body["hostname"]}, timeout=60, headers=headers)
+            if challenge.status_code != 200:
+                raise RuntimeError(f"nonce: {challenge.status_code} {challenge.text[:200]}")
+            attested = document(self.sim, body["hostname"], challenge.json()["nonce"])
+            response = session.post(url, json={**body, "attested": attested}, timeout=60, headers=headers)
             if response.status_code != 200:
                 raise RuntimeError(f"{response.status_code} {response.text[:200]}")
             if not response.json().get("token"):

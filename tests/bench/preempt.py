@@ -26,7 +26,8 @@ appeared in IMDS:
   repeated, or a Node touched after its delete;
 - rows_consistent: share of events whose registry row (GET /api/nodes) names the event, is
   `deleted` exactly when the Node was, and has pods_left = evictable pods never evicted.
-The app is warmed with one empty report first (identity keys, scale-set list, Kubernetes client),
+Every VM's agent first joins with an attested document (its node credential signs its
+events), and the app is warmed with one empty report (identity keys, scale-set list, Kubernetes client),
 as an always-ready instance would be. Timings are medians over RUNS runs (`--runs N`), the counts
 and the ratios that must be 1.0 the worst run's, the eviction ratio the runs' mean. The app's and
 the agents' logs of the last run are left in /tmp (LOGS). The last line is one JSON object.
@@ -37,10 +38,14 @@ import argparse
 import json
 import logging
 import multiprocessing
+import os
 import random
+import shutil
 import sys
+import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -63,16 +68,21 @@ LOGS = "/tmp/nodepool-bench-preempt"  # -devhost.log, -agents-N.log: for a look 
 
 
 # -- the agents: one Watcher per VM, as threads in a few child processes ------------------------
-def _watch(spec: dict, api_url: str, key: str, audience: str, stop, gone, phase: float) -> None:
+def _watch(spec: dict, api_url: str, key: str, audience: str, stop, gone, phase: float, folder: str) -> None:
     from agent.api import Api, FunctionKey
+    from agent.credential import NodeCredential
     from agent.imds import Imds, TokenSource
+    from agent.k3sconfig import write_private
     from agent.runtime import Runtime
     from agent.watch import Watcher
 
     rt = Runtime(stop=lambda: stop.is_set() or bool(gone[spec["index"]]))  # the VM is gone: so is its agent
     imds = Imds(spec["imds"])
     tokens = TokenSource(imds, "", rt.redactor, budget=2.0)
-    api = Api(api_url, tokens, audience, FunctionKey(rt.redactor, tokens, literal=key), timeout=5.0)
+    path = os.path.join(folder, spec["hostname"] + ".credential")  # what its join stored on its disk
+    write_private(path, spec["credential"] + "\n")
+    api = Api(api_url, tokens, audience, FunctionKey(rt.redactor, tokens, literal=key), timeout=5.0,
+              credential=NodeCredential(path, rt.redactor))
     time.sleep(phase)  # agents boot at different times: their 1 s ticks do not line up
     Watcher(imds, api, rt, spec["hostname"], {spec["hostname"], spec["vm"]}, interval=POLL_S).run(rt.stop)
 
@@ -80,13 +90,15 @@ def _watch(spec: dict, api_url: str, key: str, audience: str, stop, gone, phase:
 def run_watchers(specs: list[dict], api_url: str, key: str, audience: str, stop, gone, log_path: str) -> None:
     logging.basicConfig(filename=log_path, level=logging.WARNING)
     logging.getLogger("agent").setLevel(logging.WARNING)
+    folder = tempfile.mkdtemp(prefix="nodepool-bench-agents-")
     threads = [threading.Thread(target=_watch, args=(spec, api_url, key, audience, stop, gone,
-                                                     random.random() * POLL_S), daemon=True) for spec in specs]
+                                                     random.random() * POLL_S, folder), daemon=True) for spec in specs]
     for thread in threads:
         thread.start()
     stop.wait()
     for thread in threads:
         thread.join(timeout=2 * POLL_S + 5)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- the pool ------------------------------------------------------------------------------------
@@ -128,31 +140,44 @@ class Bench:
             host = stack.start_host()
             self.say(f"pool of {self.nodes} VMs seeded, app started in {time.monotonic() - started:.1f} s")
             stack.register_master(host)
-            self._warm(sim, host)
+            self._join(stack, host)
+            self._warm(stack, host)
             observer = Observer(sim, {vm.computer_name for vm in sim.vms})
             try:
-                return self._evict(sim, host, observer)
+                return self._evict(sim, host, observer, stack.node_credentials)
             finally:
                 observer.close()
                 with open(f"{LOGS}-devhost.log", "w") as out:
                     out.write(host.logs())
 
-    def _call(self, sim: Simulator, host: DevHostProcess, method: str, path: str, who: str | None, body=None) -> dict:
-        headers = {"x-functions-key": host.function_key}
+    def _call(self, sim: Simulator, host: DevHostProcess, method: str, path: str, who: str | None, body=None,
+              headers: dict | None = None) -> dict:
+        headers = {"x-functions-key": host.function_key, **(headers or {})}
         if who:
             headers["Authorization"] = f"Bearer {sim.token(who)}"
         answer = requests.request(method, f"{host.url}/api/{path}", json=body, headers=headers, timeout=30)
         answer.raise_for_status()
         return answer.json()
 
-    def _warm(self, sim: Simulator, host: DevHostProcess) -> None:
-        empty = {"DocumentIncarnation": 1, "Events": []}
-        self._call(sim, host, "POST", "events", "agent", {"hostname": sim.vms[0].computer_name, "document": empty})
+    def _join(self, stack, host: DevHostProcess) -> None:
+        """Every VM's agent joins at boot (attested): each holds its node credential for its events."""
+        started = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda vm: stack.join(vm.computer_name, host=host), stack.sim.vms))
+        refused = [a.text for a in answers if a.status_code != 200]
+        if refused:
+            raise RuntimeError(f"{len(refused)} attested joins refused, e.g. {refused[0]}")
+        self.say(f"{len(answers)} attested joins in {time.monotonic() - started:.1f} s")
 
-    def _evict(self, sim: Simulator, host: DevHostProcess, observer: Observer) -> dict:
+    def _warm(self, stack, host: DevHostProcess) -> None:
+        empty, name = {"DocumentIncarnation": 1, "Events": []}, stack.sim.vms[0].computer_name
+        self._call(stack.sim, host, "POST", "events", "agent", {"hostname": name, "document": empty},
+                   headers=stack.identities.headers(name))
+
+    def _evict(self, sim: Simulator, host: DevHostProcess, observer: Observer, credentials: dict[str, str]) -> dict:
         vms = sim.vms
-        specs = [{"hostname": vm.computer_name, "vm": vm.name, "imds": sim.imds_for(vm.computer_name), "index": i}
-                 for i, vm in enumerate(vms)]
+        specs = [{"hostname": vm.computer_name, "vm": vm.name, "imds": sim.imds_for(vm.computer_name), "index": i,
+                  "credential": credentials[vm.computer_name]} for i, vm in enumerate(vms)]
         for i in range(WATCHER_PROCS):  # the agents' logs append (logging.basicConfig): this run's only
             open(f"{LOGS}-agents-{i}.log", "w").close()
         context = multiprocessing.get_context("spawn")

@@ -70,9 +70,14 @@ def kube_objects(stack: Stack) -> dict:
     return {"secrets": secrets, "nodes": nodes}
 
 
+CHALLENGES = ("nonces",)  # a join's nonce is issued and spent whether or not the join succeeds
+
+
 def written(stack: Stack) -> dict:
-    """Everything a request could have written: rows, queued messages, Kubernetes objects."""
-    return {"tables": {t: {k: e["etag"] for k, e in rows.items()} for t, rows in table_rows(stack).items()},
+    """Everything a request could have written: rows, queued messages, Kubernetes objects (but the
+    nonce a refused join spent: that is the challenge, not state)."""
+    return {"tables": {t: {k: e["etag"] for k, e in rows.items()} for t, rows in table_rows(stack).items()
+                       if t not in CHALLENGES},
             "queue": queue_messages(stack), "kube": kube_objects(stack)}
 
 

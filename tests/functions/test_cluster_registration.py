@@ -17,7 +17,7 @@ def test_reregistering_rotates_the_credential_and_no_endpoint_returns_it(make_st
 
     new = secrets.token_urlsafe(24)
     kube.tokens.add(new)  # the master minted a new ServiceAccount token ...
-    answers.append(stack.call("POST", "cluster", who="master", body={**kube.registration(), "credential": new}))
+    answers.append(stack.identities.register({**kube.registration(), "credential": new}))
     assert answers[-1].status_code == 200, answers[-1].text
     kube.tokens.discard(old)  # ... and revoked the old one
 
@@ -28,7 +28,7 @@ def test_reregistering_rotates_the_credential_and_no_endpoint_returns_it(make_st
     assert [a.status_code for a in answers] == [200, 200, 200, 200, 202], [a.text for a in answers]
     assert set(answers[0].json()) == {"server", "k3s_version", "registered_at"}
 
-    answers += [stack.call("GET", "nodes", who=None), stack.call("GET", f"nodes/{first}", who=None),
+    answers += [stack.call("GET", "nodes", who=None), stack.call("GET", f"nodes/{first}"),
                 stack.call("GET", "healthz", who=None, key=False),
                 stack.call("POST", "join", body={"hostname": third, "padding": "x" * 70000}),
                 stack.call("POST", "cluster", who="master", body={**kube.registration(), "credential": ""})]

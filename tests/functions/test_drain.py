@@ -7,7 +7,7 @@ knobs are shortened for the poison test through the app settings the real host a
 from __future__ import annotations
 
 from localstack.waiting import wait_for
-from tests.functions.test_events import ENV, SIM, EventStack, start
+from tests.functions.test_events import ENV, SIM, joined, start
 
 FAST_RETRIES = {  # a failed message is visible again after 1 s; an idle queue is polled at least every 0.5 s
     "AzureFunctionsJobHost__extensions__queues__visibilityTimeout": "00:00:01",
@@ -52,8 +52,7 @@ def test_kubernetes_api_down_during_the_drain_is_retried_and_nothing_is_lost(mak
 
 def test_a_worker_killed_mid_drain_is_redelivered_and_the_drain_finished_once(make_stack):
     env = {**ENV, "DEVHOST_QUEUE_LEASE": "2"}  # a dead host's message is back in 2 s
-    events = EventStack(make_stack(SIM, env, timers=True))
-    events.stack.register_master()
+    events = joined(make_stack(SIM, env, timers=True))
     name = events.names()[0]
     events.kube.add_pods(name, 10)
     preempt = events.sim.preempt(name, notice=30)

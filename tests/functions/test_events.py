@@ -55,8 +55,7 @@ class EventStack:
                                                        "document": document or self.document(name)})
 
     def row(self, name: str) -> dict:
-        answer = self.stack.call("GET", f"nodes/{name}", who=None)
-        return answer.json() if answer.status_code == 200 else {}
+        return self.stack.node_row(name) or {}
 
     def wait_row(self, name: str, timeout: float = 25.0, **expected) -> dict:
         def matches():
@@ -84,8 +83,14 @@ class EventStack:
 
 
 def start(make_stack, sim_options: dict | None = None, env: dict | None = None) -> EventStack:
-    stack = make_stack({**SIM, **(sim_options or {})}, {**ENV, **(env or {})})
+    return joined(make_stack({**SIM, **(sim_options or {})}, {**ENV, **(env or {})}))
+
+
+def joined(stack: Stack) -> EventStack:
+    """The master registered and each VM's agent joined at boot (attested): each holds its node credential."""
     stack.register_master()
+    for name in stack.hostnames():
+        assert stack.join(name).status_code == 200
     return EventStack(stack)
 
 
@@ -176,13 +181,17 @@ def test_an_event_for_another_instance_is_ignored(events):
     assert (answer.json()["events"], answer.json()["ignored"]) == ([], 1)
     assert not events.unschedulable(mine) and not events.unschedulable(other)
     assert events.kube.requests["PATCH nodes"] == 0
-    assert events.stack.call("GET", f"nodes/{mine}", who=None).status_code == 404  # nothing recorded
-    assert events.stack.call("GET", f"nodes/{other}", who=None).status_code == 404
+    assert events.stack.node_row(mine)["state"] == "joining"  # no event recorded
+    assert events.stack.node_row(other)["state"] == "joining"
 
 
 def test_a_hostname_outside_the_scale_set_is_refused(events):
     name = events.names()[0]
     events.sim.preempt(name, notice=30)
     answer = events.stack.call("POST", "events", body={"hostname": "intruder", "document": events.document(name)})
-    assert answer.status_code == 403, answer.text
+    assert (answer.status_code, answer.json()["error"]) == (401, "node_credential_missing"), answer.text
+    borrowed = events.stack.identities.headers(name)  # a joined VM's own credential, for a name it is not
+    answer = events.stack.call("POST", "events", body={"hostname": "intruder", "document": events.document(name)},
+                               headers=borrowed)
+    assert (answer.status_code, answer.json()["error"]) == (403, "node_credential_unbound"), answer.text
     assert not events.unschedulable(name)

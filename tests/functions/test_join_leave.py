@@ -38,7 +38,7 @@ def test_leave_cordons_the_node_and_enqueues_a_well_formed_drain(stack):
     assert before + timedelta(seconds=80) <= drain.deadline <= before + timedelta(seconds=100)
     assert message["deadline"] == reply["deadline"]
 
-    node = stack.call("GET", f"nodes/{vm.computer_name}", who=None).json()
+    node = stack.node_row(vm.computer_name)
     assert node["state"] == "left" and node["last_event_type"] == "Leave"
     assert node["last_event_id"] == reply["event_id"]
 
@@ -46,10 +46,11 @@ def test_leave_cordons_the_node_and_enqueues_a_well_formed_drain(stack):
 def test_leave_of_an_agent_that_never_started_k3s_still_enqueues_and_records(stack):
     stack.register_master()
     name = stack.hostnames()[1]
+    token_id = token_parts(stack.join(name).json()["token"])[0]  # joined (attested), but k3s never started
     nodes_before = kube_objects(stack)["nodes"]
     response = stack.call("POST", "leave", body={"hostname": name})
     assert response.status_code == 202, response.text
     assert kube_objects(stack)["nodes"] == nodes_before  # nothing to cordon, nothing created
     [message] = queue_messages(stack)
-    assert message["node"] == name and message["event_id"] == f"leave-{name}"
-    assert stack.call("GET", f"nodes/{name}", who=None).json()["state"] == "left"
+    assert message["node"] == name and message["event_id"] == f"leave-{token_id}"
+    assert stack.node_row(name)["state"] == "left"

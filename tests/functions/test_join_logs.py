@@ -20,7 +20,7 @@ def test_no_token_or_key_appears_in_the_host_logs(make_stack):
     agent_jwt, master_jwt, forged = sim.token("agent"), sim.token("master"), sim.token("agent", forged=True)
     secrets.update({"agent jwt": agent_jwt, "master jwt": master_jwt, "forged jwt": forged})
 
-    assert stack.call("POST", "cluster", token=master_jwt, body=kube.registration()).status_code == 200
+    assert stack.identities.register(kube.registration(), token=master_jwt).status_code == 200
     for name in (first, second):
         answer = stack.call("POST", "join", token=agent_jwt, body={"hostname": name}).json()
         secrets[f"token of {name}"], secrets[f"secret of {name}"] = answer["token"], token_parts(answer["token"])[1]

@@ -9,4 +9,4 @@ def test_master_registers_then_an_agent_joins_with_a_bootstrap_token(stack):
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["token"].startswith(f"K10{stack.sim.kube.ca_hash}::")
-    assert stack.call("GET", f"nodes/{host}", who=None).json()["state"] == "joining"
+    assert stack.node_row(host)["state"] == "joining"

@@ -41,4 +41,4 @@ def test_cleanup_removes_used_and_expired_tokens_secret_and_row(make_stack):
     with pytest.raises(JoinRefused) as refused:  # a cleaned-up token no longer authenticates
         stack.sim.kube.k3s_agent_join(idle_vm.computer_name, idle, "pw")
     assert refused.value.reason == "token_invalid"
-    assert stack.call("GET", f"nodes/{idle_vm.computer_name}", who=None).json()["state"] == "joining"
+    assert stack.node_row(idle_vm.computer_name)["state"] == "joining"

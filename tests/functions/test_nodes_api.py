@@ -1,4 +1,5 @@
-"""GET /api/nodes (paged with limit/next) and GET /api/nodes/{name}: the registry view, no secrets."""
+"""GET /api/nodes (paged with limit/next; operators) and GET /api/nodes/{name} (a node's own status
+poll): the registry view, no secrets."""
 from __future__ import annotations
 
 import pytest
@@ -42,13 +43,16 @@ def test_nodes_are_listed_in_pages_that_cover_every_node_once(stack):
     assert [n["name"] for n in stack.call("GET", "nodes", who=None).json()["nodes"]] == names  # default limit
 
 
-def test_one_node_by_name_and_the_errors_around_it(stack):
+def test_one_node_reads_its_own_row_and_the_errors_around_it(stack):
     name = stack.hostnames()[3]
-    node = stack.call("GET", f"nodes/{name}", who=None)
+    node = stack.call("GET", f"nodes/{name}")  # its agent's status poll: identity and node credential
     assert node.status_code == 200 and node.json()["name"] == name and set(node.json()) == PUBLIC
-    missing = stack.call("GET", "nodes/agents0000zz", who=None)
-    assert missing.status_code == 404 and missing.json()["error"] == "node_not_found"
-    bad = stack.call("GET", "nodes/Not_A_Label", who=None)
+    assert stack.node_row(name) == node.json()  # what an operator reads in the listing
+    operator = stack.call("GET", f"nodes/{name}", who=None)
+    assert operator.status_code == 401 and operator.json()["error"] == "token_missing"
+    missing = stack.call("GET", "nodes/agents0000zz", headers=stack.identities.headers(name))
+    assert missing.status_code == 403 and missing.json()["error"] == "node_credential_unbound"
+    bad = stack.call("GET", "nodes/Not_A_Label")
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_hostname"
     limit = stack.call("GET", "nodes", who=None, params={"limit": "many"})
     assert limit.status_code == 400 and limit.json()["error"] == "invalid_request"

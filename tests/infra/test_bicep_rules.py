@@ -5,7 +5,9 @@ from nodepool.settings import Settings
 from ops import params as P
 from tests.infra.bicep_support import BICEP, FILES, body, parsed
 
-LOCAL_ONLY = {"AzureWebJobsStorage", "NODEPOOL_ARM_STATIC_TOKEN", "NODEPOOL_CA_BUNDLE"}  # never set in Azure
+# Never set in Azure (attestation: the platform's public roots are trusted, the simulator's CA only locally).
+LOCAL_ONLY = {"AzureWebJobsStorage", "NODEPOOL_ARM_STATIC_TOKEN", "NODEPOOL_CA_BUNDLE", "NODEPOOL_ATTESTATION_ROOTS",
+              "NODEPOOL_ATTESTATION_INTERMEDIATES"}
 
 
 def resource(file: str, name: str) -> dict:

@@ -4,17 +4,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from nodepool.domain.join import JoinRequest
+from nodepool.domain.model import Caller, Role
 from nodepool.domain.registry import ClusterInfo
+from nodepool.fakes.attest import FakeAttestationVerifier, FakeNodeCredentials, FakeNonceStore
+from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.event_queue import FakeEventQueue
 from nodepool.fakes.kube import FakeKube
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.fakes.scaleset import FakeScaleSet
+from nodepool.services.attested_join import AttestedJoin
+from nodepool.services.audit import AuditTrail
 from nodepool.services.caches import InstanceDirectory
 from nodepool.services.cluster import RegisteredCluster
 from nodepool.services.join import JoinPolicy, JoinService
+from nodepool.services.node_auth import NodeClaim, NodeGuard
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 CA_HASH = "c" * 64
+AGENT = Caller(Role.AGENT, "agent-principal")
 
 
 class ManualClock:
@@ -43,7 +51,27 @@ class Plane:
     def __post_init__(self):
         self.instances = InstanceDirectory(self.scaleset)
         self.cluster = RegisteredCluster(self.registry, lambda cluster: self.kube)
-        self.joins = JoinService(self.registry, self.instances, self.cluster, self.queue, self.policy)
+        self.credentials, self.audit_log = FakeNodeCredentials(), FakeAuditLog()
+        self.attest = AttestedJoin(FakeAttestationVerifier(), FakeNonceStore(), self.credentials)
+        self.guard, self.trail = NodeGuard(self.credentials), AuditTrail(self.audit_log)
+        self.joins = JoinService(self.registry, self.instances, self.cluster, self.queue, self.policy,
+                                 self.attest, self.guard, self.trail)
+        self.secrets: dict[str, str] = {}  # hostname -> the node credential its last join returned
+
+    def attested(self, host: str, now: datetime = NOW, *, vm: str | None = None, **fields) -> JoinRequest:
+        """A join request as `host`'s agent sends it: a nonce for `host`, a document naming `vm`
+        (default: the vmId of the instance called `host`)."""
+        nonce = self.joins.nonce(AGENT, host, now)["nonce"]
+        vm_id = vm or next(i.vm_id for i in self.scaleset.instances().items if i.name == host)
+        return JoinRequest(host, attested=FakeAttestationVerifier.document(vm_id, nonce, now), **fields)
+
+    def join(self, host: str, now: datetime = NOW, **fields) -> dict:
+        answer = self.joins.join(AGENT, self.attested(host, now, **fields), now)
+        self.secrets[host] = answer["node_credential"]
+        return answer
+
+    def claim(self, host: str, credential: str | None = None) -> NodeClaim:
+        return NodeClaim(AGENT, credential or self.secrets.get(host))
 
     def register_master(self, now: datetime = NOW) -> ClusterInfo:
         cluster = ClusterInfo("https://10.0.0.4:6443", CA_HASH, "PEM", "v1.31.4+k3s1", now,

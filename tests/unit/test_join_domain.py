@@ -9,7 +9,7 @@ from nodepool.domain.cluster import Registration
 from nodepool.domain.join import BootstrapToken, JoinRequest, check_instance, replaces_earlier
 from nodepool.domain.model import Instance, NodeState
 from nodepool.domain.registry import NodeRecord
-from nodepool.errors import Forbidden, InvalidInput
+from nodepool.errors import Forbidden, InvalidInput, Unavailable
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -45,13 +45,14 @@ def test_bootstrap_token_matches_what_k3s_token_create_writes():
     assert token.secret not in repr(token)
 
 
-def test_unknown_instance_and_wrong_vm_id_are_forbidden():
+def test_an_unknown_instance_is_not_visible_yet_and_a_wrong_vm_id_is_forbidden():
     request = JoinRequest("agent000001", vm_id="vm-b")
-    with pytest.raises(Forbidden) as unknown:
+    with pytest.raises(Unavailable) as unknown:  # a VM created seconds ago: ask again after Retry-After
         check_instance(request, None)
     with pytest.raises(Forbidden) as mismatch:
         check_instance(request, Instance("1", "agent000001", vm_id="vm-a"))
-    assert (unknown.value.code, mismatch.value.code) == ("unknown_instance", "vm_id_mismatch")
+    assert (unknown.value.code, unknown.value.retry_after) == ("instance_not_visible", 10)
+    assert mismatch.value.code == "vm_id_mismatch"
 
 
 INSTANCE = Instance("1", "agent000001", vm_id="vm-b")

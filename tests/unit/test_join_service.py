@@ -5,10 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.join import JoinRequest
 from nodepool.domain.model import Caller, NodeState, Role
 from nodepool.domain.registry import NodeRecord
-from nodepool.errors import Forbidden, Unavailable
+from nodepool.errors import Unavailable
 from nodepool.services.join import JoinPolicy
 from nodepool.services.tokens import clean_join_tokens
 from tests.unit.fakes_world import CA_HASH, NOW, Plane
@@ -25,7 +24,7 @@ def plane():
 
 def test_join_mints_a_bootstrap_token_and_records_it(plane):
     host = plane.hostnames()[0]
-    answer = plane.joins.join(AGENT, JoinRequest(host), NOW)
+    answer = plane.join(host)
     token_id, secret = answer["token"].removeprefix(f"K10{CA_HASH}::").split(".")
     stored = plane.kube.secret("kube-system", f"bootstrap-token-{token_id}")
     assert stored["type"] == "bootstrap.kubernetes.io/token"
@@ -40,15 +39,16 @@ def test_join_mints_a_bootstrap_token_and_records_it(plane):
 def test_join_before_the_master_registered_is_503_with_retry_after_and_writes_nothing():
     plane = Plane()
     with pytest.raises(Unavailable) as err:
-        plane.joins.join(AGENT, JoinRequest(plane.hostnames()[0]), NOW)
+        plane.join(plane.hostnames()[0])
     assert (err.value.code, err.value.retry_after) == ("master_not_registered", 15)
     assert plane.registry.writes == 0 and plane.kube.writes == []
 
 
-def test_unknown_hostname_is_forbidden_and_a_flood_costs_one_arm_list(plane):
+def test_an_unknown_hostname_is_not_visible_yet_and_a_flood_costs_one_arm_list(plane):
     for i in range(50):
-        with pytest.raises(Forbidden):
-            plane.joins.join(AGENT, JoinRequest(f"intruder{i}"), NOW + timedelta(seconds=i / 10))
+        with pytest.raises(Unavailable) as err:
+            plane.joins.nonce(AGENT, f"intruder{i}", NOW + timedelta(seconds=i / 10))
+        assert (err.value.code, err.value.retry_after) == ("instance_not_visible", 10)
     assert plane.instances.refreshes == 1
     assert plane.registry.writes == 1  # the master's registration only
     assert plane.kube.writes == []
@@ -60,7 +60,7 @@ def test_a_new_vm_reusing_a_name_clears_the_stale_node_and_its_password(plane):
     plane.kube.add_secret("kube-system", f"{host}.node-password.k3s")
     plane.registry.save_node(NodeRecord(host, NodeState.READY, vm_id="old-vm"))
     new_vm = plane.scaleset.instances().items[0].vm_id
-    plane.joins.join(AGENT, JoinRequest(host, vm_id=new_vm), NOW)
+    plane.join(host)
     assert plane.kube.node(host) is None
     assert plane.kube.secret("kube-system", f"{host}.node-password.k3s") is None
     assert plane.registry.node(host).vm_id == new_vm
@@ -71,14 +71,14 @@ def test_a_reboot_keeps_the_node(plane):
     plane.kube.add_node(host)
     vm_id = plane.scaleset.instances().items[0].vm_id
     plane.registry.save_node(NodeRecord(host, NodeState.READY, vm_id=vm_id))
-    plane.joins.join(AGENT, JoinRequest(host, vm_id=vm_id), NOW)
+    plane.join(host)
     assert plane.kube.node(host) is not None
 
 
 def test_without_bootstrap_tokens_the_agent_token_is_handed_out():
     plane = Plane(policy=JoinPolicy(bootstrap_tokens=False))
     plane.register_master()
-    answer = plane.joins.join(AGENT, JoinRequest(plane.hostnames()[0]), NOW)
+    answer = plane.join(plane.hostnames()[0])
     assert answer["token"] == "K10agent::server:secret" and answer["expires_at"] is None
     assert plane.registry.join_tokens() == []
 
@@ -88,7 +88,7 @@ def test_concurrent_joins_for_one_hostname_end_with_one_row_and_valid_tokens(pla
 
     def join():
         try:
-            answers.append(plane.joins.join(AGENT, JoinRequest(host), NOW))
+            answers.append(plane.join(host))
         except Exception as err:  # noqa: BLE001 - any error is the failure we look for
             errors.append(err)
 
@@ -108,8 +108,8 @@ def test_concurrent_joins_for_one_hostname_end_with_one_row_and_valid_tokens(pla
 def test_leave_cordons_enqueues_a_drain_and_marks_the_row(plane):
     host = plane.hostnames()[1]
     plane.kube.add_node(host)
-    plane.joins.join(AGENT, JoinRequest(host), NOW)
-    answer = plane.joins.leave(AGENT, host, NOW)
+    plane.join(host)
+    answer = plane.joins.leave(plane.claim(host), host, NOW)
     assert plane.kube.node(host).unschedulable
     [message] = plane.queue.messages
     assert message == {"node": host, "event_id": answer["event_id"], "type": "Leave",
@@ -119,19 +119,19 @@ def test_leave_cordons_enqueues_a_drain_and_marks_the_row(plane):
 
 def test_leave_whose_enqueue_fails_leaves_the_row_alone_for_the_retry(plane):
     host = plane.hostnames()[1]
-    plane.joins.join(AGENT, JoinRequest(host), NOW)
+    plane.join(host)
     plane.queue.fail_next(Unavailable("queue down"))
     with pytest.raises(Unavailable):
-        plane.joins.leave(AGENT, host, NOW)
+        plane.joins.leave(plane.claim(host), host, NOW)
     assert plane.registry.node(host).state is NodeState.JOINING
-    plane.joins.leave(AGENT, host, NOW)
+    plane.joins.leave(plane.claim(host), host, NOW)
     assert plane.registry.node(host).state is NodeState.LEFT and len(plane.queue.messages) == 1
 
 
 def test_token_cleanup_removes_expired_and_used_tokens_and_keeps_pending_ones(plane):
     used, pending, expired = plane.hostnames()
     for host in (used, pending, expired):
-        plane.joins.join(AGENT, JoinRequest(host), NOW)
+        plane.join(host)
     plane.kube.add_node(used)  # joined and Ready: its token has served
     expired_id = plane.registry.node(expired).token_id
     plane.registry.delete_join_token(expired_id)
@@ -146,5 +146,5 @@ def test_token_cleanup_removes_expired_and_used_tokens_and_keeps_pending_ones(pl
 def test_a_fresh_disk_clears_a_password_secret_left_without_a_node(plane):
     host = plane.hostnames()[2]
     plane.kube.add_secret("kube-system", f"{host}.node-password.k3s")  # an earlier k3s start that never registered
-    plane.joins.join(AGENT, JoinRequest(host, fresh=True), NOW)
+    plane.join(host, fresh=True)
     assert plane.kube.secret("kube-system", f"{host}.node-password.k3s") is None

@@ -8,15 +8,19 @@ from functions.http import status_of
 from functions.http_health import healthz
 from nodepool import bootstrap
 from nodepool.domain.events import EventReport
+from nodepool.domain.join import JoinRequest
 from nodepool.domain.lifecycle import IllegalTransition
 from nodepool.domain.model import NodeState
 from nodepool.errors import AlreadyExists, Forbidden, InvalidInput, NotFound, Throttled, Unavailable
+from nodepool.fakes.attest import FakeAttestationVerifier, FakeNodeCredentials, FakeNonceStore
+from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.event_queue import FakeEventQueue
 from nodepool.fakes.kube import FakeKube
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.fakes.scaleset import FakeScaleSet
+from nodepool.services.node_auth import NodeClaim
 from nodepool.settings import InvalidSettings, Settings
-from tests.unit.fakes_world import NOW, Plane
+from tests.unit.fakes_world import AGENT, NOW, Plane
 
 STORAGE = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
 APP = {**STORAGE, "NODEPOOL_TENANT_ID": "t", "AZURE_SUBSCRIPTION_ID": "s", "NODEPOOL_RESOURCE_GROUP": "rg"}
@@ -28,15 +32,30 @@ def preempt(host: str, *resources: str) -> EventReport:
     return EventReport.from_json({"hostname": host, "document": {"DocumentIncarnation": 1, "Events": [event]}})
 
 
+def wired(scaleset: FakeScaleSet, kube: FakeKube) -> bootstrap.Services:
+    return bootstrap.Services(Settings.from_env({**APP, "NODEPOOL_SCALE_SET": scaleset.name}),
+                              registry=FakeRegistry(), scaleset=scaleset, queue=FakeEventQueue(),
+                              kube_for=lambda cluster: kube,
+                              verifier=FakeAttestationVerifier(APP["AZURE_SUBSCRIPTION_ID"]),
+                              nonces=FakeNonceStore(), credentials=FakeNodeCredentials(), audit=FakeAuditLog())
+
+
+def joined(services: bootstrap.Services, host: str, vm_id: str) -> str:
+    """An attested join through the wired services: the node credential it returned."""
+    nonce = services.joins.nonce(AGENT, host, NOW)["nonce"]
+    request = JoinRequest(host, attested=FakeAttestationVerifier.document(vm_id, nonce, NOW))
+    return services.joins.join(AGENT, request, NOW)["node_credential"]
+
+
 def test_events_match_the_vm_name_whatever_its_case_through_the_wired_services():
     kube, scaleset = FakeKube(), FakeScaleSet("k3sagents", capacity=1)
-    services = bootstrap.Services(Settings.from_env({**APP, "NODEPOOL_SCALE_SET": "k3sagents"}),
-                                  registry=FakeRegistry(), scaleset=scaleset, queue=FakeEventQueue(),
-                                  kube_for=lambda cluster: kube)
+    services = wired(scaleset, kube)
     Plane(registry=services.registry).register_master()
-    host = scaleset.instances().items[0].name
+    [instance] = scaleset.instances().items
+    host = instance.name
     kube.add_node(host)
-    answer = services.events.record(preempt(host, "K3sAgents_0"), NOW)
+    credential = joined(services, host, instance.vm_id)
+    answer = services.events.record(preempt(host, "K3sAgents_0"), NOW, NodeClaim(AGENT, credential))
     assert answer["ignored"] == 0 and [e["event_id"] for e in answer["events"]] == ["E1"]
     services.drain_starter.shutdown()  # the wired services start the drain at once, in-process
     assert kube.writes[:2] == [("patch_node", host), ("delete_node", host)]

@@ -144,5 +144,8 @@ resource master 'Microsoft.Compute/virtualMachines@2026-04-01' = {
 @description('Private address of the k3s API server.')
 output privateIp string = privateIp
 
+@description('vmId of the master VM: the app binds POST /api/cluster to its attested document.')
+output vmId string = master.properties.vmId
+
 @description('Public DNS name for SSH.')
 output fqdn string = publicIp.properties.dnsSettings.fqdn

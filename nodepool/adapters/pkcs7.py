@@ -1,0 +1,117 @@
+"""Open a CMS (PKCS7) SignedData and verify its signature over the embedded content (RFC 5652 §5.4, §5.6).
+
+`cryptography` builds PKCS7 signatures but cannot verify them, so asn1crypto parses the CMS
+structure and `cryptography` does the public-key work. What is checked here, and nothing else:
+plain data content and exactly one signer; its certificate is in the bundle (by issuer+serial or key identifier); with
+signed attributes, their content-type matches and their message-digest equals the digest of the
+content, and the signature covers the DER SET OF those attributes; without, the signature covers
+the content itself. Whether the certificate is trustworthy is the caller's next question.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from asn1crypto import cms
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}  # no SHA-1
+
+
+class Malformed(ValueError):
+    """Not a SignedData we can read: not DER, no content, no signer, an algorithm we do not accept."""
+
+
+class BadSignature(ValueError):
+    """Readable, but the signature does not verify over the content with the signer's certificate."""
+
+
+@dataclass(frozen=True)
+class Signed:
+    content: bytes
+    signer: x509.Certificate
+    certificates: tuple[x509.Certificate, ...]  # everything in the bundle, signer included
+
+
+def open_signed(der: bytes) -> Signed:
+    """The verified content and its signer; Malformed or BadSignature otherwise."""
+    try:
+        info = cms.ContentInfo.load(der, strict=True)
+        if info["content_type"].native != "signed_data":
+            raise Malformed("not a SignedData")
+        signed = info["content"]
+        if signed["encap_content_info"]["content_type"].native != "data":
+            raise Malformed("the signed content is not plain data")
+        content = signed["encap_content_info"]["content"].native
+        certs = tuple(x509.load_der_x509_certificate(c.chosen.dump()) for c in signed["certificates"]
+                      if c.name == "certificate")
+        signers = list(signed["signer_infos"])
+    except (ValueError, TypeError, KeyError) as err:
+        if isinstance(err, Malformed):
+            raise
+        raise Malformed(f"not a readable SignedData ({type(err).__name__})") from None
+    if not isinstance(content, bytes) or not content:
+        raise Malformed("no embedded content")
+    if len(signers) != 1:
+        raise Malformed(f"{len(signers)} signers; exactly one expected")
+    signer_info = signers[0]
+    signer = _signer_certificate(signer_info["sid"], certs)
+    digest_name = signer_info["digest_algorithm"]["algorithm"].native
+    if digest_name not in HASHES:
+        raise Malformed(f"digest algorithm {digest_name} not accepted")
+    signed_bytes = _signed_bytes(signer_info, content, digest_name)
+    _verify(signer, signer_info, signed_bytes, HASHES[digest_name]())
+    return Signed(content, signer, certs)
+
+
+def _signer_certificate(sid, certs: tuple[x509.Certificate, ...]) -> x509.Certificate:
+    for cert in certs:
+        if sid.name == "issuer_and_serial_number":
+            wanted = sid.chosen
+            if (cert.serial_number == wanted["serial_number"].native
+                    and cert.issuer.public_bytes() == wanted["issuer"].dump()):
+                return cert
+        elif sid.name == "subject_key_identifier":
+            try:
+                ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+            except x509.ExtensionNotFound:
+                continue
+            if ski == sid.chosen.native:
+                return cert
+    raise Malformed("the signer's certificate is not in the bundle")
+
+
+def _signed_bytes(signer_info, content: bytes, digest_name: str) -> bytes:
+    attrs = signer_info["signed_attrs"]
+    if not len(attrs):
+        return content
+    values = {attr["type"].native: list(attr["values"]) for attr in attrs}
+    if len(values) != len(attrs):
+        raise Malformed("a signed attribute appears twice")
+    digests, types = values.get("message_digest") or [], values.get("content_type") or []
+    if len(digests) != 1 or len(types) != 1:
+        raise Malformed("signed attributes need exactly one message-digest and one content-type")
+    if types[0].native != "data":
+        raise BadSignature("signed content-type differs from the content's")
+    if not hmac.compare_digest(digests[0].native, hashlib.new(digest_name, content).digest()):
+        raise BadSignature("message digest does not match the content")
+    encoded = attrs.dump()
+    return b"\x31" + encoded[1:]  # signed over the universal SET OF, not the [0] IMPLICIT tag
+
+
+def _verify(cert: x509.Certificate, signer_info, data: bytes, digest: hashes.HashAlgorithm) -> None:
+    key, signature = cert.public_key(), signer_info["signature"].native
+    algorithm = signer_info["signature_algorithm"].signature_algo
+    try:
+        if isinstance(key, rsa.RSAPublicKey) and algorithm == "rsassa_pkcs1v15":
+            key.verify(signature, data, padding.PKCS1v15(), digest)
+        elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm == "ecdsa":
+            key.verify(signature, data, ec.ECDSA(digest))
+        else:
+            raise Malformed(f"signature algorithm {algorithm} with a {type(key).__name__} not accepted")
+    except InvalidSignature:
+        raise BadSignature("signature does not verify with the signer's certificate") from None
