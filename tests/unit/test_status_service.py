@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from nodepool import bootstrap
-from nodepool.domain.join import JoinRequest
 from nodepool.errors import Unavailable
+from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.decisions import FakeDecisionLog
 from nodepool.fakes.event_queue import FakeEventQueue
 from nodepool.fakes.kube import FakeKube
@@ -14,7 +14,6 @@ from nodepool.fakes.tickstate import FakeTickStore
 from nodepool.services.status import RecordedTicks, StatusService
 from nodepool.settings import Settings
 from tests.unit.fakes_world import NOW, Plane
-from tests.unit.test_join_service import AGENT
 from tests.unit.test_wiring import APP
 
 
@@ -23,7 +22,7 @@ def joined_plane() -> tuple[Plane, list[str]]:
     plane.register_master()
     names = plane.hostnames()
     for name in names:
-        plane.joins.join(AGENT, JoinRequest(name), NOW)
+        plane.join(name)
     return plane, names
 
 
@@ -63,7 +62,7 @@ def test_every_reconcile_tick_through_the_wiring_is_recorded_with_its_plan():
     registry, log = FakeRegistry(), FakeDecisionLog()
     services = bootstrap.Services(Settings.from_env(APP), registry=registry, scaleset=FakeScaleSet(capacity=2),
                                   queue=FakeEventQueue(), peek=FakeQueues(), tick_store=FakeTickStore(),
-                                  kube_for=lambda cluster: FakeKube(), decisions=log)
+                                  kube_for=lambda cluster: FakeKube(), decisions=log, audit=FakeAuditLog())
     report = services.reconciler(NOW).tick(NOW)
     [row] = log.recent("reconcile")
     assert row["line"] == report.line() and row["at"] == NOW.isoformat()

@@ -3,7 +3,8 @@ of nodepool/telemetry.py, checked with OpenTelemetry's in-memory exporter and re
 from __future__ import annotations
 
 from nodepool import bootstrap
-from nodepool.domain.join import JoinRequest
+from nodepool.fakes.attest import FakeAttestationVerifier, FakeNodeCredentials, FakeNonceStore
+from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.decisions import FakeDecisionLog
 from nodepool.fakes.event_queue import FakeEventQueue
 from nodepool.fakes.kube import FakeKube
@@ -11,28 +12,27 @@ from nodepool.fakes.queues import FakeQueues
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.fakes.scaleset import FakeScaleSet
 from nodepool.fakes.tickstate import FakeTickStore
+from nodepool.services.node_auth import NodeClaim
 from nodepool.settings import Settings
-from tests.unit.fakes_world import NOW, Plane
-from tests.unit.test_join_service import AGENT
+from tests.unit.fakes_world import AGENT, NOW, Plane
 from tests.unit.test_telemetry import _points, otel  # noqa: F401  (the fixture)
-from tests.unit.test_wiring import APP, preempt
-
-
-def wired(telemetry):
-    kube, scaleset = FakeKube(), FakeScaleSet("agents", capacity=2)
-    services = bootstrap.Services(Settings.from_env(APP), registry=FakeRegistry(), scaleset=scaleset,
-                                  queue=FakeEventQueue(), peek=FakeQueues(), tick_store=FakeTickStore(),
-                                  kube_for=lambda cluster: kube, decisions=FakeDecisionLog(), telemetry=telemetry)
-    Plane(registry=services.registry).register_master()
-    return services, kube, [i.name for i in scaleset.instances().items]
+from tests.unit.test_wiring import APP, joined, preempt
 
 
 def joined_and_preempted(telemetry):
-    """One node joins, its Node registers, a Preempt is reported; the drain it starts has finished."""
-    services, kube, hosts = wired(telemetry)
-    services.joins.join(AGENT, JoinRequest(hosts[0]), NOW)
+    """One node joins (attested), its Node registers, a Preempt is reported; the drain it started has finished."""
+    kube, scaleset = FakeKube(), FakeScaleSet("agents", capacity=2)
+    services = bootstrap.Services(Settings.from_env(APP), registry=FakeRegistry(), scaleset=scaleset,
+                                  queue=FakeEventQueue(), peek=FakeQueues(), tick_store=FakeTickStore(),
+                                  kube_for=lambda cluster: kube, decisions=FakeDecisionLog(), telemetry=telemetry,
+                                  verifier=FakeAttestationVerifier(APP["AZURE_SUBSCRIPTION_ID"]),
+                                  nonces=FakeNonceStore(), credentials=FakeNodeCredentials(), audit=FakeAuditLog())
+    Plane(registry=services.registry).register_master()
+    [instance, _] = scaleset.instances().items
+    hosts = [instance.name]
+    credential = joined(services, instance.name, instance.vm_id)
     kube.add_node(hosts[0])
-    services.events.record(preempt(hosts[0], "agents_0"), NOW)
+    services.events.record(preempt(hosts[0], "agents_0"), NOW, NodeClaim(AGENT, credential))
     services.drain_starter.shutdown()  # the in-process drain (started by the event) did the work
     return services, hosts
 
