@@ -62,7 +62,8 @@ def summary(story: Story) -> None:
           f"when one autoscale decision answered a burst of {burst['pending']} pending pods; a spot eviction was "
           f"drained and acknowledged {f['before_not_before_s']:.1f} s before NotBefore, a 5-s one "
           f"{short['before_not_before_s']:.1f} s before; a VM killed without notice left a ghost Node, which one "
-          f"reconcile tick removed; idle, {', '.join(down['nodes'])} was scaled down")
+          f"reconcile tick removed; idle, {', '.join(down['nodes'])} was scaled down; "
+          f"{f['spoofed']['attempts']} spoofed requests, {f['spoofed']['accepted']} accepted")
     t.more(f"timings: stack up {f['start_s']:.1f} s, joins {f['join_s']:.1f} s, cordon {f['cordon_ms']} ms after "
            f"the event ({f['cordon_after_seen_ms']} ms after the agent's IMDS poll saw it), {f['pods_evicted']} pods "
            f"evicted by +{f['drained_s']:.1f} s, Node deleted "

@@ -8,6 +8,7 @@ TOLD = (
     "the stack starts: Azurite, the simulator, the app in its own dev host process",
     "master0 registers the cluster; every agent joins with the real helper",
     "a workload: ReplicaSet web and StatefulSet db behind a PodDisruptionBudget",
+    "a spoofed request: one agent, with its own token and node credential, about another: refused",
     "a burst of pending pods the autoscaler answers in one decision (one capacity write; the new VMs join)",
     "a spot eviction with --notice seconds (30 as Azure gives): cordon, drain, Node deleted, ack, VM gone",
     "a short-notice (5 s) eviction: the same, inside 5 s",
@@ -16,8 +17,6 @@ TOLD = (
     "the pool keeps running until --duration, sampled for summary.json and timeline.png",
 )
 LEFT_OUT = {
-    "spoofed request": "refusing one agent's request about another needs attested node identity and node "
-                       "credentials, not in this build",
     "spot capacity outage": "the autoscaler falls back to the regular pool, but a regular pool's VM cannot "
                             "join through POST /api/join yet (it admits instances of NODEPOOL_SCALE_SET only)",
     "reboot": "a Reboot event's cordon, drain and rejoin is not in the demo yet",

@@ -61,13 +61,15 @@ class Story:
 
     # -- the whole story ------------------------------------------------------------------------
     def run(self) -> None:
-        from demo import autoscaling, eviction, ghost
+        from demo import autoscaling, eviction, ghost, spoof
 
         self.start()
         self.join()
         self.pick_cast()
         self.seed()
         self.watch()
+        if self.opts.chaos:
+            spoof.spoofed_requests(self)
         autoscaling.burst(self, 3 * (len(self.agents()) + 1) + 6)  # ~2 nodes more than fit
         if self.opts.chaos:
             self.facts.update(eviction.spot_eviction(self))
