@@ -24,10 +24,12 @@ class StatusError(Exception):
 class Endpoint:
     url: str  # ending in /api
     key: str
+    local: bool = False  # found in .run/api-url: the local stack's, which may have stopped since
 
     @classmethod
     def find(cls, url: str = "", key: str = "", run: Path = RUN) -> Endpoint:
-        url = url or os.environ.get("NODEPOOL_API_URL", "") or _read(run / "api-url")
+        given = url or os.environ.get("NODEPOOL_API_URL", "")
+        url = given or _read(run / "api-url")
         key = key or os.environ.get("NODEPOOL_FUNCTION_KEY", "") or _read(run / "function-key")
         if not url:
             raise StatusError("no app to ask: start one with `python3 tasks.py serve` (or demo), or pass "
@@ -36,13 +38,15 @@ class Endpoint:
         if not key:
             raise StatusError(f"no function key for {url}: pass --key or set NODEPOOL_FUNCTION_KEY "
                               "(az functionapp keys list -g GROUP -n APP)")
-        return cls(url.rstrip("/"), key)
+        return cls(url.rstrip("/"), key, local=not given)
 
     def get(self, path: str) -> requests.Response:
         try:
             return requests.get(f"{self.url}/{path}", headers={"x-functions-key": self.key}, timeout=30)
         except requests.RequestException as err:
-            raise StatusError(f"{self.url} is not answering ({type(err).__name__}); is the app running?") from err
+            hint = ("the local stack that wrote .run/api-url has stopped? start `python3 tasks.py serve`"
+                    if self.local else "is the app running?")
+            raise StatusError(f"{self.url} is not answering ({type(err).__name__}); {hint}") from err
 
 
 def fetch(endpoint: Endpoint, audit_limit: int = 10) -> dict:
