@@ -1,4 +1,4 @@
-"""POST /api/events: an agent forwards the scheduled events it saw; we cordon and enqueue."""
+"""POST /api/events: an agent forwards the scheduled events it saw; we cordon, enqueue and start the drain."""
 from __future__ import annotations
 
 import azure.functions as func

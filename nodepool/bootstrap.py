@@ -48,7 +48,7 @@ from nodepool.services.autoscale_ports import EventTablePreemptNotices, QueuedSc
 from nodepool.services.caches import InstanceDirectory
 from nodepool.services.cluster import RegisteredCluster
 from nodepool.services.drain import DrainPolicy, DrainService
-from nodepool.services.drain_start import DrainStarter
+from nodepool.services.drain_start import DrainStarter, NoStart
 from nodepool.services.events import EventsService
 from nodepool.services.join import JoinPolicy, JoinService
 from nodepool.services.node_auth import NodeGuard
@@ -182,8 +182,10 @@ class Services:
                                             self.guard, self.audit, self.drain_starter), self.telemetry)
 
     @cached_property
-    def drain_starter(self) -> DrainStarter:
+    def drain_starter(self) -> DrainStarter | NoStart:
         """POST /api/events starts drains here at once; the queue message is their durable record."""
+        if not self.settings.drain_workers:
+            return NoStart()
         return DrainStarter(lambda request: self.drains.drain(request, wait=False), self.settings.drain_workers)
 
     @cached_property
@@ -245,7 +247,7 @@ class Services:
             tuple(PoolPort(p.pool, self.pool_scaleset(p.scale_set)) for p in s.autoscale_pools),
             KubeClusterView(kube), EventTablePreemptNotices(self.registry, now),
             QueuedScaleDownDrains(self.registry, kube, self.queue, now, policy.drain_timeout),
-            self._autoscale_store or TableAutoscaleStore(self.tables, s.cluster))
+            self._autoscale_store or TableAutoscaleStore(self.tables, s.cluster), self.audit)
         if self._autoscaler is None:
             self._autoscaler = Autoscaler(ports, policy, dry_run=s.dry_run)
             self._autoscale_ticks = RecordedTicks(ObservedTicks(self._autoscaler, self.telemetry, "autoscale"),

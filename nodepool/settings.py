@@ -39,6 +39,13 @@ def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse
 
 
+def _not_negative(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
 def _csv(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
@@ -122,7 +129,8 @@ class Settings:
     drain_margin_s: float = _env("NODEPOOL_DRAIN_MARGIN", 5.0, _positive(float))
     force_delete_pods: bool = _env("NODEPOOL_FORCE_DELETE_PODS", False, _bool)
     pod_grace_s: int = _env("NODEPOOL_POD_GRACE", 30, _positive(int))
-    drain_workers: int = _env("NODEPOOL_DRAIN_WORKERS", 64, _positive(int))  # drains started in-process at once
+    # drains started in-process at once by POST /api/events; 0: only from the queue message
+    drain_workers: int = _env("NODEPOOL_DRAIN_WORKERS", 64, _not_negative)
 
     # Reconcile
     dry_run: bool = _env("NODEPOOL_DRY_RUN", False, _bool)

@@ -31,7 +31,7 @@ from nodepool.settings import Settings
 TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10, "retry_total": 2, "retry_backoff_factor": 0.2}
 # Connections kept per storage endpoint: azure-core keeps 10, but the Python worker runs up to
 # PYTHON_THREADPOOL_THREAD_COUNT (at most 32) functions at once; past the pool every call reconnects.
-POOL_SIZE = 32
+POOL_SIZE = 96  # the worker's 32 threads and the in-process drains (NODEPOOL_DRAIN_WORKERS 64)
 
 
 def transport() -> RequestsTransport:

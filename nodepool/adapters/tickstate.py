@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import logging
 
+from nodepool.adapters.state_row import ABSENT, CHUNK, StateRow
 from nodepool.adapters.tables import Tables
 from nodepool.domain.reconcile_model import TickState
 
-TABLE, ROW, CHUNK = "reconcile", "state", 30_000
+TABLE = "reconcile"
 log = logging.getLogger(__name__)
 
 
@@ -37,20 +38,14 @@ def decode(chunks: list[str]) -> TickState:
 
 class TableTickStore:
     def __init__(self, tables: Tables, cluster: str):
-        self._table, self._cluster = tables(TABLE), cluster
+        self._row = StateRow(tables, TABLE, cluster)
 
     def load(self) -> tuple[TickState, str | None]:
         """The state and its ETag; (empty state, None) before the first save."""
-        row = self._table.get(self._cluster, ROW)
-        if row is None:
+        text, etag = self._row.load()
+        if text is ABSENT:
             return TickState(), None
-        chunks = [row.get(f"state{i}") for i in range(int(row.get("chunks") or 0))]
-        return decode(chunks if all(isinstance(c, str) for c in chunks) else []), row["etag"]
+        return decode([text] if isinstance(text, str) else []), etag
 
     def save(self, state: TickState, etag: str | None) -> str:
-        """Insert when `etag` is None (AlreadyExists if another tick did), else replace only if
-        unchanged (Conflict). Returns the new ETag."""
-        chunks = encode(state)
-        entity = {"PartitionKey": self._cluster, "RowKey": ROW, "chunks": len(chunks),
-                  **{f"state{i}": chunk for i, chunk in enumerate(chunks)}}
-        return self._table.insert(entity) if etag is None else self._table.update(entity, etag)
+        return self._row.save("".join(encode(state)), etag)

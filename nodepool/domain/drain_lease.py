@@ -48,6 +48,10 @@ def renewed(row: EventRecord, now: datetime) -> EventRecord:
     return replace(row, lease_until=now + timedelta(seconds=LEASE_S))
 
 
+def released(row: EventRecord, now: datetime) -> EventRecord:
+    return replace(row, lease_until=now)
+
+
 def due_renewal(row: EventRecord, now: datetime) -> bool:
     return row.lease_until is None or (row.lease_until - now).total_seconds() < LEASE_S * 2 / 3
 

@@ -71,7 +71,7 @@ class Autoscaler:
         claimed = self._save(plan.state, loaded, etag)
         if claimed in ("lost race", "not saved"):
             return AutoscaleReport(planned=plan.counts(), state=claimed)
-        actor, claimed_state = Actor(self.ports, self.dry_run, self.log), plan.state
+        actor, claimed_state = Actor(self.ports, self.dry_run, self.log, now), plan.state
         plan, state = self._scale_up(actor, plan, obs, loaded, now)
         for action in plan.failed:
             actor.delete_failed(action)

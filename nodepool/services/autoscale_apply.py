@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from nodepool.domain import audit
 from nodepool.domain.autoscale import AbandonScaleDown, DeleteFailed, FinishScaleDown
 from nodepool.domain.autoscale_down import ScaleDown
 from nodepool.domain.autoscale_up import ScaleUp
@@ -29,10 +31,17 @@ class Outcome:
     not_started: set[str] = field(default_factory=set)  # scale-downs whose drain could not start
 
 
+AUTOSCALER = audit.Actor.system("autoscale")
+
+
 class Actor:
-    def __init__(self, ports: AutoscalePorts, dry_run: bool, log: logging.Logger):
-        self.ports, self.dry_run, self.log = ports, dry_run, log
+    def __init__(self, ports: AutoscalePorts, dry_run: bool, log: logging.Logger, now: datetime):
+        self.ports, self.dry_run, self.log, self.now = ports, dry_run, log, now
         self.outcome = Outcome()
+
+    def _audit(self, action: str, node: str, reason: str, detail: str) -> None:
+        if self.ports.trail is not None:
+            self.ports.trail.record(AUTOSCALER, action, node, reason, self.now, detail)
 
     def _would(self, what: str, reason: str, **fields) -> bool:
         if self.dry_run:
@@ -54,6 +63,7 @@ class Actor:
                 scaleset.set_capacity(target, info.etag)
                 self.outcome.applied += 1
                 self.log.info(f"autoscale {pool.name} capacity {info.capacity} -> {target}: {up.reason}")
+                self._audit(audit.CAPACITY_WRITE, "", up.reason, f"{pool.name} {info.capacity} -> {target}")
                 return
             except CapacityUnavailable as err:
                 self.outcome.capacity_errors[pool.name] = err.code
@@ -95,7 +105,7 @@ class Actor:
             self.log.warning(f"autoscale keeps instance {done.instance_id}: not {done.node}'s or protected now")
             self.outcome.deleted.add(done.node)  # nothing of ours to delete: stop tracking it
             return
-        if instance is None or self._delete(done.pool, (done.instance_id,), done.reason):
+        if instance is None or self._delete(done.pool, (done.instance_id,), done.reason, done.node):
             self._remove_node(done.node)  # a complete listing without it, or our own delete: positive evidence
 
     def _remove_node(self, node: str) -> None:
@@ -113,7 +123,7 @@ class Actor:
             except NodepoolError as err:
                 self._failed(f"uncordon of {gave_up.node}", err)
 
-    def _delete(self, pool: str, ids: tuple[str, ...], reason: str) -> bool:
+    def _delete(self, pool: str, ids: tuple[str, ...], reason: str, node: str = "") -> bool:
         try:
             self.ports.scaleset(pool).delete_instances(ids)
         except NodepoolError as err:
@@ -121,4 +131,6 @@ class Actor:
             return False
         self.outcome.applied += 1
         self.log.info(f"autoscale deleted {pool} instances {list(ids)}: {reason}")
+        for instance_id in ids:
+            self._audit(audit.INSTANCE_DELETE, node, reason, f"{pool} instance {instance_id}")
         return True

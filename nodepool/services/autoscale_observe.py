@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from nodepool.domain.autoscale_model import InstanceView, NodeView, Observation, Pool, PoolView
 from nodepool.domain.model import Instance, Snapshot
 from nodepool.ports_autoscale import AutoscaleStore, ClusterView, PoolScaleSet, PreemptNotices, ScaleDownDrains
+from nodepool.services.audit import AuditTrail
 from nodepool.services.reconcile_observe import listing
 
 
@@ -28,6 +29,7 @@ class AutoscalePorts:
     notices: PreemptNotices
     drains: ScaleDownDrains
     store: AutoscaleStore
+    trail: AuditTrail | None = None  # capacity writes and instance deletes are control actions
 
     def scaleset(self, pool: str) -> PoolScaleSet:
         return next(p.scaleset for p in self.pools if p.pool.name == pool)

@@ -13,6 +13,7 @@ the error propagates and the queue redelivers the message.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -38,7 +39,18 @@ from nodepool.services.nodes import update_node
 
 log = logging.getLogger(__name__)
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 1.0  # between eviction passes; back to the first after progress
-PARALLEL_EVICTIONS = 8  # per drain: 20 pods go out in a few round trips, not twenty
+PARALLEL_EVICTIONS = 4  # per drain: 20 pods go out in five round trips, not twenty
+EVICTION_THREADS = 32  # shared by all drains of this process: a mass eviction must not starve HTTP
+_evictions: ThreadPoolExecutor | None = None
+_evictions_lock = threading.Lock()
+
+
+def _eviction_pool() -> ThreadPoolExecutor:
+    global _evictions
+    with _evictions_lock:
+        if _evictions is None:
+            _evictions = ThreadPoolExecutor(EVICTION_THREADS, thread_name_prefix="evict")
+        return _evictions
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,10 @@ class DrainService:
         except LeaseLost:
             log.warning("drain lease lost; the drain that took it finishes", extra=status)
             return {**status, "status": "lease lost"}
+        except Exception:
+            if claim.lease:
+                claim.lease.release(self.now())
+            raise
         if self.trail and "pods_left" in outcome:  # a drain done now, not one found done already
             self._audit(request, outcome)
         return outcome
@@ -169,12 +185,12 @@ class Drainer:
         chosen = [p for p in pods if (p.namespace, p.name) in grace]
         cap = self.policy.pod_grace_s
 
-        def one(pod: Pod) -> bool:
-            return bool(self.kube.evict(pod, grace_s=min(cap, grace[(pod.namespace, pod.name)])))
-        if len(chosen) <= 1:
-            return sum(one(p) for p in chosen)
-        with ThreadPoolExecutor(min(PARALLEL_EVICTIONS, len(chosen)), thread_name_prefix="evict") as pool:
-            return sum(pool.map(one, chosen))
+        def some(part: list[Pod]) -> int:
+            return sum(bool(self.kube.evict(p, grace_s=min(cap, grace[(p.namespace, p.name)]))) for p in part)
+        parts = [chosen[i::PARALLEL_EVICTIONS] for i in range(min(PARALLEL_EVICTIONS, len(chosen)))]
+        if len(parts) <= 1:
+            return some(chosen)
+        return sum(_eviction_pool().map(some, parts))
 
     def _mark(self, node: str, move: Callable[[NodeRecord], NodeRecord], current=None) -> None:
         """`move` the row (NodeRecord.new when there is none: the drain's record is what counts)."""

@@ -20,7 +20,7 @@ from nodepool.domain.registry import EventRecord
 from nodepool.errors import Conflict, TransientError
 from nodepool.ports import Registry
 
-WAIT_POLL_S = 0.5
+WAIT_POLL_S = 1.0  # a waiting queue trigger reads the row once a second: it holds a worker thread meanwhile
 
 
 class LeaseLost(TransientError):
@@ -42,6 +42,14 @@ class Lease:
 
     def finish(self, now: datetime, *, pods_left: int, removed: bool) -> None:
         self.row = self._write(L.finished(self.row, now, pods_left=pods_left, removed=removed))
+
+    def release(self, now: datetime) -> None:
+        """A drain that failed gives its lease up, so the queue's next delivery takes over at once
+        instead of waiting for it to run out. Best effort: a lease that stays runs out anyway."""
+        try:
+            self.row = self.registry.save_event(L.released(self.row, now))
+        except (Conflict, TransientError):
+            pass
 
     def _write(self, row: EventRecord) -> EventRecord:
         try:

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 
 class DrainStarter:
+    starts = True  # the queue message can wait: it is only the fallback
+
     def __init__(self, drain: Callable[[DrainRequest], dict], workers: int):
         self._drain, self._workers = drain, workers
         self._pool: ThreadPoolExecutor | None = None
@@ -46,7 +48,11 @@ class DrainStarter:
 
 
 class NoStart:
-    """Drains from the queue message only (tests of the queue path; a host that must not drain here)."""
+    """Drains from the queue message only (NODEPOOL_DRAIN_WORKERS=0): the message goes out visible."""
+    starts = False
+
+    def shutdown(self) -> None:
+        return None
 
     def start(self, request: DrainRequest) -> None:
         return None

@@ -33,6 +33,8 @@ QUEUE_DELAY_MAX_S = 10.0
 
 
 class Starter(Protocol):
+    starts: bool  # False: nothing starts here, so the queue message must not wait
+
     def start(self, request: DrainRequest) -> None: ...
 
 
@@ -52,8 +54,7 @@ class EventsService:
         lookup = self.instances.lookup(report.hostname, now, node.vm_id)
         instance = check_instance(JoinRequest(report.hostname, vm_id=node.vm_id.lower()), lookup)
         vm_name = self.scaleset.vm_name(instance.instance_id)
-        answer = record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now,
-                               self.starter)
+        answer = record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now, self.starter)
         for event in answer["events"]:  # after the cordons: auditing never holds one back
             if event.get("action") == "drain" and not event.get("duplicate"):
                 why = f"{event['type']} {event['event_id']}"
@@ -98,7 +99,7 @@ def _record(registry: Registry, kube: Kube, queue: EventQueue, starter: Starter,
     # The row before the message: once enqueued, the drain may start at once and must not be overwritten.
     update_node(registry, node, cordoned)
     request = DrainRequest(node, event.event_id, event.type, record.deadline, event.not_before)
-    queue.send(request.to_message(), delay_s=queue_delay_s(record.deadline, now))
+    queue.send(request.to_message(), delay_s=queue_delay_s(record.deadline, now) if starter.starts else 0)
     try:
         record = registry.save_event(enqueued(record))
     except Conflict:  # a racing request (or its drain) moved the row first: it owns the rest

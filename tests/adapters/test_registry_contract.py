@@ -94,12 +94,24 @@ def test_join_tokens_are_recorded_listed_and_deleted(registry):
 
 def test_an_event_is_recorded_once_and_updated_after(registry):
     event = EventRecord("agent000001", "E-1", "Preempt", NOW, NOW + timedelta(seconds=30), NOW + timedelta(seconds=30))
-    registry.add_event(event)
+    added = registry.add_event(event)
     with pytest.raises(AlreadyExists):
         registry.add_event(event)
-    registry.save_event(replace(event, enqueued=True))
-    assert registry.event("agent000001", "E-1") == replace(event, enqueued=True)
+    saved = registry.save_event(replace(added, status="enqueued"))
+    assert registry.event("agent000001", "E-1") == replace(event, status="enqueued")
+    assert registry.event("agent000001", "E-1").etag == saved.etag != added.etag
     assert registry.event("agent000001", "E-2") is None
+
+
+def test_an_event_row_is_a_lease_a_stale_etag_loses(registry):
+    """Two drains claim one event from the same read: exactly one wins; then it finishes."""
+    row = registry.add_event(EventRecord("agent000001", "E-1", "Preempt", NOW, NOW + timedelta(seconds=30)))
+    mine = registry.save_event(replace(row, status="draining", owner="a", attempt=1, lease_until=NOW))
+    with pytest.raises(Conflict):
+        registry.save_event(replace(row, status="draining", owner="b", attempt=1, lease_until=NOW))
+    registry.save_event(replace(mine, status="done", lease_until=None, finished_at=NOW, pods_left=3, removed=True))
+    done = registry.event("agent000001", "E-1")
+    assert (done.status, done.owner, done.pods_left, done.removed, done.lease_until) == ("done", "a", 3, True, None)
 
 
 def test_old_events_are_found_for_expiry(registry):

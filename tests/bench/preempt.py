@@ -26,9 +26,9 @@ appeared in IMDS:
   repeated, or a Node touched after its delete;
 - rows_consistent: share of events whose registry row (GET /api/nodes) names the event, is
   `deleted` exactly when the Node was, and has pods_left = evictable pods never evicted.
-Every VM's agent first joins with an attested document (its node credential signs its
-events), and the app is warmed with one empty report (identity keys, scale-set list, Kubernetes client),
-as an always-ready instance would be. Timings are medians over RUNS runs (`--runs N`), the counts
+Every VM's agent first joins with an attested document (its node credential signs its events), and
+the app is warmed with one empty report (identity keys, scale-set list, Kubernetes client), as an
+always-ready instance would be. Timings are medians over RUNS runs (`--runs N`), the counts
 and the ratios that must be 1.0 the worst run's, the eviction ratio the runs' mean. The app's and
 the agents' logs of the last run are left in /tmp (LOGS). The last line is one JSON object.
 """

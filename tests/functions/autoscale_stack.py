@@ -24,6 +24,7 @@ from nodepool.domain.events import EventReport
 from nodepool.domain.registry import ClusterInfo
 from nodepool.fakes.event_queue import FakeEventQueue
 from nodepool.services.autoscale import AutoscaleReport
+from nodepool.services.events import record_events
 from nodepool.settings import Settings
 from sim.cluster import Pool, Simulator
 
@@ -66,11 +67,15 @@ class AutoscaleStack:
         return [self.services.drains.drain(DrainRequest.from_message(m)) for m in sent]
 
     def report_events(self, vm) -> dict:
-        """What the agent on `vm` does with its scheduled events: POST them to /api/events."""
+        """What POST /api/events does with `vm`'s scheduled events once the node's credential is
+        checked (these nodes joined through auto_join, not an attested join: identity is tested in
+        test_node_identity; here only what the events service records matters)."""
         url = self.sim.imds_for(vm.instance_id) + "/metadata/scheduledevents?api-version=2020-07-01"
         document = requests.get(url, headers={"Metadata": "true"}, timeout=5).json()
         report = EventReport.from_json({"hostname": vm.computer_name, "incarnation": 1, "document": document})
-        return self.services.events.record(report, utcnow())
+        s, now = self.services, utcnow()
+        return record_events(s.registry, s.cluster.kube(now), self.queue, report, s.scaleset.vm_name(vm.instance_id),
+                             now)
 
     # -- what the cluster looks like ---------------------------------------------------------------
     def capacity(self, scale_set: str) -> int:

@@ -2,14 +2,17 @@
 
 Faults come from the simulator (KubeSim faults) and from the host itself (SIGKILL). Queue
 knobs are shortened for the poison test through the app settings the real host also reads
-(`AzureFunctionsJobHost__extensions__queues__*`), never by editing host.json.
+(`AzureFunctionsJobHost__extensions__queues__*`), never by editing host.json. The fault tests
+run with NODEPOOL_DRAIN_WORKERS=0: no drain starts in-process, so the queue message (the durable
+record behind every in-process start) is what they put through its retries.
 """
 from __future__ import annotations
 
 from localstack.waiting import wait_for
 from tests.functions.test_events import ENV, SIM, joined, start
 
-FAST_RETRIES = {  # a failed message is visible again after 1 s; an idle queue is polled at least every 0.5 s
+QUEUE_ONLY = {"NODEPOOL_DRAIN_WORKERS": "0"}
+FAST_RETRIES = {**QUEUE_ONLY,  # a failed message is visible again after 1 s; an idle queue is polled at least every 0.5 s
     "AzureFunctionsJobHost__extensions__queues__visibilityTimeout": "00:00:01",
     "AzureFunctionsJobHost__extensions__queues__maxPollingInterval": "00:00:00.5",
 }
@@ -47,10 +50,12 @@ def test_kubernetes_api_down_during_the_drain_is_retried_and_nothing_is_lost(mak
     assert row["pods_left"] == 0 and events.kube.node(name) is None
     assert len(events.running_elsewhere("web", name)) == 10
     assert events.kube.requests["DELETE pods"] == 0
-    assert events.drain_attempts(name, preempt.event_id) == [1]  # retried inside the drain, not redelivered
+    assert events.drains_run(name, preempt.event_id) == 1  # retried inside the drain, not started again
 
 
-def test_a_worker_killed_mid_drain_is_redelivered_and_the_drain_finished_once(make_stack):
+def test_a_worker_killed_mid_drain_is_taken_over_from_the_queue_and_the_drain_finished_once(make_stack):
+    """The drain started in-process dies with its host; the queue message, visible after its delay,
+    finds the lease run out and the new worker takes the drain over."""
     env = {**ENV, "DEVHOST_QUEUE_LEASE": "2"}  # a dead host's message is back in 2 s
     events = joined(make_stack(SIM, env, timers=True))
     name = events.names()[0]
@@ -67,8 +72,9 @@ def test_a_worker_killed_mid_drain_is_redelivered_and_the_drain_finished_once(ma
     events.stack = events.stack.with_another_host()  # a new worker on the same storage
 
     row = events.wait_row(name, state="deleted")
-    assert events.drain_attempts(name, preempt.event_id, crashed_logs) == [1]
-    assert events.drain_attempts(name, preempt.event_id) == [2]
+    assert events.drain_attempts(name, preempt.event_id, crashed_logs) == []  # it ran in-process, not from the queue
+    assert events.drain_attempts(name, preempt.event_id) == [1]
+    assert events.drains_run(name, preempt.event_id) == 2  # the dead one, and the one that took its lease over
     assert row["drain_started_at"] == first["drain_started_at"]  # the same drain, continued
     assert row["pods_left"] == 0 and events.kube.node(name) is None
     assert len(events.running_elsewhere("web", name)) == 10

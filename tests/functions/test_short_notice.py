@@ -45,7 +45,7 @@ def seeded(stack, node) -> set[str]:
 def settled(stack, node, event) -> dict:
     """Wait until the registry row says this event's drain finished; the row."""
     def done():
-        row = stack.call("GET", "nodes/" + node.name, who=None).json()
+        row = stack.node_row(node.name) or {}
         return row if row.get("last_event_id") == event.event_id and row.get("drained_at") else None
     return wait(done, 30, what="drain of %s recorded" % event.event_id)
 
@@ -114,5 +114,5 @@ def test_app_hung_until_after_not_before_drains_once_with_the_real_outcome(pool,
     finally:
         pool.host.resume()
     assert_one_consistent_drain(pool, observed, node, event, pods)
-    row = pool.call("GET", "nodes/" + node.name, who=None).json()
+    row = pool.node_row(node.name)
     assert row["pods_left"] == len(pods), row  # nothing could be evicted: the VM had gone

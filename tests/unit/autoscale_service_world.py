@@ -5,9 +5,11 @@ import logging
 from datetime import timedelta
 
 from nodepool.domain.autoscale_model import NodeView, PodView, Policy, Pool
+from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.autoscale_cluster import FakeClusterView, FakeDrains, FakePreemptNotices
 from nodepool.fakes.autoscale_scaleset import FakePoolScaleSet
 from nodepool.fakes.autoscale_store import FakeAutoscaleStore
+from nodepool.services.audit import AuditTrail
 from nodepool.services.autoscale import Autoscaler
 from nodepool.services.autoscale_observe import AutoscalePorts, PoolPort
 from tests.unit.autoscale_world import NOW, REGULAR, SPOT
@@ -22,8 +24,9 @@ class ServiceWorld:
         self.pools = {p.name: p for p in pools}
         self.cluster, self.notices, self.store = FakeClusterView(), FakePreemptNotices(), FakeAutoscaleStore()
         self.drains = FakeDrains(self.cluster)
+        self.audit = FakeAuditLog()
         self.ports = AutoscalePorts(tuple(PoolPort(p, self.sets[p.name]) for p in pools), self.cluster,
-                                    self.notices, self.drains, self.store)
+                                    self.notices, self.drains, self.store, AuditTrail(self.audit))
         self.autoscaler = Autoscaler(self.ports, policy, dry_run, logging.getLogger("test.autoscale"))
 
     def tick(self, after: timedelta = timedelta(seconds=30)):

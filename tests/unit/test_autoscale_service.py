@@ -151,3 +151,23 @@ def test_dry_run_drains_and_deletes_nothing():
     w.tick(timedelta(minutes=11))
     report = w.tick(timedelta(minutes=11))
     assert report.planned == {"scale_down": 1} and w.drains.started == [] and w.capacity("spot") == 1
+
+
+def test_capacity_writes_and_instance_deletes_are_audited_and_dry_runs_are_not():
+    w = ServiceWorld()
+    w.add_pods(*(pending(f"p{i}", cpu=1) for i in range(6)))
+    w.tick()
+    w.boot()
+    quiet = w.cluster.pod_map["default/p4"].node
+    for pod in ("default/p0", "default/p4", "default/p5"):
+        w.cluster.delete_pod(pod)
+    w.tick(timedelta(minutes=11))
+    w.tick(timedelta(minutes=10))  # the quiet node is empty now: drained and its instance deleted at once
+    rows = [(e.action, e.node, e.role, e.detail) for e in sorted(w.audit.rows.values(), key=lambda e: e.at)]
+    assert rows[0] == ("capacity_write", "", "system", "spot 0 -> 2")
+    deletes = [r for r in rows if r[0] == "instance_delete"]
+    assert [(node, role) for _, node, role, _ in deletes] == [(quiet, "system")]
+    dry = ServiceWorld(dry_run=True)
+    dry.add_pods(*(pending(f"p{i}") for i in range(6)))
+    dry.tick()
+    assert dry.audit.rows == {}

@@ -18,6 +18,7 @@ NODE = "agents000000"
 
 class Recorder:
     """A Starter that only remembers what it was asked to start."""
+    starts = True
 
     def __init__(self):
         self.started: list[DrainRequest] = []
@@ -111,3 +112,16 @@ def test_a_crash_between_the_event_and_the_registry_row_is_completed_from_the_ev
     assert answer["status"] == "already drained"
     node = plane.registry.node(NODE)
     assert (node.state, node.pods_left, node.last_event_id) == (NodeState.DELETED, 3, "E1")
+
+
+def test_a_failed_drain_gives_its_lease_up_for_the_next_delivery(plane):
+    from nodepool.errors import Unavailable
+    reported(plane)
+    request = DrainRequest.from_message(plane.queue.messages[0])
+    clock = ManualClock(NOW + timedelta(seconds=31))  # past the deadline: the first failure is final
+    plane.kube.fail_next(Unavailable("api down"))
+    with pytest.raises(Unavailable):
+        service(plane, clock).drain(request)
+    assert L.decide(plane.registry.event(NODE, "E1"), clock.now()) == L.TAKE  # no wait for the lease to run out
+    assert service(plane, clock).drain(request)["pods_left"] == 20
+    assert plane.registry.event(NODE, "E1").attempt == 2
