@@ -37,10 +37,13 @@ def test_the_status_task_prints_the_pool_from_the_stack_it_is_given(make_stack, 
     as_json = subprocess.run([sys.executable, "tasks.py", "status", "--json"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
     assert as_json.returncode == 0, as_json.stderr
-    assert sorted(n["name"] for n in json.loads(as_json.stdout)["nodes"]) == sorted(stack.hostnames())
+    status = json.loads(as_json.stdout)
+    assert sorted(n["name"] for n in status["nodes"]) == sorted(stack.hostnames())
+    assert {row["node"] for row in status["audit"] if row["action"] == "join"} == set(stack.hostnames())
     tables = subprocess.run([sys.executable, "tasks.py", "status"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60)
     assert tables.returncode == 0 and all(h in tables.stdout for h in stack.hostnames()), tables.stdout
+    assert "audit (newest first)" in tables.stdout
     assert stack.function_key not in tables.stdout + as_json.stdout
     nowhere = subprocess.run([sys.executable, "tasks.py", "status", "--url", "http://127.0.0.1:9/api", "--key", "k"],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
