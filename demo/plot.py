@@ -31,10 +31,11 @@ def timeline_png(recorder, path: Path) -> None:
     middle.set_ylabel("pending pods")
     bottom.set_yticks([0, 1], ["decision", "event"])
     bottom.set_ylim(-0.6, 1.6)
-    for at, kind, label in recorder.marks:
+    for i, (at, kind, label) in enumerate(recorder.marks):
         y = 1 if kind == "event" else 0
         bottom.plot([at], [y], marker="v" if y else "o", color="tab:blue" if y else "tab:brown")
-        bottom.annotate(label[:38], (at, y), xytext=(2, 4), textcoords="offset points", fontsize=7, rotation=20)
+        bottom.annotate(label[:38], (at, y), xytext=(2, 4 + 9 * (i % 3)), textcoords="offset points", fontsize=7,
+                        rotation=15)  # staggered: marks close in time keep their labels apart
     for axis in (top, middle, bottom):
         for at, _, _ in recorder.marks:
             axis.axvline(at, color="grey", linewidth=0.4, alpha=0.5)
