@@ -144,19 +144,29 @@ def _bench_argv(argv: list[str]) -> list[str]:
             "out": "where the rendered cloud-init goes (default .run/cloud-init)",
             "arm_out": "where the ARM parameter files go (default .run/arm)"})
 def params(c, file="cluster.env", out=".run/cloud-init", arm_out=".run/arm"):
-    """Render master and agent cloud-init (every ${VAR} filled and checked) and write the ARM parameter
-    files of deploy-storage and deploy-compute. A bad parameter is an error naming it (never its value)."""
+    """Render the cloud-init of master and agents and the ARM parameter files of the deployments.
+
+    Every ${VAR} is filled and checked; the ARM parameter files are those of deploy-storage and
+    deploy-compute. A bad parameter is an error naming it (never its value)."""
     from infra.cloud_init import VARIABLES
     from ops import params as P
     from ops.config import Config, read_dotenv
+    from ops.errors import OpsError
     from ops.tasks import failures
 
     _bootstrap()
     with failures("params"):
+        if not (ROOT / file).is_file():
+            hint = " (copy cluster.env.example to start one)" if file == "cluster.env" else ""
+            raise OpsError(f"{file}: no such file{hint}")
         given = read_dotenv(ROOT / file)
         given.update({k: v for k, v in os.environ.items() if k in VARIABLES and not VARIABLES[k].derived})
         cfg = Config.load()
         explicit = set(read_dotenv(ROOT / ".env")) | {k for k in os.environ if k in cfg.values}
+        if set(given.get("K3S_SHA256", "")) == {"0"}:
+            _say("warning: K3S_SHA256 is the example's all-zero placeholder: put the SHA-256 of the k3s "
+                 "release's binary (sha256sum-<arch>.txt of the GitHub release) or cloud-init's check "
+                 "fails on every VM")
         rendered = P.render(cfg, given, explicit)  # both roles and both files before anything is written
         files = P.arm_parameters(cfg, rendered, P.public_key(cfg))
         target = ROOT / out
@@ -219,6 +229,7 @@ def serve(c, port=7071, agents=3):
         path.write_text(keys[name])
         path.chmod(0o600)
     key_file = ROOT / ".run" / "function-key"
+    url_file = ROOT / ".run" / "api-url"
     host_env = {"DEVHOST_FUNCTION_KEYS": keys["function-key"], "DEVHOST_MASTER_KEY": keys["master-key"]}
     kubeconfig = ROOT / ".run" / "kubeconfig"
     stack = LocalStack(agents=int(agents), port=int(port), storage=ROOT / ".azurite", echo=sys.stdout,
@@ -226,6 +237,7 @@ def serve(c, port=7071, agents=3):
     try:
         stack.start()
         _say(f"Azurite at {stack.azurite.ports} (data in .azurite/); simulator: python -m sim prints the same map")
+        url_file.write_text(stack.api)  # for `tasks.py status`
         answer = stack.register_master()
         _say(f"master registered: {answer.status_code}; agents: {', '.join(v.computer_name for v in stack.sim.vms)}")
         _say(f"Kubernetes: {kubectl_hint(kubeconfig.relative_to(ROOT))}")
@@ -240,19 +252,63 @@ def serve(c, port=7071, agents=3):
         stack.stop()
 
 
-@task(help={"agents": "spot VMs in the simulated scale set (default 5)",
+@task(help={"agents": "spot VMs in the simulated scale set (default 5; at least 4, or 1 with --no-chaos)",
             "pods": "pods of the ReplicaSet seeded as the workload (default 40)",
-            "notice": "seconds of notice the spot eviction gives (default 30, as Azure does)"})
-def demo(c, agents=5, pods=40, notice=30):
-    """The product's story on this machine, as a timeline: join, spot eviction, a VM killed, reconcile.
+            "notice": "seconds of notice the first spot eviction gives (default 30, as Azure does); the second "
+                      "is a short 5 s one",
+            "duration": "seconds the demo runs at least: the pool keeps running, sampled, after the story "
+                        "(default 0: the story's own ~30-60 s)",
+            "seed": "picks the VMs the trouble happens to (default 1)",
+            "no_chaos": "no eviction and no kill: join, workload and the pool running",
+            "report": "where summary.json and timeline.png go (default .run/demo/report)"})
+def demo(c, agents=5, pods=40, notice=30, duration=0, seed=1, no_chaos=False, report=".run/demo/report"):
+    """The product's story on this machine, one checked line per step, and a report of what was measured.
 
     Azurite, the simulator, the real app in the dev host and the real node helper (`python3 -m agent`)
-    for every VM. Under ~90 s; exits non-zero naming the step that failed. Logs go to .run/demo/.
+    for every VM: join, a workload, a burst the autoscaler answers, a spot eviction, a short-notice (5 s)
+    one, a VM killed and its ghost removed by reconcile, an idle node scaled down. ~30-60 s after the first
+    run's bootstrap; exits non-zero naming the step that failed. Logs in .run/demo/.
     """
     from demo.__main__ import main
 
     _bootstrap()
-    sys.exit(main(["--agents", str(agents), "--pods", str(pods), "--notice", str(notice)]))
+    args = ["--agents", str(agents), "--pods", str(pods), "--notice", str(notice), "--duration", str(duration),
+            "--seed", str(seed), "--report", str(ROOT / report)]
+    sys.exit(main(args + (["--no-chaos"] if no_chaos else [])))
+
+
+def _with_chapters(doc: str) -> str:
+    from demo.chapters import help_text
+
+    return doc.rstrip() + "\n\n" + "\n".join("    " + line for line in help_text().splitlines()) + "\n"
+
+
+demo.__doc__ = _with_chapters(demo.__doc__)
+
+
+@task(help={"json": "print the status as one JSON object instead of tables",
+            "url": "the app's API base, e.g. https://APP.azurewebsites.net/api (default: NODEPOOL_API_URL, "
+                   "else the local stack's .run/api-url)",
+            "key": "function key (default: NODEPOOL_FUNCTION_KEY, else .run/function-key); never printed"})
+def status(c, json=False, url="", key=""):
+    """The pool at a glance: nodes, pending pods, the last decisions, recent audit rows.
+
+    Nodes per pool with state, Ready, pods, last event and drain outcome; pending pods; the last
+    reconcile and autoscale decisions with their reasons (GET /api/status); the audit trail
+    (GET /api/audit, where the app has it)."""
+    import json as json_lib
+
+    from console.render import show
+    from console.status import Endpoint, StatusError, fetch
+
+    try:
+        answer = fetch(Endpoint.find(url, key))
+    except StatusError as err:
+        sys.exit(f"status: {err}")
+    if json:
+        print(json_lib.dumps(answer, sort_keys=True))
+    else:
+        show(answer)
 
 
 def _version() -> str:
@@ -275,6 +331,33 @@ if Path(sys.prefix).resolve() == VENV.resolve():  # the operator's commands need
             if isinstance(item, Task) and item.body.__module__ == module.__name__:
                 namespace.add_task(item)
 
+READ_ONLY = {"status"}  # tasks that only read: they run under --dry too
+
+
+class Tasks(Program):
+    """invoke's Program, with its core --dry honoured for every task: a task that writes, starts or
+    acts on something prints what it would do, with the arguments given, and does nothing."""
+
+    def core_args(self):
+        args = super().core_args()
+        for arg in args:
+            if arg.name == "dry":
+                arg.help = "Print what each task would do (with its arguments) and do nothing."
+        return args
+
+    def execute(self) -> None:
+        if not self.config.run.dry:
+            return super().execute()
+        for parsed in self.tasks:
+            if parsed.name in READ_ONLY:
+                self.executor_class(self.collection, self.config, self.core).execute(parsed)
+                continue
+            given = ", ".join(f"--{a.name.replace('_', '-')} {a.value}" for a in parsed.args.values() if a.got_value)
+            doc = (self.collection[parsed.name].__doc__ or "").strip().split("\n\n")[0]
+            print(f"[tasks] --dry: would run `{parsed.name}{' ' + given if given else ''}`: "
+                  f"{' '.join(doc.split())} Nothing was done.")
+
+
 if __name__ == "__main__":
-    Program(namespace=namespace, name="tasks", binary="python3 tasks.py", version=_version()).run(
+    Tasks(namespace=namespace, name="tasks", binary="python3 tasks.py", version=_version()).run(
         _bench_argv(sys.argv))

@@ -14,14 +14,20 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from demo.chapters import LEFT_OUT, help_text
+from demo.live import live_view
+from demo.report import Recorder
 from demo.story import Options, Story
 from demo.timeline import StepFailed, Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
+SUMMARY = ("agents", "joins", "preemptions", "missed_deadlines", "lost_events", "pending_pod_seconds", "node_hours",
+           "spoofed_requests_accepted")
 
 
-def parse(argv: list[str] | None) -> tuple[Options, Path | None]:
-    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.split("\n\n")[0])
+def parse(argv: list[str] | None) -> tuple[Options, Path | None, Path]:
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.split("\n\n")[0],
+                                     epilog=help_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agents", type=int, default=5, help="spot VMs in the scale set (at least 3; default 5)")
     parser.add_argument("--pods", type=int, default=40, help="pods of the ReplicaSet web (default 40)")
     parser.add_argument("--notice", type=float, default=30.0, help="seconds of notice of the eviction (default 30)")
@@ -29,17 +35,35 @@ def parse(argv: list[str] | None) -> tuple[Options, Path | None]:
                         help="seconds until a silent kubelet's Node turns NotReady (default 3; 40 in k3s)")
     parser.add_argument("--logs", type=Path, default=ROOT / ".run" / "demo", help="log folder (default .run/demo)")
     parser.add_argument("--facts", type=Path, help="also write what was measured to this file, as JSON")
+    parser.add_argument("--duration", type=float, default=0.0,
+                        help="seconds the demo runs at least: the pool keeps running after the story (default 0)")
+    parser.add_argument("--seed", type=int, default=1, help="picks the VMs the trouble happens to (default 1)")
+    parser.add_argument("--no-chaos", action="store_true",
+                        help="no eviction and no kill: join, workload and the pool running")
+    parser.add_argument("--report", type=Path, default=ROOT / ".run" / "demo" / "report",
+                        help="where summary.json and timeline.png go (default .run/demo/report)")
     args = parser.parse_args(argv)
-    if args.agents < 3:
-        parser.error("--agents must be at least 3: one evicted, one killed, one left")
-    return Options(args.agents, args.pods, args.notice, args.grace, args.logs.resolve()), args.facts
+    if args.agents < (4 if not args.no_chaos else 1):
+        parser.error("--agents must be at least 4: two evicted, one killed, one left (1 with --no-chaos)")
+    opts = Options(args.agents, args.pods, args.notice, args.grace, args.logs.resolve(), args.duration, args.seed,
+                   not args.no_chaos)
+    return opts, args.facts, args.report.resolve()
 
 
 def summary(story: Story) -> None:
     f, t = story.facts, story.t
-    t.say(f"done in {f['total_s']:.1f} s. {f['joined']} VMs joined through the app; a spot eviction was drained "
-          f"and acknowledged {f['before_not_before_s']:.1f} s before NotBefore; a VM killed without notice left a "
-          f"ghost Node, which one reconcile tick removed")
+    if not story.opts.chaos:
+        t.say(f"done in {f['total_s']:.1f} s. {f['joined']} VMs joined through the app and ran the workload, "
+              f"{len(f['burst']['new_vms'])} more for a burst, {', '.join(f['scale_down']['nodes'])} scaled down "
+              "when idle (--no-chaos: no eviction, no kill)")
+        return
+    short, burst, down = f["short_notice"], f["burst"], f["scale_down"]
+    t.say(f"done in {f['total_s']:.1f} s. {f['joined']} VMs joined through the app, {len(burst['new_vms'])} more "
+          f"when one autoscale decision answered a burst of {burst['pending']} pending pods; a spot eviction was "
+          f"drained and acknowledged {f['before_not_before_s']:.1f} s before NotBefore, a 5-s one "
+          f"{short['before_not_before_s']:.1f} s before; a VM killed without notice left a ghost Node, which one "
+          f"reconcile tick removed; idle, {', '.join(down['nodes'])} was scaled down; "
+          f"{f['spoofed']['attempts']} spoofed requests, {f['spoofed']['accepted']} accepted")
     t.more(f"timings: stack up {f['start_s']:.1f} s, joins {f['join_s']:.1f} s, cordon {f['cordon_ms']} ms after "
            f"the event ({f['cordon_after_seen_ms']} ms after the agent's IMDS poll saw it), {f['pods_evicted']} pods "
            f"evicted by +{f['drained_s']:.1f} s, Node deleted "
@@ -50,17 +74,19 @@ def summary(story: Story) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts, facts_file = parse(argv)
+    opts, facts_file, report = parse(argv)
     opts.logs.mkdir(parents=True, exist_ok=True)
     for old in opts.logs.glob("*.log"):  # the last run's
         old.unlink()
     timeline = Timeline()
     work = Path(tempfile.mkdtemp(prefix="nodepool-demo-"))
-    story = Story(opts, timeline, work)
+    recorder = Recorder(timeline.started)
+    story = Story(opts, timeline, work, recorder)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     code = 1
     try:
-        story.run()
+        with live_view(recorder):
+            story.run()
         summary(story)
         code = 0
     except StepFailed as err:
@@ -77,11 +103,16 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave processes behind
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
+            recorder.stop()
             story.close()
             shutil.rmtree(work, ignore_errors=True)
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.signal(signal.SIGTERM, previous)
+    if recorder.samples:
+        figures = recorder.write(report, LEFT_OUT)
+        timeline.say(f"report: {report}/summary.json, timeline.png: " + ", ".join(
+            f"{k} {figures[k]}" for k in SUMMARY if figures[k] is not None))
     if code:
         timeline.say(f"logs: {opts.logs}")
     if facts_file:

@@ -1,4 +1,5 @@
-"""Step 4: a spot eviction with notice, followed from the event appearing in IMDS to the VM's end.
+"""Steps 4 and 5: a spot eviction with notice (30 s as Azure gives, then a short 5 s one), followed
+from the event appearing in IMDS to the VM's end.
 
 Nothing here drives the product: the simulator puts a Preempt event in the VM's IMDS, and from then
 on it is the real `agent watch` (forward, poll the drain, acknowledge), the app (cordon, enqueue, start
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 
 from agent.watch import POLL_S
+from demo import measure
 from demo.milestones import Milestones
 from demo.timeline import check, wait_until
 
@@ -19,13 +21,15 @@ def evictable(pod: dict) -> bool:
     return refs[0].get("kind") not in ("DaemonSet", "Node") and not pod["metadata"].get("deletionTimestamp")
 
 
-def spot_eviction(story) -> None:
-    t, sim, kube, facts = story.t, story.sim, story.kube, story.facts
-    victim, notice = story.victim, story.opts.notice
+def spot_eviction(story, victim=None, notice: float | None = None, what: str = "spot eviction") -> dict:
+    """One Preempt with `notice` seconds, followed to the VM's end; returns what was measured."""
+    t, sim, kube = story.t, story.sim, story.kube
+    victim = victim or story.victim
+    notice = story.opts.notice if notice is None else notice
     name, watch = victim.name, victim.procs["watch"]
     evicting = [p["metadata"]["name"] for p in kube.pods(name) if evictable(p)]
     calls_before = kube.requests["POST pods/eviction"]
-    marks = Milestones()
+    marks, event, emptied = Milestones(), None, None
     try:
         event = sim.preempt(victim.vm.name, notice=notice)
         appeared, ends = event.not_before - notice, event.not_before
@@ -34,7 +38,8 @@ def spot_eviction(story) -> None:
         marks.watch("deleted", lambda: kube.node(name) is None)
         marks.watch("acked", lambda: event.status == "Started")
         marks.watch("gone", lambda: all(vm.instance_id != victim.vm.instance_id for vm in sim.vms))
-        t.say(f"spot eviction: Preempt for {name} ({victim.vm.name}) appears in its IMDS; NotBefore in {notice:.0f} s")
+        story.recorder.mark("event", f"Preempt {name} ({notice:.0f} s notice)")
+        t.say(f"{what}: Preempt for {name} ({victim.vm.name}) appears in its IMDS; NotBefore in {notice:.0f} s")
 
         def left() -> float:
             return max(0.5, ends - time.time())
@@ -60,6 +65,9 @@ def spot_eviction(story) -> None:
         gone = marks.wait("gone", left(), f"VM {victim.vm.name} gone")
     finally:
         marks.stop()
+        if event is not None:  # measured even when a step failed: a missed deadline is counted
+            drained = emptied is not None and emptied < event.not_before
+            measure.record_preemption(story, name, event.event_id, notice, drained)
     check(gone < ends and deleted < ends, f"the VM went at NotBefore, not on our acknowledgement "
                                           f"(deleted {deleted - appeared:.1f} s, gone {gone - appeared:.1f} s)")
     t.more(f"Node deleted +{deleted - appeared:.1f} s, event acknowledged (StartRequests) +{acked - appeared:.1f} s, "
@@ -72,7 +80,7 @@ def spot_eviction(story) -> None:
     t.more(f"GET /api/nodes/{name}: state {row['state']}, last_event_id {event.event_id[:8]}..., "
            f"pods_left {row.get('pods_left', 0)}; the VM's helper stopped with it")
     victim.stop()
-    facts.update(cordon_ms=round(1000 * (cordoned - appeared)), seen_s=round(seen - appeared, 2),
+    return dict(cordon_ms=round(1000 * (cordoned - appeared)), seen_s=round(seen - appeared, 2),
                  cordon_after_seen_ms=round(1000 * (cordoned - seen)), forwarded_s=round(forwarded - appeared, 2),
                  pods_evicted=len(evicting), eviction_calls=calls, drained_s=round(emptied - appeared, 2),
                  node_deleted_s=round(deleted - appeared, 2), acked_s=round(acked - appeared, 2),

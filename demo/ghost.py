@@ -1,4 +1,4 @@
-"""Step 5: a VM killed without notice leaves a ghost Node; one reconcile tick removes it.
+"""Step 6: a VM killed without notice leaves a ghost Node; one reconcile tick removes it.
 
 The tick is the reconcile timer's own code path, `bootstrap.Services(settings).reconciler(now).tick(now)`,
 run in this process with the app's settings (same Azurite, same simulator): faithful, and at once
@@ -56,6 +56,7 @@ def killed_vm(story) -> None:
     killed = time.time()
     sim.terminate(ghost.vm.name)
     ghost.stop()
+    story.recorder.mark("event", f"{name} killed")
     t.say(f"{name} killed without notice (no scheduled event, its helper gone with it): its Node stays behind")
     wait_until(lambda: story.ready(name) != "True", story.opts.grace + 10, f"Node {name} NotReady")
     not_ready = time.time() - killed
@@ -65,11 +66,13 @@ def killed_vm(story) -> None:
     settings = Settings.from_env(story.stack.app_env)
     dry, would = tick(replace(settings, dry_run=True))
     check(kube.node(name) is not None, f"the dry run deleted Node {name}")
+    story.recorder.mark("decision", f"reconcile dry run: {_planned(dry)}")
     t.say(f"reconcile, dry run ({dry.seconds:.2f} s): {_planned(dry)}; nothing written")
     for line in grouped(would):
         t.more(line)
 
     live, _ = tick(settings)
+    story.recorder.mark("decision", f"reconcile: {_planned(live)}")
     row = story.stack.node_row(name) or {}
     check(kube.node(name) is None, f"reconcile did not delete the ghost Node {name}: {live.line()}")
     check(kube.secret(KUBE_SYSTEM, node_password_secret(name)) is None, f"{name}'s node-password secret is left")

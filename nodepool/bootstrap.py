@@ -7,6 +7,7 @@ that only serves /healthz or a drain does not pay for ARM. No use-case step live
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -23,7 +24,7 @@ from nodepool.adapters.tickstate import TableTickStore
 from nodepool.domain.autoscale_settings import policy_from_settings
 from nodepool.domain.reconcile import Policy
 from nodepool.domain.registry import ClusterInfo
-from nodepool.errors import TransientError
+from nodepool.errors import TransientError, Unavailable
 from nodepool.ports import (
     AttestationVerifier,
     AuditLog,
@@ -38,6 +39,7 @@ from nodepool.ports import (
     TickStore,
 )
 from nodepool.ports_autoscale import AutoscaleStore, PoolScaleSet
+from nodepool.ports_status import DecisionLog
 from nodepool.services.attested_join import AttestationPolicy, AttestedJoin
 from nodepool.services.audit import AuditTrail
 from nodepool.services.autoscale import Autoscaler
@@ -51,10 +53,13 @@ from nodepool.services.events import EventsService
 from nodepool.services.join import JoinPolicy, JoinService
 from nodepool.services.node_auth import NodeGuard
 from nodepool.services.nodes import NodeDirectory
+from nodepool.services.observed import ObservedDrains, ObservedEvents, ObservedJoins, ObservedTicks
 from nodepool.services.reconcile import Reconciler
 from nodepool.services.reconcile_ports import ReconcilePorts
+from nodepool.services.status import RecordedTicks, StatusService
 from nodepool.services.tokens import TokenCleaner
 from nodepool.settings import Settings
+from nodepool.telemetry import NullTelemetry, Telemetry, install_json_logs
 
 
 class Services:
@@ -63,13 +68,15 @@ class Services:
                  peek: QueuePeek | None = None, tick_store: TickStore | None = None,
                  kube_for: Callable[[ClusterInfo], Kube] | None = None,
                  pool_scaleset: Callable[[str], PoolScaleSet] | None = None,
-                 autoscale_store: AutoscaleStore | None = None,
+                 autoscale_store: AutoscaleStore | None = None, decisions: DecisionLog | None = None,
+                 telemetry: Telemetry | NullTelemetry | None = None,
                  verifier: AttestationVerifier | None = None, nonces: NonceStore | None = None,
                  credentials: NodeCredentials | None = None, audit: AuditLog | None = None):
         self.settings = settings
         self._registry, self._scaleset, self._identity, self._queue = registry, scaleset, identity, queue
         self._peek, self._tick_store, self._kube_for = peek, tick_store, kube_for
-        self._pool_scaleset, self._autoscale_store = pool_scaleset, autoscale_store
+        self._pool_scaleset, self._autoscale_store, self._decisions = pool_scaleset, autoscale_store, decisions
+        self._telemetry = telemetry
         self._pool_sets: dict[str, PoolScaleSet] = {}
         self._autoscaler: Autoscaler | None = None
         self._verifier, self._nonces, self._credentials, self._audit = verifier, nonces, credentials, audit
@@ -78,6 +85,13 @@ class Services:
         self._kube: Kube | None = None
 
     # -- adapters -----------------------------------------------------------------------------------
+    @cached_property
+    def telemetry(self) -> Telemetry | NullTelemetry:
+        """OpenTelemetry to Application Insights when the platform's connection string is set, else nothing."""
+        if self._telemetry is not None:
+            return self._telemetry
+        return Telemetry.from_connection_string(os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING"))
+
     @cached_property
     def tables(self) -> Tables:
         return Tables(self.settings)
@@ -159,13 +173,13 @@ class Services:
         s = self.settings
         policy = JoinPolicy(s.join_token_ttl_s, s.bootstrap_tokens, s.node_labels, s.node_taints,
                             master_vm_id=s.master_vm_id)
-        return JoinService(self.registry, self.instances, self.cluster, self.queue, policy, self.attestation,
-                           self.guard, self.audit)
+        return ObservedJoins(JoinService(self.registry, self.instances, self.cluster, self.queue, policy,
+                                         self.attestation, self.guard, self.audit), self.telemetry)
 
     @cached_property
     def events(self) -> EventsService:
-        return EventsService(self.registry, self.cluster, self.queue, self.instances, self.scaleset,
-                             self.guard, self.audit, self.drain_starter)
+        return ObservedEvents(EventsService(self.registry, self.cluster, self.queue, self.instances, self.scaleset,
+                                            self.guard, self.audit, self.drain_starter), self.telemetry)
 
     @cached_property
     def drain_starter(self) -> DrainStarter | NoStart:
@@ -178,7 +192,7 @@ class Services:
     def drains(self) -> DrainService:
         s = self.settings
         policy = DrainPolicy(s.drain_margin_s, s.force_delete_pods, s.pod_grace_s)
-        return DrainService(self.registry, self.cluster, policy, trail=self.audit)
+        return ObservedDrains(DrainService(self.registry, self.cluster, policy, trail=self.audit), self.telemetry)
 
     @cached_property
     def nodes(self) -> NodeDirectory:
@@ -201,7 +215,8 @@ class Services:
         store = self._tick_store or TableTickStore(self.tables, self.settings.cluster)
         ports = ReconcilePorts(scaleset=self.scaleset, kube=kube, registry=self.registry,
                                queues=self._peek or StorageQueuePeek(self.queues), store=store, trail=self.audit)
-        return Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run)
+        reconciler = Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run)
+        return RecordedTicks(ObservedTicks(reconciler, self.telemetry, "reconcile"), self.decisions, "reconcile")
 
     def pool_scaleset(self, scale_set: str) -> PoolScaleSet:
         """One autoscale pool's scale set (built once). Capacity writes poll their operation for up to
@@ -235,8 +250,32 @@ class Services:
             self._autoscale_store or TableAutoscaleStore(self.tables, s.cluster), self.audit)
         if self._autoscaler is None:
             self._autoscaler = Autoscaler(ports, policy, dry_run=s.dry_run)
+            self._autoscale_ticks = RecordedTicks(ObservedTicks(self._autoscaler, self.telemetry, "autoscale"),
+                                                  self.decisions, "autoscale")
         self._autoscaler.ports = ports
-        return self._autoscaler
+        return self._autoscale_ticks
+
+    @cached_property
+    def decisions(self) -> DecisionLog:
+        if self._decisions:
+            return self._decisions
+        from nodepool.adapters.decisions import TableDecisionLog
+        return TableDecisionLog(self.tables, self.settings.cluster)
+
+    def node_pools(self) -> dict[str, str]:
+        """Node name -> pool, from each pool's scale-set listing (the one scale set when no pools are set)."""
+        pools = [(p.pool.name, self.pool_scaleset(p.scale_set)) for p in self.settings.autoscale_pools]
+        out: dict[str, str] = {}
+        for pool, scaleset in pools or [(self.settings.scale_set, self.scaleset)]:
+            listing = scaleset.instances()
+            if not listing.complete:
+                raise Unavailable(f"pool {pool}: {listing.error or 'listing incomplete'}", code="pool_listing_failed")
+            out.update({i.name: pool for i in listing.items})
+        return out
+
+    @cached_property
+    def status(self) -> StatusService:
+        return StatusService(self.registry, self.kube_or_none, self.node_pools, self.decisions)
 
     def health_probes(self) -> dict:
         return {"tables": self.tables.ping, "queues": self.queues.ping}
@@ -252,6 +291,7 @@ def services() -> Services:
     if _services is None:
         with _lock:
             if _services is None:
+                install_json_logs()  # one JSON object a line for Application Insights' traces
                 _services = Services(Settings.from_env().complete())
     return _services
 

@@ -1,4 +1,4 @@
-"""`python3 tasks.py demo`: the whole story, reduced (3 VMs, 15 s notice), as its own process.
+"""`python3 tasks.py demo`: the whole story, reduced (4 VMs, 15 s notice), as its own process.
 
 The demo checks every claim it prints and exits non-zero when one fails; here we also read the
 facts it measured (--facts) so a demo that "passes" without doing the work is caught too.
@@ -21,13 +21,26 @@ NOTICE = 15.0
 def test_the_demo_story_runs_end_to_end(tmp_path):
     facts_file = tmp_path / "facts.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPOOL_")}
-    done = subprocess.run([sys.executable, "-m", "demo", "--agents", "3", "--pods", "12", "--notice", str(NOTICE),
-                           "--logs", str(tmp_path / "logs"), "--facts", str(facts_file)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
+    report = tmp_path / "report"
+    done = subprocess.run([sys.executable, "-m", "demo", "--agents", "4", "--pods", "12", "--notice", str(NOTICE),
+                           "--logs", str(tmp_path / "logs"), "--facts", str(facts_file), "--report", str(report)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=150)
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     facts = json.loads(facts_file.read_text())
-    assert facts["ok"] and facts["joined"] == 3, facts
+    assert facts["ok"] and facts["joined"] == 4, facts
+    # the report: every figure measured in this run
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["joins"] == summary["agents"], summary
+    assert summary["preemptions"] == 2 and summary["missed_deadlines"] == 0 and summary["lost_events"] == 0, summary
+    assert summary["node_hours"] > 0 and summary["samples"] > 10, summary
+    assert summary["spoofed_requests_accepted"] == 0 and facts["spoofed"]["attempts"] >= 4, summary
+    assert (report / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert facts["short_notice"]["deleted_before_not_before"], facts
+    # the autoscaler: a burst answered by one decision whose new VMs joined, an idle node scaled down
+    assert facts["burst"]["scale_up_nodes"] == len(facts["burst"]["new_vms"]) > 0, facts
+    assert summary["agents"] == 4 + facts["burst"]["scale_up_nodes"], summary
+    assert len(facts["scale_down"]["nodes"]) >= 1, facts
     # the spot eviction: cordoned, drained, Node deleted and the VM gone on our ack, all before NotBefore
     assert facts["deleted_before_not_before"] and facts["vm_gone_s"] < NOTICE, facts
     assert facts["cordon_ms"] < 2000 and facts["pods_evicted"] >= 2, facts  # db-0 and db-1 at least

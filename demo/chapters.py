@@ -1,0 +1,29 @@
+"""The story's chapters: those the demo tells, and those it leaves out with the reason (never faked).
+
+Listed in `python3 tasks.py demo --help`, in the README and in summary.json (chapters_left_out).
+"""
+from __future__ import annotations
+
+TOLD = (
+    "the stack starts: Azurite, the simulator, the app in its own dev host process",
+    "master0 registers the cluster; every agent joins with the real helper",
+    "a workload: ReplicaSet web and StatefulSet db behind a PodDisruptionBudget",
+    "a spoofed request: one agent, with its own token and node credential, about another: refused",
+    "a burst of pending pods the autoscaler answers in one decision (one capacity write; the new VMs join)",
+    "a spot eviction with --notice seconds (30 as Azure gives): cordon, drain, Node deleted, ack, VM gone",
+    "a short-notice (5 s) eviction: the same, inside 5 s",
+    "a VM killed without notice: its ghost Node removed by one reconcile tick (after a dry run)",
+    "idle time that scales down a chosen node: cordon, drain (ScaleDown), that instance deleted",
+    "the pool keeps running until --duration, sampled for summary.json and timeline.png",
+)
+LEFT_OUT = {
+    "spot capacity outage": "the autoscaler falls back to the regular pool, but a regular pool's VM cannot "
+                            "join through POST /api/join yet (it admits instances of NODEPOOL_SCALE_SET only)",
+    "reboot": "a Reboot event's cordon, drain and rejoin is not in the demo yet",
+}
+
+
+def help_text() -> str:
+    told = "\n".join(f"  - {c}" for c in TOLD)
+    left = "\n".join(f"  - {name}: {why}" for name, why in LEFT_OUT.items())
+    return f"chapters told:\n{told}\n\nchapters left out (listed, never faked):\n{left}"

@@ -1,0 +1,82 @@
+"""GET /api/status's service over fakes: each part read on its own, a missing part said, decisions recorded."""
+from __future__ import annotations
+
+from nodepool import bootstrap
+from nodepool.errors import Unavailable
+from nodepool.fakes.audit import FakeAuditLog
+from nodepool.fakes.decisions import FakeDecisionLog
+from nodepool.fakes.event_queue import FakeEventQueue
+from nodepool.fakes.kube import FakeKube
+from nodepool.fakes.queues import FakeQueues
+from nodepool.fakes.registry import FakeRegistry
+from nodepool.fakes.scaleset import FakeScaleSet
+from nodepool.fakes.tickstate import FakeTickStore
+from nodepool.services.status import RecordedTicks, StatusService
+from nodepool.settings import Settings
+from tests.unit.fakes_world import NOW, Plane
+from tests.unit.test_wiring import APP
+
+
+def joined_plane() -> tuple[Plane, list[str]]:
+    plane = Plane(scaleset=FakeScaleSet(capacity=3))
+    plane.register_master()
+    names = plane.hostnames()
+    for name in names:
+        plane.join(name)
+    return plane, names
+
+
+def test_nodes_carry_pool_ready_and_pods_and_pending_pods_are_counted():
+    plane, names = joined_plane()
+    for name in names[:2]:
+        plane.kube.add_node(name)
+    plane.kube.add_pods(names[0], 3)
+    plane.kube.add_pods(None, 2)  # pending: no node
+    log = FakeDecisionLog()
+    log.record("reconcile", NOW, {"line": "reconcile tick: planned nothing", "reasons": []})
+    view = StatusService(plane.registry, lambda now: plane.kube, lambda: {n: "spot" for n in names}, log).view(NOW)
+    by_name = {n["name"]: n for n in view["nodes"]}
+    assert sorted(by_name) == sorted(names)
+    assert by_name[names[0]]["pool"] == "spot" and by_name[names[0]]["ready"] == "True"
+    assert by_name[names[0]]["pods"] == 3 and by_name[names[1]]["pods"] == 0
+    assert by_name[names[2]]["ready"] == "absent"  # joined, no Node (yet)
+    assert view["pools"] == {"spot": 3}
+    assert view["kubernetes"]["pending_pods"]["count"] == 2
+    assert view["decisions"]["reconcile"][0]["line"] == "reconcile tick: planned nothing"
+    assert view["decisions"]["autoscale"] == []
+
+
+def test_a_part_that_cannot_be_read_is_named_and_the_rest_still_served():
+    plane, names = joined_plane()
+
+    def no_pools():
+        raise Unavailable("pool spot: ARM 503", code="pool_listing_failed")
+
+    view = StatusService(plane.registry, lambda now: None, no_pools, FakeDecisionLog()).view(NOW)
+    assert len(view["nodes"]) == 3 and view["pools"] == {"unknown": 3}
+    assert "pool_listing_failed" in view["pools_unavailable"]
+    assert "master has not registered" in view["kubernetes"]["unavailable"]
+
+
+def test_every_reconcile_tick_through_the_wiring_is_recorded_with_its_plan():
+    registry, log = FakeRegistry(), FakeDecisionLog()
+    services = bootstrap.Services(Settings.from_env(APP), registry=registry, scaleset=FakeScaleSet(capacity=2),
+                                  queue=FakeEventQueue(), peek=FakeQueues(), tick_store=FakeTickStore(),
+                                  kube_for=lambda cluster: FakeKube(), decisions=log, audit=FakeAuditLog())
+    report = services.reconciler(NOW).tick(NOW)
+    [row] = log.recent("reconcile")
+    assert row["line"] == report.line() and row["at"] == NOW.isoformat()
+    assert row["blocked"] == report.blocked  # no cluster registered: the tick says why it did nothing
+
+
+def test_a_decision_log_that_fails_costs_the_record_not_the_tick():
+    class Broken:
+        def record(self, *a):
+            raise Unavailable("table down")
+
+    class Tick:
+        def tick(self, now):
+            from nodepool.services.reconcile import TickReport
+            return TickReport(planned={"delete_node": 1}, applied=1)
+
+    assert RecordedTicks(Tick(), Broken(), "reconcile").tick(NOW).applied == 1
