@@ -97,10 +97,8 @@ class NodeCredentials(Protocol):
 
 
 class AuditLog(Protocol):
-    """The audit trail (table `audit`): one row per control action, read newest first."""
+    """The audit trail (table `audit`): one insert per control action, read newest first."""
     def add(self, entry: AuditEntry) -> None: ...
-    # The rows of one request in one write (at most 100): all stored, or none.
-    def add_all(self, entries: list[AuditEntry]) -> None: ...
     def page(self, limit: int, token: str | None) -> tuple[list[AuditEntry], str | None]: ...
 
 

@@ -1,8 +1,7 @@
 """The audit trail on Table Storage: table `audit`, PK = cluster, RK sorts newest first.
 
 One insert per entry (no read first): the row key is the inverted time plus a random suffix, so
-entries never collide and a plain partition scan pages them newest first. The entries of one
-action (a join and the token it minted) go in one transaction: one round trip, every row kept.
+entries never collide and a plain partition scan pages them newest first.
 """
 from __future__ import annotations
 
@@ -22,11 +21,6 @@ class TableAuditLog:
     def add(self, entry: AuditEntry) -> None:
         key = newest_first_key(entry.at, secrets.token_hex(4))
         self._table.insert(_to_entity(self._cluster, key, entry, skip=("entry_id",)))
-
-    def add_all(self, entries: list[AuditEntry]) -> None:
-        batch = secrets.token_hex(4)  # then a descending index: same-time rows keep their order
-        self._table.insert_all([_to_entity(self._cluster, newest_first_key(e.at, f"{batch}{99 - i:02d}"), e,
-                                           skip=("entry_id",)) for i, e in enumerate(entries)])
 
     def page(self, limit: int, token: str | None) -> tuple[list[AuditEntry], str | None]:
         rows, next_token = self._table.page("PartitionKey eq @pk", {"pk": self._cluster}, limit, token)

@@ -104,13 +104,6 @@ class Table:
         with storage_errors(_key(self.name, entity)):
             return self._client.create_entity(_strip(entity))["etag"]
 
-    def insert_all(self, entities: list[dict]) -> None:
-        """Create every entity in one round trip (one entity group transaction: a single partition,
-        at most 100 rows); all or nothing."""
-        self._ensure()
-        with storage_errors(_key(self.name, entities[0])):
-            self._client.submit_transaction([("create", _strip(e)) for e in entities])
-
     def update(self, entity: dict, etag: str) -> str:
         """Replace only if unchanged since `etag`; Conflict otherwise. Returns the new ETag."""
         self._ensure()

@@ -21,14 +21,6 @@ class FakeAuditLog:
         key = newest_first_key(entry.at, f"{10**8 - next(self._seq):08d}")  # same time: newer first
         self.rows[key] = replace(entry, entry_id=key)
 
-    def add_all(self, entries: list[AuditEntry]) -> None:
-        """One write, as the table's transaction: a fault stores none of them."""
-        if self.fail_with is not None:
-            err, self.fail_with = self.fail_with, None
-            raise err
-        for entry in entries:
-            self.add(entry)
-
     @property
     def entries(self) -> list[AuditEntry]:
         """Oldest first, as a test reads a story."""

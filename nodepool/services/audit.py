@@ -28,16 +28,6 @@ class AuditTrail:
         except NodepoolError as err:
             log.warning("audit row not written (%s): %s", err.code, entry.public())
 
-    def record_all(self, entries: list[AuditEntry]) -> None:
-        """Several entries of one request (AuditEntry.of each) in one write, each still its own row."""
-        if not entries:
-            return
-        try:
-            self.store.add_all(entries)
-        except NodepoolError as err:
-            for entry in entries:
-                log.warning("audit row not written (%s): %s", err.code, entry.public())
-
     def page(self, limit: int, token: str | None) -> dict:
         rows, next_token = self.store.page(max(1, min(limit, MAX_PAGE)), token)
         return {"entries": [r.public() for r in rows], "next": next_token}

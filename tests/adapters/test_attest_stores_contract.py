@@ -104,13 +104,3 @@ def test_audit_entries_round_trip_newest_first_in_pages(audit_log):
         NOW, "cordon", "Preempt E0", "agent", "principal-1", "0123456789abcdef")
     assert entry.entry_id
 
-
-def test_the_entries_of_one_request_are_written_together_one_row_each_in_order(audit_log):
-    who = Actor("agent", "principal-1", "0123456789abcdef")
-    audit_log.add(AuditEntry.of(who, "cordon", "agents000001", "Preempt E0", NOW - timedelta(seconds=1)))
-    audit_log.add_all([AuditEntry.of(who, action, "agents000001", "join", NOW, detail=detail)
-                       for action, detail in (("node_delete", ""), ("join", "vm v1"), ("token_mint", "token t1"))])
-    rows, _ = audit_log.page(10, None)
-    assert [(e.action, e.detail) for e in rows] == [("token_mint", "token t1"), ("join", "vm v1"),
-                                                    ("node_delete", ""), ("cordon", "")]
-    assert len({e.entry_id for e in rows}) == 4 and all(e.at == NOW for e in rows[:3])
