@@ -6,9 +6,11 @@ our typed errors: a lost ETag race is `Conflict`, a storage outage is `Unavailab
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.request import getproxies_environment
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -32,11 +34,20 @@ TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10, "retry_total": 2, "retr
 # Connections kept per storage endpoint: azure-core keeps 10, but the Python worker runs up to
 # PYTHON_THREADPOOL_THREAD_COUNT (at most 32) functions at once; past the pool every call reconnects.
 POOL_SIZE = 32
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def uses_environment() -> bool:
+    """With trust_env, requests scans the whole environment for proxy variables and stats ~/.netrc on
+    every call: a tenth of the dev host's CPU in `bench join`. Storage needs that only when a proxy
+    or a CA bundle is configured, so it is judged once; when one is, requests reads them per call."""
+    return bool(getproxies_environment()) or any(os.environ.get(v) for v in CA_BUNDLE_VARIABLES)
 
 
 def transport() -> RequestsTransport:
     """azure-core's requests transport with a pool for every worker thread (shared with the queue adapter)."""
     session = Session()
+    session.trust_env = uses_environment()
     adapter = HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=Retry(total=False, redirect=False, raise_on_status=False))
     for scheme in ("http://", "https://"):
         session.mount(scheme, adapter)
