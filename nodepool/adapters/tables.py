@@ -34,6 +34,8 @@ TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10, "retry_total": 2, "retr
 # Connections kept per storage endpoint: azure-core keeps 10, but the Python worker runs up to
 # PYTHON_THREADPOOL_THREAD_COUNT (at most 32) functions at once; past the pool every call reconnects.
 POOL_SIZE = 32
+
+
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
