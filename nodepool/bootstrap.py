@@ -41,6 +41,7 @@ from nodepool.ports import (
 from nodepool.ports_autoscale import AutoscaleStore, PoolScaleSet
 from nodepool.ports_status import DecisionLog
 from nodepool.services.attested_join import AttestationPolicy, AttestedJoin
+from nodepool.services.audit import WRITERS as AUDIT_WRITERS
 from nodepool.services.audit import AuditTrail
 from nodepool.services.autoscale import Autoscaler
 from nodepool.services.autoscale_observe import AutoscalePorts, PoolPort
@@ -166,7 +167,7 @@ class Services:
 
     @cached_property
     def audit(self) -> AuditTrail:
-        return AuditTrail(self._audit or TableAuditLog(self.tables, self.settings.cluster))
+        return AuditTrail(self._audit or TableAuditLog(self.tables, self.settings.cluster), writers=AUDIT_WRITERS)
 
     @cached_property
     def joins(self) -> JoinService:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from nodepool.domain import audit
-from nodepool.domain.audit import Actor
+from nodepool.domain.audit import Actor, AuditEntry
 from nodepool.domain.cluster import Registration
 from nodepool.domain.drain_message import DrainRequest
 from nodepool.domain.join import (
@@ -133,12 +133,13 @@ class JoinService:
         return {**answer, **attested.response_fields()}
 
     def _audit_join(self, actor: Actor, request: JoinRequest, replacing: bool, token_id: str, now: datetime) -> None:
-        why = "fresh disk" if request.fresh else "join"
-        if replacing:
-            self.trail.record(actor, audit.NODE_DELETE, request.hostname, f"{why}: replaces the earlier Node", now)
-        self.trail.record(actor, audit.JOIN, request.hostname, why, now, detail=f"vm {request.vm_id}")
+        """The join's facts, a row each (Node replaced, join, token minted), written side by side."""
+        why, node = ("fresh disk" if request.fresh else "join"), request.hostname
+        entries = [AuditEntry.of(actor, audit.NODE_DELETE, node, f"{why}: replaces the earlier Node", now)] * replacing
+        entries.append(AuditEntry.of(actor, audit.JOIN, node, why, now, detail=f"vm {request.vm_id}"))
         if token_id:
-            self.trail.record(actor, audit.TOKEN_MINT, request.hostname, why, now, detail=f"token {token_id}")
+            entries.append(AuditEntry.of(actor, audit.TOKEN_MINT, node, why, now, detail=f"token {token_id}"))
+        self.trail.record_all(entries)
 
     def node_labels(self, instance) -> list[str]:
         spot = ["kubernetes.azure.com/scalesetpriority=spot"] if instance.spot else []

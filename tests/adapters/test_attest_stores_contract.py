@@ -43,6 +43,22 @@ def test_a_nonce_round_trips_and_is_spent_once(nonces):
         nonces.mark_used(read, NOW + timedelta(seconds=2))
 
 
+def test_a_nonce_issued_here_and_spent_or_removed_by_another_instance_cannot_be_spent_here(request):
+    tables, cluster = _tables(request)
+    here, elsewhere = TableNonceStore(tables, cluster), TableNonceStore(tables, cluster)
+    spent, removed = nonce.issue("agents000001", NOW, 60), nonce.issue("agents000001", NOW - timedelta(hours=1), 60)
+    here.add(spent)
+    here.add(removed)
+    elsewhere.mark_used(elsewhere.get(spent.nonce), NOW)
+    assert elsewhere.delete_expired(NOW) == 1
+    for issued in (spent, removed):
+        remembered = here.get(issued.nonce)  # what this instance issued, not read back
+        assert remembered.used_at is None
+        with pytest.raises(Conflict):
+            here.mark_used(remembered, NOW + timedelta(seconds=1))
+    assert here.get(spent.nonce).used_at == NOW and here.get(removed.nonce) is None
+
+
 def test_a_nonce_cannot_be_issued_twice_and_unknown_ones_read_as_none(nonces):
     issued = nonce.issue("agents000001", NOW)
     nonces.add(issued)
@@ -87,3 +103,4 @@ def test_audit_entries_round_trip_newest_first_in_pages(audit_log):
     assert (entry.at, entry.action, entry.reason, entry.role, entry.principal_id, entry.credential_id) == (
         NOW, "cordon", "Preempt E0", "agent", "principal-1", "0123456789abcdef")
     assert entry.entry_id
+

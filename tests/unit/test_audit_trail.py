@@ -3,9 +3,12 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from nodepool.domain.audit import Actor
+import pytest
+
+from nodepool.domain.audit import Actor, AuditEntry
 from nodepool.domain.drain_message import DrainRequest
 from nodepool.domain.reconcile_actions import DeleteNode, LabelNode
+from nodepool.errors import Unavailable
 from nodepool.fakes.audit import FakeAuditLog
 from nodepool.services.audit import AuditTrail
 from nodepool.services.drain import DrainPolicy, DrainService
@@ -54,3 +57,16 @@ def test_the_audit_is_paged_newest_first():
     rest = trail.page(10, first["next"])
     assert [e["node"] for e in rest["entries"]] == ["n2", "n1", "n0"] and rest["next"] is None
     assert set(first["entries"][0]) == {"id", "at", "action", "node", "reason", "who", "detail"}
+
+
+@pytest.mark.parametrize("writers", [0, 4])
+def test_rows_of_one_action_are_all_written_before_it_returns_and_faults_only_logged(caplog, writers):
+    log, who = FakeAuditLog(), Actor.system("test")
+    trail = AuditTrail(log, writers=writers)
+    trail.record_all([AuditEntry.of(who, a, "n1", "join", NOW) for a in ("node_delete", "join", "token_mint")])
+    assert sorted(log.actions()) == [("join", "n1"), ("node_delete", "n1"), ("token_mint", "n1")]
+    log.fail_with = Unavailable("audit: storage answered 503")
+    with caplog.at_level(logging.WARNING, logger="nodepool.audit"):
+        trail.record_all([AuditEntry.of(who, a, "n2", "join", NOW) for a in ("join", "token_mint")])
+    assert len(log.entries) == 4  # one of the two failed, logged; the join is not failed for it
+    assert len([r for r in caplog.records if "not written" in r.getMessage()]) == 1
