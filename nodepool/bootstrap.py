@@ -140,7 +140,13 @@ class Services:
     # -- services -----------------------------------------------------------------------------------
     @cached_property
     def instances(self) -> InstanceDirectory:
-        return InstanceDirectory(self.scaleset)
+        """Over every agent scale set the app manages: VMs of a fallback pool join like the main set's."""
+        main, seen, extra = self.scaleset, {self.settings.scale_set.casefold()}, []
+        for pool in self.settings.autoscale_pools:
+            if pool.scale_set.casefold() not in seen:
+                seen.add(pool.scale_set.casefold())
+                extra.append(self.pool_scaleset(pool.scale_set))
+        return InstanceDirectory([main, *extra])
 
     @cached_property
     def cluster(self) -> RegisteredCluster:

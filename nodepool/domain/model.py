@@ -46,6 +46,7 @@ class Instance:
     protected: bool = False  # protectionPolicy.protectFromScaleIn
     created_at: datetime | None = None
     spot: bool = True
+    scale_set: str = ""  # the scale set that lists it (filled by the instance directory)
 
 
 @dataclass(frozen=True)

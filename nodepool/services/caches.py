@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from nodepool.domain.join import JoinRequest, check_instance
@@ -11,14 +13,17 @@ from nodepool.ports import Registry, ScaleSet
 
 
 class InstanceDirectory:
-    """computerName -> Instance from the scale set's list, refreshed on a miss.
+    """computerName -> Instance from the lists of every agent scale set the app manages (the main
+    one and each autoscale pool's), refreshed on a miss. Each Instance carries its `scale_set`.
 
     A miss refreshes at most once per `min_refresh_s`, so a flood of unknown hostnames
     costs one ARM list per interval, not one per request. Concurrent misses share one refresh.
+    A name missing while some scale set's list failed is not "absent": the listing error is raised.
     """
 
-    def __init__(self, scaleset: ScaleSet, ttl_s: float = 300, min_refresh_s: float = 10):
-        self._scaleset = scaleset
+    def __init__(self, scalesets: ScaleSet | Sequence[ScaleSet], ttl_s: float = 300, min_refresh_s: float = 10):
+        self._scalesets = tuple(scalesets) if isinstance(scalesets, Sequence) else (scalesets,)
+        self._failure: Exception | None = None
         self._ttl = timedelta(seconds=ttl_s)
         self._min_refresh = timedelta(seconds=min_refresh_s)
         self._by_name: dict[str, Instance] = {}
@@ -36,7 +41,18 @@ class InstanceDirectory:
             fresh = self._refreshed is not None and now - self._refreshed < self._ttl
             if not fresh or now - self._refreshed >= self._min_refresh:
                 self._refresh(now)
-            return self._by_name.get(name)
+            found = self._by_name.get(name)
+            if found is None and self._failure is not None:
+                raise self._failure
+            return found
+
+    def vm_name(self, instance: Instance) -> str:
+        """The name ARM gives `instance` in its own scale set (`<scale set>_<id>`)."""
+        return self._scaleset_of(instance).vm_name(instance.instance_id)
+
+    def _scaleset_of(self, instance: Instance) -> ScaleSet:
+        wanted = instance.scale_set.casefold()
+        return next((s for s in self._scalesets if s.name.casefold() == wanted), self._scalesets[0])
 
     def around(self, hostname: str, vm_id: str, now: datetime) -> list[Instance]:
         """For an attested join: the instance named `hostname` and any instance with `vm_id`, after
@@ -46,12 +62,21 @@ class InstanceDirectory:
         return [named, *(i for i in self._by_name.values() if i.vm_id and i.vm_id.lower() == vm_id.lower())]
 
     def _refresh(self, now: datetime) -> None:
-        snapshot = self._scaleset.instances()
+        by_name, failure = {}, None
+        for scaleset in self._scalesets:
+            kept = {n: i for n, i in self._by_name.items() if i.scale_set.casefold() == scaleset.name.casefold()}
+            try:
+                snapshot = scaleset.instances()
+            except Exception as err:  # that set's picture is unknown: keep what we knew of it
+                by_name, failure = {**kept, **by_name}, failure or err
+                continue
+            listed = {i.name: replace(i, scale_set=scaleset.name) for i in snapshot.items}
+            # A partial list may lack the caller: keep what we knew rather than forget it.
+            by_name.update(listed if snapshot.complete else {**kept, **listed})
         self.refreshes += 1
-        listed = {i.name: i for i in snapshot.items}
-        # A partial list may lack the caller: keep what we knew rather than forget it.
-        self._by_name = listed if snapshot.complete else {**self._by_name, **listed}
-        self._refreshed = now
+        self._by_name, self._failure = by_name, failure
+        if failure is None:  # an incomplete picture is retried on the next miss, as a failed list always was
+            self._refreshed = now
 
 
 class ClusterCache:

@@ -53,7 +53,7 @@ class EventsService:
         node = self.guard.authenticate(claim, report.hostname, now)
         lookup = self.instances.lookup(report.hostname, now, node.vm_id)
         instance = check_instance(JoinRequest(report.hostname, vm_id=node.vm_id.lower()), lookup)
-        vm_name = self.scaleset.vm_name(instance.instance_id)
+        vm_name = self.instances.vm_name(instance)
         answer = record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now, self.starter)
         for event in answer["events"]:  # after the cordons: auditing never holds one back
             if event.get("action") == "drain" and not event.get("duplicate"):

@@ -47,9 +47,10 @@ class Plane:
     scaleset: FakeScaleSet = field(default_factory=lambda: FakeScaleSet(capacity=3))
     queue: FakeEventQueue = field(default_factory=FakeEventQueue)
     policy: JoinPolicy = field(default_factory=JoinPolicy)
+    pools: tuple[FakeScaleSet, ...] = ()  # the autoscale pools' other scale sets, in the same directory
 
     def __post_init__(self):
-        self.instances = InstanceDirectory(self.scaleset)
+        self.instances = InstanceDirectory([self.scaleset, *self.pools])
         self.cluster = RegisteredCluster(self.registry, lambda cluster: self.kube)
         self.credentials, self.audit_log = FakeNodeCredentials(), FakeAuditLog()
         self.attest = AttestedJoin(FakeAttestationVerifier(), FakeNonceStore(), self.credentials)
@@ -62,7 +63,7 @@ class Plane:
         """A join request as `host`'s agent sends it: a nonce for `host`, a document naming `vm`
         (default: the vmId of the instance called `host`)."""
         nonce = self.joins.nonce(AGENT, host, now)["nonce"]
-        vm_id = vm or next(i.vm_id for i in self.scaleset.instances().items if i.name == host)
+        vm_id = vm or next(i.vm_id for s in (self.scaleset, *self.pools) for i in s.instances().items if i.name == host)
         return JoinRequest(host, attested=FakeAttestationVerifier.document(vm_id, nonce, now), **fields)
 
     def join(self, host: str, now: datetime = NOW, **fields) -> dict:
