@@ -17,8 +17,8 @@ TOLD = (
     "the pool keeps running until --duration, sampled for summary.json and timeline.png",
 )
 LEFT_OUT = {
-    "spot capacity outage": "the autoscaler falls back to the regular pool, but a regular pool's VM cannot "
-                            "join through POST /api/join yet (it admits instances of NODEPOOL_SCALE_SET only)",
+    "spot capacity outage": "the autoscaler falls back to the regular pool and POST /api/join admits its VMs, "
+                            "but the simulator's IMDS serves attested documents for the main pool only",
     "reboot": "a Reboot event's cordon, drain and rejoin is not in the demo yet",
 }
 
