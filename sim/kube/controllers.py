@@ -42,6 +42,7 @@ class Controllers:
         self.down: dict[str, float] = {}  # silent kubelets, not yet declared: since
         self.unreachable: dict[str, float] = {}  # declared Unknown at
         self._requests: dict[str, tuple[float, float]] = {}  # pod uid -> requests
+        self._usage: dict[str, tuple[int, tuple[float, float]]] = {}  # node -> (store.node_changes, requested)
         self._tried_rv = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -126,6 +127,20 @@ class Controllers:
             self._requests[uid] = pod_requests(pod)
         return self._requests[uid]
 
+    def _node_used(self, name: str, objs: dict) -> tuple[float, float]:
+        """What the pods bound to `name` request, summed again only when that node's pods changed:
+        a full sum over every pod on every tick held the cluster lock for most of a mass eviction."""
+        version = self.c.store.node_changes.get(name, 0)
+        hit = self._usage.get(name)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        cpu = mem = 0.0
+        for key in self.c.store.pods_by_node.get(name, ()):
+            used = self._used(objs[key])
+            cpu, mem = cpu + used[0], mem + used[1]
+        self._usage[name] = (version, (cpu, mem))
+        return cpu, mem
+
     def schedule(self) -> None:
         store = self.c.store
         pending = sorted(store.pods_by_node.get("", ()))
@@ -139,11 +154,9 @@ class Controllers:
             elif ready_status(node) != "True":
                 skipped["node(s) were not ready"] += 1
             else:
-                cpu, mem = self.c.allocatable(node)
-                for key in store.pods_by_node.get(name, ()):
-                    used = self._used(objs[key])
-                    cpu, mem = cpu - used[0], mem - used[1]
-                nodes.append([node, cpu, mem, self.c.allocatable(node)])
+                alloc = self.c.allocatable(node)
+                used_cpu, used_mem = self._node_used(name, objs)
+                nodes.append([node, alloc[0] - used_cpu, alloc[1] - used_mem, alloc])
         for key in pending:
             pod = objs[key]
             cpu, mem = self._used(pod)

@@ -44,6 +44,7 @@ class Store:
         self.rv = 0
         self.tables = {r: Table(r) for r in NAMESPACED}
         self.pods_by_node: dict[str, set[str]] = {"": set()}
+        self.node_changes: dict[str, int] = {}  # node -> how often its set of pods changed (caches key on it)
         self.pods_by_label: dict[tuple[str, str, str], set[str]] = {}  # (namespace, key, value)
         self._node_of: dict[str, str] = {}
         self._labels_of: dict[str, tuple] = {}
@@ -101,7 +102,9 @@ class Store:
         del table.keys[bisect.bisect_left(table.keys, key)]
         table.encoded.pop(key, None)
         if resource == "pods":
-            self.pods_by_node[self._node_of.pop(key)].discard(key)
+            node = self._node_of.pop(key)
+            self.pods_by_node[node].discard(key)
+            self._pods_changed(node)
             self._index_labels(key, namespace, ())
             self._labels_of.pop(key, None)
         self.rv += 1
@@ -116,8 +119,13 @@ class Store:
             return
         if old is not None:
             self.pods_by_node[old].discard(key)
+            self._pods_changed(old)
         self._node_of[key] = node
         self.pods_by_node.setdefault(node, set()).add(key)
+        self._pods_changed(node)
+
+    def _pods_changed(self, node: str) -> None:
+        self.node_changes[node] = self.node_changes.get(node, 0) + 1
 
     def _index_labels(self, key: str, namespace: str, labels: tuple) -> None:
         old = self._labels_of.get(key, ())
