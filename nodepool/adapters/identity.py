@@ -15,6 +15,7 @@ import time
 import jwt
 import requests
 
+from nodepool.adapters.http_session import EnvironmentOnceSession
 from nodepool.domain.model import Caller, Role
 from nodepool.errors import Forbidden, Unauthenticated, Unavailable
 from nodepool.settings import InvalidSettings, Settings
@@ -45,7 +46,7 @@ class Keys:
         self.issuers: list[str] = []
         self._loaded_at = self._tried_at = float("-inf")
         self._lock = threading.Lock()
-        self._http = requests.Session()
+        self._http = EnvironmentOnceSession()
 
     def get(self, kid: str) -> jwt.PyJWK | None:
         if kid not in self._keys:

@@ -16,6 +16,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from nodepool.adapters.http_session import EnvironmentOnceSession
 from nodepool.errors import (
     AlreadyExists,
     Conflict,
@@ -80,11 +81,9 @@ class KubeHttp:
         self._verify = ca_bundle(ca)
         self._timeout = (connect_timeout, read_timeout)
         self._page_size = page_size
-        self._session = requests.Session()
         retry = Retry(total=1, connect=1, read=False, redirect=0, status=0, other=0,  # one reconnect, no resend
                       respect_retry_after_header=False)
-        self._session.mount("https://", HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=retry))
-        self._session.mount("http://", HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=retry))
+        self._session = EnvironmentOnceSession(HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=retry))
 
     def __repr__(self) -> str:
         return f"KubeHttp({self.server!r})"

@@ -8,11 +8,9 @@ permanent `StorageRejected`: retrying it, as agents do on a 503, could never suc
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.request import getproxies_environment
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -24,11 +22,11 @@ from azure.core.exceptions import (
 )
 from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableServiceClient, UpdateMode
-from requests import Session
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from nodepool.adapters.credentials import azure_credential
+from nodepool.adapters.http_session import EnvironmentOnceSession
 from nodepool.errors import AlreadyExists, Conflict, NotFound, StorageRejected, Unavailable
 from nodepool.settings import Settings
 
@@ -40,23 +38,10 @@ POOL_SIZE = 96  # the worker's 32 threads and the in-process drains (NODEPOOL_DR
 REJECTED_STATUS = frozenset({400, 411, 413, 414, 431})
 
 
-CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-
-
-def uses_environment() -> bool:
-    """With trust_env, requests scans the whole environment for proxy variables and stats ~/.netrc on
-    every call: a tenth of the dev host's CPU in `bench join`. Storage needs that only when a proxy
-    or a CA bundle is configured, so it is judged once; when one is, requests reads them per call."""
-    return bool(getproxies_environment()) or any(os.environ.get(v) for v in CA_BUNDLE_VARIABLES)
-
-
 def transport() -> RequestsTransport:
     """azure-core's requests transport with a pool for every worker thread (shared with the queue adapter)."""
-    session = Session()
-    session.trust_env = uses_environment()
     adapter = HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=Retry(total=False, redirect=False, raise_on_status=False))
-    for scheme in ("http://", "https://"):
-        session.mount(scheme, adapter)
+    session = EnvironmentOnceSession(adapter)
     return RequestsTransport(session=session, session_owner=False, connection_timeout=TIMEOUTS["connection_timeout"],
                              read_timeout=TIMEOUTS["read_timeout"])
 
