@@ -6,6 +6,8 @@ bumps `DocumentIncarnation`, as the real service does.
 """
 from __future__ import annotations
 
+import json
+
 from sim.vm import ScheduledEvent
 
 
@@ -13,6 +15,7 @@ class EventBoard:
     def __init__(self):
         self._events: dict[str, list[ScheduledEvent]] = {}
         self._incarnation: dict[str, int] = {}
+        self._encoded: dict[str, tuple[int, bytes]] = {}  # group -> (incarnation, its document as JSON)
 
     def _bump(self, group: str) -> None:
         self._incarnation[group] = self._incarnation.get(group, 1) + 1
@@ -25,6 +28,15 @@ class EventBoard:
     def document(self, group: str) -> dict:
         return {"DocumentIncarnation": self._incarnation.get(group, 1),
                 "Events": [e.as_imds() for e in self._events.get(group, [])]}
+
+    def encoded(self, group: str) -> bytes:
+        """The document as IMDS sends it, encoded once per incarnation: every VM of a group polls the
+        same document twice a second, and a mass eviction's is ~10 KB (every change bumps it)."""
+        incarnation = self._incarnation.get(group, 1)
+        hit = self._encoded.get(group)
+        if hit is None or hit[0] != incarnation:
+            hit = self._encoded[group] = (incarnation, json.dumps(self.document(group)).encode())
+        return hit[1]
 
     def all(self) -> list[tuple[str, ScheduledEvent]]:
         return [(g, e) for g, events in self._events.items() for e in events]

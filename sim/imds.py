@@ -91,7 +91,7 @@ class Imds:
                 raise HttpError(400, {"error": "Bad request. StartRequests is not valid."})
             self.world.acknowledge(vm.computer_name, [s["EventId"] for s in starts])
             return Response(200)
-        return Response(200, self.world.document(vm))
+        return Response(200, self.world.encoded_document(vm), {"Content-Type": "application/json; charset=utf-8"})
 
     def token(self, req: Request) -> Response:
         vm, resource = self._vm(req), req.arg("resource")

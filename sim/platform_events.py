@@ -78,6 +78,10 @@ class PlatformEvents:
         with self.lock:
             return self.board.document(self.group(vm))
 
+    def encoded_document(self, vm: Vm) -> bytes:
+        with self.lock:
+            return self.board.encoded(self.group(vm))
+
     # -- lock held --------------------------------------------------------------------------
     def _by_name(self, name: str) -> Vm | None:
         try:

@@ -176,7 +176,10 @@ class Controllers:
                 continue
             entry = best[1]
             entry[1], entry[2] = entry[1] - cpu, entry[2] - mem
-            self._bind(pod, entry[0]["metadata"]["name"])
+            name = entry[0]["metadata"]["name"]
+            self._bind(pod, name)
+            alloc_cpu, alloc_mem = entry[3]  # the bind changed the node's pods: its usage is known, keep it
+            self._usage[name] = (store.node_changes.get(name, 0), (alloc_cpu - entry[1], alloc_mem - entry[2]))
         self._tried_rv = store.rv
 
     def _bind(self, pod: dict, node: str) -> None:
