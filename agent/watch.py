@@ -27,7 +27,10 @@ from agent.runtime import Runtime
 log = logging.getLogger("agent.watch")
 REPEAT_LOG_S = 30.0
 POLL_S = 0.5  # IMDS allows 5 requests a second; a 3 s notice must not wait a second to be seen
-DRAIN_POLL_S = 1.0  # GET /api/nodes/{name}: every agent of a mass eviction asks; once a second is enough
+# GET /api/nodes/{name} until the drain is done: every agent of a mass eviction asks, so an agent
+# with time to spare asks less often (an eighth of the time left before its ack deadline, at most
+# every DRAIN_POLL_MAX_S); the ack of a finished drain may wait that long, the deadline never does.
+DRAIN_POLL_S, DRAIN_POLL_MAX_S = 1.0, 3.0
 WARM_EVERY_S = 60.0  # credentials are cached until shortly before they expire: this is cheap
 # IMDS enables scheduled events on the first request and may take up to two minutes to answer it.
 FIRST_POLL_TIMEOUT_S = 120.0
@@ -161,6 +164,8 @@ class Watcher:
         self.app_error = ""
         answer = reply.data() if isinstance(reply.data(), dict) else {}
         answered = {e.get("event_id"): e for e in answer.get("events", []) if isinstance(e, dict)}
+        if reply.ok:
+            self._drain_polled = now  # the drain has only just started: ask one interval from now
         for t in pending:
             if reply.ok:
                 t.forwarded = True
@@ -173,7 +178,7 @@ class Watcher:
     def _poll_drain(self, now: float) -> None:
         waiting = [t for t in self.tracked.values()
                    if t.event.needs_ack and t.forwarded and not t.acked and not t.drained]
-        if not waiting or now - self._drain_polled < DRAIN_POLL_S - 0.01:
+        if not waiting or now - self._drain_polled < self._drain_poll_interval(now) - 0.01:
             return
         self._drain_polled = now
         try:
@@ -188,6 +193,11 @@ class Watcher:
         row = ev.node_row(reply.data())
         for t in waiting:
             t.drained = ev.drained(row, since=t.first_seen, event_id=t.event.id)
+
+    def _drain_poll_interval(self, now: float) -> float:
+        soonest = self._soonest_ack()
+        spare = float("inf") if soonest is None else soonest - now
+        return max(DRAIN_POLL_S, min(DRAIN_POLL_MAX_S, spare / 8))
 
     def _api_timeout(self, now: float) -> float:
         """Never let an API call run past the earliest acknowledgement deadline."""

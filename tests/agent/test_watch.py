@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent import watch
 from agent.events import ack_margin
 from tests.agent.stubs import event
 
@@ -50,8 +51,26 @@ def test_preempt_is_forwarded_at_once_and_acknowledged_after_the_drain(api, imds
     assert forward.body["hostname"] == "agent000001"
     assert forward.body["document"]["DocumentIncarnation"] == imds.incarnation
     assert [e["EventId"] for e in forward.body["document"]["Events"]] == ["E1", "X"]  # the document as seen
-    assert acked_at[0] - t0 <= 4  # four drain polls, a second apart: well before NotBefore - 5 s
+    assert len(api.calls("GET", NODE_PATH)) == 4
+    # four drain polls, at most DRAIN_POLL_MAX_S apart (25 s of spare time): well before NotBefore - 5 s
+    assert acked_at[0] - t0 <= 4 * watch.DRAIN_POLL_MAX_S < 25
     assert "drain finished" in result.log
+
+
+@pytest.mark.parametrize("notice, spacing", [(30, watch.DRAIN_POLL_MAX_S), (8, watch.DRAIN_POLL_S)])
+def test_drain_polls_are_spaced_by_the_time_to_spare(api, imds, clock, run_agent, notice, spacing):
+    """A mass eviction's agents all poll: with 30 s to spare each asks every 3 s, with 8 s every second."""
+    t0 = clock.now
+    imds.publish([event("E1", [ME], not_before=t0 + notice)])
+    api.on("POST", "/api/events", ACCEPTED)
+    polled = []
+    draining = (200, {}, {"name": "agent000001", "state": "draining"})
+    api.on("GET", NODE_PATH, *[lambda body: (polled.append(clock.now), draining)[1]] * 3,
+           (200, {}, {"name": "agent000001", "state": "deleted"}))
+    run_agent(*_argv(api.url), stop=_until(clock, 60, lambda: bool(imds.acks)))
+    assert polled and polled[0] - t0 >= watch.DRAIN_POLL_S - 0.01  # not in the tick of the forward itself
+    gaps = [b - a for a, b in zip(polled, polled[1:])]
+    assert gaps and all(abs(gap - spacing) <= watch.POLL_S for gap in gaps), gaps
 
 
 def test_ack_at_the_deadline_when_the_app_is_down(imds, clock, run_agent, dead_url):
@@ -138,7 +157,8 @@ def test_forwarding_is_retried_until_the_app_answers(api, imds, clock, run_agent
     api.on("GET", NODE_PATH, (200, {}, {"state": "deleted"}))
     run_agent(*_argv(api.url), stop=_until(clock, 60, lambda: bool(imds.acks)))
     assert len(api.calls("POST", "/api/events")) == 3
-    assert imds.acks == [["E1"]] and clock.now - t0 <= 4
+    # three tries half a second apart, then one drain poll an interval later
+    assert imds.acks == [["E1"]] and clock.now - t0 <= 1.5 + watch.DRAIN_POLL_MAX_S
 
 
 def test_the_watcher_survives_imds_errors(api, imds, clock, run_agent):
@@ -148,7 +168,8 @@ def test_the_watcher_survives_imds_errors(api, imds, clock, run_agent):
     api.on("POST", "/api/events", ACCEPTED)
     api.on("GET", NODE_PATH, (200, {}, {"state": "deleted"}))
     result = run_agent(*_argv(api.url), stop=_until(clock, 60, lambda: bool(imds.acks)))
-    assert imds.acks == [["E1"]] and imds.acked_at[0] - t0 <= 4  # three failed reads, then on with it
+    # three failed reads, then on with it: forwarded, and acked at the first drain poll (30 s notice: 3 s on)
+    assert imds.acks == [["E1"]] and imds.acked_at[0] - t0 <= 1.5 + watch.DRAIN_POLL_MAX_S
     assert "reading scheduled events failed" in result.log
 
 

@@ -65,7 +65,8 @@ def test_a_drain_finished_early_is_acknowledged_at_once(api, imds, clock, run_ag
     _forward_recording(api, imds, clock)
     api.on("GET", NODE_PATH, (200, {}, {"state": "draining"}), (200, {}, {"state": "deleted"}))
     result = run_agent(*_argv(api.url), stop=_until(clock, 20, lambda: bool(imds.acks)))
-    assert imds.acked_at and imds.acked_at[0] - t0 <= 1.0  # the second drain poll, a second in
+    # drain polls a second apart (8 s notice), the first a second after the forward: the second finds it done
+    assert imds.acked_at and imds.acked_at[0] - t0 <= 2.0
     assert "drain finished" in result.log
 
 
