@@ -17,7 +17,21 @@ from sim.kube.select import label_matcher
 from sim.kube.wire import ApiError, status_object
 
 
+_COMPILED: dict[int, tuple[dict, tuple]] = {}  # id(spec) -> (spec, its selector): evictions ask per PDB
+
+
 def _selector(spec: dict):
+    """(matchLabels, matcher) of a PDB's selector, compiled once per stored spec (PDBs take no patches)."""
+    hit = _COMPILED.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    if len(_COMPILED) > 10_000:
+        _COMPILED.clear()
+    compiled = _COMPILED[id(spec)] = (spec, _compile(spec))
+    return compiled[1]
+
+
+def _compile(spec: dict):
     sel = spec.get("selector") or {}
     terms = [f"{k}={v}" for k, v in (sel.get("matchLabels") or {}).items()]
     for expr in sel.get("matchExpressions") or ():
