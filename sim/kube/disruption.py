@@ -16,7 +16,6 @@ import math
 from sim.kube.select import label_matcher
 from sim.kube.wire import ApiError, status_object
 
-
 _COMPILED: dict[int, tuple[dict, tuple]] = {}  # id(spec) -> (spec, its selector): evictions ask per PDB
 
 
