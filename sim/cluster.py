@@ -26,7 +26,7 @@ from sim.hooks import FanOut, VmHooks
 from sim.idp import Idp
 from sim.imds import Imds
 from sim.vm import Identity, ScheduledEvent, Vm
-from sim.world import Config, World
+from sim.world import Config, World, locate
 
 AUDIENCE = "api://nodepool"  # what agents ask IMDS for when they call our API
 
@@ -61,7 +61,7 @@ class Simulator:
             Config(self.subscription_id, resource_group, p.scale_set, p.scale_set, location, p.vm_size,
                    boot_s=boot_seconds, delete_s=delete_seconds, priority=p.priority),
             self.agent_identity, self.master_identity, clock=self.world.clock))) for p in pools}
-        self.imds = Imds(self.world, self.idp)
+        self.imds = Imds(self.world, self.idp, worlds=self.arm.worlds)
         self.control = Control(self.world, self.arm, self.imds)
         self.kube = None
         self._files, self._roots = tempfile.TemporaryDirectory(prefix="sim-"), None
@@ -165,8 +165,9 @@ class Simulator:
         return self._roots
 
     def imds_for(self, which) -> str:
-        """IMDS base URL of one VM (stands in for http://169.254.169.254)."""
-        return self.imds.url_for(self.world.find(which))
+        """IMDS base URL of one VM of any pool (stands in for http://169.254.169.254): `which` is a Vm,
+        an ARM or computer name, or an instance id (of the agents' own scale set)."""
+        return self.imds.url_for(locate(self.arm.worlds.values(), which)[1])
 
     def settings_env(self) -> dict[str, str]:
         env = {
