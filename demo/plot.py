@@ -23,7 +23,7 @@ def timeline_png(recorder, path: Path) -> None:
         top.stackplot(t, series, labels=keys, step="post", alpha=0.85,
                       colors=[COLOURS.get(k.split("/")[1], "tab:gray") for k in keys])
     top.step(t, [s.vms for s in samples], where="post", color="black", linestyle="--", linewidth=1,
-             label="VMs in the scale set (ARM)")
+             label="VMs in the scale sets (ARM)")
     top.legend(loc="upper left", fontsize=8)
     top.set_ylabel("Kubernetes Nodes")
     top.set_title("nodes by pool and state, pending pods, events and decisions")

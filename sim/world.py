@@ -34,9 +34,14 @@ class Config:
     location: str = "westeurope"
     vm_size: str = "Standard_B2s"
     boot_s: float = 0.2  # Creating/starting -> Succeeded/running
+    restart_s: float | None = None  # a Reboot/Redeploy event's restart (None: boot_s); shorter than a new VM's boot
     delete_s: float = 0.0  # Deleting -> gone, deallocating -> deallocated
     terminate_notice_s: float = 0.0  # > 0: deletes announce a Terminate event first
     priority: str = "Spot"  # virtualMachineProfile.priority: Spot | Regular
+
+    @property
+    def restart_seconds(self) -> float:
+        return self.boot_s if self.restart_s is None else self.restart_s
 
     @property
     def scale_set_id(self) -> str:
