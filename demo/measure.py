@@ -30,4 +30,5 @@ def record_preemption(story, node: str, event_id: str, notice: float, drained: b
 def count_joins(story) -> None:
     """Every agent VM the story had (the first ones and the autoscaler's), and the joins the app recorded."""
     story.recorder.agents = sum(1 for name in story.helpers if name != "master0")
-    story.recorder.joins = sum(1 for row in story.app.registry.all_nodes() if row.joined_at is not None)
+    joined = sorted(row.name for row in story.app.registry.all_nodes() if row.joined_at is not None)
+    story.recorder.joins, story.facts["joined_vms"] = len(joined), joined
