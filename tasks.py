@@ -267,7 +267,8 @@ def demo(c, agents=5, pods=40, notice=30, duration=0, seed=1, no_chaos=False, re
     Azurite, the simulator, the real app in the dev host and the real node helper (`python3 -m agent`)
     for every VM: join, a workload, a burst the autoscaler answers, a spot capacity outage (fallback to
     the regular pool and back), a spot eviction, a short-notice (5 s) one, a VM killed and its ghost
-    removed by reconcile, a reboot, an idle node scaled down. ~60-90 s after the first run's bootstrap; exits non-zero naming the step that failed. Logs in .run/demo/.
+    removed by reconcile, a reboot, an idle node scaled down. ~60-90 s after the first run's bootstrap;
+    exits non-zero naming the step that failed. Logs in .run/demo/.
     """
     from demo.__main__ import main
 

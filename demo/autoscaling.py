@@ -101,7 +101,7 @@ def idle_scale_down(story) -> None:
 
     names, empty = wait_until(affected, 20, "the chosen nodes cordoned")
     t.more(f"chosen: {', '.join(names) or 'none with pods'} (cordoned, drained through node-events, type ScaleDown)"
-           + (f"; {', '.join(empty)} (empty: its instance deleted in that tick)" if empty else ""))
+           + (f"; {', '.join(empty)} (empty: deleted in that tick, nothing to drain)" if empty else ""))
     wait_until(lambda: all((story.app.registry.node(n) or None) and story.app.registry.node(n).drained_at
                            for n in names), 60, "the chosen nodes drained")
     gone_before = len(sim.vms)  # the empty ones' VMs already deleted

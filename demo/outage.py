@@ -107,9 +107,12 @@ def _scaled_down(story, fallback: list[str]):
 
 
 def _new_vms(story, world, count: int) -> list:
-    vms = wait_until(lambda: (lambda new: new if len(new) >= count else None)(
-        [vm for vm in world.listing() if vm.computer_name not in story.helpers and not vm.gone]), 20,
-        f"{count} new VMs in scale set {world.config.scale_set}")
+    """The `count` VMs the autoscaler just added to `world`'s scale set (no helper yet), once booted."""
+    def added():
+        vms = [vm for vm in world.listing() if vm.computer_name not in story.helpers and not vm.gone]
+        return vms if len(vms) >= count else None
+
+    vms = wait_until(added, 20, f"{count} new VMs in scale set {world.config.scale_set}")
     wait_until(lambda: all(vm.power == "running" for vm in vms), 60, f"the new {world.config.scale_set} VMs booted")
     return vms
 
