@@ -257,17 +257,18 @@ def serve(c, port=7071, agents=3):
             "notice": "seconds of notice the first spot eviction gives (default 30, as Azure does); the second "
                       "is a short 5 s one",
             "duration": "seconds the demo runs at least: the pool keeps running, sampled, after the story "
-                        "(default 0: the story's own ~30-60 s)",
+                        "(default 0: the story's own ~60-90 s)",
             "seed": "picks the VMs the trouble happens to (default 1)",
-            "no_chaos": "no eviction and no kill: join, workload and the pool running",
+            "no_chaos": "no outage, eviction, kill or reboot: join, workload, autoscale and the pool running",
             "report": "where summary.json and timeline.png go (default .run/demo/report)"})
 def demo(c, agents=5, pods=40, notice=30, duration=0, seed=1, no_chaos=False, report=".run/demo/report"):
     """The product's story on this machine, one checked line per step, and a report of what was measured.
 
     Azurite, the simulator, the real app in the dev host and the real node helper (`python3 -m agent`)
-    for every VM: join, a workload, a burst the autoscaler answers, a spot eviction, a short-notice (5 s)
-    one, a VM killed and its ghost removed by reconcile, an idle node scaled down. ~30-60 s after the first
-    run's bootstrap; exits non-zero naming the step that failed. Logs in .run/demo/.
+    for every VM: join, a workload, a burst the autoscaler answers, a spot capacity outage (fallback to
+    the regular pool and back), a spot eviction, a short-notice (5 s) one, a VM killed and its ghost
+    removed by reconcile, a reboot, an idle node scaled down. ~60-90 s after the first run's bootstrap;
+    exits non-zero naming the step that failed. Logs in .run/demo/.
     """
     from demo.__main__ import main
 

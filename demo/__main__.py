@@ -39,7 +39,7 @@ def parse(argv: list[str] | None) -> tuple[Options, Path | None, Path]:
                         help="seconds the demo runs at least: the pool keeps running after the story (default 0)")
     parser.add_argument("--seed", type=int, default=1, help="picks the VMs the trouble happens to (default 1)")
     parser.add_argument("--no-chaos", action="store_true",
-                        help="no eviction and no kill: join, workload and the pool running")
+                        help="no outage, eviction, kill or reboot: join, workload, autoscale and the pool running")
     parser.add_argument("--report", type=Path, default=ROOT / ".run" / "demo" / "report",
                         help="where summary.json and timeline.png go (default .run/demo/report)")
     args = parser.parse_args(argv)
@@ -57,12 +57,15 @@ def summary(story: Story) -> None:
               f"{len(f['burst']['new_vms'])} more for a burst, {', '.join(f['scale_down']['nodes'])} scaled down "
               "when idle (--no-chaos: no eviction, no kill)")
         return
-    short, burst, down = f["short_notice"], f["burst"], f["scale_down"]
+    short, burst, down, out, boot = f["short_notice"], f["burst"], f["scale_down"], f["outage"], f["reboot"]
     t.say(f"done in {f['total_s']:.1f} s. {f['joined']} VMs joined through the app, {len(burst['new_vms'])} more "
-          f"when one autoscale decision answered a burst of {burst['pending']} pending pods; a spot eviction was "
+          f"when one autoscale decision answered a burst of {burst['pending']} pending pods; with spot capacity "
+          f"gone one decision fell back to {', '.join(out['fallback_vms'])} (Regular), and back to spot "
+          f"({', '.join(out['spot_vms'])}) when it returned; a spot eviction was "
           f"drained and acknowledged {f['before_not_before_s']:.1f} s before NotBefore, a 5-s one "
           f"{short['before_not_before_s']:.1f} s before; a VM killed without notice left a ghost Node, which one "
-          f"reconcile tick removed; idle, {', '.join(down['nodes'])} was scaled down; "
+          f"reconcile tick removed; {boot['node']} rebooted and was uncordoned by reconcile once Ready; idle, "
+          f"{', '.join(down['nodes'])} {'was' if len(down['nodes']) == 1 else 'were'} scaled down; "
           f"{f['spoofed']['attempts']} spoofed requests, {f['spoofed']['accepted']} accepted")
     t.more(f"timings: stack up {f['start_s']:.1f} s, joins {f['join_s']:.1f} s, cordon {f['cordon_ms']} ms after "
            f"the event ({f['cordon_after_seen_ms']} ms after the agent's IMDS poll saw it), {f['pods_evicted']} pods "

@@ -2,7 +2,7 @@
 down a chosen node. The ticks are the autoscale timer's code path (`Services.autoscaler(now).tick`),
 run in this process with the app's settings, as the reconcile ticks are (demo/ghost.py).
 
-The autoscaler's clock is `utcnow() + story.later`: the idle chapter moves it past
+The autoscaler's clock is `utcnow() + story.later` (+ a tick's own `later`): the idle chapter moves it past
 NODEPOOL_AUTOSCALE_UNNEEDED_TIME and the delay after a scale-up (10 minutes each) instead of
 waiting them out; everything else (ARM, Kubernetes, the drain, the joins) runs in real time.
 """
@@ -17,10 +17,12 @@ from nodepool.bootstrap import Services
 from nodepool.clock import utcnow
 from nodepool.settings import Settings
 
-# One pool: the simulator's scale set, spot. A node's room is the simulated node's allocatable
-# (4 CPU, 16284 MiB) less the svclb DaemonSet pod every node runs (10m, 20Mi).
-POOLS = [{"name": "spot", "scale_set": "agents", "priority": "spot", "preference": 0, "vm_size": "Standard_D4s_v5",
-          "cpu": "3990m", "memory": "16264Mi", "min": 0, "max": 20}]
+# Two pools: the simulator's own scale set, spot and preferred, and a Regular fallback (min 0), as the
+# infra deploys them. A node's room is the simulated node's allocatable (4 CPU, 16284 MiB) less the
+# svclb DaemonSet pod every node runs (10m, 20Mi).
+SHAPE = {"vm_size": "Standard_D4s_v5", "cpu": "3990m", "memory": "16264Mi", "min": 0, "max": 20}
+POOLS = [{"name": "spot", "scale_set": "agents", "priority": "spot", "preference": 0, **SHAPE},
+         {"name": "regular", "scale_set": "regular", "priority": "regular", "preference": 1, **SHAPE}]
 APP_SETTINGS = {"NODEPOOL_AUTOSCALE_POOLS": json.dumps(POOLS), "NODEPOOL_AUTOSCALE_HEADROOM_NODES": "0"}
 BATCH = {"cpu": "1", "memory": "1Gi"}
 UNNEEDED_FROM = timedelta(minutes=11)  # past NODEPOOL_AUTOSCALE_DELAY_AFTER_SCALE_UP (600 s)
@@ -28,19 +30,19 @@ IDLE_AFTER = timedelta(minutes=22)  # and NODEPOOL_AUTOSCALE_UNNEEDED_TIME (600 
 
 
 def tick(story, later: timedelta = timedelta(0)):
-    now = utcnow() + later
+    now = utcnow() + story.later + later
     services = story.autoscale_services or Services(Settings.from_env(story.stack.app_env))
     story.autoscale_services = services  # one Autoscaler per worker, as in the app
     return services.autoscaler(now).tick(now)
 
 
-def _pending(story, app: str) -> list[dict]:
+def pending_pods(story, app: str) -> list[dict]:
     return [p for p in story.pods(app) if not p["spec"].get("nodeName")]
 
 
-def _settled(story, app: str, pods: int) -> bool:
+def settled(story, app: str, pods: int) -> bool:
     """Every pod of `app` Running, or Pending with the scheduler's verdict: Unschedulable."""
-    pending = _pending(story, app)
+    pending = pending_pods(story, app)
     verdicts = all((p["status"].get("conditions") or [{}])[0].get("reason") == "Unschedulable" for p in pending)
     return bool(pending) and verdicts and story.running(app) + len(pending) == pods
 
@@ -51,8 +53,8 @@ def burst(story, pods: int) -> None:
     capacity = sim.pool("agents").capacity
     story.kube.add_pods(None, pods, owner="ReplicaSet/batch", requests=BATCH)
     story.recorder.mark("event", f"burst of {pods} batch pods")
-    wait_until(lambda: _settled(story, "batch", pods), 20, "the burst's pods Running or Pending as Unschedulable")
-    pending = len(_pending(story, "batch"))
+    wait_until(lambda: settled(story, "batch", pods), 20, "the burst's pods Running or Pending as Unschedulable")
+    pending = len(pending_pods(story, "batch"))
     t.say(f"a burst: ReplicaSet batch, {pods} pods of 1 CPU; {pods - pending} fit on the nodes there are, "
           f"{pending} Pending (Unschedulable)")
     report = tick(story)
@@ -84,19 +86,25 @@ def idle_scale_down(story) -> None:
     story.recorder.mark("event", "batch done: nodes idle")
     t.say("the batch work is done: its pods are gone and the nodes it brought are nearly idle")
     tick(story, UNNEEDED_FROM)  # past the delay after the burst's scale-up: from here the idle nodes are unneeded
+    before = sorted(n["metadata"]["name"] for n in _agent_nodes(story))
     first = tick(story, IDLE_AFTER)
     chosen = first.planned.get("scale_down", 0)
     story.recorder.mark("decision", f"autoscale: scale_down {chosen}")
     check(chosen > 0, f"no scale-down after {IDLE_AFTER} idle: {first.line()}")
     t.say(f"autoscale tick {IDLE_AFTER.seconds // 60}+ min later (its clock moved on, not the world's): "
           f"{first.line().split(': ', 1)[1]}")
-    draining = wait_until(lambda: [n for n in _agent_nodes(story) if (n.get("spec") or {}).get("unschedulable")],
-                          20, "the chosen nodes cordoned")
-    names = sorted(n["metadata"]["name"] for n in draining)
-    t.more(f"chosen: {', '.join(names)} (cordoned, drained through node-events, type ScaleDown)")
+
+    def affected():
+        cordoned = [n for n in before if ((kube.node(n) or {}).get("spec") or {}).get("unschedulable")]
+        empty = [n for n in before if kube.node(n) is None]  # no pods to move: its instance deleted in that tick
+        return (cordoned, empty) if len(cordoned) + len(empty) >= chosen else None
+
+    names, empty = wait_until(affected, 20, "the chosen nodes cordoned")
+    t.more(f"chosen: {', '.join(names) or 'none with pods'} (cordoned, drained through node-events, type ScaleDown)"
+           + (f"; {', '.join(empty)} (empty: deleted in that tick, nothing to drain)" if empty else ""))
     wait_until(lambda: all((story.app.registry.node(n) or None) and story.app.registry.node(n).drained_at
                            for n in names), 60, "the chosen nodes drained")
-    gone_before = len(sim.vms)
+    gone_before = len(sim.vms)  # the empty ones' VMs already deleted
 
     def finished():
         report = tick(story, IDLE_AFTER + timedelta(minutes=1))
@@ -105,6 +113,7 @@ def idle_scale_down(story) -> None:
     done = wait_until(finished, 60, "the drained nodes' instances deleted", interval=1.0)
     wait_until(lambda: all(kube.node(n) is None for n in names) and len(sim.vms) <= gone_before - len(names), 60,
                "their Nodes and VMs gone")
+    names = sorted(names + empty)
     for name in names:
         story.helpers[name].stop()
     story.recorder.mark("decision", f"autoscale: deleted {', '.join(names)}")

@@ -21,15 +21,15 @@ KUBE_SYSTEM = "kube-system"
 
 
 @contextmanager
-def reconcile_log():
-    """The reconcile tick's log lines (what it would do / did, and why), collected."""
+def log_lines(name: str = "nodepool.reconcile"):
+    """A logger's lines while the block runs (a tick's: what it would do / did, and why), collected."""
     lines: list[str] = []
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             lines.append(record.getMessage())
 
-    logger, handler = logging.getLogger("nodepool.reconcile"), Collect()
+    logger, handler = logging.getLogger(name), Collect()
     level, propagate = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -43,7 +43,7 @@ def reconcile_log():
 
 
 def tick(settings: Settings):
-    with reconcile_log() as lines:
+    with log_lines() as lines:
         now = utcnow()
         report = Services(settings).reconciler(now).tick(now)
     return report, [line for line in lines if not line.startswith("reconcile tick")]

@@ -8,16 +8,16 @@ from demo.report import Preemption, count_nodes
 
 
 def probe(story) -> tuple[dict, int, dict, int]:
-    """One sample for the report: Nodes by pool and state, pending pods, registry states, the pool's VMs."""
-    pool = story.stack.app_env.get("NODEPOOL_SCALE_SET", "agents")
-    ours = {vm.computer_name for vm in story.sim.vms} | {h.name for h in story.agents()}
+    """One sample for the report: Nodes by pool (scale set) and state, pending pods, registry states, the
+    VMs of every scale set."""
+    scale_set = {h.name: h.vm.name.rsplit("_", 1)[0] for h in story.agents()}  # ARM name: <vmss>_<instance id>
     with story.kube.cluster.lock:
         nodes = [n for n in story.kube.cluster.store.items("nodes") if n["metadata"]["name"] != "master0"]
         pending = sum(1 for p in story.kube.cluster.store.items("pods")
                       if not p["spec"].get("nodeName") and not p["metadata"].get("deletionTimestamp"))
     registry = Counter(row.state.value for row in story.app.registry.all_nodes())
-    vms = sum(1 for vm in story.sim.vms if not vm.gone)
-    return count_nodes(nodes, lambda name: pool if name in ours else "other"), pending, dict(registry), vms
+    vms = sum(1 for world in list(story.sim.arm.worlds.values()) for vm in world.listing() if not vm.gone)
+    return count_nodes(nodes, lambda name: scale_set.get(name, "other")), pending, dict(registry), vms
 
 
 def record_preemption(story, node: str, event_id: str, notice: float, drained: bool) -> None:
@@ -30,4 +30,5 @@ def record_preemption(story, node: str, event_id: str, notice: float, drained: b
 def count_joins(story) -> None:
     """Every agent VM the story had (the first ones and the autoscaler's), and the joins the app recorded."""
     story.recorder.agents = sum(1 for name in story.helpers if name != "master0")
-    story.recorder.joins = sum(1 for row in story.app.registry.all_nodes() if row.joined_at is not None)
+    joined = sorted(row.name for row in story.app.registry.all_nodes() if row.joined_at is not None)
+    story.recorder.joins, story.facts["joined_vms"] = len(joined), joined

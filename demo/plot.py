@@ -4,6 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 COLOURS = {"Ready": "tab:green", "cordoned": "tab:orange", "NotReady": "tab:red"}
+OTHER_POOL = {"Ready": "tab:cyan", "cordoned": "tab:olive", "NotReady": "tab:pink"}  # the fallback pool's nodes
+
+
+def colour(key: str, first_pool: str) -> str:
+    pool, state = key.split("/", 1)
+    return (COLOURS if pool == first_pool else OTHER_POOL).get(state, "tab:gray")
 
 
 def timeline_png(recorder, path: Path) -> None:
@@ -21,9 +27,9 @@ def timeline_png(recorder, path: Path) -> None:
     if keys:
         series = [[s.nodes.get(k, 0) for s in samples] for k in keys]
         top.stackplot(t, series, labels=keys, step="post", alpha=0.85,
-                      colors=[COLOURS.get(k.split("/")[1], "tab:gray") for k in keys])
+                      colors=[colour(k, keys[0].split("/")[0]) for k in keys])
     top.step(t, [s.vms for s in samples], where="post", color="black", linestyle="--", linewidth=1,
-             label="VMs in the scale set (ARM)")
+             label="VMs in the scale sets (ARM)")
     top.legend(loc="upper left", fontsize=8)
     top.set_ylabel("Kubernetes Nodes")
     top.set_title("nodes by pool and state, pending pods, events and decisions")

@@ -43,6 +43,7 @@ class Recorder:
     spoofs: list[bool] = field(default_factory=list)  # one per spoofed request: accepted?
     joins: int | None = None
     agents: int | None = None
+    chapters: dict[str, dict] = field(default_factory=dict)  # what chapters without a figure of their own measured
 
     def __post_init__(self):
         self._stop, self._thread, self._probe = threading.Event(), None, None
@@ -85,7 +86,7 @@ class Recorder:
             "node_hours": round(ready / 3600, 4),
             "spoofed_requests_accepted": sum(self.spoofs) if self.spoofs else None,
             "samples": len(self.samples), "duration_s": self.samples[-1].t if self.samples else 0.0,
-            "preempted": [p.__dict__ for p in self.preemptions], "marks": self.marks,
+            "preempted": [p.__dict__ for p in self.preemptions], "marks": self.marks, "chapters": self.chapters,
             "chapters_left_out": left_out, "not_measured": not_measured,
         }
 

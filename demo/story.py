@@ -1,5 +1,6 @@
-"""The demo's story, step by step: start, register, join, seed a workload, watch; then the two kinds
-of spot trouble (demo/eviction.py, demo/ghost.py) and a summary. Every step checks what it claims
+"""The demo's story, step by step: start, register, join, seed a workload, watch; then the autoscaler
+(demo/autoscaling.py, demo/outage.py), spot trouble (demo/eviction.py, demo/ghost.py), a reboot
+(demo/reboot.py) and a summary. Every step checks what it claims
 and raises StepFailed otherwise; `facts` holds what was measured (written as JSON with --facts).
 """
 from __future__ import annotations
@@ -8,6 +9,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -22,6 +24,7 @@ from localstack.kubeconfig import kubectl_hint
 from localstack.stack import LocalStack
 from nodepool.bootstrap import Services
 from nodepool.settings import Settings
+from sim.cluster import Pool
 
 # The app's own reconcile timer (every minute) is parked: the demo runs its ticks itself (step 5), with
 # the timer's wiring, and a minute boundary must not remove the ghost before the story shows it.
@@ -32,6 +35,7 @@ REQUESTS = {"cpu": "100m", "memory": "128Mi"}
 # A new VM boots in this long (a minute or two in Azure). Above the join's instance directory's
 # 10-s refresh interval: a VM asking sooner than that after the last refresh is not known yet.
 BOOT_S = 12.0
+RESTART_S = 6.0  # a reboot's restart (no join: the VM and its Node are known); above the 3-s NotReady grace
 SHORT_NOTICE = 5.0  # the short-notice chapter's Preempt: less than the 30 s Azure promises
 
 
@@ -57,11 +61,12 @@ class Story:
         self.facts: dict = {"ok": False, "agents": opts.agents, "notice_s": opts.notice}
         self.cast: dict[str, Helper] = {}  # role in the story -> the VM's helper, picked with --seed
         self.autoscale_services: Services | None = None  # the autoscale ticks' wiring, kept across ticks
+        self.later = timedelta(0)  # how far the autoscaler's clock has moved ahead of the world's (never back)
         self._devhost_log = None
 
     # -- the whole story ------------------------------------------------------------------------
     def run(self) -> None:
-        from demo import autoscaling, eviction, ghost, spoof
+        from demo import autoscaling, eviction, ghost, outage, reboot, spoof
 
         self.start()
         self.join()
@@ -72,10 +77,12 @@ class Story:
             spoof.spoofed_requests(self)
         autoscaling.burst(self, 3 * (len(self.agents()) + 1) + 6)  # ~2 nodes more than fit
         if self.opts.chaos:
+            self.facts["outage"] = self.recorder.chapters["spot capacity outage"] = outage.capacity_outage(self)
             self.facts.update(eviction.spot_eviction(self))
             self.facts["short_notice"] = eviction.spot_eviction(self, self.cast["short"], SHORT_NOTICE,
                                                                 "short-notice eviction")
             ghost.killed_vm(self)
+            self.facts["reboot"] = self.recorder.chapters["reboot"] = reboot.reboot(self)
         autoscaling.idle_scale_down(self)
         measure.count_joins(self)
         self.keep_running()
@@ -110,10 +117,13 @@ class Story:
     # -- 1. the stack -----------------------------------------------------------------------------
     def start(self) -> None:
         n = self.opts.agents
-        self.t.say(f"starting Azurite (in memory), the simulator ({n} spot VMs + master0) and the app in the dev host")
+        self.t.say(f"starting Azurite (in memory), the simulator ({n} spot VMs + master0, an empty Regular scale set) "
+                   "and the app in the dev host")
         started = time.monotonic()
         self._devhost_log = open(self.opts.logs / "devhost.log", "w", encoding="utf-8")
-        sim = {"kube_options": {"grace_s": self.opts.grace, "terminate_s": 0.5}, "boot_seconds": BOOT_S}
+        sim = {"kube_options": {"grace_s": self.opts.grace, "terminate_s": 0.5}, "boot_seconds": BOOT_S,
+               "restart_seconds": max(RESTART_S, self.opts.grace + 3),  # long enough to turn NotReady
+               "pools": (Pool("regular", "Regular", vm_size="Standard_D4s_v5"),)}  # the autoscaler's fallback
         self.stack = LocalStack(agents=n, sim_options=sim, app_settings={**APP_SETTINGS, **AUTOSCALE_SETTINGS},
                                 host_env={"DEVHOST_STATE_DIR": str(self.work / "devhost")},
                                 echo=self._devhost_log, kubeconfig=self.opts.logs.parent / "kubeconfig")

@@ -26,7 +26,7 @@ from sim.hooks import FanOut, VmHooks
 from sim.idp import Idp
 from sim.imds import Imds
 from sim.vm import Identity, ScheduledEvent, Vm
-from sim.world import Config, World
+from sim.world import Config, World, locate
 
 AUDIENCE = "api://nodepool"  # what agents ask IMDS for when they call our API
 
@@ -41,7 +41,8 @@ class Pool:
 
 
 class Simulator:
-    def __init__(self, agents: int = 3, *, boot_seconds: float = 0.2, delete_seconds: float = 0.0,
+    def __init__(self, agents: int = 3, *, boot_seconds: float = 0.2, restart_seconds: float | None = None,
+                 delete_seconds: float = 0.0,
                  terminate_notice: float = 0.0, page_size: int = 50, scale_set: str = "agents",
                  prefix: str | None = None, resource_group: str = "k3s-compute", location: str = "westeurope",
                  kube: bool = True, kube_options: dict | None = None, hooks: VmHooks | None = None,
@@ -53,15 +54,16 @@ class Simulator:
         self.agent_identity = Identity.new(self.subscription_id, resource_group, f"{scale_set}-identity")
         self.master_identity = Identity.new(self.subscription_id, resource_group, "master-identity")
         self.world = World(Config(self.subscription_id, resource_group, scale_set, prefix or scale_set, location,
-                                  boot_s=boot_seconds, delete_s=delete_seconds, terminate_notice_s=terminate_notice),
+                                  boot_s=boot_seconds, restart_s=restart_seconds, delete_s=delete_seconds,
+                                  terminate_notice_s=terminate_notice),
                            self.agent_identity, self.master_identity)
         self.idp = Idp(self.tenant_id, self.tls)
         self.arm = Arm(self.world, lambda t: t == self.arm_token or self.idp.accepts(t), self.tls, page_size)
         self.pools = {p.scale_set: (p, self.arm.add_pool(World(
             Config(self.subscription_id, resource_group, p.scale_set, p.scale_set, location, p.vm_size,
-                   boot_s=boot_seconds, delete_s=delete_seconds, priority=p.priority),
+                   boot_s=boot_seconds, restart_s=restart_seconds, delete_s=delete_seconds, priority=p.priority),
             self.agent_identity, self.master_identity, clock=self.world.clock))) for p in pools}
-        self.imds = Imds(self.world, self.idp)
+        self.imds = Imds(self.world, self.idp, worlds=self.arm.worlds)
         self.control = Control(self.world, self.arm, self.imds)
         self.kube = None
         self._files, self._roots = tempfile.TemporaryDirectory(prefix="sim-"), None
@@ -165,8 +167,9 @@ class Simulator:
         return self._roots
 
     def imds_for(self, which) -> str:
-        """IMDS base URL of one VM (stands in for http://169.254.169.254)."""
-        return self.imds.url_for(self.world.find(which))
+        """IMDS base URL of one VM of any pool (stands in for http://169.254.169.254): `which` is a Vm,
+        an ARM or computer name, or an instance id (of the agents' own scale set)."""
+        return self.imds.url_for(locate(self.arm.worlds.values(), which)[1])
 
     def settings_env(self) -> dict[str, str]:
         env = {

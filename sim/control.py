@@ -13,7 +13,7 @@ POST /sim/vms/<which>/k3s-join  {"token", "password", "labels": [], "taints": []
 POST /sim/scale                 {"capacity": 3}     (someone else resizes the scale set)
 POST /sim/arm/faults            {"kind": "throttle", "count": 2, "retry_after": 1, "seconds": ...}
 DELETE /sim/arm/faults
-`<which>` is an instance id, ARM VM name or computer name.
+`<which>` is an instance id, ARM VM name or computer name, of any scale set (an instance id: the agents' own).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from sim.arm import Arm
 from sim.http import HttpError, Request, Response, Server
 from sim.imds import Imds
 from sim.kube.k3s import JoinRefused
-from sim.world import Refused, World
+from sim.world import Refused, World, locate
 
 WHICH = r"/sim/vms/(?P<which>[^/]+)"
 
@@ -53,8 +53,9 @@ class Control:
                     "vms": vms, "events": events, "arm_faults": [f.as_dict() for f in self.arm.faults.active()]}
 
     def chaos(self, req: Request) -> Response:
-        body, which, verb, w = req.json() or {}, req.params["which"], req.params["verb"], self.world
+        body, which, verb = req.json() or {}, req.params["which"], req.params["verb"]
         try:
+            w = locate(self.arm.worlds.values(), which)[0]
             if verb == "terminate":
                 w.terminate(which)
             elif verb == "partition":
@@ -73,7 +74,7 @@ class Control:
         if self.kube is None:
             raise HttpError(404, {"error": "the simulator runs without Kubernetes"})
         try:
-            vm = self.world.find(req.params["which"])
+            vm = locate(self.arm.worlds.values(), req.params["which"])[1]
         except KeyError as err:
             raise HttpError(404, {"error": str(err)}) from err
         body = req.json() or {}

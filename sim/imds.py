@@ -1,22 +1,25 @@
-"""IMDS for every simulated VM on one plain-HTTP server.
+"""IMDS for every simulated VM, of every scale set (pool), on one plain-HTTP server.
 
 `<url>/vms/<computerName>` stands in for http://169.254.169.254, so the node-side helper
 only needs a configurable base URL. Like the real service, every call needs `Metadata: true`
 and an api-version. Served: instance metadata (and leaves of it, `?format=text`), scheduled
 events with `StartRequests` acknowledgement, managed-identity tokens from the sim IdP, and
-attested documents signed by the simulator's attestation CA (sim/attest.py).
+attested documents signed by the simulator's attestation CA (sim/attest.py). Each VM's answers
+come from its own scale set: its vmId, its scale set's name and resource id, size and priority, its
+scale set's scheduled events.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
 import time
+from collections.abc import Mapping
 
 from sim.attest import Attester
 from sim.http import HttpError, Request, Response, Server
 from sim.idp import Idp
 from sim.vm import Vm
-from sim.world import World
+from sim.world import World, locate
 
 VM = r"/vms/(?P<vm>[^/]+)/metadata"
 NONCE = re.compile(r"^[A-Za-z0-9]{1,32}$")
@@ -24,8 +27,11 @@ VERSIONS = ["2023-07-01", "2021-12-13", "2021-02-01", "2020-07-01", "2019-08-01"
 
 
 class Imds:
-    def __init__(self, world: World, idp: Idp, attester: Attester | None = None):
+    def __init__(self, world: World, idp: Idp, attester: Attester | None = None,
+                 worlds: Mapping[str, World] | None = None):
+        """`worlds`: every scale set by name, the agents' own (`world`) first (the ARM's, kept live)."""
         self.world, self.idp, self.attester = world, idp, attester or Attester()
+        self.worlds = worlds if worlds is not None else {world.config.scale_set.lower(): world}
         self.server = Server([
             ("GET", VM + r"/instance(?P<leaf>/.*)?", self.instance),
             ("GET|POST", VM + r"/scheduledevents", self.scheduled_events),
@@ -45,14 +51,18 @@ class Imds:
         if not req.arg("api-version"):
             return Response(400, {"error": "Bad request. api-version was not specified in the request. For more "
                                            "information refer to aka.ms/azureimds", "newest-versions": VERSIONS[:3]})
-        self.world.tick()
+        for world in list(self.worlds.values()):
+            world.tick()
         return None
 
-    def _vm(self, req: Request) -> Vm:
+    def _located(self, req: Request) -> tuple[World, Vm]:
         try:
-            return self.world.find(req.params["vm"])
+            return locate(self.worlds.values(), req.params["vm"])
         except KeyError as err:
             raise HttpError(404, {"error": "Not found"}) from err
+
+    def _vm(self, req: Request) -> Vm:
+        return self._located(req)[1]
 
     def instance(self, req: Request) -> Response:
         doc: object = self.metadata(self._vm(req))
@@ -65,7 +75,8 @@ class Imds:
         return Response(200, doc)
 
     def metadata(self, vm: Vm) -> dict:
-        cfg, in_set = self.world.config, vm is not self.world.master
+        world = locate(self.worlds.values(), vm)[0]
+        cfg, in_set = world.config, vm is not world.master
         return {"compute": {
             "azEnvironment": "AzurePublicCloud", "location": cfg.location, "name": vm.name,
             "offer": "0001-com-ubuntu-server-jammy", "osType": "Linux", "priority": "Spot" if vm.spot else "Regular",
@@ -83,15 +94,15 @@ class Imds:
         }]}}
 
     def scheduled_events(self, req: Request) -> Response:
-        vm = self._vm(req)
+        world, vm = self._located(req)
         if req.method == "POST":
             body = req.json()
             starts = body.get("StartRequests") if isinstance(body, dict) else None
             if not isinstance(starts, list) or not all(isinstance(s, dict) and "EventId" in s for s in starts):
                 raise HttpError(400, {"error": "Bad request. StartRequests is not valid."})
-            self.world.acknowledge(vm.computer_name, [s["EventId"] for s in starts])
+            world.acknowledge(vm.computer_name, [s["EventId"] for s in starts])
             return Response(200)
-        return Response(200, self.world.encoded_document(vm), {"Content-Type": "application/json; charset=utf-8"})
+        return Response(200, world.encoded_document(vm), {"Content-Type": "application/json; charset=utf-8"})
 
     def token(self, req: Request) -> Response:
         vm, resource = self._vm(req), req.arg("resource")

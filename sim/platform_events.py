@@ -34,10 +34,10 @@ class PlatformEvents:
         return self.schedule(which, "Preempt", notice_s)
 
     def reboot(self, which, notice_s: float = 10.0) -> ScheduledEvent:
-        return self.schedule(which, "Reboot", notice_s, duration_s=max(1, round(self.config.boot_s)))
+        return self.schedule(which, "Reboot", notice_s, duration_s=max(1, round(self.config.restart_seconds)))
 
     def redeploy(self, which, notice_s: float = 10.0) -> ScheduledEvent:
-        return self.schedule(which, "Redeploy", notice_s, duration_s=max(1, round(self.config.boot_s)))
+        return self.schedule(which, "Redeploy", notice_s, duration_s=max(1, round(self.config.restart_seconds)))
 
     def freeze(self, which, notice_s: float = 10.0, duration_s: int = 5) -> ScheduledEvent:
         return self.schedule(which, "Freeze", notice_s, duration_s=duration_s)
@@ -97,7 +97,7 @@ class PlatformEvents:
                 self._evict(vm, now)
             elif event.event_type in ("Reboot", "Redeploy"):
                 self._kubelet_down(vm)
-                vm.pend("boot", now + self.config.boot_s, power="starting")
+                vm.pend("boot", now + self.config.restart_seconds, power="starting")
 
     def _evict(self, vm: Vm, now: float) -> None:
         if vm.due is not None and vm.then == "delete":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sim.capacity import Capacity
@@ -33,9 +34,14 @@ class Config:
     location: str = "westeurope"
     vm_size: str = "Standard_B2s"
     boot_s: float = 0.2  # Creating/starting -> Succeeded/running
+    restart_s: float | None = None  # a Reboot/Redeploy event's restart (None: boot_s); shorter than a new VM's boot
     delete_s: float = 0.0  # Deleting -> gone, deallocating -> deallocated
     terminate_notice_s: float = 0.0  # > 0: deletes announce a Terminate event first
     priority: str = "Spot"  # virtualMachineProfile.priority: Spot | Regular
+
+    @property
+    def restart_seconds(self) -> float:
+        return self.boot_s if self.restart_s is None else self.restart_s
 
     @property
     def scale_set_id(self) -> str:
@@ -147,4 +153,24 @@ class World(Scaling, PlatformEvents):
         finally:
             self._hook_lock.release()
 
-__all__ = ["Config", "Refused", "World"]
+def locate(worlds: Iterable[World], which) -> tuple[World, Vm]:
+    """The scale set (World) a VM belongs to, and the VM: `which` is a Vm, instance id, ARM name or
+    computer name. The first World (the agents' own) answers for master0 and for a bare instance id
+    (ids repeat across scale sets; ARM and computer names do not)."""
+    worlds = list(worlds)
+    for i, world in enumerate(worlds):
+        with world.lock:
+            if isinstance(which, Vm):
+                if any(vm is which for vm in world.vms.values()) or (i == 0 and which is world.master):
+                    return world, which
+                continue
+            try:
+                vm = world.find(which)
+            except KeyError:
+                continue
+            if i == 0 or vm is not world.master:
+                return world, vm
+    raise KeyError(f"no VM {which!r}")
+
+
+__all__ = ["Config", "Refused", "World", "locate"]

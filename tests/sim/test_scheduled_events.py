@@ -64,6 +64,15 @@ def test_a_reboot_restarts_the_vm_and_then_leaves_the_document(make_sim):
     assert hooks.calls[-2:] == [("stopped", "agents000000"), ("started", "agents000000")]
 
 
+def test_a_reboot_takes_the_restart_time_not_a_new_vms_boot(make_sim):
+    sim = make_sim(kube=False, boot_seconds=30, restart_seconds=0.2)
+    vm_id, event = sim.vm(0).vm_id, sim.reboot(0, notice=60)
+    assert document(sim, 0)["Events"][0]["DurationInSeconds"] == 1
+    acknowledge(sim, 0, event.event_id)
+    sim.wait_until(lambda: sim.vm(0).power == "running", timeout=5)  # far sooner than the 30-s boot
+    assert sim.vm(0).vm_id == vm_id  # the same VM, restarted
+
+
 def test_a_freeze_passes_and_the_vm_keeps_running(sim):
     sim.world.freeze(0, notice_s=0, duration_s=0)
     sim.wait_until(lambda: document(sim, 0)["Events"] == [])
