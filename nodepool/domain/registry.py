@@ -30,6 +30,9 @@ class NodeRecord:
     name: str
     state: NodeState
     instance_id: str = ""
+    # The scale set that listed the VM at join (instance ids repeat across scale sets); "" in rows
+    # written before pools existed: the main one.
+    scale_set: str = ""
     vm_id: str = ""
     token_id: str = ""
     joined_at: datetime | None = None
@@ -52,9 +55,10 @@ class NodeRecord:
     def can(self, move: str) -> bool:
         return allowed(self.state, move)
 
-    def joined(self, *, instance_id: str, vm_id: str, token_id: str, now: datetime) -> "NodeRecord":
-        return self._move("join", instance_id=instance_id, vm_id=vm_id, token_id=token_id, joined_at=now,
-                          updated_at=now, note="")
+    def joined(self, *, instance_id: str, vm_id: str, token_id: str, now: datetime,
+               scale_set: str = "") -> "NodeRecord":
+        return self._move("join", instance_id=instance_id, scale_set=scale_set, vm_id=vm_id, token_id=token_id,
+                          joined_at=now, updated_at=now, note="")
 
     def became_ready(self, now: datetime) -> "NodeRecord":
         return self._move("ready", updated_at=now)
@@ -97,7 +101,7 @@ class NodeRecord:
     def public(self) -> dict:
         """The registry view served by GET /api/nodes (no secrets live here anyway)."""
         out = {"name": self.name, "state": self.state.value}
-        for key in ("instance_id", "vm_id", "last_event_id", "last_event_type", "pods_left", "note"):
+        for key in ("instance_id", "scale_set", "vm_id", "last_event_id", "last_event_type", "pods_left", "note"):
             value = getattr(self, key)
             if value not in ("", None):
                 out[key] = value

@@ -114,7 +114,8 @@ class JoinService:
 
         def joining(current: NodeRecord | None) -> NodeRecord:
             return (current or NodeRecord.new(request.hostname)).joined(
-                instance_id=instance.instance_id, vm_id=request.vm_id, token_id=token_id, now=now)
+                instance_id=instance.instance_id, vm_id=request.vm_id, token_id=token_id, now=now,
+                scale_set=instance.scale_set)
 
         try:
             if token_id:

@@ -3,6 +3,11 @@
 A listing that fails (an exception of any kind, a page that errored, a master not registered
 yet) becomes an incomplete Snapshot with the reason: it never raises into the tick, and the
 planner refuses to act on it. Reads only; nothing here writes.
+
+Reconcile manages one scale set (NODEPOOL_SCALE_SET): registry rows of nodes that joined from
+another one (an autoscale pool's, say the Regular fallback) are left out, so their instance ids
+are never looked up in this scale set: "instance 0" there is another VM, and ARM's 404 for it here
+would be no evidence at all about theirs.
 """
 from __future__ import annotations
 
@@ -21,11 +26,15 @@ def observe(ports: ReconcilePorts, state: TickState, now: datetime, policy: Poli
     capacity = _capacity(ports) if instances.complete and not instances.error else None
     nodes = listing(ports.kube.nodes) if ports.kube else Snapshot(
         (), complete=False, error="no Kubernetes client: the master has not registered, or its row is unreadable")
-    rows = listing(lambda: Snapshot(tuple(ports.registry.all_nodes())))
+    rows = listing(lambda: Snapshot(tuple(r for r in ports.registry.all_nodes() if _here(r.scale_set, ports))))
     events = listing(lambda: Snapshot(tuple(ports.registry.events_before(now - policy.event_retention))))
     poison, drains = _queues(ports, rows)
     claims = {n.provider_id: ports.scaleset.claim(n.provider_id) for n in nodes.items if n.provider_id}
     return Observation(instances, nodes, rows, events, poison, drains, state, claims, capacity=capacity)
+
+
+def _here(scale_set: str, ports: ReconcilePorts) -> bool:
+    return not scale_set or scale_set.casefold() == ports.scaleset.name.casefold()
 
 
 def _capacity(ports: ReconcilePorts) -> int | None:

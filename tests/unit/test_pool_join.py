@@ -26,6 +26,7 @@ def test_a_vm_of_the_second_scale_set_joins(plane):
     assert answer["node_credential"].startswith("npc1.")
     record = plane.registry.node(plane.fallback.name)
     assert record.state is NodeState.JOINING and record.instance_id == plane.fallback.instance_id
+    assert record.scale_set == "regular"  # instance ids repeat across scale sets: reconcile tells them apart
     assert plane.instances.lookup(plane.fallback.name, NOW).scale_set == "regular"
 
 
