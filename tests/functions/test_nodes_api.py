@@ -6,7 +6,7 @@ import pytest
 
 from tests.functions.join_support import quiet_stack
 
-PUBLIC = {"name", "state", "instance_id", "vm_id", "joined_at", "updated_at"}
+PUBLIC = {"name", "state", "instance_id", "scale_set", "vm_id", "joined_at", "updated_at"}
 
 
 @pytest.fixture
