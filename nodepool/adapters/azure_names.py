@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import re
 
-from nodepool.domain.model import ProviderClaim
+from nodepool.domain.model import ProviderClaim, same_scale_set
 
 _PROVIDER_ID = re.compile(r"^azure://.*/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)$", re.IGNORECASE)
-
-
-def same_name(a: str, b: str) -> bool:
-    """Azure resource names are case-insensitive."""
-    return a.casefold() == b.casefold()
 
 
 def vm_name(scale_set: str, instance_id: str) -> str:
@@ -29,4 +24,4 @@ def claim(scale_set: str, provider_id: str) -> ProviderClaim:
     match = _PROVIDER_ID.match(provider_id or "")
     if not match:
         return ProviderClaim(None)
-    return ProviderClaim(same_name(match.group(1), scale_set), match.group(2))
+    return ProviderClaim(same_scale_set(match.group(1), scale_set), match.group(2))

@@ -49,6 +49,11 @@ class Instance:
     scale_set: str = ""  # the scale set that lists it (filled by the instance directory)
 
 
+def same_scale_set(a: str, b: str) -> bool:
+    """Azure resource names (scale sets among them) compare case-insensitively."""
+    return a.casefold() == b.casefold()
+
+
 @dataclass(frozen=True)
 class ProviderClaim:
     """What a Node's providerID says about our scale set (ScaleSet.claim): `ours` True with the

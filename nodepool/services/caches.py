@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from nodepool.domain.join import JoinRequest, check_instance
-from nodepool.domain.model import Instance
+from nodepool.domain.model import Instance, same_scale_set
 from nodepool.domain.registry import ClusterInfo
 from nodepool.ports import Registry, ScaleSet
 
@@ -51,8 +51,7 @@ class InstanceDirectory:
         return self._scaleset_of(instance).vm_name(instance.instance_id)
 
     def _scaleset_of(self, instance: Instance) -> ScaleSet:
-        wanted = instance.scale_set.casefold()
-        return next((s for s in self._scalesets if s.name.casefold() == wanted), self._scalesets[0])
+        return next((s for s in self._scalesets if same_scale_set(s.name, instance.scale_set)), self._scalesets[0])
 
     def around(self, hostname: str, vm_id: str, now: datetime) -> list[Instance]:
         """For an attested join: the instance named `hostname` and any instance with `vm_id`, after
@@ -64,7 +63,7 @@ class InstanceDirectory:
     def _refresh(self, now: datetime) -> None:
         by_name, failure = {}, None
         for scaleset in self._scalesets:
-            kept = {n: i for n, i in self._by_name.items() if i.scale_set.casefold() == scaleset.name.casefold()}
+            kept = {n: i for n, i in self._by_name.items() if same_scale_set(i.scale_set, scaleset.name)}
             try:
                 snapshot = scaleset.instances()
             except Exception as err:  # that set's picture is unknown: keep what we knew of it

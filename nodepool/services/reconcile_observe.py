@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from nodepool.domain.drain_message import NODE_EVENTS_QUEUE, POISON_QUEUE, node_of
-from nodepool.domain.model import NodeState, Snapshot
+from nodepool.domain.model import NodeState, Snapshot, same_scale_set
 from nodepool.domain.reconcile import Observation, PoisonMessage, Policy, TickState
 from nodepool.ports import MAX_PEEK
 from nodepool.services.reconcile_ports import ReconcilePorts
@@ -34,7 +34,7 @@ def observe(ports: ReconcilePorts, state: TickState, now: datetime, policy: Poli
 
 
 def _here(scale_set: str, ports: ReconcilePorts) -> bool:
-    return not scale_set or scale_set.casefold() == ports.scaleset.name.casefold()
+    return not scale_set or same_scale_set(scale_set, ports.scaleset.name)
 
 
 def _capacity(ports: ReconcilePorts) -> int | None:
