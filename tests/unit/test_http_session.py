@@ -46,6 +46,13 @@ def test_the_environment_is_read_once_per_host_not_per_call(bare_env):
     assert settled(session, URLS[2])["proxies"]["https"] == "http://elsewhere:1"  # a new host: read now
 
 
+def test_the_ca_bundle_is_read_once_when_the_session_is_made(bare_env):
+    bare_env.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corp.pem")
+    session = EnvironmentOnceSession()
+    bare_env.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/other.pem")
+    assert settled(session, URLS[2])["verify"] == "/etc/ssl/corp.pem"
+
+
 def test_a_netrc_login_is_never_attached(bare_env, tmp_path):
     (tmp_path / ".netrc").write_text("machine acct.table.core.windows.net login me password secret\n")
     (tmp_path / ".netrc").chmod(0o600)
