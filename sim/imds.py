@@ -65,7 +65,7 @@ class Imds:
         return self._located(req)[1]
 
     def instance(self, req: Request) -> Response:
-        doc: object = self.metadata(self._vm(req))
+        doc: object = self.metadata(*self._located(req))
         for part in filter(None, (req.params.get("leaf") or "").split("/")):
             if not isinstance(doc, dict) or part not in doc:
                 raise HttpError(404, {"error": "Not found"})
@@ -74,8 +74,8 @@ class Imds:
             return Response(200, str(doc).encode(), {"Content-Type": "text/plain; charset=utf-8"})
         return Response(200, doc)
 
-    def metadata(self, vm: Vm) -> dict:
-        world = locate(self.worlds.values(), vm)[0]
+    def metadata(self, world: World, vm: Vm) -> dict:
+        """`vm`'s instance metadata, from its own scale set (`world`, as `_located` found it)."""
         cfg, in_set = world.config, vm is not world.master
         return {"compute": {
             "azEnvironment": "AzurePublicCloud", "location": cfg.location, "name": vm.name,
