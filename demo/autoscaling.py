@@ -49,7 +49,6 @@ def settled(story, app: str, pods: int) -> bool:
 
 def burst(story, pods: int) -> None:
     t, sim = story.t, story.sim
-    before = {vm.instance_id for vm in sim.vms}
     capacity = sim.pool("agents").capacity
     story.kube.add_pods(None, pods, owner="ReplicaSet/batch", requests=BATCH)
     story.recorder.mark("event", f"burst of {pods} batch pods")
@@ -65,10 +64,7 @@ def burst(story, pods: int) -> None:
                                                            f"expected {capacity + added}")
     t.say(f"autoscale tick (the timer's code path): {report.line().split(': ', 1)[1]}; scale set agents "
           f"{capacity} -> {capacity + added} in one capacity write")
-    new = wait_until(lambda: [vm for vm in sim.vms if vm.instance_id not in before and vm.computer_name]
-                     if len([vm for vm in sim.vms if vm.instance_id not in before]) >= added else None, 30,
-                     f"{added} new VMs in the scale set")
-    wait_until(lambda: all(vm.power == "running" for vm in new), 60, "the new VMs booted")
+    new = new_vms(story, sim.pool("agents"), added, appear_s=30)
     join_new(story, new)
     wait_until(lambda: story.running("batch") == pods, 60, f"all {pods} batch pods Running")
     again = tick(story)
@@ -137,6 +133,18 @@ def _delete_pods(story, app: str) -> None:
                  if (p["metadata"].get("labels") or {}).get("app") == app]
         for name in names:
             cluster.pods.delete("default", name, 0)
+
+
+def new_vms(story, world, count: int, appear_s: float = 20) -> list:
+    """The `count` VMs the autoscaler just added to `world`'s scale set (named, no helper yet), once booted."""
+    def added():
+        vms = [vm for vm in world.listing()
+               if vm.computer_name and vm.computer_name not in story.helpers and not vm.gone]
+        return vms if len(vms) >= count else None
+
+    vms = wait_until(added, appear_s, f"{count} new VMs in scale set {world.config.scale_set}")
+    wait_until(lambda: all(vm.power == "running" for vm in vms), 60, f"the new {world.config.scale_set} VMs booted")
+    return vms
 
 
 def join_new(story, vms) -> None:

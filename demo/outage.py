@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from demo.autoscaling import BATCH, join_new, pending_pods, settled, tick
+from demo.autoscaling import BATCH, join_new, new_vms, pending_pods, settled, tick
 from demo.ghost import log_lines
 from demo.timeline import check, wait_until
 
@@ -44,7 +44,7 @@ def capacity_outage(story) -> dict:
           f"no fallback: spot {spot.capacity}, regular {regular.capacity}: {report.line()}")
     t.say(f"autoscale tick: {report.line().split(': ', 1)[1]}")
     t.more(_line(lines, "regular capacity") + f"; spot stays at {spot.capacity}")
-    fallback = _new_vms(story, regular, added)
+    fallback = new_vms(story, regular, added)
     join_new(story, fallback)
     wait_until(lambda: story.running("surge") == PODS, 30, f"the surge's {PODS} pods Running")
     names = [vm.computer_name for vm in fallback]
@@ -71,7 +71,7 @@ def _return_to_spot(story, spot, regular, fallback: list[str]) -> dict:
     t.say(f"spot capacity is back; autoscale tick {BACKOFF_PAST.total_seconds() / 60:.0f} min later (past spot's 1-h "
           f"SkuNotAvailable backoff): {report.line().split(': ', 1)[1]}")
     t.more(_line(lines, "spot capacity") + " (the fallback node's pods belong on spot)")
-    new = _new_vms(story, spot, added)
+    new = new_vms(story, spot, added)
     join_new(story, new)
     chosen = wait_until(lambda: _scaled_down(story, fallback), 20, "the regular node chosen for scale-down",
                         interval=0.5)
@@ -104,17 +104,6 @@ def _scaled_down(story, fallback: list[str]):
     story.later += FALLBACK_UNNEEDED
     cordoned = all(((story.kube.node(n) or {}).get("spec") or {}).get("unschedulable") for n in fallback)
     return report if report.planned.get("scale_down") and cordoned else None
-
-
-def _new_vms(story, world, count: int) -> list:
-    """The `count` VMs the autoscaler just added to `world`'s scale set (no helper yet), once booted."""
-    def added():
-        vms = [vm for vm in world.listing() if vm.computer_name not in story.helpers and not vm.gone]
-        return vms if len(vms) >= count else None
-
-    vms = wait_until(added, 20, f"{count} new VMs in scale set {world.config.scale_set}")
-    wait_until(lambda: all(vm.power == "running" for vm in vms), 60, f"the new {world.config.scale_set} VMs booted")
-    return vms
 
 
 def _line(lines: list[str], what: str) -> str:
