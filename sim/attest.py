@@ -69,11 +69,13 @@ def _cert(subject: str, key, issuer: str, issuer_key, *, ca: bool, start: dt.dat
 
 
 def make_chain(name: str = SIGNER_NAME, *, root_name: str = "Simulated Azure Root CA",
-               not_before: dt.datetime | None = None, not_after: dt.datetime | None = None,
-               use_rsa: bool = False, server_auth_only: bool = False) -> Chain:
-    """A fresh root, an intermediate and a leaf for `name`; the leaf's validity can be set (expired).
-    EC P-256 keys by default (cheap); `use_rsa` for RSA 2048 like Azure's."""
-    now = dt.datetime.now(dt.timezone.utc)
+               now: dt.datetime | None = None, not_before: dt.datetime | None = None,
+               not_after: dt.datetime | None = None, use_rsa: bool = False,
+               server_auth_only: bool = False) -> Chain:
+    """A fresh root, an intermediate and a leaf for `name`, valid around `now` (the wall clock by
+    default: a test that verifies at a fixed instant passes that instant); the leaf's validity can be
+    set (expired). EC P-256 keys by default (cheap); `use_rsa` for RSA 2048 like Azure's."""
+    now = now or dt.datetime.now(dt.timezone.utc)
     root_key, mid_key, leaf_key = (rsa.generate_private_key(65537, 2048) if use_rsa
                                    else ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
     start, end = now - dt.timedelta(days=1), now + 5 * YEAR

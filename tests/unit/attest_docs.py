@@ -13,16 +13,18 @@ SUBSCRIPTION = "00000000-0000-0000-0000-00000000aaaa"
 
 @lru_cache(maxsize=None)
 def chain(name: str = attest.SIGNER_NAME, *, expired: bool = False, use_rsa: bool = False) -> Chain:
-    """One chain per kind per test process: key generation is the slow part."""
+    """One chain per kind per test process (key generation is the slow part), valid at NOW, the instant
+    every test verifies at: never made from the wall clock, so the suite passes on any date."""
     if expired:
-        return attest.make_chain(name, not_before=NOW - dt.timedelta(days=30), not_after=NOW - dt.timedelta(days=1))
-    return attest.make_chain(name, use_rsa=use_rsa)
+        return attest.make_chain(name, now=NOW, not_before=NOW - dt.timedelta(days=30),
+                                 not_after=NOW - dt.timedelta(days=1))
+    return attest.make_chain(name, now=NOW, use_rsa=use_rsa)
 
 
 @lru_cache(maxsize=None)
 def untrusted_chain() -> Chain:
     """Same names, another root: what anyone can make for themselves."""
-    return attest.make_chain(attest.SIGNER_NAME, root_name="Attacker Root CA")
+    return attest.make_chain(attest.SIGNER_NAME, root_name="Attacker Root CA", now=NOW)
 
 
 def document(vm_id: str, nonce: str, *, signed_by: Chain | None = None, now: dt.datetime = NOW,

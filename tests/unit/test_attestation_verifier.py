@@ -45,7 +45,7 @@ def test_rsa_signers_as_azure_uses_are_accepted():
 
 
 def test_a_tls_certificate_for_server_authentication_only_is_accepted():
-    c = attest.make_chain(server_auth_only=True)
+    c = attest.make_chain(server_auth_only=True, now=NOW)
     assert PkcsAttestationVerifier([c.root]).verify(document(VM, NONCE, signed_by=c), NOW).vm_id == VM
 
 
