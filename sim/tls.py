@@ -56,12 +56,18 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _cert(subject, issuer, public_key, signer, *, ca: bool, hosts=(), days: int = 30) -> x509.Certificate:
+# A throwaway local CA must never be the reason a run fails: valid ten years either side of when it was
+# made, so a `serve` left running for months, or a test run with the clock moved (`--clock-shift`), whose
+# certificates Python makes on the moved clock and OpenSSL checks on the machine's, still trusts it.
+VALIDITY = dt.timedelta(days=3653)
+
+
+def _cert(subject, issuer, public_key, signer, *, ca: bool, hosts=()) -> x509.Certificate:
     now = dt.datetime.now(dt.timezone.utc)
     builder = (
         x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=days))
+        .not_valid_before(now - VALIDITY).not_valid_after(now + VALIDITY)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False)
