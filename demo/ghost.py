@@ -14,10 +14,8 @@ from dataclasses import replace
 from demo.timeline import check, wait_until
 from nodepool.bootstrap import Services
 from nodepool.clock import utcnow
-from nodepool.domain.join import node_password_secret
+from nodepool.domain.k3s import KUBE_SYSTEM, node_password_secret
 from nodepool.settings import Settings
-
-KUBE_SYSTEM = "kube-system"
 
 
 @contextmanager

@@ -58,7 +58,7 @@ class Kube(Protocol):
     def patch_node(self, name: str, *, unschedulable: bool | None = None,
                    labels: dict[str, str | None] | None = None, taints: Iterable[Taint] | None = None,
                    resource_version: str | None = None) -> Node: ...  # Conflict on a stale resourceVersion
-    def delete_node(self, name: str) -> None: ...  # a missing node is not an error
+    def delete_node(self, name: str) -> bool: ...  # False: there was none (a missing node is not an error)
     def pods_on(self, node: str) -> list[Pod]: ...
     def pods(self, field_selector: str | None = None) -> Snapshot[Pod]: ...  # all namespaces; complete=False on failure
     def evict(self, pod: Pod, grace_s: int | None = None) -> bool: ...  # False: refused by a PDB (429)
@@ -67,7 +67,7 @@ class Kube(Protocol):
     def secret(self, namespace: str, name: str) -> dict | None: ...
     def create_secret(self, namespace: str, name: str, *, type: str, string_data: dict[str, str],
                       labels: dict[str, str] | None = None) -> None: ...
-    def delete_secret(self, namespace: str, name: str) -> None: ...  # missing is not an error
+    def delete_secret(self, namespace: str, name: str) -> bool: ...  # False: there was none (not an error)
     def secrets(self, namespace: str, field_selector: str | None = None) -> list[dict]: ...
 
 

@@ -81,11 +81,12 @@ class KubeClient:
         answer = self._http.call("PATCH", _node_path(name), f"patch node {name}", body=body, content_type=MERGE_PATCH)
         return node_from(answer)
 
-    def delete_node(self, name: str) -> None:
+    def delete_node(self, name: str) -> bool:
         try:
             self._http.call("DELETE", _node_path(name), f"delete node {name}")
         except NotFound:
-            pass
+            return False
+        return True
 
     # -- pods -------------------------------------------------------------------------------
     def pods_on(self, node: str) -> list[Pod]:
@@ -134,11 +135,12 @@ class KubeClient:
                 "metadata": {"name": name, "namespace": namespace, **({"labels": labels} if labels else {})}}
         self._http.call("POST", _secrets_path(namespace), f"create secret {namespace}/{name}", body=body)
 
-    def delete_secret(self, namespace: str, name: str) -> None:
+    def delete_secret(self, namespace: str, name: str) -> bool:
         try:
             self._http.call("DELETE", _secrets_path(namespace, name), f"delete secret {namespace}/{name}")
         except NotFound:
-            pass
+            return False
+        return True
 
     def secrets(self, namespace: str, field_selector: str | None = None) -> list[dict]:
         params = {"fieldSelector": field_selector} if field_selector else {}

@@ -17,8 +17,7 @@ from nodepool.domain.autoscale_fit import decreasing, first_fit
 from nodepool.domain.autoscale_headroom import placeholders
 from nodepool.domain.autoscale_model import SAFE_TO_EVICT, Budget, NodeView, PodView, Priority
 from nodepool.domain.autoscale_view import View, movable
-
-KUBE_SYSTEM = "kube-system"
+from nodepool.domain.k3s import KUBE_SYSTEM
 
 
 @dataclass(frozen=True)

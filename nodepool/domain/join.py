@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from nodepool.domain.attestation import parse_attested
+from nodepool.domain.k3s import BOOTSTRAP_GROUP
 from nodepool.domain.model import Instance
 from nodepool.domain.registry import NodeRecord
 from nodepool.errors import Forbidden, InvalidInput, Unavailable
@@ -27,9 +28,6 @@ MAX_DEPTH = 16  # our documents nest 5 deep; anything much deeper is an attack o
 _JSON_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 CA_HASH = re.compile(r"^[0-9a-f]{64}$")
 TOKEN_ID = re.compile(r"^[a-z0-9]{6}$")
-KUBE_SYSTEM = "kube-system"  # where k3s keeps bootstrap-token and node-password secrets
-BOOTSTRAP_GROUP = "system:bootstrappers:k3s:default-node-token"
-BOOTSTRAP_SECRET_TYPE = "bootstrap.kubernetes.io/token"
 _ALPHABET = string.ascii_lowercase + string.digits
 NOT_VISIBLE_RETRY_AFTER_S = 10  # a new VM shows in the scale set's listing within a refresh or two
 
@@ -74,14 +72,6 @@ def check_hostname(value: Any) -> str:
     if not isinstance(value, str) or not HOSTNAME.fullmatch(value):  # `$` alone would let "name\n" through
         raise InvalidInput("hostname must be an RFC 1123 label (a-z, 0-9, '-', at most 63)", code="invalid_hostname")
     return value
-
-
-def node_password_secret(node: str) -> str:
-    return f"{node}.node-password.k3s"
-
-
-def bootstrap_secret_name(token_id: str) -> str:
-    return f"bootstrap-token-{token_id}"
 
 
 @dataclass(frozen=True)

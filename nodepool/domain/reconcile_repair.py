@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from nodepool.domain.join import node_password_secret
+from nodepool.domain.k3s import node_password_secret
 from nodepool.domain.model import Instance
 from nodepool.domain.reconcile_actions import DeleteInstance, InstanceAction, ReimageInstance, RestartInstance
 from nodepool.domain.reconcile_model import NodeRepair, Policy, UnjoinedVm

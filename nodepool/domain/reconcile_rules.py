@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from nodepool.domain.drain_message import POISON_QUEUE
-from nodepool.domain.join import node_password_secret
+from nodepool.domain.k3s import node_password_secret
 from nodepool.domain.labels import desired_labels, label_changes, taints_for
 from nodepool.domain.model import NodeState
 from nodepool.domain.reconcile_absence import Absence

@@ -131,12 +131,14 @@ class FakeKube:
         self.writes.append(("patch_node", name))
         return node
 
-    def delete_node(self, name: str) -> None:
+    def delete_node(self, name: str) -> bool:
         self._check()
         self.writes.append(("delete_node", name))
-        if self._nodes.pop(name, None) is not None:
-            for key in [k for k, p in self._pods.items() if p.node == name]:
-                self._pods.pop(key)
+        if self._nodes.pop(name, None) is None:
+            return False
+        for key in [k for k, p in self._pods.items() if p.node == name]:
+            self._pods.pop(key)
+        return True
 
     # -- pods -------------------------------------------------------------------------------
     def pods_on(self, node: str) -> list[Pod]:
@@ -221,10 +223,10 @@ class FakeKube:
             "data": {k: str(v) for k, v in string_data.items()}, "created_at": datetime.now(timezone.utc),
             "resource_version": str(next(self._rv)), "uid": f"uid-{namespace}-{name}"}
 
-    def delete_secret(self, namespace: str, name: str) -> None:
+    def delete_secret(self, namespace: str, name: str) -> bool:
         self._check()
         self.writes.append(("delete_secret", namespace, name))
-        self._secrets.pop((namespace, name), None)
+        return self._secrets.pop((namespace, name), None) is not None
 
     def secrets(self, namespace: str, field_selector: str | None = None) -> list[dict]:
         self._check()

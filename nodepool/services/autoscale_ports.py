@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from nodepool.domain.drain_message import DrainRequest
-from nodepool.domain.join import KUBE_SYSTEM, node_password_secret
+from nodepool.domain.k3s import KUBE_SYSTEM, node_password_secret
 from nodepool.domain.model import Snapshot
 from nodepool.domain.registry import NodeRecord
 from nodepool.errors import NodepoolError, NotFound, Unavailable

@@ -27,7 +27,7 @@ from nodepool.domain.audit import Actor
 from nodepool.domain.drain_budget import DrainPod, budget, plan_pass
 from nodepool.domain.drain_message import POISON_QUEUE, DrainRequest
 from nodepool.domain.events import NODE_REMOVING_TYPES
-from nodepool.domain.join import KUBE_SYSTEM, node_password_secret
+from nodepool.domain.k3s import KUBE_SYSTEM, node_password_secret
 from nodepool.domain.model import Pod
 from nodepool.domain.registry import EventRecord, NodeRecord
 from nodepool.errors import TransientError
@@ -111,7 +111,7 @@ class DrainService:
     def _audit(self, request: DrainRequest, outcome: dict) -> None:
         why, who, now = f"{request.type} {request.event_id}", Actor.system("drain"), self.now()
         self.trail.record(who, audit.DRAIN, request.node, why, now, detail=f"pods_left={outcome['pods_left']}")
-        if request.type in NODE_REMOVING_TYPES:
+        if outcome["node_deleted"]:  # the trail says what happened: no row for a Node already gone
             self.trail.record(who, audit.NODE_DELETE, request.node, why, now)
 
     def failed(self, request: DrainRequest, now: datetime) -> None:
@@ -141,9 +141,9 @@ class Drainer:
                 self.kube.delete_pod(pod, grace_s=0)
             left = []
         keep()
-        removing = request.type in NODE_REMOVING_TYPES
+        removing, node_deleted = request.type in NODE_REMOVING_TYPES, False
         if removing:  # the scheduler moves what is left now, not after the VM is gone
-            self.kube.delete_node(request.node)
+            node_deleted = self.kube.delete_node(request.node)
             self.kube.delete_secret(KUBE_SYSTEM, node_password_secret(request.node))
         finished = self.now()
         if lease:
@@ -151,7 +151,8 @@ class Drainer:
         self._final_mark(request.node, lambda r: r.drained(request.event_id, request.type, request.deadline,
                                                            finished, removing=removing, pods_left=len(left)))
         outcome = {"node": request.node, "event_id": request.event_id, "pods_left": len(left),
-                   "late": finished > request.deadline, "seconds": round((finished - started).total_seconds(), 3)}
+                   "node_deleted": node_deleted, "late": finished > request.deadline,
+                   "seconds": round((finished - started).total_seconds(), 3)}
         log.info("drained", extra=outcome)
         return outcome
 

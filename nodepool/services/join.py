@@ -15,17 +15,14 @@ from nodepool.domain.audit import Actor, AuditEntry
 from nodepool.domain.cluster import Registration
 from nodepool.domain.drain_message import DrainRequest
 from nodepool.domain.join import (
-    BOOTSTRAP_SECRET_TYPE,
-    KUBE_SYSTEM,
     BootstrapToken,
     JoinRequest,
-    bootstrap_secret_name,
     check_hostname,
     check_instance,
     join_response,
-    node_password_secret,
     replaces_earlier,
 )
+from nodepool.domain.k3s import BOOTSTRAP_SECRET_TYPE, KUBE_SYSTEM, bootstrap_secret_name, node_password_secret
 from nodepool.domain.model import Caller
 from nodepool.domain.registry import JoinTokenRecord, NodeRecord
 from nodepool.errors import NodepoolError, Unavailable
@@ -97,9 +94,9 @@ class JoinService:
         request = replace(request, vm_id=instance.vm_id.lower())  # the attested vmId, whatever was claimed
         kube = self.cluster.kube(now)
         row = self.registry.node(request.hostname)
-        replacing = replaces_earlier(row, request, instance)
-        if replacing:  # both deletes are no-ops when nothing is there
-            kube.delete_node(request.hostname)
+        replaced = False  # did an earlier Node go? The audit trail says only what happened.
+        if replaces_earlier(row, request, instance):  # both deletes are no-ops when nothing is there
+            replaced = kube.delete_node(request.hostname)
             kube.delete_secret(KUBE_SYSTEM, node_password_secret(request.hostname))
         token_id, token, expires = "", cluster.agent_token, None
         if self.policy.bootstrap_tokens:
@@ -124,7 +121,7 @@ class JoinService:
             update_node(self.registry, request.hostname, joining, current=row)
             self.attest.adopt(attested)  # the new credential works from here; the previous one no longer
             self.guard.remember(attested.record, now)
-            self._audit_join(Actor.of(caller, attested.record.credential_id), request, replacing, token_id, now)
+            self._audit_join(Actor.of(caller, attested.record.credential_id), request, replaced, token_id, now)
         except Exception:
             if token_id:  # the agent never sees this token: it must not stay valid until its TTL
                 revoke_unanswered_token(self.registry, kube, token_id)
@@ -133,10 +130,10 @@ class JoinService:
                                self.node_labels(instance), self.policy.node_taints, expires)
         return {**answer, **attested.response_fields()}
 
-    def _audit_join(self, actor: Actor, request: JoinRequest, replacing: bool, token_id: str, now: datetime) -> None:
+    def _audit_join(self, actor: Actor, request: JoinRequest, replaced: bool, token_id: str, now: datetime) -> None:
         """The join's facts, a row each (Node replaced, join, token minted), written side by side."""
         why, node = ("fresh disk" if request.fresh else "join"), request.hostname
-        entries = [AuditEntry.of(actor, audit.NODE_DELETE, node, f"{why}: replaces the earlier Node", now)] * replacing
+        entries = [AuditEntry.of(actor, audit.NODE_DELETE, node, f"{why}: replaces the earlier Node", now)] * replaced
         entries.append(AuditEntry.of(actor, audit.JOIN, node, why, now, detail=f"vm {request.vm_id}"))
         if token_id:
             entries.append(AuditEntry.of(actor, audit.TOKEN_MINT, node, why, now, detail=f"token {token_id}"))

@@ -15,7 +15,7 @@ from datetime import datetime
 from nodepool.domain import audit
 from nodepool.domain.audit import Actor
 from nodepool.domain.drain_message import POISON_QUEUE
-from nodepool.domain.join import KUBE_SYSTEM
+from nodepool.domain.k3s import KUBE_SYSTEM
 from nodepool.domain.reconcile import Action
 from nodepool.errors import Conflict, NotFound, PermanentError, TransientError
 from nodepool.services.nodes import update_node

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from nodepool.domain.join import KUBE_SYSTEM, bootstrap_secret_name
+from nodepool.domain.k3s import KUBE_SYSTEM, bootstrap_secret_name
 from nodepool.errors import NodepoolError
 from nodepool.ports import Kube, NonceStore, Registry
 from nodepool.services.cluster import RegisteredCluster

@@ -70,7 +70,10 @@ def test_a_own_flows_work_and_every_action_is_audited(pool):
     audit = stack.call("GET", "audit", who=None, params={"limit": 100})
     assert audit.status_code == 200
     mine = [(e["action"], e["who"]["role"]) for e in audit.json()["entries"] if e["node"] == name]
-    for action in ("join", "token_mint", "cordon", "node_delete", "leave"):
+    for action in ("join", "token_mint", "cordon", "leave"):
         assert (action, "agent") in mine, mine
+    # The Preempt's drain (system) deletes the Node, unless the fresh disk's join got there first (agent):
+    # the trail names whichever did, once.
+    assert [role for action, role in mine if action == "node_delete"] in (["system"], ["agent"]), mine
     assert not any(secret in audit.text for secret in (first, second, stack.node_credentials[name]))
     assert stack.call("GET", "audit", who=None, key=False).status_code == 401

@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from nodepool.domain.join import node_password_secret
+from nodepool.domain.k3s import node_password_secret
 from nodepool.domain.labels import desired_labels
 from nodepool.domain.model import NodeState
 from nodepool.domain.reconcile import Policy
@@ -35,10 +35,10 @@ class FlakyKube(FakeKube):
         super().__init__()
         self.failing: dict[tuple[str, str], Exception] = {}
 
-    def delete_node(self, name: str) -> None:
+    def delete_node(self, name: str) -> bool:
         if error := self.failing.pop(("delete_node", name), None):
             raise error
-        super().delete_node(name)
+        return super().delete_node(name)
 
     def patch_node(self, name: str, **change):
         if error := self.failing.pop(("patch_node", name), None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
-from nodepool.domain.join import node_password_secret
+from nodepool.domain.k3s import node_password_secret
 from nodepool.domain.labels import desired_labels
 from nodepool.domain.model import Instance, Node, NodeState, Snapshot, Taint
 from nodepool.domain.reconcile import (

@@ -33,6 +33,16 @@ def test_a_drain_is_audited_once_with_the_node_delete_it_made():
                                                                             "pods_left=0")
 
 
+def test_a_drain_of_a_node_already_gone_audits_no_node_delete():
+    plane, clock = Plane(), ManualClock()
+    plane.register_master()
+    host = plane.hostnames()[0]  # no Node in Kubernetes: it left already (or never registered)
+    drains = DrainService(plane.registry, plane.cluster, DrainPolicy(), now=clock.now, sleep=clock.sleep,
+                          trail=plane.trail)
+    drains.drain(DrainRequest(host, "E1", "Preempt", NOW + timedelta(seconds=30)))
+    assert plane.audit_log.actions() == [("drain", host)]
+
+
 def test_reconcile_audits_its_destructive_actions_only_when_applied():
     pool, log = Pool(), FakeAuditLog()
     ports = replace(pool.ports(), trail=AuditTrail(log))

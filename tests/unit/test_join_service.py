@@ -64,6 +64,13 @@ def test_a_new_vm_reusing_a_name_clears_the_stale_node_and_its_password(plane):
     assert plane.kube.node(host) is None
     assert plane.kube.secret("kube-system", f"{host}.node-password.k3s") is None
     assert plane.registry.node(host).vm_id == new_vm
+    assert ("node_delete", host) in plane.audit_log.actions()
+
+
+def test_the_first_join_of_a_new_vm_audits_no_node_delete(plane):
+    host = plane.hostnames()[1]
+    plane.join(host, fresh=True)  # every VM's first boot is a fresh disk, with no earlier Node to replace
+    assert plane.audit_log.actions() == [("join", host), ("token_mint", host)]
 
 
 def test_a_reboot_keeps_the_node(plane):

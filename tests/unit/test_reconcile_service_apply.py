@@ -4,7 +4,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from nodepool.domain.join import node_password_secret
+from nodepool.domain.k3s import node_password_secret
 from nodepool.domain.model import Instance, NodeState, Taint
 from nodepool.domain.reconcile import MarkReady, MarkStale, RemoveRow
 from nodepool.domain.registry import EventRecord, NodeRecord
