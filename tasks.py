@@ -6,6 +6,7 @@ requirements, and Azurite from npm in `.tools/`. Then it runs TASK. `--help` lis
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import shlex
@@ -18,10 +19,47 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VENV_PY = VENV / "bin" / "python"
 TOOLS = ROOT / ".tools"
+# The operator's tasks, added to this file's own (they import the Azure SDKs, so only inside .venv).
+OPS_TASK_MODULES = ("ops.tasks", "ops.tasks_agents", "ops.tasks_cluster")
+LISTING_ARGS = {"--list", "-l", "--help", "-h"}
 
 
 def _say(msg: str) -> None:
     print(f"[tasks] {msg}", flush=True)
+
+
+def _requirements_stamp() -> tuple[Path, str]:
+    """Where the venv records the requirements it was made from, and their digest today."""
+    reqs = b"".join((ROOT / f).read_bytes() for f in ("requirements.txt", "requirements-dev.txt"))
+    return VENV / ".requirements.sha256", hashlib.sha256(reqs).hexdigest()
+
+
+def _venv_ready() -> bool:
+    if not VENV_PY.exists():
+        return False
+    stamp, digest = _requirements_stamp()
+    return stamp.exists() and stamp.read_text() == digest
+
+
+def task_listing() -> list[tuple[str, str]]:
+    """(name, first line of its docstring) of every task, read from the source with `ast`: what
+    `--list` shows on a fresh clone, before the first bootstrap has installed invoke."""
+    found = []
+    for path in [Path(__file__)] + [ROOT / (m.replace(".", "/") + ".py") for m in OPS_TASK_MODULES]:
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and any(
+                    (d.func if isinstance(d, ast.Call) else d).id == "task" for d in node.decorator_list
+                    if isinstance(d.func if isinstance(d, ast.Call) else d, ast.Name)):
+                doc = (ast.get_docstring(node) or "").strip().splitlines()
+                found.append((node.name.replace("_", "-"), doc[0] if doc else ""))
+    return sorted(found)
+
+
+def _print_listing() -> None:
+    width = max(len(name) for name, _ in task_listing())
+    print("Usage: python3 tasks.py TASK [--help]   (the first task run sets up .venv and Azurite)\n\nTasks:")
+    for name, doc in task_listing():
+        print(f"  {name.ljust(width)}   {doc}")
 
 
 def _bootstrap() -> None:
@@ -31,8 +69,7 @@ def _bootstrap() -> None:
     if not VENV_PY.exists():
         _say(f"creating virtual environment in {VENV}")
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    reqs = b"".join((ROOT / f).read_bytes() for f in ("requirements.txt", "requirements-dev.txt"))
-    stamp, digest = VENV / ".requirements.sha256", hashlib.sha256(reqs).hexdigest()
+    stamp, digest = _requirements_stamp()
     if not stamp.exists() or stamp.read_text() != digest:
         _say("installing Python packages from requirements-dev.txt (first run takes a minute)")
         subprocess.run([str(VENV_PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -64,6 +101,9 @@ def _install_azurite(version: str) -> None:
 
 
 if __name__ == "__main__" and Path(sys.prefix).resolve() != VENV.resolve():
+    if set(sys.argv[1:]) <= LISTING_ARGS and not _venv_ready():  # listing tasks needs no venv: say them now
+        _print_listing()
+        sys.exit(0)
     _bootstrap()
     os.execv(str(VENV_PY), [str(VENV_PY), str(Path(__file__).resolve()), *sys.argv[1:]])
 
@@ -323,11 +363,9 @@ def _version() -> str:
 
 namespace = Collection.from_module(sys.modules[__name__])
 if Path(sys.prefix).resolve() == VENV.resolve():  # the operator's commands need the venv's Azure SDKs
-    import ops.tasks
-    import ops.tasks_agents
-    import ops.tasks_cluster
+    import importlib
 
-    for module in (ops.tasks, ops.tasks_agents, ops.tasks_cluster):
+    for module in map(importlib.import_module, OPS_TASK_MODULES):
         for item in vars(module).values():
             if isinstance(item, Task) and item.body.__module__ == module.__name__:
                 namespace.add_task(item)
