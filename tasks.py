@@ -76,7 +76,7 @@ def _bootstrap() -> None:
                         "-r", str(ROOT / "requirements-dev.txt")], check=True)
         stamp.write_text(digest)
     sys.path.insert(0, str(ROOT))
-    from localstack.azurite import AZURITE_VERSION
+    from localenv.azurite import AZURITE_VERSION
 
     if not (TOOLS / "node_modules" / ".bin" / "azurite").exists():
         _install_azurite(AZURITE_VERSION)
@@ -125,7 +125,7 @@ def setup(c):
 def test(c, args="", workers="auto"):
     """Run the test suite against a fresh in-memory Azurite (started and stopped here)."""
     from infra.tools import ensure_debian_tools, ensure_tool_venv
-    from localstack.azurite import Azurite
+    from localenv.azurite import Azurite
 
     _bootstrap()
     ensure_debian_tools(["cloud-init", "shellcheck"], say=_say)  # the cloud-init tests validate with them
@@ -255,8 +255,8 @@ def serve(c, port=7071, agents=3):
     import secrets
     import signal
 
-    from localstack.kubeconfig import kubectl_hint
-    from localstack.stack import LocalStack
+    from localenv.kubeconfig import kubectl_hint
+    from localenv.stack import LocalStack
 
     _bootstrap()
     # SIGTERM (a service manager, `kill`) must stop Azurite and the simulator too, like Ctrl-C does.

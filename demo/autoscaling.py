@@ -13,9 +13,9 @@ from datetime import timedelta
 
 from demo.timeline import check, wait_until
 from demo.vms import Helper
-from nodepool.bootstrap import Services
-from nodepool.clock import utcnow
+from nodepool.core.clock import utcnow
 from nodepool.settings import Settings
+from nodepool.wiring import Services
 
 # Two pools: the simulator's own scale set, spot and preferred, and a Regular fallback (min 0), as the
 # infra deploys them. A node's room is the simulated node's allocatable (4 CPU, 16284 MiB) less the

@@ -1,6 +1,6 @@
 """Step 6: a VM killed without notice leaves a ghost Node; one reconcile tick removes it.
 
-The tick is the reconcile timer's own code path, `bootstrap.Services(settings).reconciler(now).tick(now)`,
+The tick is the reconcile timer's own code path, `wiring.Services(settings).reconciler(now).tick(now)`,
 run in this process with the app's settings (same Azurite, same simulator): faithful, and at once
 rather than at the next minute. A dry run goes first: the same plan, logged, nothing written.
 """
@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 from demo.timeline import check, wait_until
-from nodepool.bootstrap import Services
-from nodepool.clock import utcnow
-from nodepool.domain.k3s import KUBE_SYSTEM, node_password_secret
+from nodepool.core.clock import utcnow
+from nodepool.core.k3s import KUBE_SYSTEM, node_password_secret
 from nodepool.settings import Settings
+from nodepool.wiring import Services
 
 
 @contextmanager

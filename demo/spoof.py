@@ -12,7 +12,7 @@ import time
 import uuid
 
 from demo.timeline import check
-from localstack.node_identity import NODE_CREDENTIAL_HEADER
+from localenv.node_identity import NODE_CREDENTIAL_HEADER
 
 
 def _credential(helper) -> str:

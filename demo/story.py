@@ -20,10 +20,10 @@ from demo.autoscaling import APP_SETTINGS as AUTOSCALE_SETTINGS
 from demo.report import Recorder
 from demo.timeline import Timeline, check, wait_until
 from demo.vms import Helper
-from localstack.kubeconfig import kubectl_hint
-from localstack.stack import LocalStack
-from nodepool.bootstrap import Services
+from localenv.kubeconfig import kubectl_hint
+from localenv.stack import LocalStack
 from nodepool.settings import Settings
+from nodepool.wiring import Services
 from sim.cluster import Pool
 
 # The app's own reconcile timer (every minute) is parked: the demo runs its ticks itself (step 5), with

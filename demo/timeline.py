@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO, TypeVar
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from localstack.stack import LocalStack
+from localenv.stack import LocalStack
 from sim.kube.wire import K3S_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,11 +7,8 @@ from typing import Callable
 
 import azure.functions as func
 
-from nodepool import bootstrap
-from nodepool.domain.join import parse_json
-from nodepool.domain.lifecycle import IllegalTransition
-from nodepool.domain.model import Caller
-from nodepool.errors import (
+from nodepool import wiring
+from nodepool.core.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
@@ -23,7 +20,10 @@ from nodepool.errors import (
     TransientError,
     Unauthenticated,
 )
-from nodepool.services.node_auth import NodeClaim
+from nodepool.core.lifecycle import IllegalTransition
+from nodepool.core.model import Caller
+from nodepool.identity.guard import NodeClaim
+from nodepool.join.request import parse_json
 
 MAX_BODY = 64 * 1024
 NODE_CREDENTIAL_HEADER = "X-Node-Credential"  # the agent's credential from its attested join
@@ -72,10 +72,10 @@ def read_json(req: func.HttpRequest) -> object:
     return parse_json(body)  # depth measured before decoding: deep nesting is a 400, not a RecursionError
 
 
-def respond(run: Callable[[bootstrap.Services], dict], status: int = 200) -> func.HttpResponse:
+def respond(run: Callable[[wiring.Services], dict], status: int = 200) -> func.HttpResponse:
     """Run a use case with the app's services; typed errors become JSON errors."""
     try:
-        result = run(bootstrap.services())
+        result = run(wiring.services())
     except NodepoolError as err:
         if status_of(err) >= 500:
             log.warning("request failed: %s (%s)", err.code, err.message)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http import node_claim, read_json, respond
-from nodepool.clock import utcnow
-from nodepool.domain.events import EventReport
-from nodepool.domain.model import Role
+from nodepool.core.clock import utcnow
+from nodepool.core.model import Role
+from nodepool.drain.report import EventReport
 
 bp = func.Blueprint()
 

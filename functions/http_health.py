@@ -4,9 +4,9 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http import json_response
-from nodepool import bootstrap
-from nodepool.errors import NodepoolError
-from nodepool.services.health import Check, health
+from nodepool import wiring
+from nodepool.core.errors import NodepoolError
+from nodepool.status.health import Check, health
 
 bp = func.Blueprint()
 
@@ -14,7 +14,7 @@ bp = func.Blueprint()
 @bp.route(route="healthz", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def healthz(req: func.HttpRequest) -> func.HttpResponse:
     try:
-        services = bootstrap.services()
+        services = wiring.services()
     except NodepoolError as err:
         body = {"status": "failing", "checks": {"settings": Check("settings", False, err.message, 0).as_dict()}}
         return json_response(body, status=503)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http import node_claim, read_json, respond
-from nodepool.clock import utcnow
-from nodepool.domain.cluster import Registration
-from nodepool.domain.join import JoinRequest
-from nodepool.domain.model import Role
+from nodepool.core.clock import utcnow
+from nodepool.core.model import Role
+from nodepool.join.cluster import Registration
+from nodepool.join.request import JoinRequest
 
 bp = func.Blueprint()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http import node_claim, page_args, respond
-from nodepool.clock import utcnow
-from nodepool.domain.model import Role
+from nodepool.core.clock import utcnow
+from nodepool.core.model import Role
 
 bp = func.Blueprint()
 

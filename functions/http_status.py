@@ -4,7 +4,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http import respond
-from nodepool.clock import utcnow
+from nodepool.core.clock import utcnow
 
 bp = func.Blueprint()
 

@@ -10,10 +10,10 @@ import logging
 
 import azure.functions as func
 
-from nodepool import bootstrap
-from nodepool.clock import utcnow
-from nodepool.domain.drain_message import NODE_EVENTS_QUEUE, POISON_QUEUE, DrainRequest
-from nodepool.errors import InvalidInput
+from nodepool import wiring
+from nodepool.core.clock import utcnow
+from nodepool.core.errors import InvalidInput
+from nodepool.drain.state import NODE_EVENTS_QUEUE, POISON_QUEUE, DrainRequest
 
 bp = func.Blueprint()
 log = logging.getLogger("nodepool.drain")
@@ -34,7 +34,7 @@ def drain_node(msg: func.QueueMessage) -> None:
     if request is None:
         return
     log.info("drain %s for %s (%s), attempt %s", request.node, request.event_id, request.type, msg.dequeue_count)
-    bootstrap.services().drains.drain(request)
+    wiring.services().drains.drain(request)
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=POISON_QUEUE, connection="AzureWebJobsStorage")
@@ -43,4 +43,4 @@ def drain_failed(msg: func.QueueMessage) -> None:
     if request is None:
         return
     log.error("drain of %s for %s failed for good", request.node, request.event_id)
-    bootstrap.services().drains.failed(request, utcnow())
+    wiring.services().drains.failed(request, utcnow())

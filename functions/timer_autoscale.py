@@ -1,4 +1,4 @@
-"""Autoscale timer: one tick of observe → decide → act (nodepool/services/autoscale.py).
+"""Autoscale timer: one tick of observe → decide → act (nodepool/autoscale/tick.py).
 
 Registered only when NODEPOOL_AUTOSCALE_ENABLED is true (function_app.py), so a deployment that
 keeps the seed's CPU autoscale setting never runs both on one scale set. The schedule is
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from nodepool import bootstrap
-from nodepool.clock import utcnow
+from nodepool import wiring
+from nodepool.core.clock import utcnow
 from nodepool.settings import Settings
 
 bp = func.Blueprint()
@@ -19,4 +19,4 @@ bp = func.Blueprint()
                   use_monitor=True)
 def autoscale(timer: func.TimerRequest) -> None:
     now = utcnow()
-    bootstrap.services().autoscaler(now).tick(now)
+    wiring.services().autoscaler(now).tick(now)

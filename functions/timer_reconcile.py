@@ -1,4 +1,4 @@
-"""Reconcile timer: one tick of observe → plan → act (nodepool/services/reconcile.py).
+"""Reconcile timer: one tick of observe → plan → act (nodepool/reconcile/tick.py).
 
 The schedule is the app setting NODEPOOL_RECONCILE_SCHEDULE (default every minute), read
 when the worker indexes the app: unlike `%NAME%`, which the host refuses to start without,
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from nodepool import bootstrap
-from nodepool.clock import utcnow
+from nodepool import wiring
+from nodepool.core.clock import utcnow
 from nodepool.settings import Settings
 
 bp = func.Blueprint()
@@ -19,4 +19,4 @@ bp = func.Blueprint()
                   use_monitor=True)
 def reconcile(timer: func.TimerRequest) -> None:
     now = utcnow()
-    bootstrap.services().reconciler(now).tick(now)
+    wiring.services().reconciler(now).tick(now)

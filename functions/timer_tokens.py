@@ -5,8 +5,8 @@ import logging
 
 import azure.functions as func
 
-from nodepool import bootstrap
-from nodepool.clock import utcnow
+from nodepool import wiring
+from nodepool.core.clock import utcnow
 
 bp = func.Blueprint()
 log = logging.getLogger("nodepool.tokens")
@@ -14,5 +14,5 @@ log = logging.getLogger("nodepool.tokens")
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False, use_monitor=True)
 def clean_tokens(timer: func.TimerRequest) -> None:
-    result = bootstrap.services().tokens.clean(utcnow())
+    result = wiring.services().tokens.clean(utcnow())
     log.info("token cleanup", extra=result)

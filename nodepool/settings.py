@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from nodepool.domain.autoscale_settings import PoolSetting, parse_pools
-from nodepool.domain.labels import parse_labels, parse_taints
-from nodepool.errors import PermanentError
+from nodepool.autoscale.policy import PoolSetting, parse_pools
+from nodepool.core.errors import PermanentError
+from nodepool.core.labels import parse_labels, parse_taints
 
 
 class InvalidSettings(PermanentError):

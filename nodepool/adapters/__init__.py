@@ -1,1 +1,1 @@
-"""Adapters: the production implementations of the ports in nodepool.ports."""
+"""Adapters: the production implementations of the ports in nodepool.core.ports."""

@@ -9,7 +9,7 @@
    when NODEPOOL_ATTESTATION_ROOTS names its file.
 3. The signer's DNS name: metadata.azure.com or a subdomain (sovereign clouds by setting).
 Then the content must parse as attested data. The checks that need no crypto are pure
-(nodepool/domain/attestation.py).
+(nodepool/identity/attestation.py).
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from nodepool.adapters.pkcs7 import BadSignature, Malformed, open_signed
-from nodepool.domain import attestation as att
-from nodepool.domain.attestation import AttestationRefused, AttestedClaims
+from nodepool.identity import attestation as att
+from nodepool.identity.attestation import AttestationRefused, AttestedClaims
 
 MAX_DOCUMENT = 32 * 1024  # Azure's are ~5 KiB of base64
 

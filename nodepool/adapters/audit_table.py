@@ -9,7 +9,7 @@ import secrets
 
 from nodepool.adapters.registry import _from_entity, _to_entity
 from nodepool.adapters.tables import Tables
-from nodepool.domain.audit import AuditEntry, newest_first_key
+from nodepool.core.audit import AuditEntry, newest_first_key
 
 AUDIT = "audit"
 

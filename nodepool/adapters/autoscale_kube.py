@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from nodepool.adapters.autoscale_wire import budget, node_view, pod_view
 from nodepool.adapters.kube import KubeClient
-from nodepool.domain.autoscale_model import Budget, NodeView, PodView
-from nodepool.domain.model import Snapshot
+from nodepool.autoscale.model import Budget, NodeView, PodView
+from nodepool.core.model import Snapshot
 
 PDBS = "/apis/policy/v1/poddisruptionbudgets"
 

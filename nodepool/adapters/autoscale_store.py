@@ -1,15 +1,15 @@
 """The autoscaler's state across ticks in Table Storage: table `autoscale`, PK = cluster, RK = `state`.
 
 Backoffs, unneeded-since times, the last scale-up and the scale-downs in progress, as the JSON
-of domain/autoscale_state.py in a StateRow (state_row.py: chunked JSON, ETag on every write):
+of autoscale/state.py in a StateRow (state_row.py: chunked JSON, ETag on every write):
 of two ticks racing, one wins and the other gets Conflict and acts on nothing.
 """
 from __future__ import annotations
 
 from nodepool.adapters.state_row import ABSENT, StateRow
 from nodepool.adapters.tables import Tables
-from nodepool.domain.autoscale_model import AutoscaleState
-from nodepool.domain.autoscale_state import decode, encode
+from nodepool.autoscale.model import AutoscaleState
+from nodepool.autoscale.state import decode, encode
 
 TABLE = "autoscale"
 

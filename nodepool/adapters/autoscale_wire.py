@@ -9,7 +9,7 @@ a budget we cannot evaluate exactly must keep more nodes, never fewer.
 from __future__ import annotations
 
 from nodepool.adapters.kube_wire import MIRROR_ANNOTATION
-from nodepool.domain.autoscale_model import (
+from nodepool.autoscale.model import (
     SAFE_TO_EVICT,
     SCALE_DOWN_DISABLED,
     Budget,
@@ -18,8 +18,8 @@ from nodepool.domain.autoscale_model import (
     Resources,
     Toleration,
 )
-from nodepool.domain.model import Taint
-from nodepool.domain.quantity import quantity
+from nodepool.core.model import Taint
+from nodepool.core.quantity import quantity
 
 GPU = "nvidia.com/gpu"
 FINISHED = ("Succeeded", "Failed")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from nodepool.domain.model import ProviderClaim, same_scale_set
+from nodepool.core.model import ProviderClaim, same_scale_set
 
 _PROVIDER_ID = re.compile(r"^azure://.*/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)$", re.IGNORECASE)
 

@@ -16,8 +16,8 @@ import jwt
 import requests
 
 from nodepool.adapters.http_session import EnvironmentOnceSession
-from nodepool.domain.model import Caller, Role
-from nodepool.errors import Forbidden, Unauthenticated, Unavailable
+from nodepool.core.errors import Forbidden, Unauthenticated, Unavailable
+from nodepool.core.model import Caller, Role
 from nodepool.settings import InvalidSettings, Settings
 
 SKEW_S = 60

@@ -22,14 +22,14 @@ from urllib.parse import quote
 
 from nodepool.adapters.kube_http import BudgetRefused, KubeHttp
 from nodepool.adapters.kube_wire import node_from, pod_from, secret_from, taint_to_wire
-from nodepool.domain.model import Node, Pod, Snapshot, Taint
-from nodepool.errors import NotFound, TransientError, Unavailable
+from nodepool.core.errors import NotFound, TransientError, Unavailable
+from nodepool.core.model import Node, Pod, Snapshot, Taint
 
 MERGE_PATCH = "application/merge-patch+json"
 
 
 class KubeClient:
-    """Implements nodepool.ports.Kube."""
+    """Implements nodepool.core.ports.Kube."""
 
     def __init__(self, server: str, token: str, ca: str | None = None, *, connect_timeout: float = 3.0,
                  read_timeout: float = 10.0, page_size: int = 500):

@@ -17,15 +17,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from nodepool.adapters.http_session import EnvironmentOnceSession
-from nodepool.errors import (
-    AlreadyExists,
-    Conflict,
-    InvalidInput,
-    NodepoolError,
-    NotFound,
-    Throttled,
-    Unavailable,
-)
+from nodepool.core.errors import AlreadyExists, Conflict, InvalidInput, NodepoolError, NotFound, Throttled, Unavailable
 
 POOL_SIZE = 128  # worker threads + the in-process drains (NODEPOOL_DRAIN_WORKERS) and their parallel evictions
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-from nodepool.domain.model import Node, Pod, Taint
-from nodepool.domain.quantity import quantity
+from nodepool.core.model import Node, Pod, Taint
+from nodepool.core.quantity import quantity
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 

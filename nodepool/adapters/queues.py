@@ -18,7 +18,7 @@ from azure.storage.queue import (
 
 from nodepool.adapters.credentials import azure_credential
 from nodepool.adapters.tables import storage_errors, transport
-from nodepool.domain.drain_message import NODE_EVENTS_QUEUE
+from nodepool.drain.state import NODE_EVENTS_QUEUE
 from nodepool.settings import Settings
 
 

@@ -10,8 +10,8 @@ from dataclasses import fields, replace
 from datetime import datetime, timezone
 
 from nodepool.adapters.tables import Tables
-from nodepool.domain.model import NodeState
-from nodepool.domain.registry import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
+from nodepool.core.model import NodeState
+from nodepool.core.records import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
 
 
 def _utc(value):

@@ -24,9 +24,17 @@ from azure.mgmt.compute import models as m
 
 from nodepool.adapters import azure_names
 from nodepool.adapters.credentials import azure_credential
-from nodepool.domain.autoscale_backoff import is_capacity_error
-from nodepool.domain.model import Instance, ProviderClaim, ScaleSetInfo, Snapshot
-from nodepool.errors import CapacityUnavailable, Conflict, InvalidInput, NodepoolError, NotFound, Throttled, Unavailable
+from nodepool.autoscale.backoff import is_capacity_error
+from nodepool.core.errors import (
+    CapacityUnavailable,
+    Conflict,
+    InvalidInput,
+    NodepoolError,
+    NotFound,
+    Throttled,
+    Unavailable,
+)
+from nodepool.core.model import Instance, ProviderClaim, ScaleSetInfo, Snapshot
 from nodepool.settings import InvalidSettings, Settings
 
 READ_TIMEOUT_S = 10

@@ -27,7 +27,7 @@ from urllib3.util.retry import Retry
 
 from nodepool.adapters.credentials import azure_credential
 from nodepool.adapters.http_session import EnvironmentOnceSession
-from nodepool.errors import AlreadyExists, Conflict, NotFound, StorageRejected, Unavailable
+from nodepool.core.errors import AlreadyExists, Conflict, NotFound, StorageRejected, Unavailable
 from nodepool.settings import Settings
 
 TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10, "retry_total": 2, "retry_backoff_factor": 0.2}

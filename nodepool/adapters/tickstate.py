@@ -13,7 +13,7 @@ import logging
 
 from nodepool.adapters.state_row import ABSENT, CHUNK, StateRow
 from nodepool.adapters.tables import Tables
-from nodepool.domain.reconcile_model import TickState
+from nodepool.reconcile.model import TickState
 
 TABLE = "reconcile"
 log = logging.getLogger(__name__)

@@ -6,11 +6,11 @@ import itertools
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from nodepool.domain import attestation as att
-from nodepool.domain.attestation import AttestationRefused, AttestedClaims
-from nodepool.domain.node_credential import NodeCredentialRecord
-from nodepool.domain.nonce import NonceRecord
-from nodepool.errors import AlreadyExists, Conflict
+from nodepool.core.errors import AlreadyExists, Conflict
+from nodepool.identity import attestation as att
+from nodepool.identity.attestation import AttestationRefused, AttestedClaims
+from nodepool.identity.credential import NodeCredentialRecord
+from nodepool.identity.nonce import NonceRecord
 
 
 class FakeNonceStore:

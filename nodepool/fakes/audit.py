@@ -4,8 +4,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-from nodepool.domain.audit import AuditEntry, newest_first_key
-from nodepool.errors import InvalidInput
+from nodepool.core.audit import AuditEntry, newest_first_key
+from nodepool.core.errors import InvalidInput
 
 
 class FakeAuditLog:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from nodepool.domain.autoscale_fit import admits
-from nodepool.domain.autoscale_model import Budget, NodeView, PodView, Resources
-from nodepool.domain.model import Snapshot
-from nodepool.errors import NodepoolError
+from nodepool.autoscale.fit import admits
+from nodepool.autoscale.model import Budget, NodeView, PodView, Resources
+from nodepool.core.errors import NodepoolError
+from nodepool.core.model import Snapshot
 
 
 class FakeClusterView:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from nodepool.domain.model import Instance
-from nodepool.errors import CapacityUnavailable
+from nodepool.core.errors import CapacityUnavailable
+from nodepool.core.model import Instance
 from nodepool.fakes.scaleset import FakeScaleSet
 
 

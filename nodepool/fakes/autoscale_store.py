@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import itertools
 
-from nodepool.domain.autoscale_model import AutoscaleState
-from nodepool.domain.autoscale_state import decode, encode
-from nodepool.errors import AlreadyExists, Conflict, NodepoolError
+from nodepool.autoscale.model import AutoscaleState
+from nodepool.autoscale.state import decode, encode
+from nodepool.core.errors import AlreadyExists, Conflict, NodepoolError
 
 
 class FakeAutoscaleStore:

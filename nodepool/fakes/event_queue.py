@@ -1,7 +1,7 @@
 """In-memory EventQueue: what was sent, in order; `fail_next` makes sends raise."""
 from __future__ import annotations
 
-from nodepool.errors import NodepoolError
+from nodepool.core.errors import NodepoolError
 
 
 class FakeEventQueue:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import secrets
 
-from nodepool.domain.model import Caller, Role
-from nodepool.errors import Forbidden, Unauthenticated
+from nodepool.core.errors import Forbidden, Unauthenticated
+from nodepool.core.model import Caller, Role
 
 
 class FakeIdentity:

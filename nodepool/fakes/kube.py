@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from nodepool.domain.model import Node, Pod, Snapshot, Taint
-from nodepool.domain.quantity import quantity
-from nodepool.errors import AlreadyExists, Conflict, NodepoolError, NotFound
+from nodepool.core.errors import AlreadyExists, Conflict, NodepoolError, NotFound
+from nodepool.core.model import Node, Pod, Snapshot, Taint
+from nodepool.core.quantity import quantity
 
 UNSCHEDULABLE = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
 

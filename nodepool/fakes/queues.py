@@ -5,8 +5,8 @@ import itertools
 from collections import defaultdict
 from datetime import datetime, timezone
 
-from nodepool.errors import NodepoolError
-from nodepool.ports import MAX_PEEK, PeekedMessage
+from nodepool.core.errors import NodepoolError
+from nodepool.core.ports import MAX_PEEK, PeekedMessage
 
 
 class FakeQueues:

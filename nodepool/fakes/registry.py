@@ -6,8 +6,8 @@ import threading
 from dataclasses import replace
 from datetime import datetime
 
-from nodepool.domain.registry import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
-from nodepool.errors import AlreadyExists, Conflict
+from nodepool.core.errors import AlreadyExists, Conflict
+from nodepool.core.records import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
 
 
 class FakeRegistry:

@@ -12,8 +12,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from nodepool.adapters import azure_names  # ARM's naming rules, shared: pure, no SDK
-from nodepool.domain.model import Instance, ProviderClaim, ScaleSetInfo, Snapshot
-from nodepool.errors import Conflict, NotFound, Throttled, Unavailable
+from nodepool.core.errors import Conflict, NotFound, Throttled, Unavailable
+from nodepool.core.model import Instance, ProviderClaim, ScaleSetInfo, Snapshot
 
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import itertools
 
 from nodepool.adapters.tickstate import decode, encode
-from nodepool.domain.reconcile_model import TickState
-from nodepool.errors import AlreadyExists, Conflict, NodepoolError
+from nodepool.core.errors import AlreadyExists, Conflict, NodepoolError
+from nodepool.reconcile.model import TickState
 
 
 class FakeTickStore:

@@ -8,11 +8,12 @@ import pytest
 from nodepool.adapters.attest_tables import TableNodeCredentials, TableNonceStore
 from nodepool.adapters.audit_table import TableAuditLog
 from nodepool.adapters.tables import Tables
-from nodepool.domain import node_credential, nonce
-from nodepool.domain.audit import Actor, AuditEntry
-from nodepool.errors import AlreadyExists, Conflict
+from nodepool.core.audit import Actor, AuditEntry
+from nodepool.core.errors import AlreadyExists, Conflict
 from nodepool.fakes.attest import FakeNodeCredentials, FakeNonceStore
 from nodepool.fakes.audit import FakeAuditLog
+from nodepool.identity import credential as node_credential
+from nodepool.identity import nonce
 from nodepool.settings import Settings
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)

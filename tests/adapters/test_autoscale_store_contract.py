@@ -5,8 +5,8 @@ import pytest
 
 from nodepool.adapters.autoscale_store import TableAutoscaleStore
 from nodepool.adapters.tables import Tables
-from nodepool.domain.autoscale_model import AutoscaleState, Backoff, Draining
-from nodepool.errors import Conflict
+from nodepool.autoscale.model import AutoscaleState, Backoff, Draining
+from nodepool.core.errors import Conflict
 from nodepool.fakes.autoscale_store import FakeAutoscaleStore
 from nodepool.settings import Settings
 

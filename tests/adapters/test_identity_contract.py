@@ -2,8 +2,8 @@
 import pytest
 
 from nodepool.adapters.identity import JwtVerifier
-from nodepool.domain.model import Role
-from nodepool.errors import Forbidden, Unauthenticated
+from nodepool.core.errors import Forbidden, Unauthenticated
+from nodepool.core.model import Role
 from nodepool.fakes.identity import FakeIdentity
 from sim.vm import Identity
 

@@ -5,8 +5,8 @@ import time
 import pytest
 
 from nodepool.adapters.identity import JwtVerifier, Keys
-from nodepool.domain.model import Role
-from nodepool.errors import Unauthenticated, Unavailable
+from nodepool.core.errors import Unauthenticated, Unavailable
+from nodepool.core.model import Role
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from nodepool.adapters.kube import KubeClient
-from nodepool.errors import Throttled, Unavailable
+from nodepool.core.errors import Throttled, Unavailable
 
 
 def test_api_down_raises_unavailable(kube_sim, kube):

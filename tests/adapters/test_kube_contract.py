@@ -11,10 +11,10 @@ import inspect
 import pytest
 
 from nodepool.adapters.kube import KubeClient
-from nodepool.domain.model import Taint
-from nodepool.errors import AlreadyExists, Conflict, NotFound, Unavailable
+from nodepool.core.errors import AlreadyExists, Conflict, NotFound, Unavailable
+from nodepool.core.model import Taint
+from nodepool.core.ports import Kube
 from nodepool.fakes.kube import FakeKube
-from nodepool.ports import Kube
 
 BOOTSTRAP = "bootstrap.kubernetes.io/token"
 REQUESTS = {"cpu": "250m", "memory": "128Mi"}

@@ -13,7 +13,7 @@ import pytest
 
 from nodepool.adapters import kube_wire
 from nodepool.adapters.kube_http import KubeHttp
-from nodepool.domain.model import Taint
+from nodepool.core.model import Taint
 from tests.adapters.kube_schema import Tracing, defined, undefined
 
 REQUEST_MODELS = [  # (method, path pattern, the body's model)

@@ -6,9 +6,9 @@ import pytest
 
 from nodepool.adapters.registry import TableRegistry
 from nodepool.adapters.tables import Tables
-from nodepool.domain.model import NodeState
-from nodepool.domain.registry import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
-from nodepool.errors import AlreadyExists, Conflict
+from nodepool.core.errors import AlreadyExists, Conflict
+from nodepool.core.model import NodeState
+from nodepool.core.records import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.settings import Settings
 

@@ -7,7 +7,7 @@ HttpResponseError.error. Several pools are several scale sets, each its own Azur
 import pytest
 
 from nodepool.adapters.scaleset import AzureScaleSet
-from nodepool.errors import CapacityUnavailable, Conflict
+from nodepool.core.errors import CapacityUnavailable, Conflict
 from nodepool.settings import Settings
 from sim.cluster import Pool
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from nodepool.adapters.scaleset import AzureScaleSet
-from nodepool.errors import Conflict, NotFound
+from nodepool.core.errors import Conflict, NotFound
 from nodepool.fakes.scaleset import FakeScaleSet
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from nodepool.adapters.credentials import StaticTokenCredential
 from nodepool.adapters.scaleset import AzureScaleSet
-from nodepool.errors import Conflict, Throttled, Unavailable
+from nodepool.core.errors import Conflict, Throttled, Unavailable
 from nodepool.fakes.scaleset import FakeScaleSet
 
 

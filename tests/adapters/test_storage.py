@@ -4,7 +4,7 @@ import pytest
 from nodepool.adapters.queue_peek import QueuePeek
 from nodepool.adapters.queues import Queues
 from nodepool.adapters.tables import Tables
-from nodepool.errors import AlreadyExists, Conflict, Unavailable
+from nodepool.core.errors import AlreadyExists, Conflict, Unavailable
 from nodepool.settings import Settings
 
 

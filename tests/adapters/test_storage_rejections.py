@@ -3,7 +3,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
 from nodepool.adapters.tables import Tables, storage_errors
-from nodepool.errors import PermanentError, StorageRejected, Unavailable
+from nodepool.core.errors import PermanentError, StorageRejected, Unavailable
 from nodepool.settings import Settings
 
 

@@ -5,9 +5,9 @@ import pytest
 
 from nodepool.adapters.tables import Tables
 from nodepool.adapters.tickstate import TableTickStore
-from nodepool.domain.reconcile import Baseline, NodeRepair, TickState, UnjoinedVm
-from nodepool.errors import Conflict
+from nodepool.core.errors import Conflict
 from nodepool.fakes.tickstate import FakeTickStore
+from nodepool.reconcile.plan import Baseline, NodeRepair, TickState, UnjoinedVm
 from nodepool.settings import Settings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)

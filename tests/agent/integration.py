@@ -22,7 +22,7 @@ from typing import Callable
 
 from agent.cli import main
 from agent.runtime import Runtime
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 from sim.k3s_agent import parse_config
 
 FAKE_K3S = Path(__file__).with_name("fake_k3s.py")

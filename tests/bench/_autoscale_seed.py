@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from nodepool.errors import NodepoolError
+from nodepool.core.errors import NodepoolError
 from nodepool.fakes.autoscale_scaleset import FakePoolScaleSet
 
 

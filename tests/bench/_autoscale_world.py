@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
-from nodepool.domain.autoscale_model import NodeView, PodView, Pool, Priority, Resources
+from nodepool.autoscale.model import NodeView, PodView, Pool, Priority, Resources
 from nodepool.fakes.autoscale_cluster import FakeClusterView, FakeDrains, FakePreemptNotices
 from nodepool.fakes.autoscale_scaleset import FakePoolScaleSet
 

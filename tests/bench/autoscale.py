@@ -7,10 +7,10 @@ and a spot capacity outage of 30 simulated minutes at 10:00 (new spot instances 
 provisioning state Failed), with a burst of 32 pods and three preemptions in it. 24 simulated
 hours in 10 s steps; a VM boots and joins in 150 s.
 
-- ours: the real Autoscaler service (nodepool/services/autoscale.py) over the port fakes,
+- ours: the real Autoscaler service (nodepool/autoscale/tick.py) over the port fakes,
   ticking every 30 s, with a spot pool (preferred, min 0, max 20) and a regular-priority
   fallback pool (min 0, max 20) of the same VM size; default Policy (headroom: one free node, as
-  NODEPOOL_AUTOSCALE_HEADROOM_NODES defaults to; see nodepool/domain/autoscale_headroom.py).
+  NODEPOOL_AUTOSCALE_HEADROOM_NODES defaults to; see nodepool/autoscale/headroom.py).
 - seed: one spot scale set (min 1, max 20, default 2) under Azure autoscale's CPU rule,
   evaluated once a minute (tests/bench/_autoscale_seed.py). It has no second pool: the seed
   deploys none, and the rule knows nothing of spot.
@@ -27,10 +27,10 @@ import argparse
 import logging
 import time
 
-from nodepool.domain.autoscale_model import Policy, Pool, Priority
+from nodepool.autoscale.model import Policy, Pool, Priority
+from nodepool.autoscale.observe import AutoscalePorts, PoolPort
+from nodepool.autoscale.tick import Autoscaler
 from nodepool.fakes.autoscale_store import FakeAutoscaleStore
-from nodepool.services.autoscale import Autoscaler
-from nodepool.services.autoscale_observe import AutoscalePorts, PoolPort
 from tests.bench._autoscale_seed import CpuRule, SeedAutoscale
 from tests.bench._autoscale_world import BOOT_S, HOURS, SHAPE, STEP_S, SimCluster, Workload
 from tests.bench.common import emit, median_of, rounded

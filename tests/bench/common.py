@@ -1,7 +1,7 @@
 """Shared pieces of the benchmarks in tests/bench: the local stack, closed-loop load, request
 counting, and the one way figures are printed.
 
-- `bench_stack`: the LocalStack (localstack/stack.py) with our own Azurite (in memory), the
+- `bench_stack`: the LocalStack (localenv/stack.py) with our own Azurite (in memory), the
   Simulator in this process, and the app in dev hosts started as subprocesses (`start_host`),
   so a load generator here never shares the app's interpreter. Extra hosts can have their
   tables go through a CountingProxy (`count_tables()`).
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import requests
 
-from localstack.stack import LocalStack
+from localenv.stack import LocalStack
 
 
 # -- figures ----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from email.utils import format_datetime
 import requests
 from hypothesis import HealthCheck, given, settings
 
-from localstack.node_identity import document as attested_document
+from localenv.node_identity import document as attested_document
 from tests.functions.http_fuzz import ROUTES, Target, cases
 
 SKEW_S = 300

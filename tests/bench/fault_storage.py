@@ -15,12 +15,12 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from localstack.counting_proxy import CountingProxy
-from nodepool.bootstrap import Services
-from nodepool.domain.drain_message import DrainRequest
-from nodepool.domain.model import NodeState
-from nodepool.errors import TransientError
+from localenv.counting_proxy import CountingProxy
+from nodepool.core.errors import TransientError
+from nodepool.core.model import NodeState
+from nodepool.drain.state import DrainRequest
 from nodepool.settings import Settings
+from nodepool.wiring import Services
 
 MAX_DEQUEUE = 5  # host.json queues.maxDequeueCount
 

@@ -32,7 +32,7 @@ import logging
 import sys
 from collections import Counter
 
-from localstack.stack import LocalStack
+from localenv.stack import LocalStack
 from tests.bench.common import emit
 from tests.bench.fault_reconcile import reconcile_faults
 from tests.bench.fault_requests import clock_skew, deliveries, fuzz, spoofed
@@ -60,8 +60,8 @@ def request_scenarios(local: LocalStack, fuzz_total: int) -> dict:
     vm = next(v for v in local.sim.vms if v.instance_id)
     found = {**fuzz(target, fuzz_total, fuzz_host), **spoofed(local, fuzz_host, vm.computer_name),
              **clock_skew(local, fuzz_host, vm.computer_name)}
-    from nodepool.bootstrap import Services
     from nodepool.settings import Settings
+    from nodepool.wiring import Services
     registry = Services(Settings.from_env(local.app_env)).registry
     found.update(deliveries(local, fuzz_host, target.queue, registry, vm))
     joins = joins_through_restarts(local, cut, cut_host)

@@ -38,8 +38,8 @@ import requests
 from azure.core import MatchConditions
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from localstack.node_identity import document
-from localstack.stack import LocalStack
+from localenv.node_identity import document
+from localenv.stack import LocalStack
 from tests.bench.common import bench_stack, combined, emit, median_of, rounded, run_load
 
 JOINS, CONCURRENCY, ROUNDS, COUNT_JOINS, KUBE_WRITE_MS = 500, 50, 3, 200, 2.0

@@ -50,7 +50,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from agent import watch
-from localstack.devhost_process import DevHostProcess
+from localenv.devhost_process import DevHostProcess
 from sim.cluster import Simulator
 from tests.bench._preempt_figures import Observer, combine, figures
 from tests.bench.common import bench_stack, emit, rounded

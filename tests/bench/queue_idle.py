@@ -3,7 +3,7 @@
     python -m tests.bench.queue_idle [--json] [--seconds S] [--intervals 00:00:02,00:00:00.5,...]
 
 The real app in a dev host (no timers, nothing enqueued), its queue endpoint behind a counting
-proxy (localstack/counting_proxy.py), once per `extensions.queues.maxPollingInterval`
+proxy (localenv/counting_proxy.py), once per `extensions.queues.maxPollingInterval`
 (set with the host's own `AzureFunctionsJobHost__...` override, host.json unchanged). After a
 warm-up long enough for the listener's back-off to reach the maximum, it counts every queue
 request for `--seconds` (at least three polls) and reports transactions per month (30 days) at that rate: one key per
@@ -17,9 +17,9 @@ import sys
 import time
 
 from devhost.host_config import parse_timespan
-from localstack.azurite import DEV_ACCOUNT
-from localstack.counting_proxy import CountingProxy
-from localstack.stack import LocalStack
+from localenv.azurite import DEV_ACCOUNT
+from localenv.counting_proxy import CountingProxy
+from localenv.stack import LocalStack
 from tests.bench.common import bench_stack, emit
 
 MONTH_S = 30 * 86400

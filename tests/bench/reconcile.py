@@ -25,9 +25,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from localstack.stack import LocalStack
-from nodepool.domain.reconcile import plan
-from nodepool.services.reconcile_observe import observe
+from localenv.stack import LocalStack
+from nodepool.reconcile.observe import observe
+from nodepool.reconcile.plan import plan
 from tests.functions.reconcile_stack import ReconcileStack, lists, utcnow, writes
 
 NODES, ARM_PAGE, KUBE_PAGE = 1000, 50, 500  # ARM: the simulator's page; Kubernetes: the adapter's `limit`

@@ -7,7 +7,7 @@ are the sim node's allocatable (4 CPU, 16284 MiB) minus the svclb DaemonSet pod 
 (10m, 20Mi): what an operator configures. Headroom is 0 unless a test asks for it, so node
 counts are exact.
 
-`tick(after=...)` runs the production wiring (bootstrap.Services.autoscaler) in this process at
+`tick(after=...)` runs the production wiring (wiring.Services.autoscaler) in this process at
 now + after, so unneeded times pass without waiting. Drain messages go to an in-memory queue;
 `drain_queued()` hands each to the drain service, as the queue trigger would.
 """
@@ -18,14 +18,14 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from nodepool.bootstrap import Services
-from nodepool.domain.drain_message import DrainRequest
-from nodepool.domain.events import EventReport
-from nodepool.domain.registry import ClusterInfo
+from nodepool.autoscale.tick import AutoscaleReport
+from nodepool.core.records import ClusterInfo
+from nodepool.drain.events import record_events
+from nodepool.drain.report import EventReport
+from nodepool.drain.state import DrainRequest
 from nodepool.fakes.event_queue import FakeEventQueue
-from nodepool.services.autoscale import AutoscaleReport
-from nodepool.services.events import record_events
 from nodepool.settings import Settings
+from nodepool.wiring import Services
 from sim.cluster import Pool, Simulator
 
 SHAPE = {"vm_size": "Standard_D4s_v5", "cpu": "3990m", "memory": "16264Mi", "min": 0, "max": 20}

@@ -19,10 +19,10 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 from hypothesis import strategies as st
 
-from localstack.counting_proxy import CountingProxy
-from localstack.node_identity import MASTER_VM
-from localstack.node_identity import document as attested_document
-from nodepool.domain.drain_message import NODE_EVENTS_QUEUE
+from localenv.counting_proxy import CountingProxy
+from localenv.node_identity import MASTER_VM
+from localenv.node_identity import document as attested_document
+from nodepool.drain.state import NODE_EVENTS_QUEUE
 
 ROUTES = (("POST", "cluster/nonce"), ("POST", "cluster"), ("POST", "join/nonce"), ("POST", "join"),
           ("POST", "leave"), ("POST", "events"), ("GET", "nodes"), ("GET", "nodes/{name}"), ("GET", "audit"),

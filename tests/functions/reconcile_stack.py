@@ -2,7 +2,7 @@
 
 `ReconcileStack` registers the simulated cluster, joins every agent through the k3s supervisor (so
 each has its Node and node-password secret) and records them in the registry, as the join
-path would. `tick()` runs the production wiring (bootstrap.Services.reconciler) in this
+path would. `tick()` runs the production wiring (wiring.Services.reconciler) in this
 process; `after` moves the tick's `now` forward, so ladders are walked without waiting.
 Also used by tests/bench/reconcile.py.
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from nodepool.bootstrap import Services
-from nodepool.domain.labels import desired_labels
-from nodepool.domain.model import Instance, NodeState
-from nodepool.domain.registry import ClusterInfo, NodeRecord
-from nodepool.services.reconcile import TickReport
+from nodepool.core.labels import desired_labels
+from nodepool.core.model import Instance, NodeState
+from nodepool.core.records import ClusterInfo, NodeRecord
+from nodepool.reconcile.tick import TickReport
 from nodepool.settings import Settings
+from nodepool.wiring import Services
 from sim.cluster import Simulator
 
 MASTER_LABELS = {"node-role.kubernetes.io/control-plane": "true", "node-role.kubernetes.io/master": "true"}

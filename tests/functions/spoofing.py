@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import requests
 
-from localstack.node_identity import document
-from localstack.stack import LocalStack
+from localenv.node_identity import document
+from localenv.stack import LocalStack
 
 PASSWORD = "{}.node-password.k3s"
 

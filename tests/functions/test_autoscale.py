@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.k3s import node_password_secret
-from nodepool.domain.model import NodeState
+from nodepool.core.k3s import node_password_secret
+from nodepool.core.model import NodeState
 from tests.fixtures.kube import eventually
 from tests.functions.autoscale_stack import make_stack
 

@@ -15,7 +15,7 @@ import pytest
 from demo import __main__ as demo_main
 from demo.story import Story
 from demo.timeline import StepFailed
-from localstack.devhost_process import ROOT
+from localenv.devhost_process import ROOT
 
 NOTICE = 15.0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from localstack.devhost_process import DevHostProcess
+from localenv.devhost_process import DevHostProcess
 
 APP = Path(__file__).parent / "apps" / "http_app"
 BODY_LIMIT = 1024

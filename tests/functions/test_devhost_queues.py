@@ -11,7 +11,7 @@ import requests
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 
 APP = Path(__file__).parent / "apps" / "queue_app"
 VISIBILITY_S, MAX_DEQUEUE = 1.0, 3

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from localstack.devhost_process import DevHostError, DevHostProcess
+from localenv.devhost_process import DevHostError, DevHostProcess
 
 APPS = Path(__file__).parent / "apps"
 

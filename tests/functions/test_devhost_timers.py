@@ -5,7 +5,7 @@ from pathlib import Path
 
 import requests
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 
 APP = Path(__file__).parent / "apps" / "timer_app"
 YEARLY = "0 0 0 1 1 *"

@@ -8,7 +8,7 @@ record behind every in-process start) is what they put through its retries.
 """
 from __future__ import annotations
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 from tests.functions.test_events import ENV, SIM, joined, start
 
 QUEUE_ONLY = {"NODEPOOL_DRAIN_WORKERS": "0"}

@@ -15,9 +15,9 @@ from datetime import datetime
 import pytest
 import requests
 
-from localstack.waiting import wait_for
-from nodepool.bootstrap import Services
+from localenv.waiting import wait_for
 from nodepool.settings import Settings
+from nodepool.wiring import Services
 from tests.fixtures.stack import Stack
 
 # terminate_s: an evicted pod takes a moment to stop, so a PodDisruptionBudget really refuses.

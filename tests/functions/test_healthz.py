@@ -3,7 +3,7 @@ import time
 
 import requests
 
-from localstack.azurite import Azurite
+from localenv.azurite import Azurite
 
 # What the app cannot start without besides storage (Settings.complete); nothing here calls them.
 APP = {"NODEPOOL_TENANT_ID": "t", "AZURE_SUBSCRIPTION_ID": "s", "NODEPOOL_RESOURCE_GROUP": "rg"}

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from nodepool.bootstrap import Services
 from nodepool.settings import Settings
+from nodepool.wiring import Services
 from sim.kube import JoinRefused
 from sim.kube.k3s import PASSWORD_REJECTED
 from tests.functions.join_support import (

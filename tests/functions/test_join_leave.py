@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from nodepool.domain.drain_message import DrainRequest
+from nodepool.drain.state import DrainRequest
 from tests.functions.join_support import kube_objects, queue_messages, quiet_stack, token_parts
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import requests
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 from tests.functions.join_support import token_parts
 
 

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from nodepool.bootstrap import Services
-from nodepool.services.tokens import clean_join_tokens
+from nodepool.join.tokens import clean_join_tokens
 from nodepool.settings import Settings
+from nodepool.wiring import Services
 from sim.kube import JoinRefused
 from tests.functions.join_support import bootstrap_secrets, quiet_stack, table_rows, token_parts
 

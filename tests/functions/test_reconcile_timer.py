@@ -4,7 +4,7 @@ honoured, the tick run by the host against the simulator and Azurite.
 The dev host has no admin endpoint to fire a non-HTTP function, so the schedule is set to every
 second and the tests wait for what a tick does.
 """
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 from tests.functions.reconcile_stack import ReconcileStack
 
 EVERY_SECOND = "* * * * * *"

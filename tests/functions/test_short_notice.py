@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from nodepool.bootstrap import Services
 from nodepool.settings import Settings
+from nodepool.wiring import Services
 from tests.agent.conftest import node_on  # noqa: F401  (a fixture)
 from tests.agent.integration import Background, wait
 from tests.bench._preempt_figures import Observer

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from localstack.devhost_process import ROOT
+from localenv.devhost_process import ROOT
 from tests.functions.join_support import quiet_stack
 
 

@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from localstack.devhost_process import ROOT
+from localenv.devhost_process import ROOT
 from ops import catalog, deploy, remote, shares
 from tests.infra.ops_support import azure_for, fixture_template, write_parameters
 

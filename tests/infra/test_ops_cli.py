@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from localstack.devhost_process import ROOT
+from localenv.devhost_process import ROOT
 from tests.infra.ops_support import azure_for
 
 SEED = ["keys", "deploy-storage", "params", "deploy-compute", "view-deployment", "watch-deployment", "list-agents",

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from localstack.devhost_process import ROOT
+from localenv.devhost_process import ROOT
 from ops import params as P
 from ops.keys import generate
 

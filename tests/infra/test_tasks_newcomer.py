@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from localstack.devhost_process import ROOT
+from localenv.devhost_process import ROOT
 
 
 def tasks(*args: str, **env) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from localstack.kubeconfig import write_kubeconfig
+from localenv.kubeconfig import write_kubeconfig
 from sim.kube import KubeSim
 
 

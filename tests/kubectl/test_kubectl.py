@@ -6,8 +6,8 @@ import queue
 import re
 import threading
 
-from localstack.stack import LocalStack
-from localstack.waiting import wait_for
+from localenv.stack import LocalStack
+from localenv.waiting import wait_for
 from tests.fixtures.storage import worker_account
 from tests.kubectl.conftest import Kubectl
 

@@ -17,8 +17,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 
 from nodepool.adapters.attestation import verifier_from_settings
-from nodepool.domain import attestation as att
-from nodepool.domain.attestation import AttestationRefused
+from nodepool.identity import attestation as att
+from nodepool.identity.attestation import AttestationRefused
 from nodepool.settings import Settings
 from sim import attest
 

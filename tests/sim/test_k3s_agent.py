@@ -11,7 +11,7 @@ import sys
 
 import requests
 
-from localstack.devhost_process import ROOT
+from localenv.devhost_process import ROOT
 
 
 def write_config(path, token: str, name: str) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from nodepool.domain.autoscale_model import NodeView, PodView, Policy, Pool
+from nodepool.autoscale.model import NodeView, PodView, Policy, Pool
+from nodepool.autoscale.observe import AutoscalePorts, PoolPort
+from nodepool.autoscale.tick import Autoscaler
+from nodepool.core.trail import AuditTrail
 from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.autoscale_cluster import FakeClusterView, FakeDrains, FakePreemptNotices
 from nodepool.fakes.autoscale_scaleset import FakePoolScaleSet
 from nodepool.fakes.autoscale_store import FakeAutoscaleStore
-from nodepool.services.audit import AuditTrail
-from nodepool.services.autoscale import Autoscaler
-from nodepool.services.autoscale_observe import AutoscalePorts, PoolPort
 from tests.unit.autoscale_world import NOW, REGULAR, SPOT
 
 

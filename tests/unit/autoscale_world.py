@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from nodepool.domain.autoscale import decide
-from nodepool.domain.autoscale_model import (
+from nodepool.autoscale.decide import decide
+from nodepool.autoscale.model import (
     AutoscaleState,
     Budget,
     InstanceView,
@@ -19,7 +19,7 @@ from nodepool.domain.autoscale_model import (
     Resources,
     Toleration,
 )
-from nodepool.domain.model import Snapshot, Taint
+from nodepool.core.model import Snapshot, Taint
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 GI = 1024 ** 3

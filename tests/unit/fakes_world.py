@@ -4,21 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from nodepool.domain.join import JoinRequest
-from nodepool.domain.model import Caller, Role
-from nodepool.domain.registry import ClusterInfo
+from nodepool.core.cluster import RegisteredCluster
+from nodepool.core.model import Caller, Role
+from nodepool.core.records import ClusterInfo
+from nodepool.core.trail import AuditTrail
 from nodepool.fakes.attest import FakeAttestationVerifier, FakeNodeCredentials, FakeNonceStore
 from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.event_queue import FakeEventQueue
 from nodepool.fakes.kube import FakeKube
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.fakes.scaleset import FakeScaleSet
-from nodepool.services.attested_join import AttestedJoin
-from nodepool.services.audit import AuditTrail
-from nodepool.services.caches import InstanceDirectory
-from nodepool.services.cluster import RegisteredCluster
-from nodepool.services.join import JoinPolicy, JoinService
-from nodepool.services.node_auth import NodeClaim, NodeGuard
+from nodepool.identity.attested import AttestedJoin
+from nodepool.identity.guard import NodeClaim, NodeGuard
+from nodepool.identity.instances import InstanceDirectory
+from nodepool.join.request import JoinRequest
+from nodepool.join.service import JoinPolicy, JoinService
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 CA_HASH = "c" * 64

@@ -5,18 +5,18 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from nodepool.domain.k3s import node_password_secret
-from nodepool.domain.labels import desired_labels
-from nodepool.domain.model import NodeState
-from nodepool.domain.reconcile import Policy
-from nodepool.domain.registry import NodeRecord
+from nodepool.core.k3s import node_password_secret
+from nodepool.core.labels import desired_labels
+from nodepool.core.model import NodeState
+from nodepool.core.records import NodeRecord
 from nodepool.fakes.kube import FakeKube
 from nodepool.fakes.queues import FakeQueues
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.fakes.scaleset import FakeScaleSet, computer_name
 from nodepool.fakes.tickstate import FakeTickStore
-from nodepool.services.reconcile import Reconciler, TickReport
-from nodepool.services.reconcile_ports import ReconcilePorts
+from nodepool.reconcile.plan import Policy
+from nodepool.reconcile.ports import ReconcilePorts
+from nodepool.reconcile.tick import Reconciler, TickReport
 
 MASTER_LABELS = {"node-role.kubernetes.io/control-plane": "true", "node-role.kubernetes.io/master": "true"}
 POLICY = Policy(scale_set="agents", max_destructive_per_tick=10)

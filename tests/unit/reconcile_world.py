@@ -4,10 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
-from nodepool.domain.k3s import node_password_secret
-from nodepool.domain.labels import desired_labels
-from nodepool.domain.model import Instance, Node, NodeState, Snapshot, Taint
-from nodepool.domain.reconcile import (
+from nodepool.core.k3s import node_password_secret
+from nodepool.core.labels import desired_labels
+from nodepool.core.model import Instance, Node, NodeState, Snapshot, Taint
+from nodepool.core.records import EventRecord, NodeRecord
+from nodepool.fakes.scaleset import FakeScaleSet
+from nodepool.reconcile.plan import (
     Baseline,
     DeleteInstance,
     DeleteNode,
@@ -27,8 +29,6 @@ from nodepool.domain.reconcile import (
     UnjoinedVm,
     plan,
 )
-from nodepool.domain.registry import EventRecord, NodeRecord
-from nodepool.fakes.scaleset import FakeScaleSet
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 POLICY = Policy(scale_set="agents")

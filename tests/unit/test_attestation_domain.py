@@ -3,8 +3,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from nodepool.domain.attestation import parse_time, signer_name_allowed
-from nodepool.domain.nonce import issue, well_formed
+from nodepool.identity.attestation import parse_time, signer_name_allowed
+from nodepool.identity.nonce import issue, well_formed
 
 SOVEREIGN = ("metadata.azure.com", "metadata.azure.us", "metadata.azure.cn")
 

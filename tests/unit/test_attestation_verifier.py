@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 
 from functions.http import status_of
 from nodepool.adapters.attestation import PkcsAttestationVerifier, platform_roots
-from nodepool.domain import attestation as att
-from nodepool.domain.attestation import AttestationRefused
+from nodepool.identity import attestation as att
+from nodepool.identity.attestation import AttestationRefused
 from sim import attest
 from tests.unit.attest_docs import NOW, chain, document, swapped, untrusted_chain
 

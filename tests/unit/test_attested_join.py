@@ -6,13 +6,13 @@ import datetime as dt
 import pytest
 
 from nodepool.adapters.attestation import PkcsAttestationVerifier
-from nodepool.domain import attestation as att
-from nodepool.domain import node_credential as nc
-from nodepool.domain.attestation import AttestationRefused
-from nodepool.domain.model import Instance
-from nodepool.errors import Conflict, Forbidden, Unauthenticated
+from nodepool.core.errors import Conflict, Forbidden, Unauthenticated
+from nodepool.core.model import Instance
 from nodepool.fakes.attest import FakeNodeCredentials, FakeNonceStore
-from nodepool.services.attested_join import AttestationPolicy, AttestedJoin
+from nodepool.identity import attestation as att
+from nodepool.identity import credential as nc
+from nodepool.identity.attestation import AttestationRefused
+from nodepool.identity.attested import AttestationPolicy, AttestedJoin
 from tests.unit.attest_docs import NOW, SUBSCRIPTION, chain, document, swapped, untrusted_chain
 
 A = Instance("0", "agents000000", vm_id="aaaaaaaa-0000-4000-8000-000000000000")

@@ -5,14 +5,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from nodepool.domain.audit import Actor, AuditEntry
-from nodepool.domain.drain_message import DrainRequest
-from nodepool.domain.reconcile_actions import DeleteNode, LabelNode
-from nodepool.errors import Unavailable
+from nodepool.core.audit import Actor, AuditEntry
+from nodepool.core.errors import Unavailable
+from nodepool.core.trail import AuditTrail
+from nodepool.drain.service import DrainPolicy, DrainService
+from nodepool.drain.state import DrainRequest
 from nodepool.fakes.audit import FakeAuditLog
-from nodepool.services.audit import AuditTrail
-from nodepool.services.drain import DrainPolicy, DrainService
-from nodepool.services.reconcile_apply import apply
+from nodepool.reconcile.actions import DeleteNode, LabelNode
+from nodepool.reconcile.apply import apply
 from tests.unit.fakes_world import NOW, ManualClock, Plane
 from tests.unit.reconcile_pool import Pool
 

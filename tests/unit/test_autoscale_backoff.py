@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.autoscale_backoff import back_off, ttl
-from nodepool.domain.autoscale_model import AutoscaleState, InstanceView
+from nodepool.autoscale.backoff import back_off, ttl
+from nodepool.autoscale.model import AutoscaleState, InstanceView
 from tests.unit.autoscale_world import (
     GPU,
     NOW,

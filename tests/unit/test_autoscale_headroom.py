@@ -2,7 +2,7 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from nodepool.domain.autoscale_model import AutoscaleState, Backoff
+from nodepool.autoscale.model import AutoscaleState, Backoff
 from tests.unit.autoscale_world import NOW, POLICY, REGULAR, SPOT, ago, cluster, node, pending, plan, running, ups
 
 ONE = replace(POLICY, headroom_nodes=1)

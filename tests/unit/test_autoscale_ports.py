@@ -5,17 +5,17 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool import bootstrap
-from nodepool.domain.drain_message import DrainRequest
-from nodepool.domain.model import NodeState
-from nodepool.domain.registry import EventRecord, NodeRecord
-from nodepool.errors import Unavailable
+from nodepool import wiring
+from nodepool.autoscale.drain_path import EventTablePreemptNotices, QueuedScaleDownDrains
+from nodepool.core.errors import Unavailable
+from nodepool.core.model import NodeState
+from nodepool.core.records import EventRecord, NodeRecord
+from nodepool.drain.state import DrainRequest
 from nodepool.fakes.autoscale_scaleset import FakePoolScaleSet
 from nodepool.fakes.autoscale_store import FakeAutoscaleStore
 from nodepool.fakes.event_queue import FakeEventQueue
 from nodepool.fakes.kube import FakeKube
 from nodepool.fakes.registry import FakeRegistry
-from nodepool.services.autoscale_ports import EventTablePreemptNotices, QueuedScaleDownDrains
 from nodepool.settings import Settings
 from tests.unit.fakes_world import NOW
 
@@ -95,7 +95,7 @@ def test_the_wired_autoscaler_without_a_registered_cluster_does_nothing():
     env = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "NODEPOOL_AUTOSCALE_ENABLED": "true",
            "NODEPOOL_AUTOSCALE_POOLS": json.dumps(pools)}
     sets = {}
-    services = bootstrap.Services(Settings.from_env(env), registry=FakeRegistry(), queue=FakeEventQueue(),
+    services = wiring.Services(Settings.from_env(env), registry=FakeRegistry(), queue=FakeEventQueue(),
                                   pool_scaleset=lambda name: sets.setdefault(name, FakePoolScaleSet(name, 1)),
                                   autoscale_store=FakeAutoscaleStore())
     report = services.autoscaler(NOW).tick(NOW)

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.autoscale_model import AutoscaleState, Budget
+from nodepool.autoscale.model import AutoscaleState, Budget
 from tests.unit.autoscale_world import NOW, POLICY, REGULAR, SPOT, ago, cluster, node, pending, plan, running, ups
 
 LONG_AGO = AutoscaleState(unneeded_since={f"{p}-{i}": ago(11) for p in ("spot", "regular") for i in range(6)})

@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import pytest
 
-from nodepool.domain.autoscale_model import InstanceView, Toleration
+from nodepool.autoscale.model import InstanceView, Toleration
 from tests.unit.autoscale_world import (
     GPU,
     NOW,

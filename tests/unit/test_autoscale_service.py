@@ -1,8 +1,8 @@
 """The autoscale tick over fakes: same-tick fallback, named deletes after drain, guards, dry run."""
 from datetime import timedelta
 
-from nodepool.domain.autoscale_model import Budget
-from nodepool.errors import Throttled, Unavailable
+from nodepool.autoscale.model import Budget
+from nodepool.core.errors import Throttled, Unavailable
 from tests.unit.autoscale_service_world import ServiceWorld
 from tests.unit.autoscale_world import pending
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.autoscale_model import Priority, Resources
-from nodepool.domain.autoscale_settings import policy_from_settings
-from nodepool.domain.model import Taint
+from nodepool.autoscale.model import Priority, Resources
+from nodepool.autoscale.policy import policy_from_settings
+from nodepool.core.model import Taint
 from nodepool.settings import InvalidSettings, Settings
 
 STORAGE = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}

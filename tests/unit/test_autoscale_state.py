@@ -1,9 +1,9 @@
 """The autoscale state survives the store's JSON round trip; a row that is not ours reads as empty."""
 import pytest
 
-from nodepool.domain.autoscale_model import AutoscaleState, Backoff, Draining
-from nodepool.domain.autoscale_state import decode, encode
-from nodepool.errors import Conflict
+from nodepool.autoscale.model import AutoscaleState, Backoff, Draining
+from nodepool.autoscale.state import decode, encode
+from nodepool.core.errors import Conflict
 from nodepool.fakes.autoscale_store import FakeAutoscaleStore
 from tests.unit.autoscale_world import NOW, ago
 

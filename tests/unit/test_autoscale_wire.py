@@ -1,7 +1,7 @@
 """Kubernetes JSON → the autoscaler's views: what the scheduler reserves, what blocks a drain, PDB selectors."""
 from nodepool.adapters.autoscale_wire import budget, node_view, pod_view
-from nodepool.domain.autoscale_model import Resources, Toleration
-from nodepool.domain.model import Taint
+from nodepool.autoscale.model import Resources, Toleration
+from nodepool.core.model import Taint
 
 GI = 1024 ** 3
 

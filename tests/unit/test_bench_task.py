@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from localstack.devhost_process import ROOT
+from localenv.devhost_process import ROOT
 
 
 def bench(*argv: str) -> subprocess.CompletedProcess:

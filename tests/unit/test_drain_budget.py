@@ -1,11 +1,11 @@
-"""Drain-time budgeting (nodepool/domain/drain_budget.py), as tables."""
+"""Drain-time budgeting (nodepool/drain/budget.py), as tables."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from nodepool.domain.drain_budget import DrainPod, budget, plan_pass, reserve_s
+from nodepool.drain.budget import DrainPod, budget, plan_pass, reserve_s
 
 NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=timezone.utc)
 

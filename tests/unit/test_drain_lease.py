@@ -3,13 +3,13 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain import drain_lease as L
-from nodepool.domain.drain_message import DrainRequest
-from nodepool.domain.model import NodeState
-from nodepool.domain.registry import EventRecord
-from nodepool.services.drain import DrainPolicy, DrainService
-from nodepool.services.drain_claim import Lease, LeaseLost
-from nodepool.services.events import QUEUE_DELAY_MAX_S, record_events
+from nodepool.core.model import NodeState
+from nodepool.core.records import EventRecord
+from nodepool.drain import lease as L
+from nodepool.drain.claim import Lease, LeaseLost
+from nodepool.drain.events import QUEUE_DELAY_MAX_S, record_events
+from nodepool.drain.service import DrainPolicy, DrainService
+from nodepool.drain.state import DrainRequest
 from tests.unit.fakes_world import NOW, ManualClock, Plane
 from tests.unit.test_events_service import event, report
 
@@ -115,7 +115,7 @@ def test_a_crash_between_the_event_and_the_registry_row_is_completed_from_the_ev
 
 
 def test_a_failed_drain_gives_its_lease_up_for_the_next_delivery(plane):
-    from nodepool.errors import Unavailable
+    from nodepool.core.errors import Unavailable
     reported(plane)
     request = DrainRequest.from_message(plane.queue.messages[0])
     clock = ManualClock(NOW + timedelta(seconds=31))  # past the deadline: the first failure is final

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from nodepool.domain.drain_message import DrainRequest, node_of
-from nodepool.errors import InvalidInput
+from nodepool.core.errors import InvalidInput
+from nodepool.drain.state import DrainRequest, node_of
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 

@@ -3,10 +3,10 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.drain_message import DrainRequest
-from nodepool.domain.model import NodeState
-from nodepool.errors import Unavailable
-from nodepool.services.drain import Drainer, DrainPolicy
+from nodepool.core.errors import Unavailable
+from nodepool.core.model import NodeState
+from nodepool.drain.service import Drainer, DrainPolicy
+from nodepool.drain.state import DrainRequest
 from tests.unit.fakes_world import NOW, ManualClock, Plane
 
 NODE = "agents000000"

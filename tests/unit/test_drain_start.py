@@ -2,8 +2,8 @@
 import threading
 from datetime import timedelta
 
-from nodepool.domain.drain_message import DrainRequest
-from nodepool.services.drain_start import URGENT_S, DrainStarter
+from nodepool.drain.start import URGENT_S, DrainStarter
+from nodepool.drain.state import DrainRequest
 from tests.unit.fakes_world import NOW
 
 

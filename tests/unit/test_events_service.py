@@ -3,10 +3,10 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.events import EventReport
-from nodepool.domain.model import NodeState
-from nodepool.errors import Unavailable
-from nodepool.services.events import record_events
+from nodepool.core.errors import Unavailable
+from nodepool.core.model import NodeState
+from nodepool.drain.events import record_events
+from nodepool.drain.report import EventReport
 from tests.unit.fakes_world import NOW, Plane
 
 NOT_BEFORE = "Wed, 25 Nov 2026 12:00:30 GMT"

@@ -5,10 +5,10 @@ import json
 import pytest
 
 from functions.http import status_of
-from nodepool.domain.events import EventReport, parse_not_before
-from nodepool.domain.join import MAX_DEPTH, JoinRequest, check_depth, parse_json
-from nodepool.errors import InvalidInput
-from nodepool.services.events import record_events
+from nodepool.core.errors import InvalidInput
+from nodepool.drain.events import record_events
+from nodepool.drain.report import EventReport, parse_not_before
+from nodepool.join.request import MAX_DEPTH, JoinRequest, check_depth, parse_json
 from tests.unit.fakes_world import NOW, Plane
 from tests.unit.test_events_service import event, report
 

@@ -1,8 +1,8 @@
 """A join answered with an error leaves no live bootstrap token behind (issue 17)."""
 import pytest
 
-from nodepool.domain.model import Caller, Role
-from nodepool.errors import Unavailable
+from nodepool.core.errors import Unavailable
+from nodepool.core.model import Caller, Role
 from tests.unit.fakes_world import Plane
 
 AGENT = Caller(Role.AGENT, "agent-principal")

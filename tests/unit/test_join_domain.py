@@ -5,11 +5,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from nodepool.domain.cluster import Registration
-from nodepool.domain.join import BootstrapToken, JoinRequest, check_instance, replaces_earlier
-from nodepool.domain.model import Instance, NodeState
-from nodepool.domain.registry import NodeRecord
-from nodepool.errors import Forbidden, InvalidInput, Unavailable
+from nodepool.core.errors import Forbidden, InvalidInput, Unavailable
+from nodepool.core.model import Instance, NodeState
+from nodepool.core.records import NodeRecord
+from nodepool.join.cluster import Registration
+from nodepool.join.request import BootstrapToken, JoinRequest, check_instance, replaces_earlier
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"

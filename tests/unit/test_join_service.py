@@ -5,11 +5,11 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.model import Caller, NodeState, Role
-from nodepool.domain.registry import NodeRecord
-from nodepool.errors import Unavailable
-from nodepool.services.join import JoinPolicy
-from nodepool.services.tokens import clean_join_tokens
+from nodepool.core.errors import Unavailable
+from nodepool.core.model import Caller, NodeState, Role
+from nodepool.core.records import NodeRecord
+from nodepool.join.service import JoinPolicy
+from nodepool.join.tokens import clean_join_tokens
 from tests.unit.fakes_world import CA_HASH, NOW, Plane
 
 AGENT = Caller(Role.AGENT, "agent-principal")

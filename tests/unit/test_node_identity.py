@@ -4,19 +4,19 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain import attestation as att
-from nodepool.domain.attestation import AttestationRefused
-from nodepool.domain.cluster import Registration
-from nodepool.domain.events import EventReport
-from nodepool.domain.join import JoinRequest
-from nodepool.domain.model import Caller, NodeState, Role
-from nodepool.errors import Forbidden, Unauthenticated, Unavailable
+from nodepool.core.errors import Forbidden, Unauthenticated, Unavailable
+from nodepool.core.model import Caller, NodeState, Role
+from nodepool.core.rows import NodeDirectory
+from nodepool.drain.events import EventsService
+from nodepool.drain.report import EventReport
 from nodepool.fakes.attest import FakeAttestationVerifier
-from nodepool.services.events import EventsService
-from nodepool.services.join import MASTER, JoinPolicy
-from nodepool.services.node_auth import NodeClaim
-from nodepool.services.nodes import NodeDirectory
-from nodepool.services.tokens import TokenCleaner
+from nodepool.identity import attestation as att
+from nodepool.identity.attestation import AttestationRefused
+from nodepool.identity.guard import NodeClaim
+from nodepool.join.cluster import Registration
+from nodepool.join.request import JoinRequest
+from nodepool.join.service import MASTER, JoinPolicy
+from nodepool.join.tokens import TokenCleaner
 from tests.unit.fakes_world import AGENT, NOW, Plane
 
 NOT_BEFORE = "Wed, 25 Nov 2026 12:00:30 GMT"

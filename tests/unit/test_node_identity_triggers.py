@@ -8,9 +8,9 @@ import pytest
 from functions.http_events import post_events
 from functions.http_join import post_join, post_join_nonce, post_leave
 from functions.http_nodes import audit, node
-from nodepool import bootstrap
-from nodepool.clock import utcnow
-from nodepool.domain.model import Role
+from nodepool import wiring
+from nodepool.core.clock import utcnow
+from nodepool.core.model import Role
 from nodepool.fakes.attest import FakeAttestationVerifier, FakeNodeCredentials, FakeNonceStore
 from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.event_queue import FakeEventQueue
@@ -28,12 +28,12 @@ APP = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "NODEPOOL_TENANT_ID"
 @pytest.fixture
 def app(monkeypatch):
     identity, kube, scaleset = FakeIdentity(), FakeKube(), FakeScaleSet("agents", capacity=2)
-    services = bootstrap.Services(Settings.from_env(APP), registry=FakeRegistry(), scaleset=scaleset,
+    services = wiring.Services(Settings.from_env(APP), registry=FakeRegistry(), scaleset=scaleset,
                                   identity=identity, queue=FakeEventQueue(), kube_for=lambda cluster: kube,
                                   verifier=FakeAttestationVerifier("s"), nonces=FakeNonceStore(),
                                   credentials=FakeNodeCredentials(), audit=FakeAuditLog())
     Plane(registry=services.registry).register_master()
-    monkeypatch.setattr(bootstrap, "_services", services)
+    monkeypatch.setattr(wiring, "_services", services)
     services.fake_identity = identity
     return services
 

@@ -1,9 +1,9 @@
 """GET /api/nodes?next=...: a token no page handed out is a 400 with its code, before storage sees it."""
 import pytest
 
-from nodepool.errors import InvalidInput
+from nodepool.core.errors import InvalidInput
+from nodepool.core.rows import MAX_TOKEN, NodeDirectory
 from nodepool.fakes.registry import FakeRegistry
-from nodepool.services.nodes import MAX_TOKEN, NodeDirectory
 
 
 @pytest.mark.parametrize("token", ["", "x" * (MAX_TOKEN + 1), "a\x00b", "a\nb", "a b", "\u00e9:x", "\ud800"])

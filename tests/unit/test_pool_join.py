@@ -1,11 +1,11 @@
 """VMs of an autoscale pool's other scale set (the Regular fallback) join and report events like the main set's."""
 import pytest
 
-from nodepool.domain.attestation import AttestationRefused
-from nodepool.domain.model import NodeState
-from nodepool.errors import Forbidden, Unavailable
+from nodepool.core.errors import Forbidden, Unavailable
+from nodepool.core.model import NodeState
+from nodepool.drain.events import EventsService
 from nodepool.fakes.scaleset import FakeScaleSet
-from nodepool.services.events import EventsService
+from nodepool.identity.attestation import AttestationRefused
 from tests.unit.fakes_world import AGENT, NOW, Plane
 from tests.unit.test_node_identity import preempt
 

@@ -10,7 +10,7 @@ from dataclasses import fields
 
 from console import cost, settings_doc
 from demo.chapters import LEFT_OUT
-from localstack.devhost_process import ROOT
+from localenv.devhost_process import ROOT
 from nodepool.settings import Settings
 
 README = (ROOT / "README.md").read_text()

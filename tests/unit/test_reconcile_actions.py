@@ -3,9 +3,9 @@ from dataclasses import replace
 
 import pytest
 
-from nodepool.domain.model import NodeState, Taint
-from nodepool.domain.reconcile import Baseline, PoisonMessage, TickState, UnjoinedVm
-from nodepool.domain.registry import EventRecord
+from nodepool.core.model import NodeState, Taint
+from nodepool.core.records import EventRecord
+from nodepool.reconcile.plan import Baseline, PoisonMessage, TickState, UnjoinedVm
 from tests.unit.reconcile_world import NOW, POLICY, World, ago, instance, kinds, name, node, row
 
 TAINTED = replace(POLICY, taints=(Taint("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule"),))

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.reconcile import Baseline, TickState
+from nodepool.reconcile.plan import Baseline, TickState
 from tests.unit.reconcile_world import NOW, POLICY, World, ago, instance, name, node, simulate_apply
 
 POOL = 200

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.model import NodeState
-from nodepool.domain.reconcile import Baseline, TickState
+from nodepool.core.model import NodeState
+from nodepool.reconcile.plan import Baseline, TickState
 from tests.unit.reconcile_world import NOW, World, ago, name, node, simulate_apply
 
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 
 from nodepool.adapters.tickstate import decode
-from nodepool.domain.model import NodeState
-from nodepool.domain.reconcile import Baseline, TickState, UnjoinedVm, plan
-from nodepool.errors import Throttled
+from nodepool.core.errors import Throttled
+from nodepool.core.model import NodeState
 from nodepool.fakes.scaleset import FakeScaleSet
+from nodepool.reconcile.plan import Baseline, TickState, UnjoinedVm, plan
 from tests.unit.reconcile_pool import Pool
 from tests.unit.reconcile_world import NOW, POLICY, World, ago, kinds, name, node, simulate_apply
 

@@ -3,8 +3,8 @@ from dataclasses import replace
 
 import pytest
 
-from nodepool.domain.model import Instance, Node, NodeState, Snapshot
-from nodepool.domain.reconcile import Baseline, Policy, plan
+from nodepool.core.model import Instance, Node, NodeState, Snapshot
+from nodepool.reconcile.plan import Baseline, Policy, plan
 from tests.unit.reconcile_world import (
     MASTER,
     NOW,

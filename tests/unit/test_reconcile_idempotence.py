@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import pytest
 
-from nodepool.domain.reconcile import Baseline
+from nodepool.reconcile.plan import Baseline
 from tests.unit.reconcile_world import NOW, POLICY, TAINTED, World, ago, instance, messy, name, node, simulate_apply
 
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.reconcile import NodeRepair, UnjoinedVm
+from nodepool.reconcile.plan import NodeRepair, UnjoinedVm
 from tests.unit.reconcile_world import NOW, World, ago, instance, kinds, name, node, simulate_apply
 
 REPAIR_CASES = [

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from nodepool.domain.model import NodeState
-from nodepool.domain.registry import NodeRecord
+from nodepool.core.model import NodeState
+from nodepool.core.records import NodeRecord
 from tests.unit.reconcile_pool import Pool
 
 FALLBACK = "regular000007"

@@ -3,8 +3,8 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.domain.model import NodeState
-from nodepool.errors import Conflict, Unavailable
+from nodepool.core.errors import Conflict, Unavailable
+from nodepool.core.model import NodeState
 from nodepool.settings import InvalidSettings, Settings
 from tests.unit.reconcile_pool import Pool
 

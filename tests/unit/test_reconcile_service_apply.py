@@ -4,11 +4,11 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from nodepool.domain.k3s import node_password_secret
-from nodepool.domain.model import Instance, NodeState, Taint
-from nodepool.domain.reconcile import MarkReady, MarkStale, RemoveRow
-from nodepool.domain.registry import EventRecord, NodeRecord
-from nodepool.services.reconcile_apply import apply
+from nodepool.core.k3s import node_password_secret
+from nodepool.core.model import Instance, NodeState, Taint
+from nodepool.core.records import EventRecord, NodeRecord
+from nodepool.reconcile.apply import apply
+from nodepool.reconcile.plan import MarkReady, MarkStale, RemoveRow
 from tests.unit.reconcile_pool import POLICY, Pool
 
 TAINTED = replace(POLICY, taints=(Taint("dedicated", "spot", "NoSchedule"),))

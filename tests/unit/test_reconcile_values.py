@@ -5,9 +5,9 @@ from dataclasses import replace
 
 import pytest
 
-from nodepool.domain.labels import label_changes, parse_labels, parse_taints, taints_for
-from nodepool.domain.model import Taint
-from nodepool.domain.reconcile import Baseline, NodeRepair, TickState, UnjoinedVm
+from nodepool.core.labels import label_changes, parse_labels, parse_taints, taints_for
+from nodepool.core.model import Taint
+from nodepool.reconcile.plan import Baseline, NodeRepair, TickState, UnjoinedVm
 from tests.unit.reconcile_world import NOW, POLICY, TAINTED, World, ago, messy, name, node
 
 

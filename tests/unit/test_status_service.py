@@ -1,8 +1,8 @@
 """GET /api/status's service over fakes: each part read on its own, a missing part said, decisions recorded."""
 from __future__ import annotations
 
-from nodepool import bootstrap
-from nodepool.errors import Unavailable
+from nodepool import wiring
+from nodepool.core.errors import Unavailable
 from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.decisions import FakeDecisionLog
 from nodepool.fakes.event_queue import FakeEventQueue
@@ -11,8 +11,8 @@ from nodepool.fakes.queues import FakeQueues
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.fakes.scaleset import FakeScaleSet
 from nodepool.fakes.tickstate import FakeTickStore
-from nodepool.services.status import RecordedTicks, StatusService
 from nodepool.settings import Settings
+from nodepool.status.service import RecordedTicks, StatusService
 from tests.unit.fakes_world import NOW, Plane
 from tests.unit.test_wiring import APP
 
@@ -60,7 +60,7 @@ def test_a_part_that_cannot_be_read_is_named_and_the_rest_still_served():
 
 def test_every_reconcile_tick_through_the_wiring_is_recorded_with_its_plan():
     registry, log = FakeRegistry(), FakeDecisionLog()
-    services = bootstrap.Services(Settings.from_env(APP), registry=registry, scaleset=FakeScaleSet(capacity=2),
+    services = wiring.Services(Settings.from_env(APP), registry=registry, scaleset=FakeScaleSet(capacity=2),
                                   queue=FakeEventQueue(), peek=FakeQueues(), tick_store=FakeTickStore(),
                                   kube_for=lambda cluster: FakeKube(), decisions=log, audit=FakeAuditLog())
     report = services.reconciler(NOW).tick(NOW)
@@ -76,7 +76,7 @@ def test_a_decision_log_that_fails_costs_the_record_not_the_tick():
 
     class Tick:
         def tick(self, now):
-            from nodepool.services.reconcile import TickReport
+            from nodepool.reconcile.tick import TickReport
             return TickReport(planned={"delete_node": 1}, applied=1)
 
     assert RecordedTicks(Tick(), Broken(), "reconcile").tick(NOW).applied == 1

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import tasks
-from localstack.devhost_process import ROOT
+from localenv.devhost_process import ROOT
 
 
 def test_the_listing_read_from_the_source_is_invokes():

@@ -2,7 +2,7 @@
 of nodepool/telemetry.py, checked with OpenTelemetry's in-memory exporter and reader."""
 from __future__ import annotations
 
-from nodepool import bootstrap
+from nodepool import wiring
 from nodepool.fakes.attest import FakeAttestationVerifier, FakeNodeCredentials, FakeNonceStore
 from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.decisions import FakeDecisionLog
@@ -12,7 +12,7 @@ from nodepool.fakes.queues import FakeQueues
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.fakes.scaleset import FakeScaleSet
 from nodepool.fakes.tickstate import FakeTickStore
-from nodepool.services.node_auth import NodeClaim
+from nodepool.identity.guard import NodeClaim
 from nodepool.settings import Settings
 from tests.unit.fakes_world import AGENT, NOW, Plane
 from tests.unit.test_telemetry import _points, otel  # noqa: F401  (the fixture)
@@ -22,7 +22,7 @@ from tests.unit.test_wiring import APP, joined, preempt
 def joined_and_preempted(telemetry):
     """One node joins (attested), its Node registers, a Preempt is reported; the drain it started has finished."""
     kube, scaleset = FakeKube(), FakeScaleSet("agents", capacity=2)
-    services = bootstrap.Services(Settings.from_env(APP), registry=FakeRegistry(), scaleset=scaleset,
+    services = wiring.Services(Settings.from_env(APP), registry=FakeRegistry(), scaleset=scaleset,
                                   queue=FakeEventQueue(), peek=FakeQueues(), tick_store=FakeTickStore(),
                                   kube_for=lambda cluster: kube, decisions=FakeDecisionLog(), telemetry=telemetry,
                                   verifier=FakeAttestationVerifier(APP["AZURE_SUBSCRIPTION_ID"]),
@@ -51,7 +51,7 @@ def test_join_event_and_tick_make_their_spans_and_metrics(otel):  # noqa: F811
 
 
 def test_a_drain_is_measured_once_even_when_the_queue_delivers_it_again(otel):  # noqa: F811
-    from nodepool.domain.drain_message import DrainRequest
+    from nodepool.drain.state import DrainRequest
 
     telemetry, spans, reader = otel
     services, hosts = joined_and_preempted(telemetry)

@@ -6,19 +6,19 @@ import pytest
 
 from functions.http import status_of
 from functions.http_health import healthz
-from nodepool import bootstrap
-from nodepool.domain.events import EventReport
-from nodepool.domain.join import JoinRequest
-from nodepool.domain.lifecycle import IllegalTransition
-from nodepool.domain.model import NodeState
-from nodepool.errors import AlreadyExists, Forbidden, InvalidInput, NotFound, Throttled, Unavailable
+from nodepool import wiring
+from nodepool.core.errors import AlreadyExists, Forbidden, InvalidInput, NotFound, Throttled, Unavailable
+from nodepool.core.lifecycle import IllegalTransition
+from nodepool.core.model import NodeState
+from nodepool.drain.report import EventReport
 from nodepool.fakes.attest import FakeAttestationVerifier, FakeNodeCredentials, FakeNonceStore
 from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.event_queue import FakeEventQueue
 from nodepool.fakes.kube import FakeKube
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.fakes.scaleset import FakeScaleSet
-from nodepool.services.node_auth import NodeClaim
+from nodepool.identity.guard import NodeClaim
+from nodepool.join.request import JoinRequest
 from nodepool.settings import InvalidSettings, Settings
 from tests.unit.fakes_world import AGENT, NOW, Plane
 
@@ -32,15 +32,15 @@ def preempt(host: str, *resources: str) -> EventReport:
     return EventReport.from_json({"hostname": host, "document": {"DocumentIncarnation": 1, "Events": [event]}})
 
 
-def wired(scaleset: FakeScaleSet, kube: FakeKube) -> bootstrap.Services:
-    return bootstrap.Services(Settings.from_env({**APP, "NODEPOOL_SCALE_SET": scaleset.name}),
+def wired(scaleset: FakeScaleSet, kube: FakeKube) -> wiring.Services:
+    return wiring.Services(Settings.from_env({**APP, "NODEPOOL_SCALE_SET": scaleset.name}),
                               registry=FakeRegistry(), scaleset=scaleset, queue=FakeEventQueue(),
                               kube_for=lambda cluster: kube,
                               verifier=FakeAttestationVerifier(APP["AZURE_SUBSCRIPTION_ID"]),
                               nonces=FakeNonceStore(), credentials=FakeNodeCredentials(), audit=FakeAuditLog())
 
 
-def joined(services: bootstrap.Services, host: str, vm_id: str) -> str:
+def joined(services: wiring.Services, host: str, vm_id: str) -> str:
     """An attested join through the wired services: the node credential it returned."""
     nonce = services.joins.nonce(AGENT, host, NOW)["nonce"]
     request = JoinRequest(host, attested=FakeAttestationVerifier.document(vm_id, nonce, NOW))
@@ -95,11 +95,11 @@ def test_healthz_reports_invalid_settings(monkeypatch, env, named):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    bootstrap.reset()
+    wiring.reset()
     try:
         reply = healthz.build().get_user_function()(func.HttpRequest("GET", "/api/healthz", body=b""))
     finally:
-        bootstrap.reset()
+        wiring.reset()
     assert reply.status_code == 503 and named in reply.get_body().decode()
 
 

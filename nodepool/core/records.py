@@ -1,0 +1,156 @@
+"""Records the control plane keeps in Table Storage (cluster, nodes, jointokens).
+
+Secrets in these records (`ClusterInfo.credential`, `agent_token`) are excluded from
+`repr` so that an accidental log line cannot carry them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from nodepool.core.lifecycle import allowed, target
+from nodepool.core.model import NodeState
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What the master registered: how to reach and authenticate to its API server."""
+    server: str
+    ca_hash: str
+    ca_cert: str
+    k3s_version: str
+    registered_at: datetime
+    credential: str = field(repr=False)  # ServiceAccount token for the control plane
+    agent_token: str = field(default="", repr=False)  # fallback when bootstrap tokens are off
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    """One node of the registry; `etag` is the row version for optimistic concurrency."""
+    name: str
+    state: NodeState
+    instance_id: str = ""
+    # The scale set that listed the VM at join (instance ids repeat across scale sets); "" in rows
+    # written before pools existed: the main one.
+    scale_set: str = ""
+    vm_id: str = ""
+    token_id: str = ""
+    joined_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_event_id: str = ""
+    last_event_type: str = ""
+    deadline: datetime | None = None
+    drain_started_at: datetime | None = None
+    drained_at: datetime | None = None
+    pods_left: int | None = None
+    note: str = ""
+    etag: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def new(cls, name: str) -> "NodeRecord":
+        """The row a node has before anything was recorded: every transition starts from here too."""
+        return cls(name=name, state=NodeState.NEW)
+
+    # -- the lifecycle (core/lifecycle.py has the table); each returns the moved row ----------
+    def can(self, move: str) -> bool:
+        return allowed(self.state, move)
+
+    def joined(self, *, instance_id: str, vm_id: str, token_id: str, now: datetime,
+               scale_set: str = "") -> "NodeRecord":
+        return self._move("join", instance_id=instance_id, scale_set=scale_set, vm_id=vm_id, token_id=token_id,
+                          joined_at=now, updated_at=now, note="")
+
+    def became_ready(self, now: datetime) -> "NodeRecord":
+        return self._move("ready", updated_at=now)
+
+    def uncordoned(self, now: datetime) -> "NodeRecord":
+        return self._move("uncordon", updated_at=now)
+
+    def cordoned_for(self, event_id: str, event_type: str, deadline: datetime, now: datetime) -> "NodeRecord":
+        return self._for_event(event_id, event_type, deadline, now)._move("cordon")
+
+    def left(self, event_id: str, deadline: datetime, now: datetime) -> "NodeRecord":
+        return self._for_event(event_id, "Leave", deadline, now)._move("leave")
+
+    def draining(self, event_id: str, event_type: str, deadline: datetime, now: datetime) -> "NodeRecord":
+        """Started, or resumed after a redelivery: a resumed drain keeps its start time."""
+        row = self._for_event(event_id, event_type, deadline, now)
+        return row._move("drain", drain_started_at=row.drain_started_at or now)
+
+    def drained(self, event_id: str, event_type: str, deadline: datetime, now: datetime, *,
+                removing: bool, pods_left: int) -> "NodeRecord":
+        note = f"{pods_left} pods not evicted before the deadline" if pods_left else ""
+        return self._for_event(event_id, event_type, deadline, now)._move(
+            "removed" if removing else "drained", drained_at=now, pods_left=pods_left, note=note)
+
+    def stale(self, now: datetime, reason: str) -> "NodeRecord":
+        return self._move("stale", updated_at=now, note=reason[:200])
+
+    def _move(self, move: str, **changes) -> "NodeRecord":
+        return replace(self, state=target(self.state, move, self.name), **changes)
+
+    def _for_event(self, event_id: str, event_type: str, deadline: datetime, now: datetime) -> "NodeRecord":
+        """This row taking on `event_id`. A drain recorded for an earlier event (a Reboot's, say) says
+        nothing about this one, so its fields are cleared: otherwise the agent, polling GET /nodes/{name},
+        and the drain worker ("already drained") would both take it for this event's drain."""
+        earlier = {} if self.last_event_id == event_id else {"drain_started_at": None, "drained_at": None,
+                                                              "pods_left": None}
+        return replace(self, last_event_id=event_id, last_event_type=event_type, deadline=deadline,
+                       updated_at=now, **earlier)
+
+    def public(self) -> dict:
+        """The registry view served by GET /api/nodes (no secrets live here anyway)."""
+        out = {"name": self.name, "state": self.state.value}
+        for key in ("instance_id", "scale_set", "vm_id", "last_event_id", "last_event_type", "pods_left", "note"):
+            value = getattr(self, key)
+            if value not in ("", None):
+                out[key] = value
+        for key in ("joined_at", "updated_at", "deadline", "drain_started_at", "drained_at"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value.isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class JoinTokenRecord:
+    """A bootstrap token we minted: its id only, never its secret."""
+    token_id: str
+    node: str
+    instance_id: str
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One scheduled event of one node (table `events`: PK = node, RK = EventId): dedup, audit and
+    the drain's lease (drain/lease.py): recorded -> enqueued -> draining -> done, every
+    move ETag-conditional (`etag`), so exactly one drain runs per event and only its outcome counts."""
+    node: str
+    event_id: str
+    type: str
+    received_at: datetime
+    deadline: datetime
+    not_before: datetime | None = None
+    status: str = "recorded"  # recorded | enqueued | draining | done
+    owner: str = ""  # the drain holding the lease (draining), or the one that finished it (done)
+    attempt: int = 0  # drains that took the lease so far
+    lease_until: datetime | None = None  # a draining row whose lease ran out may be taken over
+    finished_at: datetime | None = None
+    pods_left: int | None = None  # the real drain's outcome (done)
+    removed: bool | None = None  # the drain deleted the Node (done)
+    etag: str | None = field(default=None, compare=False)
+
+    @property
+    def enqueued(self) -> bool:
+        """The drain message went out (and maybe more): a retried report just gets the answer."""
+        return self.status != "recorded"
+
+    def answer(self) -> dict:
+        out = {"event_id": self.event_id, "type": self.type, "deadline": self.deadline.isoformat(),
+               "action": "drain" if self.type != "Freeze" else "record", "status": self.status}
+        if self.status == "done":
+            out["pods_left"] = self.pods_left
+        return out

@@ -1,0 +1,109 @@
+"""POST /api/events: take this agent's scheduled events, cordon at once, start the drain.
+
+Each EventId is handled once. The steps run in an order that survives a crash at any
+point: the event row is the dedup point, cordon, row update and enqueue are safe to repeat,
+and the event is marked `enqueued` last (ETag-conditional), so a retried request finishes what
+a failed one started, and one that finds it enqueued, draining or done returns its status.
+The queue message is sent invisible for a while (QUEUE_DELAY_MAX_S at most, never past the
+deadline): it is the durable record, while the drain itself starts at once in this process
+(drain/start.py). Two requests racing for one new event may both enqueue it; the
+event row's lease (drain/claim.py) lets exactly one drain run.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from nodepool.core import audit
+from nodepool.core.cluster import RegisteredCluster
+from nodepool.core.errors import AlreadyExists, Conflict, NotFound
+from nodepool.core.ports import EventQueue, Kube, Registry, ScaleSet
+from nodepool.core.records import EventRecord, NodeRecord
+from nodepool.core.rows import update_node
+from nodepool.core.trail import AuditTrail
+from nodepool.drain.lease import enqueued
+from nodepool.drain.report import EventReport, ScheduledEvent
+from nodepool.drain.start import NoStart
+from nodepool.drain.state import DrainRequest
+from nodepool.identity.guard import NodeClaim, NodeGuard
+from nodepool.identity.instances import InstanceDirectory
+from nodepool.join.request import JoinRequest, check_instance
+
+QUEUE_DELAY_MAX_S = 10.0
+
+
+class Starter(Protocol):
+    starts: bool  # False: nothing starts here, so the queue message must not wait
+
+    def start(self, request: DrainRequest) -> None: ...
+
+
+class EventsService:
+    """An agent's report: only events naming its VM count, by hostname or by the scale set's VM name."""
+
+    def __init__(self, registry: Registry, cluster: RegisteredCluster, queue: EventQueue,
+                 instances: InstanceDirectory, scaleset: ScaleSet, guard: NodeGuard, trail: AuditTrail,
+                 starter: Starter | None = None):
+        self.registry, self.cluster, self.queue = registry, cluster, queue
+        self.instances, self.scaleset, self.guard, self.trail = instances, scaleset, guard, trail
+        self.starter = starter or NoStart()
+
+    def record(self, report: EventReport, now: datetime, claim: NodeClaim) -> dict:
+        """Only the node's own VM (its credential, checked in-process) reports its events."""
+        node = self.guard.authenticate(claim, report.hostname, now)
+        lookup = self.instances.lookup(report.hostname, now, node.vm_id)
+        instance = check_instance(JoinRequest(report.hostname, vm_id=node.vm_id.lower()), lookup)
+        vm_name = self.instances.vm_name(instance)
+        answer = record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now, self.starter)
+        for event in answer["events"]:  # after the cordons: auditing never holds one back
+            if event.get("action") == "drain" and not event.get("duplicate"):
+                why = f"{event['type']} {event['event_id']}"
+                self.trail.record(node.actor, audit.CORDON, report.hostname, why, now)
+        return answer
+
+
+def record_events(registry: Registry, kube: Kube, queue: EventQueue, report: EventReport, vm_name: str,
+                  now: datetime, starter: Starter | None = None) -> dict:
+    """`vm_name` is the name Azure puts in Resources for this VM (ScaleSet.vm_name)."""
+    starter = starter or NoStart()
+    answers = [_record(registry, kube, queue, starter, report.hostname, event, now) for event in report.mine(vm_name)]
+    return {"node": report.hostname, "incarnation": report.incarnation, "events": answers,
+            "ignored": len(report.events) - len(answers)}
+
+
+def queue_delay_s(deadline: datetime, now: datetime) -> float:
+    return max(0.0, min(QUEUE_DELAY_MAX_S, (deadline - now).total_seconds()))
+
+
+def _record(registry: Registry, kube: Kube, queue: EventQueue, starter: Starter, node: str, event: ScheduledEvent,
+            now: datetime) -> dict:
+    record = EventRecord(node, event.event_id, event.type, now, event.deadline(now), event.not_before)
+    try:
+        record = registry.add_event(record)
+    except AlreadyExists:
+        earlier = registry.event(node, event.event_id)
+        if earlier is not None and (earlier.enqueued or not event.drains):
+            return {**earlier.answer(), "duplicate": True}
+        record = earlier or record  # a request that failed half-way: finish its steps
+    if not event.drains:
+        return record.answer()
+    try:
+        kube.patch_node(node, unschedulable=True)  # the cordon: one round trip, no read first
+    except NotFound:
+        pass  # no Node (not joined yet, or deleted already): nothing to cordon
+
+    def cordoned(current: NodeRecord | None) -> NodeRecord | None:
+        row = current or NodeRecord.new(node)
+        return row.cordoned_for(event.event_id, event.type, record.deadline, now) if row.can("cordon") else current
+
+    # The row before the message: once enqueued, the drain may start at once and must not be overwritten.
+    update_node(registry, node, cordoned)
+    request = DrainRequest(node, event.event_id, event.type, record.deadline, event.not_before)
+    queue.send(request.to_message(), delay_s=queue_delay_s(record.deadline, now) if starter.starts else 0)
+    try:
+        record = registry.save_event(enqueued(record))
+    except Conflict:  # a racing request (or its drain) moved the row first: it owns the rest
+        current = registry.event(node, event.event_id) or record
+        return {**current.answer(), "duplicate": True}
+    starter.start(request)
+    return record.answer()

@@ -1,0 +1,1 @@
+"""Who is asking: attested documents, nonces, node credentials, and which VM of ours a hostname is."""

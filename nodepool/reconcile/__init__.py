@@ -1,0 +1,1 @@
+"""The reconcile timer: observe, plan (pure), act, on positive evidence only."""

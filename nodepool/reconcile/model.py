@@ -1,0 +1,177 @@
+"""What the reconcile planner reads: the observation, the state carried between ticks, the policy.
+
+All plain frozen values. `TickState` round-trips through `to_dict`/`from_dict` (JSON-safe)
+so the service can keep it in Table Storage: Function instances come and go. A stored state
+that cannot be read is not an empty one: it loads as `TickState(lost=True)`, whose baselines
+are unknown, so the planner leans on durable knowledge (the scale set's capacity, the
+registry's rows) or waits for consecutive observations to agree.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from nodepool.core.labels import INSTANCE_ID_LABEL, parse_labels, parse_taints
+from nodepool.core.model import Instance, Node, ProviderClaim, Snapshot, Taint
+from nodepool.core.records import EventRecord, NodeRecord
+
+
+@dataclass(frozen=True)
+class PoisonMessage:
+    """A message of `node-events-poison` (peeked, not dequeued)."""
+    message_id: str
+    inserted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NodeRepair:
+    """A NotReady agent: since when, and the last repair step taken (1 restart, 2 reimage, 3 delete)."""
+    instance_id: str
+    not_ready_since: datetime
+    step: int = 0
+    step_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UnjoinedVm:
+    """A VM without a Node: since when, and the last step taken (1 reimage, 2 delete)."""
+    name: str
+    since: datetime
+    step: int = 0
+    step_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What one listing (ARM instances, Kubernetes Nodes) is expected to hold.
+
+    `count` is the size of the last trusted listing; it does not follow a distrusted one.
+    A distrusted count is remembered as `suspect`, first seen at `since`: it is believed only
+    when every observation since agreed on it for `policy.sanity_confirm` (a staircase of
+    ever shorter lists restarts the clock at every step)."""
+    count: int | None = None
+    suspect: int | None = None
+    since: datetime | None = None
+
+    def to_list(self) -> list:
+        return [self.count, self.suspect, _iso(self.since)]
+
+    @classmethod
+    def from_list(cls, data: list | None) -> Baseline:
+        count, suspect, since = data or (None, None, None)
+        return cls(count, suspect, _dt(since))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class TickState:
+    """Carried from one tick to the next; empty maps on a healthy pool."""
+    repairs: dict[str, NodeRepair] = field(default_factory=dict)  # by node name; treat as read-only
+    unjoined: dict[str, UnjoinedVm] = field(default_factory=dict)  # by instance id
+    instances: Baseline = Baseline()  # ARM's instance listing
+    nodes: Baseline = Baseline()  # the Kubernetes Node listing
+    missing: dict[str, datetime] = field(default_factory=dict)  # node name -> VM absent from trusted lists since
+    reported_poison: frozenset[str] = frozenset()  # poison message ids already reported
+    lost: bool = False  # the stored state was unreadable: nothing above is known (never saved as such)
+
+    @property
+    def instance_count(self) -> int | None:
+        return self.instances.count
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "repairs": {name: [r.instance_id, _iso(r.not_ready_since), r.step, _iso(r.step_at)]
+                        for name, r in self.repairs.items()},
+            "unjoined": {iid: [u.name, _iso(u.since), u.step, _iso(u.step_at)] for iid, u in self.unjoined.items()},
+            "instances": self.instances.to_list(),
+            "nodes": self.nodes.to_list(),
+            "missing": {name: _iso(since) for name, since in self.missing.items()},
+            "reported_poison": sorted(self.reported_poison),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TickState:
+        return cls(
+            repairs={name: NodeRepair(iid, _dt(since), step, _dt(at))
+                     for name, (iid, since, step, at) in data.get("repairs", {}).items()},
+            unjoined={iid: UnjoinedVm(name, _dt(since), step, _dt(at))
+                      for iid, (name, since, step, at) in data.get("unjoined", {}).items()},
+            instances=Baseline.from_list(data.get("instances") or [data.get("instance_count"), None, None]),
+            nodes=Baseline.from_list(data.get("nodes")),
+            missing={name: _dt(since) for name, since in data.get("missing", {}).items()},
+            reported_poison=frozenset(data.get("reported_poison", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything one tick saw, plus the state the previous tick left."""
+    instances: Snapshot[Instance]
+    nodes: Snapshot[Node]
+    registry: Snapshot[NodeRecord] = Snapshot(())
+    events: Snapshot[EventRecord] = Snapshot(())
+    poison: Snapshot[PoisonMessage] = Snapshot(())
+    pending_drains: frozenset[str] = frozenset()  # node names with a drain in flight
+    state: TickState = field(default_factory=TickState)
+    claims: Mapping[str, ProviderClaim] = field(default_factory=dict)  # providerID -> ScaleSet.claim of it
+    capacity: int | None = None  # the scale set's own sku.capacity from ARM; None: could not be read
+    probed: dict[str, bool] = field(default_factory=dict)  # instance id -> a per-instance GET found it (False: 404)
+    nodes_probed: dict[str, bool] = field(default_factory=dict)  # Node name -> a GET of it found it (False: 404)
+
+    def claim(self, node: Node) -> ProviderClaim:
+        return self.claims.get(node.provider_id) or ProviderClaim(None)
+
+    def failures(self) -> list[str]:
+        """Why this observation cannot be trusted; empty when every listing is complete."""
+        lists = {"instances": self.instances, "nodes": self.nodes, "registry": self.registry,
+                 "events": self.events, "poison": self.poison}
+        return [f"{name}: {snap.error or 'incomplete'}" for name, snap in lists.items()
+                if not snap.complete or snap.error]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The planner's knobs; `from_settings` for production, keyword overrides for the rest."""
+    scale_set: str = "agents"
+    repair_after: timedelta = timedelta(minutes=10)
+    provisioning_timeout: timedelta = timedelta(minutes=15)
+    max_destructive_per_tick: int = 3
+    outage_min_not_ready: int = 3  # an outage: more than this many agents NotReady ...
+    outage_ratio: float = 0.45  # ... and more than this share of them (cluster-autoscaler's rule)
+    sanity_drop_min: int = 2  # distrust a listing with more than this many items fewer than the capacity, or ...
+    sanity_drop_ratio: float = 0.1  # ... also more than this share fewer than the last trusted / registry count ...
+    sanity_confirm: timedelta | None = timedelta(minutes=10)  # ... until all lists agreed this long (None: never)
+    ghost_hold: timedelta = timedelta(minutes=15)  # absent from every trusted list this long: gone (without a 404)
+    max_probes_per_tick: int = 20  # per-instance GETs asking ARM about VMs a listing lacked
+    stale_row_retention: timedelta = timedelta(days=1)
+    event_retention: timedelta = timedelta(days=7)
+    labels: tuple[tuple[str, str], ...] = ()  # extra agent labels
+    taints: tuple[Taint, ...] = ()  # agent taints
+    remove_taint_keys: tuple[str, ...] = ()  # taint keys to take off agents (e.g. dropped from settings)
+    instance_id_label: str = INSTANCE_ID_LABEL
+
+    def __post_init__(self) -> None:
+        if self.max_destructive_per_tick < 0 or not 0 <= self.outage_ratio <= 1 or not 0 <= self.sanity_drop_ratio <= 1:
+            raise ValueError("reconcile policy out of range")
+
+    @classmethod
+    def from_settings(cls, settings, **overrides: Any) -> Policy:
+        """Raises ValueError on malformed NODEPOOL_NODE_LABELS / NODEPOOL_NODE_TAINTS."""
+        policy = cls(
+            scale_set=settings.scale_set,
+            repair_after=timedelta(seconds=settings.repair_after_s),
+            provisioning_timeout=timedelta(seconds=settings.provisioning_timeout_s),
+            max_destructive_per_tick=settings.max_destructive_per_tick,
+            labels=parse_labels(settings.node_labels),
+            taints=parse_taints(settings.node_taints),
+        )
+        return replace(policy, **overrides)

@@ -1,1 +1,0 @@
-"""Use cases. They talk only to ports and take `now` from the caller."""

@@ -1,0 +1,1 @@
+"""The operator's view: status, the node registry, health."""
