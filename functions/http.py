@@ -11,6 +11,7 @@ from nodepool import wiring
 from nodepool.core.errors import (
     Conflict,
     Forbidden,
+    IllegalTransition,
     InvalidInput,
     NodepoolError,
     NotFound,
@@ -20,10 +21,9 @@ from nodepool.core.errors import (
     TransientError,
     Unauthenticated,
 )
-from nodepool.core.lifecycle import IllegalTransition
+from nodepool.core.inputs import parse_json
 from nodepool.core.model import Caller
 from nodepool.identity.guard import NodeClaim
-from nodepool.join.request import parse_json
 
 MAX_BODY = 64 * 1024
 NODE_CREDENTIAL_HEADER = "X-Node-Credential"  # the agent's credential from its attested join

@@ -4,7 +4,6 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http import node_claim, read_json, respond
-from nodepool.core.clock import utcnow
 from nodepool.core.model import Role
 from nodepool.drain.report import EventReport
 
@@ -15,5 +14,5 @@ bp = func.Blueprint()
 def post_events(req: func.HttpRequest) -> func.HttpResponse:
     def run(s):
         claim = node_claim(req, s.identity.verify(req.headers.get("Authorization"), Role.AGENT))
-        return s.events.record(EventReport.from_json(read_json(req)), utcnow(), claim)
+        return s.events.record(EventReport.from_json(read_json(req)), s.clock.now(), claim)
     return respond(run, status=202)

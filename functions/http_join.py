@@ -4,7 +4,6 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http import node_claim, read_json, respond
-from nodepool.core.clock import utcnow
 from nodepool.core.model import Role
 from nodepool.join.cluster import Registration
 from nodepool.join.request import JoinRequest
@@ -16,7 +15,7 @@ bp = func.Blueprint()
 def post_cluster_nonce(req: func.HttpRequest) -> func.HttpResponse:
     def run(s):
         caller = s.identity.verify(req.headers.get("Authorization"), Role.MASTER)
-        return s.joins.master_nonce(caller, utcnow())
+        return s.joins.master_nonce(caller, s.clock.now())
     return respond(run)
 
 
@@ -24,7 +23,7 @@ def post_cluster_nonce(req: func.HttpRequest) -> func.HttpResponse:
 def post_cluster(req: func.HttpRequest) -> func.HttpResponse:
     def run(s):
         caller = s.identity.verify(req.headers.get("Authorization"), Role.MASTER)
-        return s.joins.register(caller, Registration.from_json(read_json(req)), utcnow())
+        return s.joins.register(caller, Registration.from_json(read_json(req)), s.clock.now())
     return respond(run)
 
 
@@ -32,7 +31,7 @@ def post_cluster(req: func.HttpRequest) -> func.HttpResponse:
 def post_join_nonce(req: func.HttpRequest) -> func.HttpResponse:
     def run(s):
         caller = s.identity.verify(req.headers.get("Authorization"), Role.AGENT)
-        return s.joins.nonce(caller, JoinRequest.from_json(read_json(req)).hostname, utcnow())
+        return s.joins.nonce(caller, JoinRequest.from_json(read_json(req)).hostname, s.clock.now())
     return respond(run)
 
 
@@ -40,7 +39,7 @@ def post_join_nonce(req: func.HttpRequest) -> func.HttpResponse:
 def post_join(req: func.HttpRequest) -> func.HttpResponse:
     def run(s):
         caller = s.identity.verify(req.headers.get("Authorization"), Role.AGENT)
-        return s.joins.join(caller, JoinRequest.from_json(read_json(req)), utcnow())
+        return s.joins.join(caller, JoinRequest.from_json(read_json(req)), s.clock.now())
     return respond(run)
 
 
@@ -48,5 +47,5 @@ def post_join(req: func.HttpRequest) -> func.HttpResponse:
 def post_leave(req: func.HttpRequest) -> func.HttpResponse:
     def run(s):
         claim = node_claim(req, s.identity.verify(req.headers.get("Authorization"), Role.AGENT))
-        return s.joins.leave(claim, JoinRequest.from_json(read_json(req)).hostname, utcnow())
+        return s.events.leave(claim, JoinRequest.from_json(read_json(req)).hostname, s.clock.now())
     return respond(run, status=202)

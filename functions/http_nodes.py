@@ -5,7 +5,6 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http import node_claim, page_args, respond
-from nodepool.core.clock import utcnow
 from nodepool.core.model import Role
 
 bp = func.Blueprint()
@@ -20,7 +19,7 @@ def nodes(req: func.HttpRequest) -> func.HttpResponse:
 def node(req: func.HttpRequest) -> func.HttpResponse:
     def run(s):
         claim = node_claim(req, s.identity.verify(req.headers.get("Authorization"), Role.AGENT))
-        return s.nodes.own(claim, req.route_params.get("name", ""), utcnow())
+        return s.nodes.own(claim, req.route_params.get("name", ""), s.clock.now())
     return respond(run)
 
 

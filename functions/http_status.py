@@ -4,11 +4,10 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http import respond
-from nodepool.core.clock import utcnow
 
 bp = func.Blueprint()
 
 
 @bp.route(route="status", methods=["GET"])
 def status(req: func.HttpRequest) -> func.HttpResponse:
-    return respond(lambda s: s.status.view(utcnow()))
+    return respond(lambda s: s.status.view(s.clock.now()))

@@ -11,7 +11,6 @@ import logging
 import azure.functions as func
 
 from nodepool import wiring
-from nodepool.core.clock import utcnow
 from nodepool.core.errors import InvalidInput
 from nodepool.drain.state import NODE_EVENTS_QUEUE, POISON_QUEUE, DrainRequest
 
@@ -43,4 +42,5 @@ def drain_failed(msg: func.QueueMessage) -> None:
     if request is None:
         return
     log.error("drain of %s for %s failed for good", request.node, request.event_id)
-    wiring.services().drains.failed(request, utcnow())
+    services = wiring.services()
+    services.drains.failed(request, services.clock.now())

@@ -9,7 +9,6 @@ from __future__ import annotations
 import azure.functions as func
 
 from nodepool import wiring
-from nodepool.core.clock import utcnow
 from nodepool.settings import Settings
 
 bp = func.Blueprint()
@@ -18,5 +17,6 @@ bp = func.Blueprint()
 @bp.timer_trigger(arg_name="timer", schedule=Settings.one("autoscale_schedule"), run_on_startup=False,
                   use_monitor=True)
 def autoscale(timer: func.TimerRequest) -> None:
-    now = utcnow()
-    wiring.services().autoscaler(now).tick(now)
+    services = wiring.services()
+    now = services.clock.now()
+    services.autoscaler(now).tick(now)

@@ -6,7 +6,6 @@ import logging
 import azure.functions as func
 
 from nodepool import wiring
-from nodepool.core.clock import utcnow
 
 bp = func.Blueprint()
 log = logging.getLogger("nodepool.tokens")
@@ -14,5 +13,6 @@ log = logging.getLogger("nodepool.tokens")
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False, use_monitor=True)
 def clean_tokens(timer: func.TimerRequest) -> None:
-    result = wiring.services().tokens.clean(utcnow())
+    services = wiring.services()
+    result = services.tokens.clean(services.clock.now())
     log.info("token cleanup", extra=result)

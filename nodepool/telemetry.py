@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from nodepool.core.instruments import NULL, NullTelemetry
+
 FIELDS = ("node", "event_id", "action", "reason", "duration_ms", "kind", "target", "pool", "error",
           "state", "attempt", "pods_left", "evicted", "count", "token_id")
 # k3s tokens (K10<hash>::id.secret, id.secret), JWTs, bearer headers, function keys in URLs.
@@ -106,23 +108,6 @@ class Telemetry:
 
     def record(self, metric: str, value: float, **attributes: Any) -> None:
         self._instruments[metric].record(value, attributes=_clean(attributes))
-
-
-class NullTelemetry:
-    """Telemetry switched off: the same calls, nothing recorded, nothing imported."""
-
-    @contextmanager
-    def span(self, name: str, **attributes: Any) -> Iterator[None]:
-        yield None
-
-    def add(self, metric: str, value: float = 1, **attributes: Any) -> None:
-        pass
-
-    def record(self, metric: str, value: float, **attributes: Any) -> None:
-        pass
-
-
-NULL = NullTelemetry()
 
 
 def _clean(attributes: dict[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,11 @@
-"""The one place that wires settings -> adapters -> services. Cached per worker process.
+"""The composition root: the one place that chooses adapters and wires settings -> adapters -> services.
 
-Triggers call `services()` and then one service. Tests build `Services(settings, registry=...,
-scaleset=..., verifier=..., audit=..., ...)`: each keyword replaces one adapter with a fake (None: the real one). Heavy
-clients (azure-mgmt-compute, the Kubernetes client) are built on first use, so a cold start
-that only serves /healthz or a drain does not pay for ARM. No use-case step lives here.
+It holds no use case: each trigger calls `services()` and then one service method. One clock (the
+system's in the app) reaches every service. Tests build `Services(settings, clock=..., registry=...,
+scaleset=..., ...)`: each keyword replaces one adapter with a fake (None: the real one). Heavy clients
+(azure-mgmt-compute, the Kubernetes client) are built on first use, so a cold start that only serves
+/healthz or a drain does not pay for ARM. Every part is built once per process, under a lock: two
+requests on a cold worker never build two caches.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
 
 from nodepool.adapters.attest_tables import TableNodeCredentials, TableNonceStore
 from nodepool.adapters.attestation import verifier_from_settings
@@ -22,101 +24,117 @@ from nodepool.adapters.registry import TableRegistry
 from nodepool.adapters.tables import Tables
 from nodepool.adapters.tickstate import TableTickStore
 from nodepool.autoscale.drain_path import EventTablePreemptNotices, QueuedScaleDownDrains
-from nodepool.autoscale.observe import AutoscalePorts, PoolPort
 from nodepool.autoscale.policy import policy_from_settings
-from nodepool.autoscale.ports import AutoscaleStore, PoolScaleSet
-from nodepool.autoscale.tick import Autoscaler
+from nodepool.autoscale.ports import AutoscalePorts, AutoscaleStore, PoolPort, PoolScaleSet
+from nodepool.autoscale.tick import Autoscaler, DryRunMemory
+from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
-from nodepool.core.errors import TransientError, Unavailable
-from nodepool.core.ports import (
-    AttestationVerifier,
-    AuditLog,
-    EventQueue,
-    IdentityVerifier,
-    Kube,
-    NodeCredentials,
-    NonceStore,
-    QueuePeek,
-    Registry,
-    ScaleSet,
-    TickStore,
-)
+from nodepool.core.errors import TransientError
+from nodepool.core.instruments import Instruments
+from nodepool.core.ports import AuditLog, EventQueue, Kube, Registry, ScaleSet
 from nodepool.core.records import ClusterInfo
-from nodepool.core.rows import NodeDirectory
 from nodepool.core.trail import WRITERS as AUDIT_WRITERS
 from nodepool.core.trail import AuditTrail
 from nodepool.drain.events import EventsService
-from nodepool.drain.service import DrainPolicy, DrainService
-from nodepool.drain.start import DrainStarter, NoStart
+from nodepool.drain.evict import DrainPolicy
+from nodepool.drain.service import DrainService
 from nodepool.identity.attested import AttestationPolicy, AttestedJoin
 from nodepool.identity.guard import NodeGuard
 from nodepool.identity.instances import InstanceDirectory
+from nodepool.identity.ports import AttestationVerifier, IdentityVerifier, NodeCredentials, NonceStore
 from nodepool.join.service import JoinPolicy, JoinService
 from nodepool.join.tokens import TokenCleaner
-from nodepool.observed import ObservedDrains, ObservedEvents, ObservedJoins, ObservedTicks
 from nodepool.reconcile.plan import Policy
-from nodepool.reconcile.ports import ReconcilePorts
+from nodepool.reconcile.ports import QueuePeek, ReconcilePorts, TickStore
 from nodepool.reconcile.tick import Reconciler
 from nodepool.settings import Settings
-from nodepool.status.ports import DecisionLog
-from nodepool.status.service import RecordedTicks, StatusService
-from nodepool.telemetry import NullTelemetry, Telemetry, install_json_logs
+from nodepool.status.decisions import DecisionLog
+from nodepool.status.nodes import NodeDirectory
+from nodepool.status.service import StatusService
+from nodepool.telemetry import Telemetry, install_json_logs
+
+T = TypeVar("T")
+
+
+class once(Generic[T]):
+    """A property built on first use, once per Services, under its lock (functools.cached_property
+    stopped locking in Python 3.12); builds may use other parts, so the lock is re-entrant."""
+
+    def __init__(self, build: Callable[[Any], T]):
+        self.build, self.name = build, build.__name__
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> once[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> T: ...
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        try:
+            return obj.__dict__[self.name]
+        except KeyError:
+            pass
+        with obj._build_lock:
+            if self.name not in obj.__dict__:
+                obj.__dict__[self.name] = self.build(obj)
+            return obj.__dict__[self.name]
 
 
 class Services:
-    def __init__(self, settings: Settings, *, registry: Registry | None = None, scaleset: ScaleSet | None = None,
-                 identity: IdentityVerifier | None = None, queue: EventQueue | None = None,
-                 peek: QueuePeek | None = None, tick_store: TickStore | None = None,
+    def __init__(self, settings: Settings, *, clock: Clock = SYSTEM, registry: Registry | None = None,
+                 scaleset: ScaleSet | None = None, identity: IdentityVerifier | None = None,
+                 queue: EventQueue | None = None, peek: QueuePeek | None = None, tick_store: TickStore | None = None,
                  kube_for: Callable[[ClusterInfo], Kube] | None = None,
                  pool_scaleset: Callable[[str], PoolScaleSet] | None = None,
                  autoscale_store: AutoscaleStore | None = None, decisions: DecisionLog | None = None,
-                 telemetry: Telemetry | NullTelemetry | None = None,
+                 telemetry: Instruments | None = None,
                  verifier: AttestationVerifier | None = None, nonces: NonceStore | None = None,
                  credentials: NodeCredentials | None = None, audit: AuditLog | None = None):
-        self.settings = settings
+        self.settings, self.clock = settings, clock
         self._registry, self._scaleset, self._identity, self._queue = registry, scaleset, identity, queue
         self._peek, self._tick_store, self._kube_for = peek, tick_store, kube_for
         self._pool_scaleset, self._autoscale_store, self._decisions = pool_scaleset, autoscale_store, decisions
         self._telemetry = telemetry
-        self._pool_sets: dict[str, PoolScaleSet] = {}
-        self._autoscaler: Autoscaler | None = None
         self._verifier, self._nonces, self._credentials, self._audit = verifier, nonces, credentials, audit
-        self._kube_lock = threading.Lock()
+        self._build_lock = threading.RLock()
+        self._pool_sets: dict[str, PoolScaleSet] = {}
         self._kube_key: tuple | None = None
         self._kube: Kube | None = None
 
     # -- adapters -----------------------------------------------------------------------------------
-    @cached_property
-    def telemetry(self) -> Telemetry | NullTelemetry:
+    @once
+    def telemetry(self) -> Instruments:
         """OpenTelemetry to Application Insights when the platform's connection string is set, else nothing."""
         if self._telemetry is not None:
             return self._telemetry
         return Telemetry.from_connection_string(os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING"))
 
-    @cached_property
+    @once
     def tables(self) -> Tables:
         return Tables(self.settings)
 
-    @cached_property
+    @once
     def queues(self) -> Queues:
         return Queues(self.settings)
 
-    @cached_property
+    @once
     def registry(self) -> Registry:
         return self._registry or TableRegistry(self.tables, self.settings.cluster)
 
-    @cached_property
+    @once
     def queue(self) -> EventQueue:
         return self._queue or NodeEventQueue(self.queues)
 
-    @cached_property
+    @once
     def identity(self) -> IdentityVerifier:
         if self._identity:
             return self._identity
         from nodepool.adapters.identity import JwtVerifier
         return JwtVerifier(self.settings)
 
-    @cached_property
+    @once
     def scaleset(self) -> ScaleSet:
         if self._scaleset:
             return self._scaleset
@@ -130,15 +148,58 @@ class Services:
         if self._kube_for:
             return self._kube_for(cluster)
         key = (cluster.server, cluster.credential, cluster.ca_cert)
-        with self._kube_lock:
+        with self._build_lock:
             if self._kube is None or key != self._kube_key:
                 from nodepool.adapters.kube import KubeClient
                 self._kube = KubeClient(cluster.server, cluster.credential, cluster.ca_cert)
                 self._kube_key = key
             return self._kube
 
+    def pool_scaleset(self, scale_set: str) -> PoolScaleSet:
+        """One autoscale pool's scale set (built once). Capacity writes poll their operation for up to
+        3 s (every second, or as ARM's Retry-After says): an allocation failure ARM reports that fast
+        is seen in the same tick; a later one shows as Failed instances, which the next tick backs off."""
+        with self._build_lock:
+            if scale_set not in self._pool_sets:
+                if self._pool_scaleset:
+                    self._pool_sets[scale_set] = self._pool_scaleset(scale_set)
+                else:
+                    from nodepool.adapters.scaleset import AzureScaleSet
+                    self._pool_sets[scale_set] = AzureScaleSet(self.settings, name=scale_set, lro_wait_s=3,
+                                                               polling_interval=1)
+            return self._pool_sets[scale_set]
+
+    @once
+    def nonce_store(self) -> NonceStore:
+        return self._nonces or TableNonceStore(self.tables, self.settings.cluster)
+
+    @once
+    def credentials(self) -> NodeCredentials:
+        return self._credentials or TableNodeCredentials(self.tables, self.settings.cluster)
+
+    @once
+    def decisions(self) -> DecisionLog:
+        if self._decisions:
+            return self._decisions
+        from nodepool.adapters.decisions import TableDecisionLog
+        return TableDecisionLog(self.tables, self.settings.cluster)
+
+    @once
+    def tick_store(self) -> TickStore:
+        return self._tick_store or TableTickStore(self.tables, self.settings.cluster)
+
+    @once
+    def autoscale_store(self) -> AutoscaleStore:
+        if self._autoscale_store:
+            return self._autoscale_store
+        from nodepool.adapters.autoscale_store import TableAutoscaleStore
+        return TableAutoscaleStore(self.tables, self.settings.cluster)
+
+    def health_probes(self) -> dict:
+        return {"tables": self.tables.ping, "queues": self.queues.ping}
+
     # -- services -----------------------------------------------------------------------------------
-    @cached_property
+    @once
     def instances(self) -> InstanceDirectory:
         """Over every agent scale set the app manages: VMs of a fallback pool join like the main set's."""
         main, seen, extra = self.scaleset, {self.settings.scale_set.casefold()}, []
@@ -148,144 +209,94 @@ class Services:
                 extra.append(self.pool_scaleset(pool.scale_set))
         return InstanceDirectory([main, *extra])
 
-    @cached_property
+    @once
     def cluster(self) -> RegisteredCluster:
         return RegisteredCluster(self.registry, self.kube_for)
 
-    @cached_property
+    @once
     def attestation(self) -> AttestedJoin:
         s = self.settings
         verifier = self._verifier or verifier_from_settings(s)
         policy = AttestationPolicy(s.nonce_ttl_s, s.subscription_id)
         return AttestedJoin(verifier, self.nonce_store, self.credentials, policy)
 
-    @cached_property
-    def nonce_store(self) -> NonceStore:
-        return self._nonces or TableNonceStore(self.tables, self.settings.cluster)
-
-    @cached_property
-    def credentials(self) -> NodeCredentials:
-        return self._credentials or TableNodeCredentials(self.tables, self.settings.cluster)
-
-    @cached_property
+    @once
     def guard(self) -> NodeGuard:
         return NodeGuard(self.credentials)
 
-    @cached_property
+    @once
     def audit(self) -> AuditTrail:
         return AuditTrail(self._audit or TableAuditLog(self.tables, self.settings.cluster), writers=AUDIT_WRITERS)
 
-    @cached_property
+    @once
     def joins(self) -> JoinService:
         s = self.settings
         policy = JoinPolicy(s.join_token_ttl_s, s.bootstrap_tokens, s.node_labels, s.node_taints,
                             master_vm_id=s.master_vm_id)
-        return ObservedJoins(JoinService(self.registry, self.instances, self.cluster, self.queue, policy,
-                                         self.attestation, self.guard, self.audit), self.telemetry)
+        return JoinService(self.registry, self.instances, self.cluster, policy, self.attestation, self.guard,
+                           self.audit, self.telemetry)
 
-    @cached_property
-    def events(self) -> EventsService:
-        return ObservedEvents(EventsService(self.registry, self.cluster, self.queue, self.instances, self.scaleset,
-                                            self.guard, self.audit, self.drain_starter), self.telemetry)
-
-    @cached_property
-    def drain_starter(self) -> DrainStarter | NoStart:
-        """POST /api/events starts drains here at once; the queue message is their durable record."""
-        if not self.settings.drain_workers:
-            return NoStart()
-        return DrainStarter(lambda request: self.drains.drain(request, wait=False), self.settings.drain_workers)
-
-    @cached_property
+    @once
     def drains(self) -> DrainService:
+        """Also what POST /api/events starts drains with, at once, in this process (NODEPOOL_DRAIN_WORKERS);
+        the queue message is their durable record."""
         s = self.settings
         policy = DrainPolicy(s.drain_margin_s, s.force_delete_pods, s.pod_grace_s)
-        return ObservedDrains(DrainService(self.registry, self.cluster, policy, trail=self.audit), self.telemetry)
+        return DrainService(self.registry, self.cluster, policy, self.clock, trail=self.audit,
+                            telemetry=self.telemetry, workers=s.drain_workers)
 
-    @cached_property
+    @once
+    def events(self) -> EventsService:
+        return EventsService(self.registry, self.cluster, self.queue, self.instances, self.guard, self.audit,
+                             starter=self.drains, clock=self.clock, telemetry=self.telemetry)
+
+    @once
     def nodes(self) -> NodeDirectory:
         return NodeDirectory(self.registry, self.guard)
 
-    @cached_property
+    @once
     def tokens(self) -> TokenCleaner:
         return TokenCleaner(self.registry, self.cluster, self.nonce_store)
 
+    @once
+    def status(self) -> StatusService:
+        pools = [(p.pool.name, self.pool_scaleset(p.scale_set)) for p in self.settings.autoscale_pools]
+        return StatusService(self.registry, self.kube_or_none, pools or [(self.settings.scale_set, self.scaleset)],
+                             self.decisions)
+
+    @once
+    def dry_run_memory(self) -> DryRunMemory:
+        return DryRunMemory()
+
     def kube_or_none(self, now: datetime) -> Kube | None:
-        return self.cluster.kube_or_none(now)
+        """The timers' Kubernetes client: None without a registered cluster (or while its row cannot be
+        read), so the tick sees an incomplete picture and does nothing."""
+        try:
+            return self.cluster.kube_or_none(now)
+        except TransientError:
+            return None
 
     def reconciler(self, now: datetime) -> Reconciler:
-        """One reconcile tick's wiring. Without a registered cluster (or while its row cannot be
-        read) there is no Kubernetes client: the tick sees an incomplete picture and does nothing."""
-        try:
-            kube = self.kube_or_none(now)
-        except TransientError:
-            kube = None
-        store = self._tick_store or TableTickStore(self.tables, self.settings.cluster)
-        ports = ReconcilePorts(scaleset=self.scaleset, kube=kube, registry=self.registry,
-                               queues=self._peek or StorageQueuePeek(self.queues), store=store, trail=self.audit)
-        reconciler = Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run)
-        return RecordedTicks(ObservedTicks(reconciler, self.telemetry, "reconcile"), self.decisions, "reconcile")
-
-    def pool_scaleset(self, scale_set: str) -> PoolScaleSet:
-        """One autoscale pool's scale set (built once). Capacity writes poll their operation for up to
-        3 s (every second, or as ARM's Retry-After says): an allocation failure ARM reports that fast
-        is seen in the same tick; a later one shows as Failed instances, which the next tick backs off."""
-        if scale_set not in self._pool_sets:
-            if self._pool_scaleset:
-                self._pool_sets[scale_set] = self._pool_scaleset(scale_set)
-            else:
-                from nodepool.adapters.scaleset import AzureScaleSet
-                self._pool_sets[scale_set] = AzureScaleSet(self.settings, name=scale_set, lro_wait_s=3,
-                                                           polling_interval=1)
-        return self._pool_sets[scale_set]
+        """One reconcile tick's wiring (its Kubernetes client is the registered cluster's now)."""
+        ports = ReconcilePorts(scaleset=self.scaleset, kube=self.kube_or_none(now), registry=self.registry,
+                               queues=self._peek or StorageQueuePeek(self.queues), store=self.tick_store,
+                               trail=self.audit)
+        return Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run, clock=self.clock,
+                          decisions=self.decisions, telemetry=self.telemetry)
 
     def autoscaler(self, now: datetime) -> Autoscaler:
         """One autoscale tick's wiring over the pools of NODEPOOL_AUTOSCALE_POOLS. Like reconcile, no
-        registered cluster means incomplete listings and a tick that does nothing. One Autoscaler per
-        worker, its ports renewed each tick: a dry run keeps its would-be state in it."""
+        registered cluster means incomplete listings and a tick that does nothing."""
         from nodepool.adapters.autoscale_kube import KubeClusterView
-        from nodepool.adapters.autoscale_store import TableAutoscaleStore
-        s = self.settings
-        try:
-            kube = self.kube_or_none(now)
-        except TransientError:
-            kube = None
+        s, kube = self.settings, self.kube_or_none(now)
         policy = policy_from_settings(s)
         ports = AutoscalePorts(
             tuple(PoolPort(p.pool, self.pool_scaleset(p.scale_set)) for p in s.autoscale_pools),
             KubeClusterView(kube), EventTablePreemptNotices(self.registry, now),
             QueuedScaleDownDrains(self.registry, kube, self.queue, now, policy.drain_timeout),
-            self._autoscale_store or TableAutoscaleStore(self.tables, s.cluster), self.audit)
-        if self._autoscaler is None:
-            self._autoscaler = Autoscaler(ports, policy, dry_run=s.dry_run)
-            self._autoscale_ticks = RecordedTicks(ObservedTicks(self._autoscaler, self.telemetry, "autoscale"),
-                                                  self.decisions, "autoscale")
-        self._autoscaler.ports = ports
-        return self._autoscale_ticks
-
-    @cached_property
-    def decisions(self) -> DecisionLog:
-        if self._decisions:
-            return self._decisions
-        from nodepool.adapters.decisions import TableDecisionLog
-        return TableDecisionLog(self.tables, self.settings.cluster)
-
-    def node_pools(self) -> dict[str, str]:
-        """Node name -> pool, from each pool's scale-set listing (the one scale set when no pools are set)."""
-        pools = [(p.pool.name, self.pool_scaleset(p.scale_set)) for p in self.settings.autoscale_pools]
-        out: dict[str, str] = {}
-        for pool, scaleset in pools or [(self.settings.scale_set, self.scaleset)]:
-            listing = scaleset.instances()
-            if not listing.complete:
-                raise Unavailable(f"pool {pool}: {listing.error or 'listing incomplete'}", code="pool_listing_failed")
-            out.update({i.name: pool for i in listing.items})
-        return out
-
-    @cached_property
-    def status(self) -> StatusService:
-        return StatusService(self.registry, self.kube_or_none, self.node_pools, self.decisions)
-
-    def health_probes(self) -> dict:
-        return {"tables": self.tables.ping, "queues": self.queues.ping}
+            self.autoscale_store, self.audit)
+        return Autoscaler(ports, policy, dry_run=s.dry_run, memory=self.dry_run_memory, decisions=self.decisions,
+                          telemetry=self.telemetry)
 
 
 _lock = threading.Lock()
@@ -303,8 +314,14 @@ def services() -> Services:
     return _services
 
 
-def reset() -> None:
-    """Forget the wiring (tests that change the environment)."""
+def install(services: Services | None) -> None:
+    """Use these services (tests that drive the triggers over fakes); None forgets the wiring, so the
+    next call builds it again from the environment."""
     global _services
     with _lock:
-        _services = None
+        _services = services
+
+
+def reset() -> None:
+    """Forget the wiring (tests that change the environment)."""
+    install(None)

@@ -18,8 +18,8 @@ from datetime import datetime
 from nodepool.adapters.registry import _from_entity, _to_entity
 from nodepool.adapters.tables import Tables
 from nodepool.core.errors import Conflict, NotFound
+from nodepool.identity.attestation import NonceRecord
 from nodepool.identity.credential import NodeCredentialRecord
-from nodepool.identity.nonce import NonceRecord
 
 NONCES, CREDENTIALS = "nonces", "nodecredentials"
 REMEMBERED = 4096  # nonces issued here and not yet spent; past it, the oldest are read back instead

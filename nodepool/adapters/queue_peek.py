@@ -9,7 +9,7 @@ import json
 
 from nodepool.adapters.queues import Queues
 from nodepool.adapters.tables import storage_errors
-from nodepool.core.ports import MAX_PEEK, PeekedMessage
+from nodepool.reconcile.ports import MAX_PEEK, PeekedMessage
 
 
 def _json(content) -> dict | None:

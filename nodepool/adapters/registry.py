@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 
 from nodepool.adapters.tables import Tables
 from nodepool.core.model import NodeState
-from nodepool.core.records import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
+from nodepool.core.records import ClusterInfo, JoinTokenRecord, NodeRecord
+from nodepool.drain.state import EventRecord
 
 
 def _utc(value):

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from nodepool.autoscale.decide import AbandonScaleDown, DeleteFailed, FinishScaleDown
 from nodepool.autoscale.down import ScaleDown
-from nodepool.autoscale.observe import AutoscalePorts
+from nodepool.autoscale.ports import AutoscalePorts
 from nodepool.autoscale.up import ScaleUp
 from nodepool.core import audit
 from nodepool.core.errors import CapacityUnavailable, Conflict, NodepoolError
@@ -34,7 +34,9 @@ class Outcome:
 AUTOSCALER = audit.Actor.system("autoscale")
 
 
-class Actor:
+class Executor:
+    """One method per kind of autoscale action; each checks dry_run, then writes."""
+
     def __init__(self, ports: AutoscalePorts, dry_run: bool, log: logging.Logger, now: datetime):
         self.ports, self.dry_run, self.log, self.now = ports, dry_run, log, now
         self.outcome = Outcome()

@@ -7,35 +7,12 @@ could set. Nodes of no pool (the master, foreign nodes) are left out of the view
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from nodepool.autoscale.model import InstanceView, NodeView, Observation, Pool, PoolView
-from nodepool.autoscale.ports import AutoscaleStore, ClusterView, PoolScaleSet, PreemptNotices, ScaleDownDrains
+from nodepool.autoscale.model import InstanceView, NodeView, Observation, PoolView
+from nodepool.autoscale.ports import AutoscalePorts, PoolPort
 from nodepool.core.model import Instance, Snapshot
-from nodepool.core.trail import AuditTrail
 from nodepool.reconcile.observe import listing
-
-
-@dataclass(frozen=True)
-class PoolPort:
-    pool: Pool
-    scaleset: PoolScaleSet
-
-
-@dataclass(frozen=True)
-class AutoscalePorts:
-    pools: tuple[PoolPort, ...]
-    cluster: ClusterView
-    notices: PreemptNotices
-    drains: ScaleDownDrains
-    store: AutoscaleStore
-    trail: AuditTrail | None = None  # capacity writes and instance deletes are control actions
-
-    def scaleset(self, pool: str) -> PoolScaleSet:
-        return next(p.scaleset for p in self.pools if p.pool.name == pool)
-
-    def pool(self, name: str) -> Pool:
-        return next(p.pool for p in self.pools if p.pool.name == name)
 
 
 def _pool_view(port: PoolPort) -> tuple[PoolView, tuple[Instance, ...]]:

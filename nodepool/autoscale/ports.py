@@ -7,10 +7,12 @@ trusted comes back as a Snapshot with complete=False, never as a short list.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from nodepool.autoscale.model import AutoscaleState, Budget, NodeView, PodView
+from nodepool.autoscale.model import AutoscaleState, Budget, NodeView, PodView, Pool
 from nodepool.core.model import Instance, ScaleSetInfo, Snapshot
+from nodepool.core.trail import AuditTrail
 
 
 class PoolScaleSet(Protocol):
@@ -44,3 +46,25 @@ class AutoscaleStore(Protocol):
     """State across ticks (one Table Storage row in production), with optimistic concurrency."""
     def load(self) -> tuple[AutoscaleState, str | None]: ...  # (AutoscaleState(), None) before the first save
     def save(self, state: AutoscaleState, etag: str | None) -> str: ...  # Conflict when saved since `etag`
+
+
+@dataclass(frozen=True)
+class PoolPort:
+    pool: Pool
+    scaleset: PoolScaleSet
+
+
+@dataclass(frozen=True)
+class AutoscalePorts:
+    pools: tuple[PoolPort, ...]
+    cluster: ClusterView
+    notices: PreemptNotices
+    drains: ScaleDownDrains
+    store: AutoscaleStore
+    trail: AuditTrail | None = None  # capacity writes and instance deletes are control actions
+
+    def scaleset(self, pool: str) -> PoolScaleSet:
+        return next(p.scaleset for p in self.pools if p.pool.name == pool)
+
+    def pool(self, name: str) -> Pool:
+        return next(p.pool for p in self.pools if p.pool.name == name)

@@ -11,7 +11,7 @@ Decisions, and why:
   saved at the end, with the ETag of the claim.
 - DRY_RUN writes nothing, the state included: every dry tick logs what a live one would do.
   So that unneeded times and backoffs still accumulate, a dry-run autoscaler keeps its state
-  in memory (per worker) and reads the store only the first time.
+  in memory (DryRunMemory, one per worker) and reads the store only the first time.
 """
 from __future__ import annotations
 
@@ -19,12 +19,15 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from nodepool.autoscale.apply import Actor
+from nodepool.autoscale.apply import Executor
 from nodepool.autoscale.backoff import back_off
 from nodepool.autoscale.decide import Plan, decide
 from nodepool.autoscale.model import AutoscaleState, Policy
-from nodepool.autoscale.observe import AutoscalePorts, observe
+from nodepool.autoscale.observe import observe
+from nodepool.autoscale.ports import AutoscalePorts
 from nodepool.core.errors import Conflict, NodepoolError
+from nodepool.core.instruments import NULL, Instruments
+from nodepool.status.decisions import DecisionLog, ticked
 
 log = logging.getLogger("nodepool.autoscale")
 
@@ -48,20 +51,36 @@ class AutoscaleReport:
         extra = [f"backed off {p} ({c})" for p, c in self.backed_off.items()] + list(self.notes)
         return text + "".join(f"; {e}" for e in extra) + (f"; blocked: {self.blocked}" if self.blocked else "")
 
+    def reasons(self) -> list[str]:
+        return [*self.notes, *self.unplaced, *(f"backed off {pool} ({code})" for pool, code in self.backed_off.items())]
+
+
+@dataclass
+class DryRunMemory:
+    """A dry run saves nothing, so that unneeded times and backoffs still accumulate the autoscaler
+    keeps the state a live tick would have saved here, across ticks (one per worker)."""
+    state: AutoscaleState | None = None
+
 
 class Autoscaler:
-    def __init__(self, ports: AutoscalePorts, policy: Policy, dry_run: bool = False, logger: logging.Logger = log):
+    def __init__(self, ports: AutoscalePorts, policy: Policy, dry_run: bool = False, logger: logging.Logger = log,
+                 memory: DryRunMemory | None = None, decisions: DecisionLog | None = None,
+                 telemetry: Instruments = NULL):
         self.ports, self.policy, self.dry_run, self.log = ports, policy, dry_run, logger
-        self._dry_state: AutoscaleState | None = None  # dry run: the state a live tick would have saved
+        self.memory = memory or DryRunMemory()
+        self.decisions, self.telemetry = decisions, telemetry
 
     def tick(self, now: datetime) -> AutoscaleReport:
-        report = replace(self._tick(now), dry_run=self.dry_run)
+        with self.telemetry.span("autoscale.tick"):
+            report = replace(self._tick(now), dry_run=self.dry_run)
         self.log.info(report.line())
+        ticked("autoscale", now, report, self.decisions, self.telemetry)
         return report
 
     def _tick(self, now: datetime) -> AutoscaleReport:
         try:
-            loaded, etag = (self._dry_state, None) if self._dry_state is not None else self.ports.store.load()
+            remembered = self.memory.state if self.dry_run else None
+            loaded, etag = (remembered, None) if remembered is not None else self.ports.store.load()
         except NodepoolError as err:
             return AutoscaleReport(state="not loaded", blocked=f"autoscale state unavailable: {err.message}")
         obs = observe(self.ports)
@@ -71,7 +90,7 @@ class Autoscaler:
         claimed = self._save(plan.state, loaded, etag)
         if claimed in ("lost race", "not saved"):
             return AutoscaleReport(planned=plan.counts(), state=claimed)
-        actor, claimed_state = Actor(self.ports, self.dry_run, self.log, now), plan.state
+        actor, claimed_state = Executor(self.ports, self.dry_run, self.log, now), plan.state
         plan, state = self._scale_up(actor, plan, obs, loaded, now)
         for action in plan.failed:
             actor.delete_failed(action)
@@ -85,7 +104,7 @@ class Autoscaler:
         state = replace(state, draining={k: v for k, v in state.draining.items()
                                          if k not in done.deleted and k not in done.not_started})
         if self.dry_run:
-            self._dry_state = state
+            self.memory.state = state
         if claimed == "dry run" or state == claimed_state:
             saved = claimed
         else:
@@ -93,7 +112,7 @@ class Autoscaler:
         return AutoscaleReport(plan.counts(), done.applied, done.failed, dict(done.capacity_errors), plan.notes,
                                tuple(f"{u.pod}: {u.reason}" for u in plan.unplaced), state=saved)
 
-    def _scale_up(self, actor: Actor, plan: Plan, obs, loaded: AutoscaleState, now: datetime):
+    def _scale_up(self, actor: Executor, plan: Plan, obs, loaded: AutoscaleState, now: datetime):
         written, handled, base = set(), set(), loaded
         while True:
             for up in plan.ups:

@@ -6,15 +6,43 @@ simply see an incomplete picture until the master registers.
 """
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+from datetime import datetime, timedelta
 from typing import Callable
 
 from nodepool.core.errors import Unavailable
 from nodepool.core.ports import Kube, Registry
 from nodepool.core.records import ClusterInfo
-from nodepool.identity.instances import ClusterCache
 
 MASTER_RETRY_AFTER_S = 15
+
+
+class ClusterCache:
+    """The registered cluster row, re-read after `ttl_s` (re-registration rotates within it).
+
+    Requests that find it stale together share one re-read, and a re-read never overwrites a
+    registration `put` meanwhile."""
+
+    def __init__(self, registry: Registry, ttl_s: float = 10):
+        self._registry = registry
+        self._ttl = timedelta(seconds=ttl_s)
+        self._value: ClusterInfo | None = None
+        self._read: datetime | None = None
+        self._lock = threading.Lock()
+
+    def get(self, now: datetime) -> ClusterInfo | None:
+        if self._stale(now):
+            with self._lock:
+                if self._stale(now):
+                    self._value, self._read = self._registry.cluster(), now
+        return self._value
+
+    def put(self, info: ClusterInfo, now: datetime) -> None:
+        with self._lock:
+            self._value, self._read = info, now
+
+    def _stale(self, now: datetime) -> bool:
+        return self._value is None or self._read is None or now - self._read >= self._ttl
 
 
 class RegisteredCluster:

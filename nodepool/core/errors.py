@@ -55,6 +55,11 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
 
+class IllegalTransition(PermanentError):
+    """A registry row asked for a move its state does not allow (core/records.py TRANSITIONS)."""
+    code = "illegal_transition"
+
+
 class StorageRejected(PermanentError):
     """Storage refused the request itself (400, 413, 431, a key it cannot hold): retrying cannot help."""
     code = "storage_rejected"

@@ -18,7 +18,7 @@ class Role(StrEnum):
 
 
 class NodeState(StrEnum):
-    NEW = "new"  # no row yet; never stored (see core/lifecycle.py)
+    NEW = "new"  # no row yet; never stored (see core/records.py)
     JOINING = "joining"
     READY = "ready"
     CORDONED = "cordoned"

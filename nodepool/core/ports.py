@@ -1,5 +1,6 @@
-"""Ports: what services need from the outside world. Adapters implement them for Azure,
-the simulator and Kubernetes; tests use the in-memory fakes in `nodepool.fakes`.
+"""The ports every capability shares: the scale set, Kubernetes, the registry, the drain queue, the
+audit log. Adapters implement them for Azure, the simulator and Kubernetes; tests use the
+in-memory fakes in `nodepool.fakes`. A capability's own ports live in its package (`ports.py`).
 
 Every method raises only nodepool.core.errors types: TransientError (retry later) or
 PermanentError (this request is wrong).
@@ -7,17 +8,13 @@ PermanentError (this request is wrong).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from nodepool.core.audit import AuditEntry
-from nodepool.core.model import Caller, Instance, Node, Pod, ProviderClaim, Role, ScaleSetInfo, Snapshot, Taint
-from nodepool.core.records import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
-from nodepool.identity.attestation import AttestedClaims
-from nodepool.identity.credential import NodeCredentialRecord
-from nodepool.identity.nonce import NonceRecord
-from nodepool.reconcile.model import TickState
+from nodepool.core.model import Instance, Node, Pod, ProviderClaim, ScaleSetInfo, Snapshot, Taint
+from nodepool.core.records import ClusterInfo, JoinTokenRecord, NodeRecord
+from nodepool.drain.state import EventRecord
 
 
 class Clock(Protocol):
@@ -61,31 +58,6 @@ class Kube(Protocol):
     def secrets(self, namespace: str, field_selector: str | None = None) -> list[dict]: ...
 
 
-class IdentityVerifier(Protocol):
-    def verify(self, authorization: str | None, role: Role) -> Caller: ...  # Unauthenticated / Forbidden
-
-
-class AttestationVerifier(Protocol):
-    # IMDS's {"encoding", "signature"}: signature, chain and signer name checked at `now`;
-    # AttestationRefused with the reason code of the first failed check.
-    def verify(self, document: object, now: datetime) -> AttestedClaims: ...
-
-
-class NonceStore(Protocol):
-    """Attested-join nonces (table `nonces`)."""
-    def add(self, record: NonceRecord) -> None: ...  # AlreadyExists on a (128-bit) collision
-    def get(self, nonce: str) -> NonceRecord | None: ...  # with its ETag
-    def mark_used(self, record: NonceRecord, now: datetime) -> None: ...  # Conflict if changed since read
-    def delete_expired(self, before: datetime) -> int: ...
-
-
-class NodeCredentials(Protocol):
-    """Per-node credentials, as hashes only (table `nodecredentials`, one row per node)."""
-    def get(self, hostname: str) -> NodeCredentialRecord | None: ...
-    def put(self, record: NodeCredentialRecord) -> None: ...  # replaces: every attested join rotates
-    def delete(self, hostname: str) -> None: ...  # missing is not an error
-
-
 class AuditLog(Protocol):
     """The audit trail (table `audit`): one insert per control action, read newest first."""
     def add(self, entry: AuditEntry) -> None: ...
@@ -114,23 +86,3 @@ class Registry(Protocol):
 
 class EventQueue(Protocol):
     def send(self, message: dict, delay_s: float = 0) -> None: ...  # invisible for delay_s first
-
-
-class TickStore(Protocol):
-    """The reconcile timer's state: one row per cluster, with optimistic concurrency."""
-    def load(self) -> tuple[TickState, str | None]: ...  # (state, ETag); (TickState(), None) before the first save
-    def save(self, state: TickState, etag: str | None) -> str: ...  # Conflict when someone saved since `etag`
-
-
-MAX_PEEK = 32  # Queue Storage's most per peek
-
-
-@dataclass(frozen=True)
-class PeekedMessage:
-    message_id: str
-    inserted_at: datetime | None
-    body: dict | None  # None when the content is not a JSON object
-
-
-class QueuePeek(Protocol):
-    def peek(self, name: str, limit: int = MAX_PEEK) -> list[PeekedMessage]: ...  # nothing is dequeued

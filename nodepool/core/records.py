@@ -1,15 +1,52 @@
-"""Records the control plane keeps in Table Storage (cluster, nodes, jointokens).
+"""Records the control plane keeps in Table Storage (cluster, nodes, jointokens), and the node lifecycle.
+The drain's event row is nodepool/drain/state.py's.
 
 Secrets in these records (`ClusterInfo.credential`, `agent_token`) are excluded from
 `repr` so that an accidental log line cannot carry them.
+
+The node lifecycle is one table (TRANSITIONS), read by `NodeRecord`'s transition methods: which
+move a registry row may make from which state. A row that does not exist yet is `NodeState.NEW`
+(never stored). A refused move raises IllegalTransition; callers whose rule is "leave the row to
+whoever took it" ask `row.can(move)` first. The drain's end moves (`drained`, `removed`) are
+allowed from any state: the drain worker re-reads the row, and whatever happened to it during the
+drain, the drain's outcome is what the agent and reconcile must see.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from nodepool.core.lifecycle import allowed, target
+from nodepool.core.errors import IllegalTransition
 from nodepool.core.model import NodeState
+
+S = NodeState
+ANY = frozenset(S)
+RECORDED = ANY - {S.NEW}
+
+TRANSITIONS: dict[str, tuple[frozenset[S], S]] = {
+    "join": (ANY, S.JOINING),                     # a (re)join: a new VM or disk may reuse any name
+    "ready": (frozenset({S.JOINING}), S.READY),   # the joined node's kubelet reported Ready
+    "uncordon": (frozenset({S.CORDONED, S.LEFT}), S.READY),  # an event's cordon ended, the VM stayed
+    "cordon": (ANY - {S.DELETED}, S.CORDONED),    # a scheduled event; a deleted node stays deleted
+    "leave": (ANY, S.LEFT),                       # the agent shuts down on purpose
+    "drain": (ANY, S.DRAINING),                   # the drain worker started (or resumed)
+    "drained": (ANY, S.CORDONED),                 # drained; the VM stays (Reboot, Redeploy)
+    "removed": (ANY, S.DELETED),                  # drained; the VM goes: Node and password deleted
+    "stale": (RECORDED, S.DELETED),               # reconcile: the row's VM is gone
+}
+
+
+def allowed(state: S, move: str) -> bool:
+    sources, _ = TRANSITIONS[move]
+    return state in sources
+
+
+def target(state: S, move: str, node: str = "") -> S:
+    """The state after `move`, or IllegalTransition."""
+    sources, to = TRANSITIONS[move]
+    if state not in sources:
+        raise IllegalTransition(f"node {node}: cannot {move} from {state.value}")
+    return to
 
 
 @dataclass(frozen=True)
@@ -51,7 +88,7 @@ class NodeRecord:
         """The row a node has before anything was recorded: every transition starts from here too."""
         return cls(name=name, state=NodeState.NEW)
 
-    # -- the lifecycle (core/lifecycle.py has the table); each returns the moved row ----------
+    # -- the lifecycle (TRANSITIONS above); each returns the moved row ----------------------------
     def can(self, move: str) -> bool:
         return allowed(self.state, move)
 
@@ -121,36 +158,3 @@ class JoinTokenRecord:
     issued_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """One scheduled event of one node (table `events`: PK = node, RK = EventId): dedup, audit and
-    the drain's lease (drain/lease.py): recorded -> enqueued -> draining -> done, every
-    move ETag-conditional (`etag`), so exactly one drain runs per event and only its outcome counts."""
-    node: str
-    event_id: str
-    type: str
-    received_at: datetime
-    deadline: datetime
-    not_before: datetime | None = None
-    status: str = "recorded"  # recorded | enqueued | draining | done
-    owner: str = ""  # the drain holding the lease (draining), or the one that finished it (done)
-    attempt: int = 0  # drains that took the lease so far
-    lease_until: datetime | None = None  # a draining row whose lease ran out may be taken over
-    finished_at: datetime | None = None
-    pods_left: int | None = None  # the real drain's outcome (done)
-    removed: bool | None = None  # the drain deleted the Node (done)
-    etag: str | None = field(default=None, compare=False)
-
-    @property
-    def enqueued(self) -> bool:
-        """The drain message went out (and maybe more): a retried report just gets the answer."""
-        return self.status != "recorded"
-
-    def answer(self) -> dict:
-        out = {"event_id": self.event_id, "type": self.type, "deadline": self.deadline.isoformat(),
-               "action": "drain" if self.type != "Freeze" else "record", "status": self.status}
-        if self.status == "done":
-            out["pods_left"] = self.pods_left
-        return out

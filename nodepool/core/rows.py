@@ -1,22 +1,16 @@
-"""Registry reads and the one read-modify-write loop every node update goes through."""
+"""The one read-modify-write loop every node row update goes through (join, events, drain, reconcile, autoscale)."""
 from __future__ import annotations
 
 import random
 import time
 from dataclasses import replace
-from datetime import datetime
 from typing import Callable
 
-from nodepool.core.errors import Conflict, InvalidInput, NotFound, Unavailable
+from nodepool.core.errors import Conflict, Unavailable
 from nodepool.core.ports import Registry
 from nodepool.core.records import NodeRecord
-from nodepool.identity.guard import NodeClaim, NodeGuard
-from nodepool.join.request import check_hostname
 
 _UNREAD = object()
-MAX_PAGE = 500
-# A `next` token is what nodes_page handed out: two table keys (each at most 1 KiB), printable ASCII.
-MAX_TOKEN = 2 * 1024 + 1
 
 
 def update_node(registry: Registry, name: str, change: Callable[[NodeRecord | None], NodeRecord | None],
@@ -42,39 +36,3 @@ def update_node(registry: Registry, name: str, change: Callable[[NodeRecord | No
         except Conflict:
             continue
     raise Unavailable(f"node {name}: too many concurrent updates", code="registry_contention", retry_after=1)
-
-
-def get_node(registry: Registry, name: str) -> NodeRecord:
-    row = registry.node(check_hostname(name))
-    if row is None:
-        raise NotFound(f"no node {name} in the registry", code="node_not_found")
-    return row
-
-
-def check_page_token(token: str | None) -> str | None:
-    """Refuse what no page ever handed out, before storage sees it (it would answer 400, or worse)."""
-    if token is None:
-        return None
-    if not token or len(token) > MAX_TOKEN or not all(" " < ch < "\x7f" for ch in token):
-        raise InvalidInput("next is not a token this API handed out", code="invalid_next_token")
-    return token
-
-
-def list_nodes(registry: Registry, limit: int, token: str | None) -> dict:
-    rows, next_token = registry.nodes_page(max(1, min(limit, MAX_PAGE)), token)
-    return {"nodes": [r.public() for r in rows], "next": next_token}
-
-
-class NodeDirectory:
-    """GET /api/nodes and /api/nodes/{name}: the registry view (no secrets live in it)."""
-
-    def __init__(self, registry: Registry, guard: NodeGuard):
-        self.registry, self.guard = registry, guard
-
-    def own(self, claim: NodeClaim, name: str, now: datetime) -> dict:
-        """GET /api/nodes/{name}: a node's own status poll, with its credential."""
-        self.guard.authenticate(claim, name, now)
-        return get_node(self.registry, name).public()
-
-    def page(self, limit: int, token: str | None) -> dict:
-        return list_nodes(self.registry, limit, check_page_token(token))

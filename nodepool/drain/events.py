@@ -1,4 +1,5 @@
-"""POST /api/events: take this agent's scheduled events, cordon at once, start the drain.
+"""POST /api/events and /api/leave: a node says it goes (Azure's scheduled events, or its own
+leave); cordon at once, start the drain.
 
 Each EventId is handled once. The steps run in an order that survives a crash at any
 point: the event row is the dedup point, cordon, row update and enqueue are safe to repeat,
@@ -6,53 +7,73 @@ and the event is marked `enqueued` last (ETag-conditional), so a retried request
 a failed one started, and one that finds it enqueued, draining or done returns its status.
 The queue message is sent invisible for a while (QUEUE_DELAY_MAX_S at most, never past the
 deadline): it is the durable record, while the drain itself starts at once in this process
-(drain/start.py). Two requests racing for one new event may both enqueue it; the
-event row's lease (drain/claim.py) lets exactly one drain run.
+(DrainService.start, drain/service.py). Two requests racing for one new event may both enqueue
+it; the event row's lease (drain/state.py) lets exactly one drain run.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from nodepool.core import audit
+from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import AlreadyExists, Conflict, NotFound
-from nodepool.core.ports import EventQueue, Kube, Registry, ScaleSet
-from nodepool.core.records import EventRecord, NodeRecord
+from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.ports import EventQueue, Kube, Registry
+from nodepool.core.records import NodeRecord
 from nodepool.core.rows import update_node
 from nodepool.core.trail import AuditTrail
-from nodepool.drain.lease import enqueued
 from nodepool.drain.report import EventReport, ScheduledEvent
-from nodepool.drain.start import NoStart
-from nodepool.drain.state import DrainRequest
+from nodepool.drain.state import DrainRequest, EventRecord, enqueued
 from nodepool.identity.guard import NodeClaim, NodeGuard
 from nodepool.identity.instances import InstanceDirectory
-from nodepool.join.request import JoinRequest, check_instance
 
 QUEUE_DELAY_MAX_S = 10.0
+LEAVE_DEADLINE_S = 90  # what a leaving agent waits for its drain at most
 
 
 class Starter(Protocol):
+    """What starts a drain in this process (DrainService)."""
     starts: bool  # False: nothing starts here, so the queue message must not wait
 
     def start(self, request: DrainRequest) -> None: ...
 
 
+class NoStart:
+    """No in-process drain: the queue message goes out visible, for the drain trigger."""
+    starts = False
+
+    def start(self, request: DrainRequest) -> None:
+        return None
+
+
 class EventsService:
-    """An agent's report: only events naming its VM count, by hostname or by the scale set's VM name."""
+    """An agent's report: only events naming its VM count, by hostname or by the scale set's VM name.
+    Its leave: our own event type for a graceful shutdown, drained like a Terminate."""
 
     def __init__(self, registry: Registry, cluster: RegisteredCluster, queue: EventQueue,
-                 instances: InstanceDirectory, scaleset: ScaleSet, guard: NodeGuard, trail: AuditTrail,
-                 starter: Starter | None = None):
+                 instances: InstanceDirectory, guard: NodeGuard, trail: AuditTrail,
+                 starter: Starter | None = None, leave_deadline_s: int = LEAVE_DEADLINE_S,
+                 clock: Clock = SYSTEM, telemetry: Instruments = NULL):
         self.registry, self.cluster, self.queue = registry, cluster, queue
-        self.instances, self.scaleset, self.guard, self.trail = instances, scaleset, guard, trail
+        self.instances, self.guard, self.trail = instances, guard, trail
         self.starter = starter or NoStart()
+        self.leave_deadline_s, self.clock, self.telemetry = leave_deadline_s, clock, telemetry
 
     def record(self, report: EventReport, now: datetime, claim: NodeClaim) -> dict:
         """Only the node's own VM (its credential, checked in-process) reports its events."""
+        started = self.clock.monotonic()
+        with self.telemetry.span("event", node=report.hostname, count=len(report.events)):
+            answer = self._record(report, now, claim)
+        if answer.get("events"):  # the Node is cordoned when record returns
+            self.telemetry.record("nodepool.cordon.latency", 1000 * (self.clock.monotonic() - started),
+                                  node=report.hostname)
+        return answer
+
+    def _record(self, report: EventReport, now: datetime, claim: NodeClaim) -> dict:
         node = self.guard.authenticate(claim, report.hostname, now)
-        lookup = self.instances.lookup(report.hostname, now, node.vm_id)
-        instance = check_instance(JoinRequest(report.hostname, vm_id=node.vm_id.lower()), lookup)
+        instance = self.instances.visible(report.hostname, now, node.vm_id)
         vm_name = self.instances.vm_name(instance)
         answer = record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now, self.starter)
         for event in answer["events"]:  # after the cordons: auditing never holds one back
@@ -61,12 +82,34 @@ class EventsService:
                 self.trail.record(node.actor, audit.CORDON, report.hostname, why, now)
         return answer
 
+    def leave(self, claim: NodeClaim, hostname: str, now: datetime) -> dict:
+        """Cordon, enqueue the drain, then mark the row: a failure before the mark is retried whole."""
+        node = self.guard.authenticate(claim, hostname, now)
+        self.cluster.info(now)
+        self.instances.visible(hostname, now, node.vm_id)
+        row = self.registry.node(hostname)
+        event_id = f"leave-{row.token_id if row and row.token_id else hostname}"
+        deadline = now + timedelta(seconds=self.leave_deadline_s)
+        kube = self.cluster.kube(now)
+        if kube.node(hostname) is not None:
+            kube.patch_node(hostname, unschedulable=True)
+        self.queue.send(DrainRequest(hostname, event_id, "Leave", deadline, not_before=now).to_message())
+
+        def left(current: NodeRecord | None) -> NodeRecord:
+            return (current or NodeRecord.new(hostname)).left(event_id, deadline, now)
+
+        update_node(self.registry, hostname, left, current=row)
+        self.trail.record(node.actor, audit.LEAVE, hostname, event_id, now)
+        self.trail.record(node.actor, audit.CORDON, hostname, event_id, now)
+        return {"node": hostname, "event_id": event_id, "deadline": deadline.isoformat()}
+
 
 def record_events(registry: Registry, kube: Kube, queue: EventQueue, report: EventReport, vm_name: str,
                   now: datetime, starter: Starter | None = None) -> dict:
     """`vm_name` is the name Azure puts in Resources for this VM (ScaleSet.vm_name)."""
     starter = starter or NoStart()
-    answers = [_record(registry, kube, queue, starter, report.hostname, event, now) for event in report.mine(vm_name)]
+    answers = [_record_event(registry, kube, queue, starter, report.hostname, event, now)
+               for event in report.mine(vm_name)]
     return {"node": report.hostname, "incarnation": report.incarnation, "events": answers,
             "ignored": len(report.events) - len(answers)}
 
@@ -75,7 +118,7 @@ def queue_delay_s(deadline: datetime, now: datetime) -> float:
     return max(0.0, min(QUEUE_DELAY_MAX_S, (deadline - now).total_seconds()))
 
 
-def _record(registry: Registry, kube: Kube, queue: EventQueue, starter: Starter, node: str, event: ScheduledEvent,
+def _record_event(registry: Registry, kube: Kube, queue: EventQueue, starter: Starter, node: str, event: ScheduledEvent,
             now: datetime) -> dict:
     record = EventRecord(node, event.event_id, event.type, now, event.deadline(now), event.not_before)
     try:

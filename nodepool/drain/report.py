@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from nodepool.core.errors import InvalidInput
-from nodepool.join.request import check_depth, check_hostname
+from nodepool.core.inputs import check_depth, check_hostname
 
 DRAINED_TYPES = frozenset({"Preempt", "Terminate", "Reboot", "Redeploy", "Leave"})
 NODE_REMOVING_TYPES = frozenset({"Preempt", "Terminate", "Leave"})  # the VM goes away: delete the Node

@@ -1,91 +1,189 @@
-"""Drain a node before its deadline: evict (never plain delete) until empty or out of time.
+"""Drain a node before its deadline, exactly once per event: the drain's use cases.
 
-Started at once from POST /api/events (drain/start.py) and, as the durable record,
-from the `node-events` queue message. Exactly one drain per event: the event row is the
-lease (drain/claim.py); a second drain finds it running (the queue trigger waits for
-it, the in-process start just returns) or done (it completes: the registry row gets the
-recorded outcome if a crash lost it). A drain without an event row (a leave) is idempotent
-through the registry row instead. Time comes from drain/budget.py: the cutoff and each
-pod's grace period from the notice left; past the cutoff the Node is deleted at once so the
-scheduler moves what is left. Kubernetes API faults are retried until the cutoff; after that
-the error propagates and the queue redelivers the message.
+A drain starts at once in this process, right after POST /api/events recorded and cordoned
+(`start`, on bounded thread pools), and, as the durable record, from the `node-events` queue message
+(`drain`). Exactly one drain per event: the event row is the lease (drain/state.py). `claim_drain`
+reads the row and does what `decide` says: COMPLETE (done: the registry row gets the recorded
+outcome if a crash lost it), WAIT (another drain holds a live lease: the queue trigger watches the row
+until it is done or its lease runs out; the in-process start just returns) or TAKE, an
+ETag-conditional write. A drain that holds a `Lease` renews it as it goes; a renewal or finish that
+loses its race raises LeaseLost: another drain took over, and this one writes nothing more. A drain
+without an event row (a leave) is idempotent through the registry row instead. The eviction loop
+itself is drain/evict.py.
+
+In-process starts: `workers` threads (NODEPOOL_DRAIN_WORKERS) for drains short of time (deadline within
+URGENT_S); drains with time to spare share a quarter as many, so a long-notice mass eviction does not
+crowd out the reports still arriving (on 2 cores, 64 drains at once tripled the 30 s bench's cordon
+p99). More drains than threads wait their turn, and the queue message covers them too: should this
+process die, the drain trigger finds the lease run out and takes over.
 """
 from __future__ import annotations
 
 import logging
+import os
 import threading
-import time
+import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable
 
 from nodepool.core import audit
 from nodepool.core.audit import Actor
-from nodepool.core.clock import utcnow
+from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
-from nodepool.core.errors import TransientError
-from nodepool.core.k3s import KUBE_SYSTEM, node_password_secret
-from nodepool.core.model import Pod
-from nodepool.core.ports import Kube, Registry
-from nodepool.core.records import EventRecord, NodeRecord
+from nodepool.core.errors import Conflict, TransientError
+from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.ports import Registry
+from nodepool.core.records import NodeRecord
 from nodepool.core.rows import update_node
 from nodepool.core.trail import AuditTrail
-from nodepool.drain import lease as L
-from nodepool.drain.budget import DrainPod, budget, plan_pass
-from nodepool.drain.claim import UNLEASED, Lease, LeaseLost, claim_drain, new_owner
-from nodepool.drain.report import NODE_REMOVING_TYPES
-from nodepool.drain.state import POISON_QUEUE, DrainRequest
+from nodepool.drain import state as L
+from nodepool.drain.evict import Drainer, DrainPolicy
+from nodepool.drain.state import POISON_QUEUE, DrainRequest, EventRecord
 
 log = logging.getLogger(__name__)
-BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 1.0  # between eviction passes; back to the first after progress
-FINAL_WRITE_BUDGET_S = 30.0  # a storage restart's length; the queue redelivers after that
-PARALLEL_EVICTIONS = 4  # per drain: 20 pods go out in five round trips, not twenty
-EVICTION_THREADS = 32  # shared by all drains of this process: a mass eviction must not starve HTTP
-_evictions: ThreadPoolExecutor | None = None
-_evictions_lock = threading.Lock()
+WAIT_POLL_S = 1.0  # a waiting queue trigger reads the row once a second: it holds a worker thread meanwhile
+URGENT_S = 15.0
+UNLEASED = "unleased"
+NOT_THIS_DRAIN = ("already drained", "draining elsewhere", "lease lost")  # answers of a drain done by another
 
 
-def _eviction_pool() -> ThreadPoolExecutor:
-    global _evictions
-    with _evictions_lock:
-        if _evictions is None:
-            _evictions = ThreadPoolExecutor(EVICTION_THREADS, thread_name_prefix="evict")
-        return _evictions
+class LeaseLost(TransientError):
+    code = "drain_lease_lost"
+
+
+def new_owner() -> str:
+    return f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Lease:
+    """A drain's hold on its event row: keep it, finish under it, or give it up."""
+    registry: Registry
+    row: EventRecord
+
+    def keep(self, now: datetime) -> None:
+        if L.due_renewal(self.row, now):
+            self.row = self._write(L.renewed(self.row, now))
+
+    def finish(self, now: datetime, *, pods_left: int, removed: bool) -> None:
+        self.row = self._write(L.finished(self.row, now, pods_left=pods_left, removed=removed))
+
+    def release(self, now: datetime) -> None:
+        """A drain that failed gives its lease up, so the queue's next delivery takes over at once
+        instead of waiting for it to run out. Best effort: a lease that stays runs out anyway."""
+        try:
+            self.row = self.registry.save_event(L.released(self.row, now))
+        except (Conflict, TransientError):
+            pass
+
+    def _write(self, row: EventRecord) -> EventRecord:
+        try:
+            return self.registry.save_event(row)
+        except Conflict as err:
+            raise LeaseLost(f"drain of {row.node} for {row.event_id}: another drain took the lease") from err
 
 
 @dataclass(frozen=True)
-class DrainPolicy:
-    margin_s: float = 5.0  # the most the budget keeps back before the deadline (the reserve's cap)
-    force_delete: bool = False
-    pod_grace_s: int = 30  # the longest grace period a drain gives a pod
+class Claim:
+    decision: str  # state.COMPLETE / WAIT / TAKE, or UNLEASED: no event row (a leave)
+    row: EventRecord | None = None
+    lease: Lease | None = None
 
 
-def evictable(pod: Pod) -> bool:
-    """DaemonSet and mirror pods stay (kubectl drain skips them too); finished pods do not count."""
-    return not (pod.daemonset or pod.mirror or pod.phase in ("Succeeded", "Failed") or pod.terminating)
+def claim_drain(registry: Registry, request: DrainRequest, owner: str, clock: Clock, *, wait: bool) -> Claim:
+    while True:
+        row = registry.event(request.node, request.event_id)
+        if row is None:
+            return Claim(UNLEASED)
+        decision = L.decide(row, clock.now())
+        if decision == L.COMPLETE or (decision == L.WAIT and not wait):
+            return Claim(decision, row)
+        if decision == L.WAIT:
+            clock.sleep(WAIT_POLL_S)
+            continue
+        try:
+            taken = registry.save_event(L.claim(row, owner, clock.now()))
+        except Conflict:
+            continue  # another drain moved first: look again
+        return Claim(L.TAKE, taken, Lease(registry, taken))
+
+
+class DrainStarter:
+    """Drains started in this process, on pools by urgency; a crash in one is logged, never fatal."""
+
+    def __init__(self, drain: Callable[[DrainRequest], dict], workers: int, clock: Clock = SYSTEM):
+        self._drain, self._clock = drain, clock
+        self._sizes = {True: workers, False: max(1, workers // 4)}  # urgent? -> threads
+        self._pools: dict[bool, ThreadPoolExecutor] = {}
+        self._lock = threading.Lock()
+
+    def start(self, request: DrainRequest) -> None:
+        urgent = (request.deadline - self._clock.now()).total_seconds() < URGENT_S
+        with self._lock:
+            if urgent not in self._pools:  # created on first use: a process that never drains has no threads
+                name = "drain-urgent" if urgent else "drain"
+                self._pools[urgent] = ThreadPoolExecutor(self._sizes[urgent], thread_name_prefix=name)
+            pool = self._pools[urgent]
+        pool.submit(self._run, request)
+
+    def _run(self, request: DrainRequest) -> None:
+        try:
+            self._drain(request)
+        except Exception as err:  # the queue message retries it; nothing here may kill the pool
+            log.warning("in-process drain of %s for %s stopped (%s: %s); the queue message takes over",
+                        request.node, request.event_id, type(err).__name__, err)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.shutdown(wait=True)
 
 
 class DrainService:
-    """The drain's use cases: drain for one message (or an in-process start); record a failure."""
+    """The drain's use cases: drain for one message, start one in-process, record a failure.
+    `workers` 0 (NODEPOOL_DRAIN_WORKERS=0): drains run from the queue message only (`starts` False)."""
 
-    def __init__(self, registry: Registry, cluster: RegisteredCluster, policy: DrainPolicy,
-                 now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
-                 trail: AuditTrail | None = None):
-        self.registry, self.cluster, self.policy, self.now, self.sleep = registry, cluster, policy, now, sleep
-        self.trail = trail
+    def __init__(self, registry: Registry, cluster: RegisteredCluster, policy: DrainPolicy, clock: Clock = SYSTEM,
+                 trail: AuditTrail | None = None, telemetry: Instruments = NULL, workers: int = 0):
+        self.registry, self.cluster, self.policy, self.clock = registry, cluster, policy, clock
+        self.trail, self.telemetry = trail, telemetry
+        self.starts = workers > 0  # False: nothing starts here, so the queue message must not wait
+        self._starter = DrainStarter(lambda request: self.drain(request, wait=False), workers, clock) \
+            if workers else None
+
+    def start(self, request: DrainRequest) -> None:
+        """Drain now, in this process, without waiting for the queue's next poll."""
+        if self._starter:
+            self._starter.start(request)
+
+    def shutdown(self) -> None:
+        """Wait for the drains started here (tests, and a worker that stops)."""
+        if self._starter:
+            self._starter.shutdown()
 
     def drain(self, request: DrainRequest, *, wait: bool = True) -> dict:
         """`wait`: the queue trigger's way (watch a live lease until done); False: an in-process
         start, which leaves a drain someone else holds to them."""
-        claim = claim_drain(self.registry, request, new_owner(), self.now, self.sleep, wait=wait)
+        started = self.clock.monotonic()
+        with self.telemetry.span("drain", node=request.node, event_id=request.event_id, kind=request.type):
+            outcome = self._drain(request, wait)
+        if outcome.get("pods_left") is not None and outcome.get("status") not in NOT_THIS_DRAIN:
+            self.telemetry.record("nodepool.drain.duration", self.clock.monotonic() - started, kind=request.type)
+            self.telemetry.record("nodepool.drain.pods_left", outcome["pods_left"], kind=request.type)
+        return outcome
+
+    def _drain(self, request: DrainRequest, wait: bool) -> dict:
+        claim = claim_drain(self.registry, request, new_owner(), self.clock, wait=wait)
         status = {"node": request.node, "event_id": request.event_id}
         if claim.decision == L.COMPLETE:
             self._complete(claim.row)
             return {**status, "status": "already drained", "pods_left": claim.row.pods_left}
         if claim.decision == L.WAIT:
             return {**status, "status": "draining elsewhere"}
-        drainer = Drainer(self.registry, self.cluster.kube(self.now()), self.policy, self.now, self.sleep)
+        drainer = Drainer(self.registry, self.cluster.kube(self.clock.now()), self.policy, self.clock)
         try:
             outcome = drainer.drain(request, lease=None if claim.decision == UNLEASED else claim.lease)
         except LeaseLost:
@@ -93,7 +191,7 @@ class DrainService:
             return {**status, "status": "lease lost"}
         except Exception:
             if claim.lease:
-                claim.lease.release(self.now())
+                claim.lease.release(self.clock.now())
             raise
         if self.trail and "pods_left" in outcome:  # a drain done now, not one found done already
             self._audit(request, outcome)
@@ -104,12 +202,12 @@ class DrainService:
         def change(current: NodeRecord | None) -> NodeRecord | None:
             if current is None or current.last_event_id != row.event_id or current.drained_at:
                 return current
-            return current.drained(row.event_id, row.type, row.deadline, row.finished_at or self.now(),
+            return current.drained(row.event_id, row.type, row.deadline, row.finished_at or self.clock.now(),
                                    removing=bool(row.removed), pods_left=row.pods_left or 0)
         update_node(self.registry, row.node, change)
 
     def _audit(self, request: DrainRequest, outcome: dict) -> None:
-        why, who, now = f"{request.type} {request.event_id}", Actor.system("drain"), self.now()
+        why, who, now = f"{request.type} {request.event_id}", Actor.system("drain"), self.clock.now()
         self.trail.record(who, audit.DRAIN, request.node, why, now, detail=f"pods_left={outcome['pods_left']}")
         if outcome["node_deleted"]:  # the trail says what happened: no row for a Node already gone
             self.trail.record(who, audit.NODE_DELETE, request.node, why, now)
@@ -118,99 +216,3 @@ class DrainService:
         """The host moved the message to the poison queue: say so on the row (its state stays)."""
         note = f"drain for {request.event_id} failed; message in {POISON_QUEUE}"
         update_node(self.registry, request.node, lambda row: row and replace(row, note=note, updated_at=now))
-
-
-class Drainer:
-    def __init__(self, registry: Registry, kube: Kube, policy: DrainPolicy,
-                 now: Callable[[], datetime], sleep: Callable[[float], None]):
-        self.registry, self.kube, self.policy, self.now, self.sleep = registry, kube, policy, now, sleep
-
-    def drain(self, request: DrainRequest, lease: Lease | None = None) -> dict:
-        """With a `lease` (the event row's), only the holder writes the outcome; without, the
-        registry row remembers a finished drain."""
-        row = self.registry.node(request.node)
-        if lease is None and row and row.last_event_id == request.event_id and row.drained_at:
-            return {"node": request.node, "event_id": request.event_id, "status": "already drained"}
-        started = self.now()
-        self._mark(request.node, lambda r: r.draining(request.event_id, request.type, request.deadline, started),
-                   current=row)
-        keep = (lambda: lease.keep(self.now())) if lease else (lambda: None)
-        left = self._evict_until(request, keep)
-        if left and self.policy.force_delete:
-            for pod in left:
-                self.kube.delete_pod(pod, grace_s=0)
-            left = []
-        keep()
-        removing, node_deleted = request.type in NODE_REMOVING_TYPES, False
-        if removing:  # the scheduler moves what is left now, not after the VM is gone
-            node_deleted = self.kube.delete_node(request.node)
-            self.kube.delete_secret(KUBE_SYSTEM, node_password_secret(request.node))
-        finished = self.now()
-        if lease:
-            lease.finish(finished, pods_left=len(left), removed=removing)
-        self._final_mark(request.node, lambda r: r.drained(request.event_id, request.type, request.deadline,
-                                                           finished, removing=removing, pods_left=len(left)))
-        outcome = {"node": request.node, "event_id": request.event_id, "pods_left": len(left),
-                   "node_deleted": node_deleted, "late": finished > request.deadline,
-                   "seconds": round((finished - started).total_seconds(), 3)}
-        log.info("drained", extra=outcome)
-        return outcome
-
-    def _evict_until(self, request: DrainRequest, keep: Callable[[], None]) -> list[Pod]:
-        backoff, pods = BACKOFF_FIRST_S, []
-        while True:
-            evicted = 0
-            keep()
-            plan = budget(self.now(), request.deadline, max_reserve_s=self.policy.margin_s)
-            try:
-                pods = [p for p in self.kube.pods_on(request.node) if evictable(p)]
-                plan = budget(self.now(), request.deadline, max_reserve_s=self.policy.margin_s)
-                step = plan_pass(plan, [DrainPod(p.namespace, p.name, p.grace_s) for p in pods], {})
-                if step.finish_now:
-                    return pods
-                evicted = self._evict(pods, dict(((g.namespace, g.name), s) for g, s in step.evict))
-            except TransientError as err:
-                if self.now() >= plan.cutoff:
-                    raise
-                log.warning("kubernetes API failing during drain; retrying",
-                            extra={"node": request.node, "error": err.code})
-            remaining = (plan.cutoff - self.now()).total_seconds()
-            if remaining <= 0:
-                continue  # one last look at what is left
-            if evicted:  # progress: a PDB refusal clears as soon as the evicted pod's replacement is Ready
-                backoff = BACKOFF_FIRST_S
-            self.sleep(min(backoff, remaining))
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
-
-    def _evict(self, pods: list[Pod], grace: dict[tuple[str, str], int]) -> int:
-        """Evict the planned pods in parallel; a PDB's refusal (False) is tried again next pass."""
-        chosen = [p for p in pods if (p.namespace, p.name) in grace]
-        cap = self.policy.pod_grace_s
-
-        def some(part: list[Pod]) -> int:
-            return sum(bool(self.kube.evict(p, grace_s=min(cap, grace[(p.namespace, p.name)]))) for p in part)
-        parts = [chosen[i::PARALLEL_EVICTIONS] for i in range(min(PARALLEL_EVICTIONS, len(chosen)))]
-        if len(parts) <= 1:
-            return some(chosen)
-        return sum(_eviction_pool().map(some, parts))
-
-    def _final_mark(self, node: str, move: Callable[[NodeRecord], NodeRecord]) -> None:
-        """The work is done: retry the row's last write here for a while rather than leave it showing
-        `draining` until the queue redelivers the message (visibility timeout); then the redelivery."""
-        backoff, waited = BACKOFF_FIRST_S, 0.0
-        while True:
-            try:
-                return self._mark(node, move)
-            except TransientError as err:
-                if waited >= FINAL_WRITE_BUDGET_S:
-                    raise
-                log.warning("drained, but the registry write failed; retrying", extra={"node": node,
-                                                                                       "error": err.code})
-            self.sleep(backoff)
-            waited += backoff
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
-
-    def _mark(self, node: str, move: Callable[[NodeRecord], NodeRecord], current=None) -> None:
-        """`move` the row (NodeRecord.new when there is none: the drain's record is what counts)."""
-        kwargs = {"current": current} if current is not None else {}
-        update_node(self.registry, node, lambda row: move(row or NodeRecord.new(node)), **kwargs)

@@ -1,18 +1,38 @@
-"""The drain message: the one shape events, leave, the drain trigger and reconcile share.
+"""A drain's record: the queue message that asks for it, the event row that leases it, and the
+row's states and moves, named once here.
 
-`/api/events` and `/api/leave` put it on `node-events`; the queue trigger reads it back
-(the Functions host moves a message that failed maxDequeueCount times to `node-events-poison`);
-the reconcile tick peeks both queues. This module owns the queue names and the JSON.
+The message (`DrainRequest`) is the one shape events, leave, the drain trigger and reconcile share:
+`/api/events` and `/api/leave` put it on `node-events`; the queue trigger reads it back (the
+Functions host moves a message that failed maxDequeueCount times to `node-events-poison`); the
+reconcile tick peeks both queues.
+
+The event row (`EventRecord`) is the drain's lease: exactly one drain per event, and only its
+outcome counts. Pure: `now` is a parameter; drain/service.py writes each returned row
+ETag-conditionally, so of two writers racing for one move exactly one wins.
+
+    recorded --enqueued--> enqueued --claim--> draining(owner, attempt, lease_until) --finish--> done
+                                       draining, lease run out --claim (take over)--> draining(new owner)
+
+- `decide(row, now)`: what a drain that finds this row does: COMPLETE (done: write the registry
+  row from the recorded outcome if it is missing, nothing else), WAIT (another drain holds a live
+  lease: watch the row until it is done or its lease runs out), or TAKE (claim it and drain).
+- The holder renews its lease every LEASE_S / 3 (`due_renewal`); a holder whose renewal or finish
+  loses its ETag race has lost the lease and writes nothing more: the outcome that reaches the
+  registry is the holder's, never a later no-op's.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from nodepool.core.errors import InvalidInput
-from nodepool.join.request import check_hostname
+from nodepool.core.inputs import check_hostname
 
+RECORDED, ENQUEUED, DRAINING, DONE = "recorded", "enqueued", "draining", "done"
+STATUSES = (RECORDED, ENQUEUED, DRAINING, DONE)
+LEASE_S = 9.0  # a drain that stopped renewing this long ago is taken to have died
+COMPLETE, WAIT, TAKE = "complete", "wait", "take"
 NODE_EVENTS_QUEUE = "node-events"
 POISON_QUEUE = f"{NODE_EVENTS_QUEUE}-poison"  # the host's name for it: `<queue>-poison`
 
@@ -49,3 +69,70 @@ def node_of(message: Any) -> str | None:
     """The node a (peeked) drain message is for, or None when it is not one."""
     node = message.get("node") if isinstance(message, dict) else None
     return node if isinstance(node, str) else None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One scheduled event of one node (table `events`: PK = node, RK = EventId): dedup, audit and
+    the drain's lease (the moves below), every move ETag-conditional (`etag`), so exactly one drain
+    runs per event and only its outcome counts."""
+    node: str
+    event_id: str
+    type: str
+    received_at: datetime
+    deadline: datetime
+    not_before: datetime | None = None
+    status: str = RECORDED  # RECORDED | ENQUEUED | DRAINING | DONE (the moves below)
+    owner: str = ""  # the drain holding the lease (draining), or the one that finished it (done)
+    attempt: int = 0  # drains that took the lease so far
+    lease_until: datetime | None = None  # a draining row whose lease ran out may be taken over
+    finished_at: datetime | None = None
+    pods_left: int | None = None  # the real drain's outcome (done)
+    removed: bool | None = None  # the drain deleted the Node (done)
+    etag: str | None = field(default=None, compare=False)
+
+    @property
+    def enqueued(self) -> bool:
+        """The drain message went out (and maybe more): a retried report just gets the answer."""
+        return self.status != RECORDED
+
+    def answer(self) -> dict:
+        out = {"event_id": self.event_id, "type": self.type, "deadline": self.deadline.isoformat(),
+               "action": "drain" if self.type != "Freeze" else "record", "status": self.status}
+        if self.status == DONE:
+            out["pods_left"] = self.pods_left
+        return out
+
+
+def decide(row: EventRecord, now: datetime) -> str:
+    if row.status == DONE:
+        return COMPLETE
+    if row.status == DRAINING and row.lease_until is not None and row.lease_until > now:
+        return WAIT
+    return TAKE
+
+
+def enqueued(row: EventRecord) -> EventRecord:
+    """The message is on the queue; a row already further along stays as it is."""
+    return replace(row, status=ENQUEUED) if row.status == RECORDED else row
+
+
+def claim(row: EventRecord, owner: str, now: datetime) -> EventRecord:
+    return replace(row, status=DRAINING, owner=owner, attempt=row.attempt + 1,
+                   lease_until=now + timedelta(seconds=LEASE_S))
+
+
+def renewed(row: EventRecord, now: datetime) -> EventRecord:
+    return replace(row, lease_until=now + timedelta(seconds=LEASE_S))
+
+
+def released(row: EventRecord, now: datetime) -> EventRecord:
+    return replace(row, lease_until=now)
+
+
+def due_renewal(row: EventRecord, now: datetime) -> bool:
+    return row.lease_until is None or (row.lease_until - now).total_seconds() < LEASE_S * 2 / 3
+
+
+def finished(row: EventRecord, now: datetime, *, pods_left: int, removed: bool) -> EventRecord:
+    return replace(row, status=DONE, lease_until=None, finished_at=now, pods_left=pods_left, removed=removed)

@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 
 from nodepool.core.errors import AlreadyExists, Conflict
 from nodepool.identity import attestation as att
-from nodepool.identity.attestation import AttestationRefused, AttestedClaims
+from nodepool.identity.attestation import AttestationRefused, AttestedClaims, NonceRecord
 from nodepool.identity.credential import NodeCredentialRecord
-from nodepool.identity.nonce import NonceRecord
 
 
 class FakeNonceStore:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 
 from nodepool.core.errors import NodepoolError
-from nodepool.core.ports import MAX_PEEK, PeekedMessage
+from nodepool.reconcile.ports import MAX_PEEK, PeekedMessage
 
 
 class FakeQueues:

@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from nodepool.core.errors import AlreadyExists, Conflict
-from nodepool.core.records import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
+from nodepool.core.records import ClusterInfo, JoinTokenRecord, NodeRecord
+from nodepool.drain.state import EventRecord
 
 
 class FakeRegistry:

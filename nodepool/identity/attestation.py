@@ -1,5 +1,9 @@
-"""Attested join, the pure part: what a verified IMDS attested document says, and the checks on it
-that need no cryptography (signer name, nonce, expiry, vmId against the scale set).
+"""Attested join, the pure part: the nonces we hand out, what a verified IMDS attested document says,
+and the checks on it that need no cryptography (signer name, nonce, expiry, vmId against the scale set).
+
+Nonces are issued by us to one host, single use, short-lived. IMDS takes a nonce of at most 32
+alphanumeric characters and signs it into the attested document, so a document answers exactly one
+challenge: 32 hex characters (128 random bits).
 
 The order of all checks, each with its own reason code (the cryptographic ones are in
 nodepool/adapters/attestation.py): malformed -> signature -> chain -> signer name -> nonce
@@ -9,13 +13,14 @@ another instance's). `now` is always a parameter.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+import re
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 
 from nodepool.core.errors import Forbidden, InvalidInput
 from nodepool.core.model import Instance
-from nodepool.identity.nonce import NonceRecord
 
 MALFORMED = "attestation_malformed"
 SIGNATURE = "attestation_signature"
@@ -35,6 +40,33 @@ MISSING = "attestation_missing"
 NOT_MASTER = "attestation_not_master_vm"
 MAX_DOCUMENT = 16 * 1024  # an attested document is ~4 KiB of base64
 PUBLIC_SIGNERS = ("metadata.azure.com",)  # sovereign clouds: metadata.azure.us, metadata.azure.cn, ...
+
+
+NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
+DEFAULT_TTL_S = 120
+
+
+@dataclass(frozen=True)
+class NonceRecord:
+    nonce: str
+    hostname: str
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    etag: str | None = None
+
+    def used(self, now: datetime) -> NonceRecord:
+        return replace(self, used_at=now)
+
+
+def issue(hostname: str, now: datetime, ttl_s: int = DEFAULT_TTL_S,
+          token: Callable[[int], str] = secrets.token_hex) -> NonceRecord:
+    return NonceRecord(nonce=token(16), hostname=hostname, issued_at=now, expires_at=now + timedelta(seconds=ttl_s))
+
+
+def well_formed(nonce: object) -> bool:
+    """Only our own shape is ever looked up: anything else is refused before storage is asked."""
+    return isinstance(nonce, str) and bool(NONCE_RE.match(nonce))
 
 
 class AttestationRefused(Forbidden):
@@ -126,7 +158,7 @@ def check_vm(claims: AttestedClaims, vm_id: str) -> None:
         raise AttestationRefused("the attested vmId is not the master VM's", code=NOT_MASTER)
 
 
-def check_instance(claims: AttestedClaims, hostname: str, instances: Iterable[Instance]) -> Instance:
+def attested_instance(claims: AttestedClaims, hostname: str, instances: Iterable[Instance]) -> Instance:
     """The scale-set instance whose computer name is `hostname` must have the attested vmId."""
     vm_id, listed = claims.vm_id.lower(), list(instances)
     by_vm = [i for i in listed if i.vm_id and i.vm_id.lower() == vm_id]

@@ -5,18 +5,17 @@ node-credential check of `leave`, `events` and the agent's status polls. Talks o
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from nodepool.core.errors import AlreadyExists, Conflict
 from nodepool.core.model import Instance
-from nodepool.core.ports import AttestationVerifier, NodeCredentials, NonceStore
 from nodepool.identity import attestation as att
 from nodepool.identity import credential as node_credential
-from nodepool.identity.attestation import AttestationRefused, AttestedClaims
+from nodepool.identity.attestation import DEFAULT_TTL_S, AttestationRefused, AttestedClaims, issue, well_formed
 from nodepool.identity.credential import NodeCredentialRecord
-from nodepool.identity.nonce import DEFAULT_TTL_S, issue, well_formed
+from nodepool.identity.ports import AttestationVerifier, NodeCredentials, NonceStore
 
 
 @dataclass(frozen=True)
@@ -51,26 +50,10 @@ class AttestedJoin:
             return {"nonce": record.nonce, "expires_at": record.expires_at.isoformat()}
         raise RuntimeError("could not issue a unique nonce")
 
-    def attest(self, hostname: str, document: object, instances: Callable[[str], Iterable[Instance]],
-               now: datetime) -> Attested:
-        """Verify in the documented order and mint a credential; the nonce is spent before the checks
-        after it, so a refused document cannot be tried again. AttestationRefused (403) carries the
-        reason code. `instances(vm_id)`: the scale set's instances to judge the attested vmId against
-        (the directory looks again when it does not know that vmId). The credential counts only once
-        `adopt`ed: the join adopts it when everything else succeeded, so a join that fails later
-        leaves the node's current credential working."""
-        claims = self._verified(hostname, document, now)
-        instance = att.check_instance(claims, hostname, instances(claims.vm_id))
-        secret, record = node_credential.mint(hostname, instance.vm_id, now)
-        return Attested(instance, claims, secret, record)
-
-    def attest_vm(self, name: str, document: object, vm_id: str, now: datetime) -> AttestedClaims:
-        """A VM outside the scale set (the master): the document must carry exactly `vm_id`."""
-        claims = self._verified(name, document, now)
-        att.check_vm(claims, vm_id)
-        return claims
-
-    def _verified(self, hostname: str, document: object, now: datetime) -> AttestedClaims:
+    def verify(self, hostname: str, document: object, now: datetime) -> AttestedClaims:
+        """The document's claims, checked in the documented order up to its expiry (signature, chain,
+        signer name, nonce, expiry); the nonce is spent before the checks after it, so a refused
+        document cannot be tried again. AttestationRefused (403) carries the reason code."""
         if document is None:
             raise AttestationRefused("this request needs an attested document (POST /api/join/nonce, then IMDS)",
                                      code=att.MISSING)
@@ -82,6 +65,20 @@ class AttestedJoin:
         except Conflict:  # another join spent it between our read and our write
             raise AttestationRefused("the document's nonce was already used", code=att.NONCE_REPLAYED) from None
         att.check_document(claims, now, self.policy.subscription_id)
+        return claims
+
+    def bind(self, claims: AttestedClaims, hostname: str, candidates: Iterable[Instance], now: datetime) -> Attested:
+        """The last check (the instance called `hostname` among `candidates` has the attested vmId), and a
+        credential minted for it. The credential counts only once `adopt`ed: the join adopts it when
+        everything else succeeded, so a join that fails later leaves the node's current one working."""
+        instance = att.attested_instance(claims, hostname, candidates)
+        secret, record = node_credential.mint(hostname, instance.vm_id, now)
+        return Attested(instance, claims, secret, record)
+
+    def attest_vm(self, name: str, document: object, vm_id: str, now: datetime) -> AttestedClaims:
+        """A VM outside the scale set (the master): the document must carry exactly `vm_id`."""
+        claims = self.verify(name, document, now)
+        att.check_vm(claims, vm_id)
         return claims
 
     def adopt(self, attested: Attested) -> None:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from nodepool.core.audit import Actor
+from nodepool.core.inputs import check_hostname
 from nodepool.core.model import Caller
-from nodepool.core.ports import NodeCredentials
 from nodepool.identity import credential as node_credential
 from nodepool.identity.credential import NodeCredentialRecord
-from nodepool.join.request import check_hostname
+from nodepool.identity.ports import NodeCredentials
 
 CACHE_TTL_S = 60
 

@@ -1,4 +1,9 @@
-"""Small time-bounded caches that keep ARM and Table Storage off the join hot path."""
+"""Which VM of ours a hostname is: the one answer join, leave and events rely on.
+
+`InstanceDirectory` keeps the listings of every agent scale set the app manages in a
+time-bounded cache, so ARM stays off the join hot path; `visible` is the one check that a caller
+names a current VM of ours (and its vmId, when it says one).
+"""
 from __future__ import annotations
 
 import threading
@@ -6,10 +11,22 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from nodepool.core.errors import Forbidden, Unavailable
 from nodepool.core.model import Instance, same_scale_set
-from nodepool.core.ports import Registry, ScaleSet
-from nodepool.core.records import ClusterInfo
-from nodepool.join.request import JoinRequest, check_instance
+from nodepool.core.ports import ScaleSet
+
+NOT_VISIBLE_RETRY_AFTER_S = 10  # a new VM shows in the scale set's listing within a refresh or two
+
+
+def check_vm(hostname: str, instance: Instance | None, vm_id: str = "") -> Instance:
+    """`instance` is the current VM called `hostname` (with vmId `vm_id`, when given): a VM created
+    seconds ago may not be listed yet, so a missing one is "ask again", never a refusal for good."""
+    if instance is None:
+        raise Unavailable(f"{hostname} is not a visible instance of the agent scale set (yet)",
+                          code="instance_not_visible", retry_after=NOT_VISIBLE_RETRY_AFTER_S)
+    if vm_id and instance.vm_id and vm_id.lower() != instance.vm_id.lower():
+        raise Forbidden(f"vm_id does not match instance {hostname}", code="vm_id_mismatch")
+    return instance
 
 
 class InstanceDirectory:
@@ -46,6 +63,10 @@ class InstanceDirectory:
                 raise self._failure
             return found
 
+    def visible(self, hostname: str, now: datetime, vm_id: str = "") -> Instance:
+        """The current VM called `hostname` (with the caller's vmId, when known), or check_vm's refusal."""
+        return check_vm(hostname, self.lookup(hostname, now, vm_id), vm_id)
+
     def vm_name(self, instance: Instance) -> str:
         """The name ARM gives `instance` in its own scale set (`<scale set>_<id>`)."""
         return self._scaleset_of(instance).vm_name(instance.instance_id)
@@ -57,7 +78,7 @@ class InstanceDirectory:
         """For an attested join: the instance named `hostname` and any instance with `vm_id`, after
         one fresh lookup when the name is unknown or listed with another vmId. A name still unknown
         is "not visible yet" (503 with Retry-After), never a refusal for good."""
-        named = check_instance(JoinRequest(hostname), self.lookup(hostname, now, vm_id))
+        named = check_vm(hostname, self.lookup(hostname, now, vm_id))
         return [named, *(i for i in self._by_name.values() if i.vm_id and i.vm_id.lower() == vm_id.lower())]
 
     def _refresh(self, now: datetime) -> None:
@@ -76,31 +97,3 @@ class InstanceDirectory:
         self._by_name, self._failure = by_name, failure
         if failure is None:  # an incomplete picture is retried on the next miss, as a failed list always was
             self._refreshed = now
-
-
-class ClusterCache:
-    """The registered cluster row, re-read after `ttl_s` (re-registration rotates within it).
-
-    Requests that find it stale together share one re-read, and a re-read never overwrites a
-    registration `put` meanwhile."""
-
-    def __init__(self, registry: Registry, ttl_s: float = 10):
-        self._registry = registry
-        self._ttl = timedelta(seconds=ttl_s)
-        self._value: ClusterInfo | None = None
-        self._read: datetime | None = None
-        self._lock = threading.Lock()
-
-    def get(self, now: datetime) -> ClusterInfo | None:
-        if self._stale(now):
-            with self._lock:
-                if self._stale(now):
-                    self._value, self._read = self._registry.cluster(), now
-        return self._value
-
-    def put(self, info: ClusterInfo, now: datetime) -> None:
-        with self._lock:
-            self._value, self._read = info, now
-
-    def _stale(self, now: datetime) -> bool:
-        return self._value is None or self._read is None or now - self._read >= self._ttl

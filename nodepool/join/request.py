@@ -1,4 +1,4 @@
-"""Join policy: request validation, bootstrap tokens as k3s writes them, stale-node rule.
+"""Join policy: the join request, bootstrap tokens as k3s writes them, the stale-node rule.
 
 Bootstrap tokens match `k3s token create`: id [a-z0-9]{6}, secret [a-z0-9]{16}, secret
 `bootstrap-token-<id>` in kube-system of type bootstrap.kubernetes.io/token with
@@ -9,7 +9,6 @@ agent authenticates the server before sending the credential.
 """
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import string
@@ -17,61 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from nodepool.core.errors import Forbidden, InvalidInput, Unavailable
+from nodepool.core.errors import InvalidInput
+from nodepool.core.inputs import check_depth, check_hostname
 from nodepool.core.k3s import BOOTSTRAP_GROUP
 from nodepool.core.model import Instance
 from nodepool.core.records import NodeRecord
 from nodepool.identity.attestation import parse_attested
 
-HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-MAX_DEPTH = 16  # our documents nest 5 deep; anything much deeper is an attack or a bug
-_JSON_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 CA_HASH = re.compile(r"^[0-9a-f]{64}$")
 TOKEN_ID = re.compile(r"^[a-z0-9]{6}$")
 _ALPHABET = string.ascii_lowercase + string.digits
-NOT_VISIBLE_RETRY_AFTER_S = 10  # a new VM shows in the scale set's listing within a refresh or two
-
-
-def parse_json(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
-    """A request body as JSON, refused (400) when not UTF-8 JSON or nested deeper than `max_depth`.
-    The depth is measured before decoding, so a body of 60 000 `[` never reaches json.loads
-    (whose RecursionError would be a 500)."""
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
-    except UnicodeDecodeError as err:
-        raise InvalidInput("body is not valid JSON", code="invalid_json") from err
-    depth = 0
-    for match in _JSON_STRUCTURE.finditer(text):
-        token = match.group()
-        if token in "[{":
-            depth += 1
-            if depth > max_depth:
-                raise InvalidInput(f"JSON nested deeper than {max_depth}", code="too_deep")
-        elif token in "]}":
-            depth -= 1
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as err:
-        raise InvalidInput("body is not valid JSON", code="invalid_json") from err
-
-
-def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> Any:
-    """`value` (already decoded JSON) unless it nests deeper than `max_depth`: 400 `too_deep`.
-    Iterative, so no depth can make it fail itself."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > max_depth:
-                raise InvalidInput(f"JSON nested deeper than {max_depth}", code="too_deep")
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return value
-
-
-def check_hostname(value: Any) -> str:
-    if not isinstance(value, str) or not HOSTNAME.fullmatch(value):  # `$` alone would let "name\n" through
-        raise InvalidInput("hostname must be an RFC 1123 label (a-z, 0-9, '-', at most 63)", code="invalid_hostname")
-    return value
 
 
 @dataclass(frozen=True)
@@ -120,16 +74,6 @@ class BootstrapToken:
             "auth-extra-groups": BOOTSTRAP_GROUP,
             "description": f"join of {node} by the nodepool control plane",
         }
-
-
-def check_instance(request: JoinRequest, instance: Instance | None) -> Instance:
-    """The caller must name a current VM of the scale set (and its vmId, when given)."""
-    if instance is None:  # a VM created seconds ago may not be listed yet: ask again, never refuse for good
-        raise Unavailable(f"{request.hostname} is not a visible instance of the agent scale set (yet)",
-                          code="instance_not_visible", retry_after=NOT_VISIBLE_RETRY_AFTER_S)
-    if request.vm_id and instance.vm_id and request.vm_id != instance.vm_id.lower():
-        raise Forbidden(f"vm_id does not match instance {request.hostname}", code="vm_id_mismatch")
-    return instance
 
 
 def replaces_earlier(row: NodeRecord | None, request: JoinRequest, instance: Instance) -> bool:

@@ -1,38 +1,33 @@
-"""Join, leave and cluster registration: the use cases behind /api/join, /leave, /cluster.
+"""Join and cluster registration: the use cases behind /api/join/nonce, /api/join and /api/cluster.
 
 A join is attested (identity/attested.py): the document proves which VM is asking, and only
 the scale-set instance whose computer name is the hostname may join as it. The answer carries a
 new node credential, which leave, events and the status polls must present from then on.
+Leave (a node's own departure) is a drain like a scheduled event's: nodepool/drain/events.py.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from nodepool.core import audit
 from nodepool.core.audit import Actor, AuditEntry
 from nodepool.core.cluster import MASTER_RETRY_AFTER_S, RegisteredCluster
 from nodepool.core.errors import NodepoolError, Unavailable
+from nodepool.core.inputs import check_hostname
+from nodepool.core.instruments import NULL, Instruments
 from nodepool.core.k3s import BOOTSTRAP_SECRET_TYPE, KUBE_SYSTEM, bootstrap_secret_name, node_password_secret
 from nodepool.core.model import Caller
-from nodepool.core.ports import EventQueue, Kube, Registry
+from nodepool.core.ports import Kube, Registry
 from nodepool.core.records import JoinTokenRecord, NodeRecord
 from nodepool.core.rows import update_node
 from nodepool.core.trail import AuditTrail
-from nodepool.drain.state import DrainRequest
 from nodepool.identity.attested import AttestedJoin
-from nodepool.identity.guard import NodeClaim, NodeGuard
-from nodepool.identity.instances import InstanceDirectory
+from nodepool.identity.guard import NodeGuard
+from nodepool.identity.instances import InstanceDirectory, check_vm
 from nodepool.join.cluster import Registration
-from nodepool.join.request import (
-    BootstrapToken,
-    JoinRequest,
-    check_hostname,
-    check_instance,
-    join_response,
-    replaces_earlier,
-)
+from nodepool.join.request import BootstrapToken, JoinRequest, join_response, replaces_earlier
 
 log = logging.getLogger(__name__)
 MASTER = "_master"  # the nonce's "host" for the master VM: no agent hostname can take this form
@@ -44,7 +39,6 @@ class JoinPolicy:
     bootstrap_tokens: bool = True
     node_labels: tuple[str, ...] = ()
     node_taints: tuple[str, ...] = ()
-    leave_deadline_s: int = 90
     master_vm_id: str = ""  # NODEPOOL_MASTER_VM_ID: registrations must be attested by this VM
 
 
@@ -61,14 +55,14 @@ def revoke_unanswered_token(registry: Registry, kube: Kube, token_id: str) -> No
 
 class JoinService:
     def __init__(self, registry: Registry, instances: InstanceDirectory, cluster: RegisteredCluster,
-                 queue: EventQueue, policy: JoinPolicy, attest: AttestedJoin, guard: NodeGuard, trail: AuditTrail):
-        self.registry, self.instances, self.cluster, self.queue = registry, instances, cluster, queue
-        self.policy = policy
-        self.attest, self.guard, self.trail = attest, guard, trail
+                 policy: JoinPolicy, attest: AttestedJoin, guard: NodeGuard, trail: AuditTrail,
+                 telemetry: Instruments = NULL):
+        self.registry, self.instances, self.cluster, self.policy = registry, instances, cluster, policy
+        self.attest, self.guard, self.trail, self.telemetry = attest, guard, trail, telemetry
 
     def nonce(self, caller: Caller, hostname: str, now: datetime) -> dict:
         """A join challenge for a visible instance of the scale set (503 while it is not listed yet)."""
-        check_instance(JoinRequest(check_hostname(hostname)), self.instances.lookup(hostname, now))
+        self.instances.visible(check_hostname(hostname), now)
         return self.attest.issue_nonce(hostname, now)
 
     def master_nonce(self, caller: Caller, now: datetime) -> dict:
@@ -87,10 +81,17 @@ class JoinService:
                 "registered_at": now.isoformat()}
 
     def join(self, caller: Caller, request: JoinRequest, now: datetime) -> dict:
+        with self.telemetry.span("join", node=request.hostname, fresh=request.fresh):
+            answer = self._join(caller, request, now)
+        self.telemetry.add("nodepool.joins")
+        return answer
+
+    def _join(self, caller: Caller, request: JoinRequest, now: datetime) -> dict:
         cluster = self.cluster.info(now)
-        attested = self.attest.attest(request.hostname, request.attested,
-                                      lambda vm_id: self.instances.around(request.hostname, vm_id, now), now)
-        instance = check_instance(request, attested.instance)
+        claims = self.attest.verify(request.hostname, request.attested, now)
+        candidates = self.instances.around(request.hostname, claims.vm_id, now)
+        attested = self.attest.bind(claims, request.hostname, candidates, now)
+        instance = check_vm(request.hostname, attested.instance, request.vm_id)  # what the agent claimed, if anything
         request = replace(request, vm_id=instance.vm_id.lower())  # the attested vmId, whatever was claimed
         kube = self.cluster.kube(now)
         row = self.registry.node(request.hostname)
@@ -142,25 +143,3 @@ class JoinService:
     def node_labels(self, instance) -> list[str]:
         spot = ["kubernetes.azure.com/scalesetpriority=spot"] if instance.spot else []
         return [*self.policy.node_labels, *spot]
-
-    def leave(self, claim: NodeClaim, hostname: str, now: datetime) -> dict:
-        """Cordon, enqueue the drain, then mark the row: a failure before the mark is retried whole."""
-        node = self.guard.authenticate(claim, hostname, now)
-        self.cluster.info(now)
-        listed = self.instances.lookup(hostname, now, node.vm_id)
-        check_instance(JoinRequest(hostname, vm_id=node.vm_id.lower()), listed)
-        row = self.registry.node(hostname)
-        event_id = f"leave-{row.token_id if row and row.token_id else hostname}"
-        deadline = now + timedelta(seconds=self.policy.leave_deadline_s)
-        kube = self.cluster.kube(now)
-        if kube.node(hostname) is not None:
-            kube.patch_node(hostname, unschedulable=True)
-        self.queue.send(DrainRequest(hostname, event_id, "Leave", deadline, not_before=now).to_message())
-
-        def left(current: NodeRecord | None) -> NodeRecord:
-            return (current or NodeRecord.new(hostname)).left(event_id, deadline, now)
-
-        update_node(self.registry, hostname, left, current=row)
-        self.trail.record(node.actor, audit.LEAVE, hostname, event_id, now)
-        self.trail.record(node.actor, audit.CORDON, hostname, event_id, now)
-        return {"node": hostname, "event_id": event_id, "deadline": deadline.isoformat()}

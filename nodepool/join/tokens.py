@@ -11,7 +11,8 @@ from datetime import datetime
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import NodepoolError
 from nodepool.core.k3s import KUBE_SYSTEM, bootstrap_secret_name
-from nodepool.core.ports import Kube, NonceStore, Registry
+from nodepool.core.ports import Kube, Registry
+from nodepool.identity.ports import NonceStore
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from nodepool.core.labels import INSTANCE_ID_LABEL, parse_labels, parse_taints
 from nodepool.core.model import Instance, Node, ProviderClaim, Snapshot, Taint
-from nodepool.core.records import EventRecord, NodeRecord
+from nodepool.core.records import NodeRecord
+from nodepool.drain.state import EventRecord
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from nodepool.core.model import NodeState, Snapshot, same_scale_set
-from nodepool.core.ports import MAX_PEEK
 from nodepool.drain.state import NODE_EVENTS_QUEUE, POISON_QUEUE, node_of
 from nodepool.reconcile.plan import Observation, PoisonMessage, Policy, TickState
-from nodepool.reconcile.ports import ReconcilePorts
+from nodepool.reconcile.ports import MAX_PEEK, ReconcilePorts
 
 
 def observe(ports: ReconcilePorts, state: TickState, now: datetime, policy: Policy) -> Observation:

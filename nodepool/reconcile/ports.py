@@ -1,10 +1,34 @@
-"""What a reconcile tick talks to, bundled: the ports of nodepool.core.ports it needs."""
+"""What a reconcile tick talks to: its own state store and a peek at the drain queues, beside the
+shared ports (nodepool.core.ports), bundled as ReconcilePorts."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
-from nodepool.core.ports import Kube, QueuePeek, Registry, ScaleSet, TickStore
+from nodepool.core.ports import Kube, Registry, ScaleSet
 from nodepool.core.trail import AuditTrail
+from nodepool.reconcile.model import TickState
+
+
+class TickStore(Protocol):
+    """The reconcile timer's state: one row per cluster, with optimistic concurrency."""
+    def load(self) -> tuple[TickState, str | None]: ...  # (state, ETag); (TickState(), None) before the first save
+    def save(self, state: TickState, etag: str | None) -> str: ...  # Conflict when someone saved since `etag`
+
+
+MAX_PEEK = 32  # Queue Storage's most per peek
+
+
+@dataclass(frozen=True)
+class PeekedMessage:
+    message_id: str
+    inserted_at: datetime | None
+    body: dict | None  # None when the content is not a JSON object
+
+
+class QueuePeek(Protocol):
+    def peek(self, name: str, limit: int = MAX_PEEK) -> list[PeekedMessage]: ...  # nothing is dequeued
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,17 @@ Decisions, and why:
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
+from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.errors import Conflict, NodepoolError
+from nodepool.core.instruments import NULL, Instruments
 from nodepool.reconcile.apply import Applied, apply
 from nodepool.reconcile.observe import observe, probe
 from nodepool.reconcile.plan import Policy, TickState, plan
 from nodepool.reconcile.ports import ReconcilePorts
+from nodepool.status.decisions import DecisionLog, ticked
 
 log = logging.getLogger("nodepool.reconcile")
 
@@ -58,17 +59,28 @@ class TickReport:
     def log_fields(self) -> dict:
         return {f"reconcile_{k}": v for k, v in asdict(self).items()}
 
+    def reasons(self) -> list[str]:
+        return []  # the line says it all: planned, blocked, held
+
+    @property
+    def backed_off(self) -> dict[str, str]:
+        return {}  # reconcile backs no pool off: that is the autoscaler's
+
 
 class Reconciler:
     def __init__(self, ports: ReconcilePorts, policy: Policy, dry_run: bool = False,
-                 logger: logging.Logger = log, clock: Callable[[], float] = time.monotonic):
+                 logger: logging.Logger = log, clock: Clock = SYSTEM, decisions: DecisionLog | None = None,
+                 telemetry: Instruments = NULL):
         self.ports, self.policy, self.dry_run, self.log, self.clock = ports, policy, dry_run, logger, clock
+        self.decisions, self.telemetry = decisions, telemetry
 
     def tick(self, now: datetime) -> TickReport:
-        started = self.clock()
-        report = self._tick(now)
-        report = TickReport(**{**asdict(report), "dry_run": self.dry_run, "seconds": self.clock() - started})
+        started = self.clock.monotonic()
+        with self.telemetry.span("reconcile.tick"):
+            report = self._tick(now)
+        report = TickReport(**{**asdict(report), "dry_run": self.dry_run, "seconds": self.clock.monotonic() - started})
         self.log.info(report.line(), extra=report.log_fields())
+        ticked("reconcile", now, report, self.decisions, self.telemetry)
         return report
 
     def _tick(self, now: datetime) -> TickReport:

@@ -1,49 +1,18 @@
-"""The operator's view (GET /api/status): the pool at a glance, and each tick's decision recorded.
+"""The operator's view (GET /api/status): the pool at a glance, and the last ticks' decisions.
 
 Every part is read on its own: a part that cannot be read (no registered cluster, ARM or
 Kubernetes failing) is reported as {"unavailable": why} and the rest is still served.
 """
 from __future__ import annotations
 
-import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from nodepool.core.errors import NodepoolError
+from nodepool.autoscale.ports import PoolScaleSet
+from nodepool.core.errors import NodepoolError, Unavailable
 from nodepool.core.ports import Kube, Registry
-from nodepool.status.ports import DecisionLog
-
-log = logging.getLogger("nodepool.status")
-KINDS = ("reconcile", "autoscale")
-
-
-def decision_of(report) -> dict:
-    """A tick report (reconcile's TickReport or autoscale's AutoscaleReport) as a decision row."""
-    out = {"line": report.line(), "planned": dict(report.planned), "applied": report.applied,
-           "failed": report.failed, "blocked": report.blocked, "dry_run": report.dry_run}
-    reasons = [*getattr(report, "notes", ()), *getattr(report, "unplaced", ())]
-    reasons += [f"backed off {pool} ({code})" for pool, code in getattr(report, "backed_off", {}).items()]
-    return {**out, "reasons": reasons[:20]}
-
-
-class RecordedTicks:
-    """A reconciler or autoscaler whose every tick is also written to the decision log. A log that
-    cannot be written costs the record only, never the tick."""
-
-    def __init__(self, inner, decisions: DecisionLog, kind: str):
-        self.inner, self.decisions, self.kind = inner, decisions, kind
-
-    def tick(self, now: datetime):
-        report = self.inner.tick(now)
-        try:
-            self.decisions.record(self.kind, now, decision_of(report))
-        except NodepoolError as err:
-            log.warning("%s decision not recorded: %s", self.kind, err.code)
-        return report
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
+from nodepool.status.decisions import KINDS, DecisionLog
 
 
 def _part(read: Callable[[], object]) -> object:
@@ -53,15 +22,26 @@ def _part(read: Callable[[], object]) -> object:
         return {"unavailable": f"{err.code}: {err.message}"}
 
 
+def node_pools(pools: Sequence[tuple[str, PoolScaleSet]]) -> dict[str, str]:
+    """Node name -> pool, from each pool's scale-set listing; Unavailable when one cannot be read whole."""
+    out: dict[str, str] = {}
+    for pool, scaleset in pools:
+        listing = scaleset.instances()
+        if not listing.complete:
+            raise Unavailable(f"pool {pool}: {listing.error or 'listing incomplete'}", code="pool_listing_failed")
+        out.update({i.name: pool for i in listing.items})
+    return out
+
+
 class StatusService:
     def __init__(self, registry: Registry, kube: Callable[[datetime], Kube | None],
-                 pools: Callable[[], dict[str, str]], decisions: DecisionLog):
-        """`pools()` maps node name -> pool name from the scale sets' listings (raises when unreadable)."""
+                 pools: Sequence[tuple[str, PoolScaleSet]], decisions: DecisionLog):
+        """`pools`: (pool name, its scale set) of every pool the app manages."""
         self.registry, self.kube, self.pools, self.decisions = registry, kube, pools, decisions
 
     def view(self, now: datetime) -> dict:
         rows = self.registry.all_nodes()
-        pools = _part(self.pools)
+        pools = _part(lambda: node_pools(self.pools))
         kube = _part(lambda: self._kube_view(now))
         nodes = []
         for row in sorted(rows, key=lambda r: r.name):

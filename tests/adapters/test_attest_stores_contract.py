@@ -12,8 +12,8 @@ from nodepool.core.audit import Actor, AuditEntry
 from nodepool.core.errors import AlreadyExists, Conflict
 from nodepool.fakes.attest import FakeNodeCredentials, FakeNonceStore
 from nodepool.fakes.audit import FakeAuditLog
+from nodepool.identity import attestation as nonce
 from nodepool.identity import credential as node_credential
-from nodepool.identity import nonce
 from nodepool.settings import Settings
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)

@@ -8,7 +8,8 @@ from nodepool.adapters.registry import TableRegistry
 from nodepool.adapters.tables import Tables
 from nodepool.core.errors import AlreadyExists, Conflict
 from nodepool.core.model import NodeState
-from nodepool.core.records import ClusterInfo, EventRecord, JoinTokenRecord, NodeRecord
+from nodepool.core.records import ClusterInfo, JoinTokenRecord, NodeRecord
+from nodepool.drain.state import EventRecord
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.settings import Settings
 

@@ -28,7 +28,7 @@ import logging
 import time
 
 from nodepool.autoscale.model import Policy, Pool, Priority
-from nodepool.autoscale.observe import AutoscalePorts, PoolPort
+from nodepool.autoscale.ports import AutoscalePorts, PoolPort
 from nodepool.autoscale.tick import Autoscaler
 from nodepool.fakes.autoscale_store import FakeAutoscaleStore
 from tests.bench._autoscale_seed import CpuRule, SeedAutoscale

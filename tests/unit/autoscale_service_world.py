@@ -5,7 +5,7 @@ import logging
 from datetime import timedelta
 
 from nodepool.autoscale.model import NodeView, PodView, Policy, Pool
-from nodepool.autoscale.observe import AutoscalePorts, PoolPort
+from nodepool.autoscale.ports import AutoscalePorts, PoolPort
 from nodepool.autoscale.tick import Autoscaler
 from nodepool.core.trail import AuditTrail
 from nodepool.fakes.audit import FakeAuditLog

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.model import Caller, Role
 from nodepool.core.records import ClusterInfo
 from nodepool.core.trail import AuditTrail
+from nodepool.drain.events import EventsService
 from nodepool.fakes.attest import FakeAttestationVerifier, FakeNodeCredentials, FakeNonceStore
 from nodepool.fakes.audit import FakeAuditLog
+from nodepool.fakes.clock import ManualClock as FakeClock
 from nodepool.fakes.event_queue import FakeEventQueue
 from nodepool.fakes.kube import FakeKube
 from nodepool.fakes.registry import FakeRegistry
@@ -25,19 +27,11 @@ CA_HASH = "c" * 64
 AGENT = Caller(Role.AGENT, "agent-principal")
 
 
-class ManualClock:
-    """`now()` and `sleep()` for code that waits: sleeping just moves time forward."""
+class ManualClock(FakeClock):
+    """The fake clock, at NOW unless told otherwise: sleeping just moves time forward."""
 
     def __init__(self, start: datetime = NOW):
-        self.current = start
-        self.slept = 0.0
-
-    def now(self) -> datetime:
-        return self.current
-
-    def sleep(self, seconds: float) -> None:
-        self.slept += seconds
-        self.current += timedelta(seconds=seconds)
+        super().__init__(start)
 
 
 @dataclass
@@ -55,8 +49,9 @@ class Plane:
         self.credentials, self.audit_log = FakeNodeCredentials(), FakeAuditLog()
         self.attest = AttestedJoin(FakeAttestationVerifier(), FakeNonceStore(), self.credentials)
         self.guard, self.trail = NodeGuard(self.credentials), AuditTrail(self.audit_log)
-        self.joins = JoinService(self.registry, self.instances, self.cluster, self.queue, self.policy,
-                                 self.attest, self.guard, self.trail)
+        self.joins = JoinService(self.registry, self.instances, self.cluster, self.policy, self.attest, self.guard,
+                                 self.trail)
+        self.events = EventsService(self.registry, self.cluster, self.queue, self.instances, self.guard, self.trail)
         self.secrets: dict[str, str] = {}  # hostname -> the node credential its last join returned
 
     def attested(self, host: str, now: datetime = NOW, *, vm: str | None = None, **fields) -> JoinRequest:

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 from nodepool.core.k3s import node_password_secret
 from nodepool.core.labels import desired_labels
 from nodepool.core.model import Instance, Node, NodeState, Snapshot, Taint
-from nodepool.core.records import EventRecord, NodeRecord
+from nodepool.core.records import NodeRecord
+from nodepool.drain.state import EventRecord
 from nodepool.fakes.scaleset import FakeScaleSet
 from nodepool.reconcile.plan import (
     Baseline,

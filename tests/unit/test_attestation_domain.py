@@ -3,8 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from nodepool.identity.attestation import parse_time, signer_name_allowed
-from nodepool.identity.nonce import issue, well_formed
+from nodepool.identity.attestation import issue, parse_time, signer_name_allowed, well_formed
 
 SOVEREIGN = ("metadata.azure.com", "metadata.azure.us", "metadata.azure.cn")
 

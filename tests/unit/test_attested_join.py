@@ -30,9 +30,14 @@ def service():
 def joined(service, instance=A):
     """A whole attested join: attest, then adopt (what the join does once the rest succeeded)."""
     doc = document(instance.vm_id, nonce_for(service, instance.name))
-    attested = service.attest(instance.name, doc, lambda vm: POOL, LATER)
+    attested = attest(service, instance.name, doc, POOL, LATER)
     service.adopt(attested)
     return attested
+
+
+def attest(service, host, doc, pool, now):
+    """The join's two steps: the document verified (its nonce spent), then bound to `host`'s instance."""
+    return service.bind(service.verify(host, doc, now), host, pool, now)
 
 
 def nonce_for(service, host=A.name, now=NOW) -> str:
@@ -41,7 +46,7 @@ def nonce_for(service, host=A.name, now=NOW) -> str:
 
 def refusal(service, doc, host=A.name, now=LATER, pool=POOL) -> str:
     with pytest.raises(AttestationRefused) as err:
-        service.attest(host, doc, lambda vm: pool, now)
+        attest(service, host, doc, pool, now)
     return err.value.code
 
 
@@ -66,13 +71,13 @@ def test_every_attested_join_rotates_the_credential(service):
 
 def test_a_credential_minted_by_a_join_that_failed_later_does_not_replace_the_current_one(service):
     current = joined(service).credential
-    service.attest(A.name, document(A.vm_id, nonce_for(service)), lambda vm: POOL, LATER)  # never adopted
+    attest(service, A.name, document(A.vm_id, nonce_for(service)), POOL, LATER)  # never adopted
     assert service.authenticate(A.name, current).vm_id == A.vm_id
 
 
 def test_a_replayed_nonce_is_refused(service):
     doc = document(A.vm_id, nonce_for(service))
-    service.attest(A.name, doc, lambda vm: POOL, LATER)
+    attest(service, A.name, doc, POOL, LATER)
     assert refusal(service, doc) == att.NONCE_REPLAYED
 
 
@@ -132,7 +137,7 @@ def test_a_refused_document_spends_its_nonce(service):
 def test_a_forged_document_does_not_spend_the_nonce(service):
     nonce = nonce_for(service)
     assert refusal(service, document(A.vm_id, nonce, signed_by=untrusted_chain())) == att.CHAIN
-    assert service.attest(A.name, document(A.vm_id, nonce), lambda vm: POOL, LATER).instance == A
+    assert attest(service, A.name, document(A.vm_id, nonce), POOL, LATER).instance == A
 
 
 def test_every_forgery_is_refused_with_its_own_code(service):
@@ -147,7 +152,7 @@ def test_every_forgery_is_refused_with_its_own_code(service):
     }
     service.verifier = PkcsAttestationVerifier([chain().root, chain("metadata.evil.example").root])
     codes = {kind: refusal(service, doc) for kind, doc in forgeries.items()}
-    service.adopt(service.attest(A.name, genuine, lambda vm: POOL, LATER))
+    service.adopt(attest(service, A.name, genuine, POOL, LATER))
     codes["replayed nonce"] = refusal(service, genuine)
     assert len(set(codes.values())) == len(codes), codes
     assert set(service.credentials.rows) == {A.name}  # only the genuine join left a credential

@@ -8,7 +8,8 @@ import pytest
 from nodepool.core.audit import Actor, AuditEntry
 from nodepool.core.errors import Unavailable
 from nodepool.core.trail import AuditTrail
-from nodepool.drain.service import DrainPolicy, DrainService
+from nodepool.drain.evict import DrainPolicy
+from nodepool.drain.service import DrainService
 from nodepool.drain.state import DrainRequest
 from nodepool.fakes.audit import FakeAuditLog
 from nodepool.reconcile.actions import DeleteNode, LabelNode
@@ -22,7 +23,7 @@ def test_a_drain_is_audited_once_with_the_node_delete_it_made():
     plane.register_master()
     host = plane.hostnames()[0]
     plane.kube.add_node(host)
-    drains = DrainService(plane.registry, plane.cluster, DrainPolicy(), now=clock.now, sleep=clock.sleep,
+    drains = DrainService(plane.registry, plane.cluster, DrainPolicy(), clock,
                           trail=plane.trail)
     request = DrainRequest(host, "E1", "Preempt", NOW + timedelta(seconds=30))
     drains.drain(request)
@@ -37,7 +38,7 @@ def test_a_drain_of_a_node_already_gone_audits_no_node_delete():
     plane, clock = Plane(), ManualClock()
     plane.register_master()
     host = plane.hostnames()[0]  # no Node in Kubernetes: it left already (or never registered)
-    drains = DrainService(plane.registry, plane.cluster, DrainPolicy(), now=clock.now, sleep=clock.sleep,
+    drains = DrainService(plane.registry, plane.cluster, DrainPolicy(), clock,
                           trail=plane.trail)
     drains.drain(DrainRequest(host, "E1", "Preempt", NOW + timedelta(seconds=30)))
     assert plane.audit_log.actions() == [("drain", host)]

@@ -1,3 +1,4 @@
+
 """The autoscaler's Preempt notices (events table) and scale-down drains (cordon + drain queue) over fakes,
 and its wiring in the composition root."""
 import json
@@ -9,15 +10,15 @@ from nodepool import wiring
 from nodepool.autoscale.drain_path import EventTablePreemptNotices, QueuedScaleDownDrains
 from nodepool.core.errors import Unavailable
 from nodepool.core.model import NodeState
-from nodepool.core.records import EventRecord, NodeRecord
-from nodepool.drain.state import DrainRequest
+from nodepool.core.records import NodeRecord
+from nodepool.drain.state import DrainRequest, EventRecord
 from nodepool.fakes.autoscale_scaleset import FakePoolScaleSet
 from nodepool.fakes.autoscale_store import FakeAutoscaleStore
 from nodepool.fakes.event_queue import FakeEventQueue
 from nodepool.fakes.kube import FakeKube
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.settings import Settings
-from tests.unit.fakes_world import NOW
+from tests.unit.fakes_world import NOW, ManualClock
 
 TIMEOUT = timedelta(minutes=10)
 
@@ -95,9 +96,11 @@ def test_the_wired_autoscaler_without_a_registered_cluster_does_nothing():
     env = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "NODEPOOL_AUTOSCALE_ENABLED": "true",
            "NODEPOOL_AUTOSCALE_POOLS": json.dumps(pools)}
     sets = {}
-    services = wiring.Services(Settings.from_env(env), registry=FakeRegistry(), queue=FakeEventQueue(),
-                                  pool_scaleset=lambda name: sets.setdefault(name, FakePoolScaleSet(name, 1)),
-                                  autoscale_store=FakeAutoscaleStore())
+    services = wiring.Services(Settings.from_env(env), clock=ManualClock(NOW),
+                               registry=FakeRegistry(), queue=FakeEventQueue(),
+                               pool_scaleset=lambda name: sets.setdefault(name, FakePoolScaleSet(name, 1)),
+                               autoscale_store=FakeAutoscaleStore())
     report = services.autoscaler(NOW).tick(NOW)
     assert report.blocked and "no registered cluster" in report.blocked
-    assert list(sets) == ["agents"] and services.autoscaler(NOW) is services.autoscaler(NOW)
+    assert list(sets) == ["agents"]
+    assert services.autoscaler(NOW).memory is services.autoscaler(NOW).memory  # a dry run's state lasts the worker

@@ -5,7 +5,7 @@ import pytest
 
 from nodepool.core.errors import Unavailable
 from nodepool.core.model import NodeState
-from nodepool.drain.service import FINAL_WRITE_BUDGET_S, Drainer, DrainPolicy
+from nodepool.drain.evict import FINAL_WRITE_BUDGET_S, Drainer, DrainPolicy
 from nodepool.drain.state import DrainRequest
 from tests.unit.fakes_world import NOW, ManualClock, Plane
 
@@ -27,7 +27,7 @@ def storage_failing_final_writes(plane: Plane, monkeypatch, times: int) -> list[
 
 
 def drain(plane: Plane, clock: ManualClock) -> dict:
-    drainer = Drainer(plane.registry, plane.kube, DrainPolicy(), clock.now, clock.sleep)
+    drainer = Drainer(plane.registry, plane.kube, DrainPolicy(), clock)
     return drainer.drain(DrainRequest(NODE, "E1", "Preempt", NOW + timedelta(seconds=30)))
 
 

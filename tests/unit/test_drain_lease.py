@@ -4,12 +4,11 @@ from datetime import timedelta
 import pytest
 
 from nodepool.core.model import NodeState
-from nodepool.core.records import EventRecord
-from nodepool.drain import lease as L
-from nodepool.drain.claim import Lease, LeaseLost
+from nodepool.drain import state as L
 from nodepool.drain.events import QUEUE_DELAY_MAX_S, record_events
-from nodepool.drain.service import DrainPolicy, DrainService
-from nodepool.drain.state import DrainRequest
+from nodepool.drain.evict import DrainPolicy
+from nodepool.drain.service import DrainService, Lease, LeaseLost
+from nodepool.drain.state import DrainRequest, EventRecord
 from tests.unit.fakes_world import NOW, ManualClock, Plane
 from tests.unit.test_events_service import event, report
 
@@ -41,7 +40,7 @@ def reported(plane: Plane, starter=None, at=NOW) -> dict:
 
 
 def service(plane: Plane, clock: ManualClock) -> DrainService:
-    return DrainService(plane.registry, plane.cluster, DrainPolicy(), clock.now, clock.sleep)
+    return DrainService(plane.registry, plane.cluster, DrainPolicy(), clock)
 
 
 def test_decide_by_status_and_lease():

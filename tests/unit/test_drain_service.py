@@ -5,7 +5,7 @@ import pytest
 
 from nodepool.core.errors import Unavailable
 from nodepool.core.model import NodeState
-from nodepool.drain.service import Drainer, DrainPolicy
+from nodepool.drain.evict import Drainer, DrainPolicy
 from nodepool.drain.state import DrainRequest
 from tests.unit.fakes_world import NOW, ManualClock, Plane
 
@@ -22,7 +22,7 @@ def plane():
 
 def drain(plane: Plane, kind="Preempt", notice_s=30, event_id="E1", clock=None, **policy) -> dict:
     clock = clock or ManualClock()
-    drainer = Drainer(plane.registry, plane.kube, DrainPolicy(**policy), clock.now, clock.sleep)
+    drainer = Drainer(plane.registry, plane.kube, DrainPolicy(**policy), clock)
     return drainer.drain(DrainRequest(NODE, event_id, kind, NOW + timedelta(seconds=notice_s)))
 
 

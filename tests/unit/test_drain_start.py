@@ -2,9 +2,9 @@
 import threading
 from datetime import timedelta
 
-from nodepool.drain.start import URGENT_S, DrainStarter
+from nodepool.drain.service import URGENT_S, DrainStarter
 from nodepool.drain.state import DrainRequest
-from tests.unit.fakes_world import NOW
+from tests.unit.fakes_world import NOW, ManualClock
 
 
 def test_urgent_drains_have_their_own_threads_and_a_failure_kills_no_pool():
@@ -19,7 +19,7 @@ def test_urgent_drains_have_their_own_threads_and_a_failure_kills_no_pool():
             raise RuntimeError("kube down")
         return {}
 
-    starter = DrainStarter(drain, workers=4, now=lambda: NOW)  # 4 urgent threads, 1 patient
+    starter = DrainStarter(drain, workers=4, clock=ManualClock(NOW))  # 4 urgent threads, 1 patient
     far, near = NOW + timedelta(seconds=URGENT_S + 15), NOW + timedelta(seconds=3)
     starter.start(DrainRequest("patient", "E1", "Preempt", far))
     starter.start(DrainRequest("broken", "E2", "Preempt", near))

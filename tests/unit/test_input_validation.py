@@ -6,9 +6,10 @@ import pytest
 
 from functions.http import status_of
 from nodepool.core.errors import InvalidInput
+from nodepool.core.inputs import MAX_DEPTH, check_depth, parse_json
 from nodepool.drain.events import record_events
 from nodepool.drain.report import EventReport, parse_not_before
-from nodepool.join.request import MAX_DEPTH, JoinRequest, check_depth, parse_json
+from nodepool.join.request import JoinRequest
 from tests.unit.fakes_world import NOW, Plane
 from tests.unit.test_events_service import event, report
 

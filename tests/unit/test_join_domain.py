@@ -8,8 +8,9 @@ import pytest
 from nodepool.core.errors import Forbidden, InvalidInput, Unavailable
 from nodepool.core.model import Instance, NodeState
 from nodepool.core.records import NodeRecord
+from nodepool.identity.instances import check_vm
 from nodepool.join.cluster import Registration
-from nodepool.join.request import BootstrapToken, JoinRequest, check_instance, replaces_earlier
+from nodepool.join.request import BootstrapToken, JoinRequest, replaces_earlier
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -46,11 +47,10 @@ def test_bootstrap_token_matches_what_k3s_token_create_writes():
 
 
 def test_an_unknown_instance_is_not_visible_yet_and_a_wrong_vm_id_is_forbidden():
-    request = JoinRequest("agent000001", vm_id="vm-b")
     with pytest.raises(Unavailable) as unknown:  # a VM created seconds ago: ask again after Retry-After
-        check_instance(request, None)
+        check_vm("agent000001", None, "vm-b")
     with pytest.raises(Forbidden) as mismatch:
-        check_instance(request, Instance("1", "agent000001", vm_id="vm-a"))
+        check_vm("agent000001", Instance("1", "agent000001", vm_id="vm-a"), "VM-B")
     assert (unknown.value.code, unknown.value.retry_after) == ("instance_not_visible", 10)
     assert mismatch.value.code == "vm_id_mismatch"
 

@@ -116,7 +116,7 @@ def test_leave_cordons_enqueues_a_drain_and_marks_the_row(plane):
     host = plane.hostnames()[1]
     plane.kube.add_node(host)
     plane.join(host)
-    answer = plane.joins.leave(plane.claim(host), host, NOW)
+    answer = plane.events.leave(plane.claim(host), host, NOW)
     assert plane.kube.node(host).unschedulable
     [message] = plane.queue.messages
     assert message == {"node": host, "event_id": answer["event_id"], "type": "Leave",
@@ -129,9 +129,9 @@ def test_leave_whose_enqueue_fails_leaves_the_row_alone_for_the_retry(plane):
     plane.join(host)
     plane.queue.fail_next(Unavailable("queue down"))
     with pytest.raises(Unavailable):
-        plane.joins.leave(plane.claim(host), host, NOW)
+        plane.events.leave(plane.claim(host), host, NOW)
     assert plane.registry.node(host).state is NodeState.JOINING
-    plane.joins.leave(plane.claim(host), host, NOW)
+    plane.events.leave(plane.claim(host), host, NOW)
     assert plane.registry.node(host).state is NodeState.LEFT and len(plane.queue.messages) == 1
 
 

@@ -3,9 +3,9 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.core.lifecycle import TRANSITIONS, IllegalTransition
+from nodepool.core.errors import IllegalTransition
 from nodepool.core.model import NodeState as S
-from nodepool.core.records import NodeRecord
+from nodepool.core.records import TRANSITIONS, NodeRecord
 from tests.unit.fakes_world import NOW
 
 ALL = set(S)

@@ -6,8 +6,6 @@ import pytest
 
 from nodepool.core.errors import Forbidden, Unauthenticated, Unavailable
 from nodepool.core.model import Caller, NodeState, Role
-from nodepool.core.rows import NodeDirectory
-from nodepool.drain.events import EventsService
 from nodepool.drain.report import EventReport
 from nodepool.fakes.attest import FakeAttestationVerifier
 from nodepool.identity import attestation as att
@@ -17,6 +15,7 @@ from nodepool.join.cluster import Registration
 from nodepool.join.request import JoinRequest
 from nodepool.join.service import MASTER, JoinPolicy
 from nodepool.join.tokens import TokenCleaner
+from nodepool.status.nodes import NodeDirectory
 from tests.unit.fakes_world import AGENT, NOW, Plane
 
 NOT_BEFORE = "Wed, 25 Nov 2026 12:00:30 GMT"
@@ -31,8 +30,6 @@ def plane():
     plane.a, plane.b = plane.hostnames()[:2]
     plane.join(plane.a)
     plane.join(plane.b)
-    plane.events = EventsService(plane.registry, plane.cluster, plane.queue, plane.instances, plane.scaleset,
-                                 plane.guard, plane.trail)
     return plane
 
 
@@ -80,7 +77,7 @@ def test_a_join_without_a_document_or_with_a_forged_one_is_refused(plane):
 def test_leave_and_events_for_b_with_a_credential_are_refused_and_write_nothing(plane):
     a_claim = plane.claim(plane.b, plane.secrets[plane.a])
     with pytest.raises(Forbidden):
-        plane.joins.leave(a_claim, plane.b, NOW)
+        plane.events.leave(a_claim, plane.b, NOW)
     for status in ("Scheduled", "Started"):
         with pytest.raises(Forbidden):
             plane.events.record(preempt(plane.b, "agents_1", status=status), NOW, a_claim)
@@ -93,8 +90,8 @@ def test_a_re_join_rotates_the_credential_and_the_old_one_stops_working(plane):
     plane.join(plane.a, fresh=True)  # a reimaged disk re-attests
     assert plane.secrets[plane.a] != old
     with pytest.raises(Forbidden):
-        plane.joins.leave(plane.claim(plane.a, old), plane.a, NOW)
-    assert plane.joins.leave(plane.claim(plane.a), plane.a, NOW)["node"] == plane.a
+        plane.events.leave(plane.claim(plane.a, old), plane.a, NOW)
+    assert plane.events.leave(plane.claim(plane.a), plane.a, NOW)["node"] == plane.a
 
 
 def test_the_event_path_reads_the_credential_once_then_checks_it_in_process(plane):
@@ -108,7 +105,7 @@ def test_the_event_path_reads_the_credential_once_then_checks_it_in_process(plan
 
 def test_every_control_action_is_audited_with_who_and_why(plane):
     plane.events.record(preempt(plane.a, "agents_0"), NOW, plane.claim(plane.a))
-    plane.joins.leave(plane.claim(plane.b), plane.b, NOW)
+    plane.events.leave(plane.claim(plane.b), plane.b, NOW)
     actions = plane.audit_log.actions()
     assert actions[:3] == [("join", plane.a), ("token_mint", plane.a), ("join", plane.b)]
     assert ("cordon", plane.a) in actions and ("leave", plane.b) in actions and ("cordon", plane.b) in actions

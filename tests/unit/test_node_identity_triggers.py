@@ -1,3 +1,4 @@
+
 """The triggers over wired fakes: the nonce, the attested join, then X-Node-Credential on events,
 leave and the status poll; each trigger verifies, parses and calls one service."""
 import json
@@ -9,7 +10,6 @@ from functions.http_events import post_events
 from functions.http_join import post_join, post_join_nonce, post_leave
 from functions.http_nodes import audit, node
 from nodepool import wiring
-from nodepool.core.clock import utcnow
 from nodepool.core.model import Role
 from nodepool.fakes.attest import FakeAttestationVerifier, FakeNodeCredentials, FakeNonceStore
 from nodepool.fakes.audit import FakeAuditLog
@@ -19,23 +19,25 @@ from nodepool.fakes.kube import FakeKube
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.fakes.scaleset import FakeScaleSet
 from nodepool.settings import Settings
-from tests.unit.fakes_world import Plane
+from tests.unit.fakes_world import NOW, ManualClock, Plane
 
 APP = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "NODEPOOL_TENANT_ID": "t", "AZURE_SUBSCRIPTION_ID": "s",
        "NODEPOOL_RESOURCE_GROUP": "rg"}
 
 
 @pytest.fixture
-def app(monkeypatch):
+def app():
     identity, kube, scaleset = FakeIdentity(), FakeKube(), FakeScaleSet("agents", capacity=2)
-    services = wiring.Services(Settings.from_env(APP), registry=FakeRegistry(), scaleset=scaleset,
-                                  identity=identity, queue=FakeEventQueue(), kube_for=lambda cluster: kube,
-                                  verifier=FakeAttestationVerifier("s"), nonces=FakeNonceStore(),
-                                  credentials=FakeNodeCredentials(), audit=FakeAuditLog())
+    services = wiring.Services(Settings.from_env(APP), clock=ManualClock(NOW),
+                               registry=FakeRegistry(), scaleset=scaleset,
+                               identity=identity, queue=FakeEventQueue(), kube_for=lambda cluster: kube,
+                               verifier=FakeAttestationVerifier("s"), nonces=FakeNonceStore(),
+                               credentials=FakeNodeCredentials(), audit=FakeAuditLog())
     Plane(registry=services.registry).register_master()
-    monkeypatch.setattr(wiring, "_services", services)
     services.fake_identity = identity
-    return services
+    wiring.install(services)
+    yield services
+    wiring.reset()
 
 
 def call(trigger, method: str, url: str, body=None, credential: str | None = None, who=Role.AGENT, app=None,
@@ -53,7 +55,7 @@ def joined(app, host: str) -> str:
     status, challenge = call(post_join_nonce, "POST", "/api/join/nonce", {"hostname": host}, app=app)
     assert status == 200, challenge
     vm_id = next(i.vm_id for i in app.scaleset.instances().items if i.name == host)
-    document = FakeAttestationVerifier.document(vm_id, challenge["nonce"], utcnow())
+    document = FakeAttestationVerifier.document(vm_id, challenge["nonce"], NOW)
     status, answer = call(post_join, "POST", "/api/join", {"hostname": host, "attested": document}, app=app)
     assert status == 200, answer
     return answer["node_credential"]

@@ -2,8 +2,8 @@
 import pytest
 
 from nodepool.core.errors import InvalidInput
-from nodepool.core.rows import MAX_TOKEN, NodeDirectory
 from nodepool.fakes.registry import FakeRegistry
+from nodepool.status.nodes import MAX_TOKEN, NodeDirectory
 
 
 @pytest.mark.parametrize("token", ["", "x" * (MAX_TOKEN + 1), "a\x00b", "a\nb", "a b", "\u00e9:x", "\ud800"])

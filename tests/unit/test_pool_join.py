@@ -3,7 +3,6 @@ import pytest
 
 from nodepool.core.errors import Forbidden, Unavailable
 from nodepool.core.model import NodeState
-from nodepool.drain.events import EventsService
 from nodepool.fakes.scaleset import FakeScaleSet
 from nodepool.identity.attestation import AttestationRefused
 from tests.unit.fakes_world import AGENT, NOW, Plane
@@ -16,8 +15,6 @@ def plane():
     plane.register_master()
     plane.fallback = plane.pools[0].instances().items[0]
     plane.kube.add_node(plane.fallback.name)
-    plane.events = EventsService(plane.registry, plane.cluster, plane.queue, plane.instances, plane.scaleset,
-                                 plane.guard, plane.trail)
     return plane
 
 

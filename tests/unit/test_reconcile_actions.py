@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 
 from nodepool.core.model import NodeState, Taint
-from nodepool.core.records import EventRecord
+from nodepool.drain.state import EventRecord
 from nodepool.reconcile.plan import Baseline, PoisonMessage, TickState, UnjoinedVm
 from tests.unit.reconcile_world import NOW, POLICY, World, ago, instance, kinds, name, node, row
 

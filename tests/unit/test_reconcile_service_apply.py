@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 from nodepool.core.k3s import node_password_secret
 from nodepool.core.model import Instance, NodeState, Taint
-from nodepool.core.records import EventRecord, NodeRecord
+from nodepool.core.records import NodeRecord
+from nodepool.drain.state import EventRecord
 from nodepool.reconcile.apply import apply
 from nodepool.reconcile.plan import MarkReady, MarkStale, RemoveRow
 from tests.unit.reconcile_pool import POLICY, Pool

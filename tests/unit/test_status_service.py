@@ -1,8 +1,12 @@
+
 """GET /api/status's service over fakes: each part read on its own, a missing part said, decisions recorded."""
 from __future__ import annotations
 
+import logging
+
 from nodepool import wiring
 from nodepool.core.errors import Unavailable
+from nodepool.core.instruments import NULL
 from nodepool.fakes.audit import FakeAuditLog
 from nodepool.fakes.decisions import FakeDecisionLog
 from nodepool.fakes.event_queue import FakeEventQueue
@@ -11,9 +15,11 @@ from nodepool.fakes.queues import FakeQueues
 from nodepool.fakes.registry import FakeRegistry
 from nodepool.fakes.scaleset import FakeScaleSet
 from nodepool.fakes.tickstate import FakeTickStore
+from nodepool.reconcile.tick import TickReport
 from nodepool.settings import Settings
-from nodepool.status.service import RecordedTicks, StatusService
-from tests.unit.fakes_world import NOW, Plane
+from nodepool.status.decisions import ticked
+from nodepool.status.service import StatusService
+from tests.unit.fakes_world import NOW, ManualClock, Plane
 from tests.unit.test_wiring import APP
 
 
@@ -34,7 +40,7 @@ def test_nodes_carry_pool_ready_and_pods_and_pending_pods_are_counted():
     plane.kube.add_pods(None, 2)  # pending: no node
     log = FakeDecisionLog()
     log.record("reconcile", NOW, {"line": "reconcile tick: planned nothing", "reasons": []})
-    view = StatusService(plane.registry, lambda now: plane.kube, lambda: {n: "spot" for n in names}, log).view(NOW)
+    view = StatusService(plane.registry, lambda now: plane.kube, [("spot", plane.scaleset)], log).view(NOW)
     by_name = {n["name"]: n for n in view["nodes"]}
     assert sorted(by_name) == sorted(names)
     assert by_name[names[0]]["pool"] == "spot" and by_name[names[0]]["ready"] == "True"
@@ -49,10 +55,9 @@ def test_nodes_carry_pool_ready_and_pods_and_pending_pods_are_counted():
 def test_a_part_that_cannot_be_read_is_named_and_the_rest_still_served():
     plane, names = joined_plane()
 
-    def no_pools():
-        raise Unavailable("pool spot: ARM 503", code="pool_listing_failed")
+    plane.scaleset.fail_listing_after = 1  # ARM's second page fails: no node can be placed in a pool
 
-    view = StatusService(plane.registry, lambda now: None, no_pools, FakeDecisionLog()).view(NOW)
+    view = StatusService(plane.registry, lambda now: None, [("spot", plane.scaleset)], FakeDecisionLog()).view(NOW)
     assert len(view["nodes"]) == 3 and view["pools"] == {"unknown": 3}
     assert "pool_listing_failed" in view["pools_unavailable"]
     assert "master has not registered" in view["kubernetes"]["unavailable"]
@@ -60,23 +65,21 @@ def test_a_part_that_cannot_be_read_is_named_and_the_rest_still_served():
 
 def test_every_reconcile_tick_through_the_wiring_is_recorded_with_its_plan():
     registry, log = FakeRegistry(), FakeDecisionLog()
-    services = wiring.Services(Settings.from_env(APP), registry=registry, scaleset=FakeScaleSet(capacity=2),
-                                  queue=FakeEventQueue(), peek=FakeQueues(), tick_store=FakeTickStore(),
-                                  kube_for=lambda cluster: FakeKube(), decisions=log, audit=FakeAuditLog())
+    services = wiring.Services(Settings.from_env(APP), clock=ManualClock(NOW),
+                               registry=registry, scaleset=FakeScaleSet(capacity=2),
+                               queue=FakeEventQueue(), peek=FakeQueues(), tick_store=FakeTickStore(),
+                               kube_for=lambda cluster: FakeKube(), decisions=log, audit=FakeAuditLog())
     report = services.reconciler(NOW).tick(NOW)
     [row] = log.recent("reconcile")
     assert row["line"] == report.line() and row["at"] == NOW.isoformat()
     assert row["blocked"] == report.blocked  # no cluster registered: the tick says why it did nothing
 
 
-def test_a_decision_log_that_fails_costs_the_record_not_the_tick():
+def test_a_decision_log_that_fails_costs_the_record_not_the_tick(caplog):
     class Broken:
         def record(self, *a):
             raise Unavailable("table down")
 
-    class Tick:
-        def tick(self, now):
-            from nodepool.reconcile.tick import TickReport
-            return TickReport(planned={"delete_node": 1}, applied=1)
-
-    assert RecordedTicks(Tick(), Broken(), "reconcile").tick(NOW).applied == 1
+    with caplog.at_level(logging.WARNING, logger="nodepool.status"):
+        ticked("reconcile", NOW, TickReport(planned={"delete_node": 1}, applied=1), Broken(), NULL)
+    assert [r.getMessage() for r in caplog.records] == ["reconcile decision not recorded: unavailable"]

@@ -1,3 +1,4 @@
+
 """Telemetry wired at the service boundaries: the wired services' calls make the spans and metrics
 of nodepool/telemetry.py, checked with OpenTelemetry's in-memory exporter and reader."""
 from __future__ import annotations
@@ -14,7 +15,7 @@ from nodepool.fakes.scaleset import FakeScaleSet
 from nodepool.fakes.tickstate import FakeTickStore
 from nodepool.identity.guard import NodeClaim
 from nodepool.settings import Settings
-from tests.unit.fakes_world import AGENT, NOW, Plane
+from tests.unit.fakes_world import AGENT, NOW, ManualClock, Plane
 from tests.unit.test_telemetry import _points, otel  # noqa: F401  (the fixture)
 from tests.unit.test_wiring import APP, joined, preempt
 
@@ -22,18 +23,19 @@ from tests.unit.test_wiring import APP, joined, preempt
 def joined_and_preempted(telemetry):
     """One node joins (attested), its Node registers, a Preempt is reported; the drain it started has finished."""
     kube, scaleset = FakeKube(), FakeScaleSet("agents", capacity=2)
-    services = wiring.Services(Settings.from_env(APP), registry=FakeRegistry(), scaleset=scaleset,
-                                  queue=FakeEventQueue(), peek=FakeQueues(), tick_store=FakeTickStore(),
-                                  kube_for=lambda cluster: kube, decisions=FakeDecisionLog(), telemetry=telemetry,
-                                  verifier=FakeAttestationVerifier(APP["AZURE_SUBSCRIPTION_ID"]),
-                                  nonces=FakeNonceStore(), credentials=FakeNodeCredentials(), audit=FakeAuditLog())
+    services = wiring.Services(Settings.from_env(APP), clock=ManualClock(NOW),
+                               registry=FakeRegistry(), scaleset=scaleset,
+                               queue=FakeEventQueue(), peek=FakeQueues(), tick_store=FakeTickStore(),
+                               kube_for=lambda cluster: kube, decisions=FakeDecisionLog(), telemetry=telemetry,
+                               verifier=FakeAttestationVerifier(APP["AZURE_SUBSCRIPTION_ID"]),
+                               nonces=FakeNonceStore(), credentials=FakeNodeCredentials(), audit=FakeAuditLog())
     Plane(registry=services.registry).register_master()
     [instance, _] = scaleset.instances().items
     hosts = [instance.name]
     credential = joined(services, instance.name, instance.vm_id)
     kube.add_node(hosts[0])
     services.events.record(preempt(hosts[0], "agents_0"), NOW, NodeClaim(AGENT, credential))
-    services.drain_starter.shutdown()  # the in-process drain (started by the event) did the work
+    services.drains.shutdown()  # the in-process drain (started by the event) did the work
     return services, hosts
 
 

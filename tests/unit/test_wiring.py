@@ -1,3 +1,4 @@
+
 """The composition root over fakes (typed overrides), and settings checked at start-up."""
 from datetime import timedelta
 
@@ -7,8 +8,15 @@ import pytest
 from functions.http import status_of
 from functions.http_health import healthz
 from nodepool import wiring
-from nodepool.core.errors import AlreadyExists, Forbidden, InvalidInput, NotFound, Throttled, Unavailable
-from nodepool.core.lifecycle import IllegalTransition
+from nodepool.core.errors import (
+    AlreadyExists,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    Throttled,
+    Unavailable,
+)
 from nodepool.core.model import NodeState
 from nodepool.drain.report import EventReport
 from nodepool.fakes.attest import FakeAttestationVerifier, FakeNodeCredentials, FakeNonceStore
@@ -20,7 +28,7 @@ from nodepool.fakes.scaleset import FakeScaleSet
 from nodepool.identity.guard import NodeClaim
 from nodepool.join.request import JoinRequest
 from nodepool.settings import InvalidSettings, Settings
-from tests.unit.fakes_world import AGENT, NOW, Plane
+from tests.unit.fakes_world import AGENT, NOW, ManualClock, Plane
 
 STORAGE = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
 APP = {**STORAGE, "NODEPOOL_TENANT_ID": "t", "AZURE_SUBSCRIPTION_ID": "s", "NODEPOOL_RESOURCE_GROUP": "rg"}
@@ -33,11 +41,11 @@ def preempt(host: str, *resources: str) -> EventReport:
 
 
 def wired(scaleset: FakeScaleSet, kube: FakeKube) -> wiring.Services:
-    return wiring.Services(Settings.from_env({**APP, "NODEPOOL_SCALE_SET": scaleset.name}),
-                              registry=FakeRegistry(), scaleset=scaleset, queue=FakeEventQueue(),
-                              kube_for=lambda cluster: kube,
-                              verifier=FakeAttestationVerifier(APP["AZURE_SUBSCRIPTION_ID"]),
-                              nonces=FakeNonceStore(), credentials=FakeNodeCredentials(), audit=FakeAuditLog())
+    return wiring.Services(Settings.from_env({**APP, "NODEPOOL_SCALE_SET": scaleset.name}), clock=ManualClock(NOW),
+                           registry=FakeRegistry(), scaleset=scaleset, queue=FakeEventQueue(),
+                           kube_for=lambda cluster: kube,
+                           verifier=FakeAttestationVerifier(APP["AZURE_SUBSCRIPTION_ID"]),
+                           nonces=FakeNonceStore(), credentials=FakeNodeCredentials(), audit=FakeAuditLog())
 
 
 def joined(services: wiring.Services, host: str, vm_id: str) -> str:
@@ -57,7 +65,7 @@ def test_events_match_the_vm_name_whatever_its_case_through_the_wired_services()
     credential = joined(services, host, instance.vm_id)
     answer = services.events.record(preempt(host, "K3sAgents_0"), NOW, NodeClaim(AGENT, credential))
     assert answer["ignored"] == 0 and [e["event_id"] for e in answer["events"]] == ["E1"]
-    services.drain_starter.shutdown()  # the wired services start the drain at once, in-process
+    services.drains.shutdown()  # the wired services start the drain at once, in-process
     assert [w for w in kube.writes if w[0].endswith("_node")] == [("patch_node", host), ("delete_node", host)]
     assert services.registry.node(host).state is NodeState.DELETED
     assert services.registry.event(host, "E1").status == "done"

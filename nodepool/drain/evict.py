@@ -1,0 +1,152 @@
+"""The eviction loop: evict (never plain delete) until the Node is empty or out of time.
+
+Time comes from drain/budget.py: the cutoff and each pod's grace period from the notice left; past
+the cutoff the Node is deleted at once (for an event that takes the VM away) so the scheduler moves
+what is left. Kubernetes API faults are retried until the cutoff; after that the error propagates and
+the queue redelivers the message. Who may drain (the lease) is drain/service.py's.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nodepool.core.clock import Clock
+from nodepool.core.errors import TransientError
+from nodepool.core.k3s import KUBE_SYSTEM, node_password_secret
+from nodepool.core.model import Pod
+from nodepool.core.ports import Kube, Registry
+from nodepool.core.records import NodeRecord
+from nodepool.core.rows import update_node
+from nodepool.drain.budget import DrainPod, budget, plan_pass
+from nodepool.drain.report import NODE_REMOVING_TYPES
+from nodepool.drain.state import DrainRequest
+
+if TYPE_CHECKING:
+    from nodepool.drain.service import Lease
+
+log = logging.getLogger(__name__)
+BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 1.0  # between eviction passes; back to the first after progress
+FINAL_WRITE_BUDGET_S = 30.0  # a storage restart's length; the queue redelivers after that
+PARALLEL_EVICTIONS = 4  # per drain: 20 pods go out in five round trips, not twenty
+EVICTION_THREADS = 32  # shared by all drains of this process: a mass eviction must not starve HTTP
+_evictions: ThreadPoolExecutor | None = None
+_evictions_lock = threading.Lock()
+
+
+def _eviction_pool() -> ThreadPoolExecutor:
+    global _evictions
+    with _evictions_lock:
+        if _evictions is None:
+            _evictions = ThreadPoolExecutor(EVICTION_THREADS, thread_name_prefix="evict")
+        return _evictions
+
+
+@dataclass(frozen=True)
+class DrainPolicy:
+    margin_s: float = 5.0  # the most the budget keeps back before the deadline (the reserve's cap)
+    force_delete: bool = False
+    pod_grace_s: int = 30  # the longest grace period a drain gives a pod
+
+
+def evictable(pod: Pod) -> bool:
+    """DaemonSet and mirror pods stay (kubectl drain skips them too); finished pods do not count."""
+    return not (pod.daemonset or pod.mirror or pod.phase in ("Succeeded", "Failed") or pod.terminating)
+
+
+class Drainer:
+    def __init__(self, registry: Registry, kube: Kube, policy: DrainPolicy, clock: Clock):
+        self.registry, self.kube, self.policy, self.clock = registry, kube, policy, clock
+
+    def drain(self, request: DrainRequest, lease: Lease | None = None) -> dict:
+        """With a `lease` (the event row's), only the holder writes the outcome; without, the
+        registry row remembers a finished drain."""
+        row = self.registry.node(request.node)
+        if lease is None and row and row.last_event_id == request.event_id and row.drained_at:
+            return {"node": request.node, "event_id": request.event_id, "status": "already drained"}
+        started = self.clock.now()
+        self._mark(request.node, lambda r: r.draining(request.event_id, request.type, request.deadline, started),
+                   current=row)
+        keep = (lambda: lease.keep(self.clock.now())) if lease else (lambda: None)
+        left = self._evict_until(request, keep)
+        if left and self.policy.force_delete:
+            for pod in left:
+                self.kube.delete_pod(pod, grace_s=0)
+            left = []
+        keep()
+        removing, node_deleted = request.type in NODE_REMOVING_TYPES, False
+        if removing:  # the scheduler moves what is left now, not after the VM is gone
+            node_deleted = self.kube.delete_node(request.node)
+            self.kube.delete_secret(KUBE_SYSTEM, node_password_secret(request.node))
+        finished = self.clock.now()
+        if lease:
+            lease.finish(finished, pods_left=len(left), removed=removing)
+        self._final_mark(request.node, lambda r: r.drained(request.event_id, request.type, request.deadline,
+                                                           finished, removing=removing, pods_left=len(left)))
+        outcome = {"node": request.node, "event_id": request.event_id, "pods_left": len(left),
+                   "node_deleted": node_deleted, "late": finished > request.deadline,
+                   "seconds": round((finished - started).total_seconds(), 3)}
+        log.info("drained", extra=outcome)
+        return outcome
+
+    def _evict_until(self, request: DrainRequest, keep: Callable[[], None]) -> list[Pod]:
+        backoff, pods = BACKOFF_FIRST_S, []
+        while True:
+            evicted = 0
+            keep()
+            plan = budget(self.clock.now(), request.deadline, max_reserve_s=self.policy.margin_s)
+            try:
+                pods = [p for p in self.kube.pods_on(request.node) if evictable(p)]
+                plan = budget(self.clock.now(), request.deadline, max_reserve_s=self.policy.margin_s)
+                step = plan_pass(plan, [DrainPod(p.namespace, p.name, p.grace_s) for p in pods], {})
+                if step.finish_now:
+                    return pods
+                evicted = self._evict(pods, dict(((g.namespace, g.name), s) for g, s in step.evict))
+            except TransientError as err:
+                if self.clock.now() >= plan.cutoff:
+                    raise
+                log.warning("kubernetes API failing during drain; retrying",
+                            extra={"node": request.node, "error": err.code})
+            remaining = (plan.cutoff - self.clock.now()).total_seconds()
+            if remaining <= 0:
+                continue  # one last look at what is left
+            if evicted:  # progress: a PDB refusal clears as soon as the evicted pod's replacement is Ready
+                backoff = BACKOFF_FIRST_S
+            self.clock.sleep(min(backoff, remaining))
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _evict(self, pods: list[Pod], grace: dict[tuple[str, str], int]) -> int:
+        """Evict the planned pods in parallel; a PDB's refusal (False) is tried again next pass."""
+        chosen = [p for p in pods if (p.namespace, p.name) in grace]
+        cap = self.policy.pod_grace_s
+
+        def some(part: list[Pod]) -> int:
+            return sum(bool(self.kube.evict(p, grace_s=min(cap, grace[(p.namespace, p.name)]))) for p in part)
+        parts = [chosen[i::PARALLEL_EVICTIONS] for i in range(min(PARALLEL_EVICTIONS, len(chosen)))]
+        if len(parts) <= 1:
+            return some(chosen)
+        return sum(_eviction_pool().map(some, parts))
+
+    def _final_mark(self, node: str, move: Callable[[NodeRecord], NodeRecord]) -> None:
+        """The work is done: retry the row's last write here for a while rather than leave it showing
+        `draining` until the queue redelivers the message (visibility timeout); then the redelivery."""
+        backoff, waited = BACKOFF_FIRST_S, 0.0
+        while True:
+            try:
+                return self._mark(node, move)
+            except TransientError as err:
+                if waited >= FINAL_WRITE_BUDGET_S:
+                    raise
+                log.warning("drained, but the registry write failed; retrying", extra={"node": node,
+                                                                                       "error": err.code})
+            self.clock.sleep(backoff)
+            waited += backoff
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _mark(self, node: str, move: Callable[[NodeRecord], NodeRecord], current=None) -> None:
+        """`move` the row (NodeRecord.new when there is none: the drain's record is what counts)."""
+        kwargs = {"current": current} if current is not None else {}
+        update_node(self.registry, node, lambda row: move(row or NodeRecord.new(node)), **kwargs)
