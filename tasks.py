@@ -219,9 +219,15 @@ def params(c, file="cluster.env", out=".run/cloud-init", arm_out=".run/arm"):
 
 @task(help={"fix": "apply ruff's safe fixes"})
 def lint(c, fix=False):
-    """ruff over the whole project, then the supply-chain checks (`audit`)."""
+    """ruff over the whole project, mypy over the product and the node helper, then `audit`.
+
+    The layer rules (what may import what) are a test: tests/unit/test_layers.py."""
     _bootstrap()
-    c.run(f"{VENV_PY} -m ruff check {'--fix ' if fix else ''}.", pty=False)
+    for step in ([str(VENV_PY), "-m", "ruff", "check", *(["--fix"] if fix else []), "."],
+                 [str(VENV_PY), "-m", "mypy"]):
+        _say(" ".join(step[1:]))
+        if subprocess.run(step, cwd=ROOT).returncode:
+            sys.exit(f"lint: {step[2]} found problems")
     audit(c)
 
 

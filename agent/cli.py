@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import sys
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from agent import __version__, join, leave, register, storage, watch
 from agent import log as logsetup
@@ -30,7 +30,7 @@ def _csv(raw: str) -> list:
 
 
 # flag, environment variable, default, type, commands, help
-KNOBS = [
+KNOBS: list[tuple[str, str, Any, Callable[[str], Any], tuple[str, ...], str]] = [
     ("--imds-url", "NODEPOOL_IMDS_URL", "http://169.254.169.254", str, ALL,
      "IMDS base URL (the simulator serves each VM under http://127.0.0.1:PORT/vms/NAME)"),
     ("--identity-client-id", "NODEPOOL_IDENTITY_CLIENT_ID", "", str, ALL,

@@ -18,5 +18,5 @@ def healthz(req: func.HttpRequest) -> func.HttpResponse:
     except NodepoolError as err:
         body = {"status": "failing", "checks": {"settings": Check("settings", False, err.message, 0).as_dict()}}
         return json_response(body, status=503)
-    healthy, body = health({"settings": lambda: None, **services.health_probes()})
+    healthy, body = health({"settings": lambda: None, **services.health_probes()}, services.clock)
     return json_response(body, status=200 if healthy else 503)

@@ -209,8 +209,9 @@ class Settings:
         """These settings, if the whole app can run on them: callers verified (tenant), the scale set
         reachable (subscription, resource group). The app checks this at start-up, so /api/healthz
         reports what is missing instead of agents meeting it on their first join."""
-        needed = {"NODEPOOL_TENANT_ID": self.tenant_id, "AZURE_SUBSCRIPTION_ID": self.subscription_id,
-                  "NODEPOOL_RESOURCE_GROUP": self.resource_group}
+        needed: dict[str, object] = {"NODEPOOL_TENANT_ID": self.tenant_id,
+                                     "AZURE_SUBSCRIPTION_ID": self.subscription_id,
+                                     "NODEPOOL_RESOURCE_GROUP": self.resource_group}
         if self.autoscale_enabled:
             needed["NODEPOOL_AUTOSCALE_POOLS"] = self.autoscale_pools
         missing = [name for name, value in needed.items() if not value]

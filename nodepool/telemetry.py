@@ -85,9 +85,10 @@ class Telemetry:
 
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("nodepool")
         meter = (meter_provider or metrics.get_meter_provider()).get_meter("nodepool")
-        make = {"counter": meter.create_counter, "histogram": meter.create_histogram}
-        self._instruments = {name: make[kind](name, unit=unit, description=text)
-                             for name, (kind, unit, text) in METRICS.items()}
+        self._counters = {name: meter.create_counter(name, unit=unit, description=text)
+                          for name, (kind, unit, text) in METRICS.items() if kind == "counter"}
+        self._histograms = {name: meter.create_histogram(name, unit=unit, description=text)
+                            for name, (kind, unit, text) in METRICS.items() if kind == "histogram"}
 
     @classmethod
     def from_connection_string(cls, connection_string: str | None) -> Telemetry | NullTelemetry:
@@ -104,10 +105,10 @@ class Telemetry:
             yield span
 
     def add(self, metric: str, value: float = 1, **attributes: Any) -> None:
-        self._instruments[metric].add(value, attributes=_clean(attributes))
+        self._counters[metric].add(value, attributes=_clean(attributes))
 
     def record(self, metric: str, value: float, **attributes: Any) -> None:
-        self._instruments[metric].record(value, attributes=_clean(attributes))
+        self._histograms[metric].record(value, attributes=_clean(attributes))
 
 
 def _clean(attributes: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from nodepool.adapters.tables import Tables
 from nodepool.adapters.tickstate import TableTickStore
 from nodepool.autoscale.drain_path import EventTablePreemptNotices, QueuedScaleDownDrains
 from nodepool.autoscale.policy import policy_from_settings
-from nodepool.autoscale.ports import AutoscalePorts, AutoscaleStore, PoolPort, PoolScaleSet
+from nodepool.autoscale.ports import AutoscalePorts, AutoscaleStore, PoolPort
 from nodepool.autoscale.tick import Autoscaler, DryRunMemory
 from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
@@ -87,7 +87,7 @@ class Services:
                  scaleset: ScaleSet | None = None, identity: IdentityVerifier | None = None,
                  queue: EventQueue | None = None, peek: QueuePeek | None = None, tick_store: TickStore | None = None,
                  kube_for: Callable[[ClusterInfo], Kube] | None = None,
-                 pool_scaleset: Callable[[str], PoolScaleSet] | None = None,
+                 pool_scaleset: Callable[[str], ScaleSet] | None = None,
                  autoscale_store: AutoscaleStore | None = None, decisions: DecisionLog | None = None,
                  telemetry: Instruments | None = None,
                  verifier: AttestationVerifier | None = None, nonces: NonceStore | None = None,
@@ -99,7 +99,7 @@ class Services:
         self._telemetry = telemetry
         self._verifier, self._nonces, self._credentials, self._audit = verifier, nonces, credentials, audit
         self._build_lock = threading.RLock()
-        self._pool_sets: dict[str, PoolScaleSet] = {}
+        self._pool_sets: dict[str, ScaleSet] = {}
         self._kube_key: tuple | None = None
         self._kube: Kube | None = None
 
@@ -155,7 +155,7 @@ class Services:
                 self._kube_key = key
             return self._kube
 
-    def pool_scaleset(self, scale_set: str) -> PoolScaleSet:
+    def pool_scaleset(self, scale_set: str) -> ScaleSet:
         """One autoscale pool's scale set (built once). Capacity writes poll their operation for up to
         3 s (every second, or as ARM's Retry-After says): an allocation failure ARM reports that fast
         is seen in the same tick; a later one shows as Failed instances, which the next tick backs off."""

@@ -50,6 +50,8 @@ class TableNonceStore:
         with self._lock:
             self._issued.pop(record.nonce, None)
         used = replace(record, used_at=now)
+        if record.etag is None:  # spending is conditional on the version read: without one, nothing is spent
+            raise Conflict(f"nonce {record.nonce[:8]}...: read without its version")
         try:
             self._table.update(_to_entity(self._cluster, record.nonce, used, skip=("etag", "nonce")), record.etag)
         except NotFound:  # removed since it was read (expired): it can no longer be spent

@@ -77,7 +77,8 @@ class PkcsAttestationVerifier:
 
     def _open(self, document: object):
         signature = document.get("signature") if isinstance(document, dict) else None
-        if not isinstance(signature, str) or not signature or len(signature) > MAX_DOCUMENT:
+        if not isinstance(document, dict) or not isinstance(signature, str) or not signature \
+                or len(signature) > MAX_DOCUMENT:
             raise AttestationRefused("the attested document has no usable signature field", code=att.MALFORMED)
         if str(document.get("encoding", "pkcs7")).lower() != "pkcs7":
             raise AttestationRefused("the attested document is not pkcs7", code=att.MALFORMED)

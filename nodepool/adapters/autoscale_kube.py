@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nodepool.adapters.autoscale_wire import budget, node_view, pod_view
-from nodepool.adapters.kube import KubeClient
 from nodepool.autoscale.model import Budget, NodeView, PodView
 from nodepool.core.model import Snapshot
+from nodepool.core.ports import Kube
 
 PDBS = "/apis/policy/v1/poddisruptionbudgets"
 
 
 class KubeClusterView:
-    def __init__(self, kube: KubeClient | None, missing: str = "no registered cluster"):
+    def __init__(self, kube: Kube | None, missing: str = "no registered cluster"):
         self.kube, self.missing = kube, missing
 
     def _list(self, path: str, what: str, convert: Callable) -> Snapshot:

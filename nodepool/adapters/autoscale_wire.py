@@ -80,7 +80,7 @@ def pod_view(obj: dict) -> PodView | None:
 def node_view(obj: dict) -> NodeView:
     """Pool and instance id stay empty: the service fills them in from ARM's listing, never from labels."""
     meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
-    ready = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), {})
+    ready: dict = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), {})
     return NodeView(
         name=meta.get("name", ""), pool="", instance_id="", allocatable=resources(status.get("allocatable") or {}),
         ready=ready.get("status") == "True", unschedulable=bool(spec.get("unschedulable")),

@@ -18,6 +18,7 @@ file), not from settings; timeouts are 3 s to connect and 10 s to read. Errors (
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote
 
 from nodepool.adapters.kube_http import BudgetRefused, KubeHttp
@@ -68,7 +69,8 @@ class KubeClient:
                    resource_version: str | None = None) -> Node:
         """One merge patch (cordon = spec.unschedulable); with resource_version the server refuses
         it with Conflict if the node changed since it was read. Labels set to None are removed."""
-        metadata, spec = {}, {}
+        metadata: dict[str, Any] = {}
+        spec: dict[str, Any] = {}
         if labels:
             metadata["labels"] = dict(labels)
         if resource_version:

@@ -21,11 +21,11 @@ def timestamp(raw: str | None) -> datetime | None:
 
 def node_from(obj: dict) -> Node:
     meta, spec, status = obj.get("metadata", {}), obj.get("spec", {}), obj.get("status", {})
-    ready = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), {})
+    ready: dict = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), {})
     allocatable = status.get("allocatable") or {}
     return Node(
         name=meta.get("name", ""), provider_id=spec.get("providerID", ""),
-        ready={"True": True, "False": False}.get(ready.get("status")),
+        ready={"True": True, "False": False}.get(str(ready.get("status"))),
         ready_since=timestamp(ready.get("lastTransitionTime")),
         unschedulable=bool(spec.get("unschedulable")), labels=dict(meta.get("labels") or {}),
         taints=tuple(Taint(t.get("key", ""), t.get("value", ""), t.get("effect", "NoSchedule"))

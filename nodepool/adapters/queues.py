@@ -25,9 +25,10 @@ from nodepool.settings import Settings
 def queue_service(settings: Settings) -> QueueServiceClient:
     # The storage SDK's default retry waits 15 s, then 45 s, and its ExponentialRetry adds 2^n s
     # whatever the initial backoff: far too long inside a request or a health check.
-    retry = LinearRetry(backoff=0.2, retry_total=2, random_jitter_range=0.1)
+    # The SDK annotates backoff and jitter as int; it computes with floats, and whole seconds would be too long.
+    retry = LinearRetry(backoff=0.2, retry_total=2, random_jitter_range=0.1)  # type: ignore[arg-type]
     options = {"connection_timeout": 3, "read_timeout": 10, "retry_policy": retry, "transport": transport()}
-    if settings.uses_connection_string():
+    if settings.storage_connection and settings.uses_connection_string():
         return QueueServiceClient.from_connection_string(settings.storage_connection, **options)
     return QueueServiceClient(settings.service_url("queue"), credential=azure_credential(settings), **options)
 

@@ -62,7 +62,7 @@ class BoundedRetry(RetryPolicy):
 
 
 def _retry_after(err: HttpResponseError) -> float | None:
-    raw = err.response.headers.get("Retry-After") if err.response is not None else None
+    raw = getattr(err.response, "headers", {}).get("Retry-After") if err.response is not None else None
     try:
         return float(raw) if raw else None
     except ValueError:
@@ -76,7 +76,7 @@ def capacity_code(err: HttpResponseError) -> str | None:
     code = getattr(err.error, "code", None) if err.error else None
     if not code or not is_capacity_error(code):
         return None
-    if code == "OperationNotAllowed" and "quota" not in str(err.error.message or "").lower():
+    if code == "OperationNotAllowed" and "quota" not in str(getattr(err.error, "message", "") or "").lower():
         return None
     return code
 
@@ -122,7 +122,7 @@ def _power_state(vm: m.VirtualMachineScaleSetVM) -> str:
 def _instance(vm: m.VirtualMachineScaleSetVM) -> Instance:
     protection = vm.protection_policy
     return Instance(
-        instance_id=vm.instance_id, name=vm.os_profile.computer_name if vm.os_profile else vm.name,
+        instance_id=vm.instance_id or "", name=(vm.os_profile.computer_name if vm.os_profile else vm.name) or "",
         vm_id=vm.vm_id or "", power_state=_power_state(vm), provisioning_state=vm.provisioning_state or "",
         protected=bool(protection and protection.protect_from_scale_in), created_at=vm.time_created)
 
@@ -199,7 +199,8 @@ class AzureScaleSet:
         self._for_ids("start", ids)
 
     def set_protection(self, instance_id: str, protect_from_scale_in: bool) -> None:
-        body = m.VirtualMachineScaleSetVM(protection_policy=m.VirtualMachineScaleSetVMProtectionPolicy(
+        # protectionPolicy is a writable property of the model; its generated __init__ just does not list it.
+        body = m.VirtualMachineScaleSetVM(protection_policy=m.VirtualMachineScaleSetVMProtectionPolicy(  # type: ignore[call-overload]
             protect_from_scale_in=protect_from_scale_in))
         self._run("set protection", lambda: self._vms.begin_update(self._group, self.name, instance_id, body))
 

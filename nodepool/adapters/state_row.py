@@ -26,7 +26,8 @@ class StateRow:
         if row is None:
             return ABSENT, None
         chunks = [row.get(f"state{i}") for i in range(int(row.get("chunks") or 0))]
-        return ("".join(chunks) if all(isinstance(c, str) for c in chunks) else None), row["etag"]
+        texts = [c for c in chunks if isinstance(c, str)]
+        return ("".join(texts) if len(texts) == len(chunks) else None), row["etag"]
 
     def save(self, text: str, etag: str | None) -> str:
         """Insert when `etag` is None (AlreadyExists if another tick did), else replace only if

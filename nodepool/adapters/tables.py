@@ -71,7 +71,7 @@ def storage_errors(what: str) -> Iterator[None]:
 
 def table_service(settings: Settings) -> TableServiceClient:
     options = {**TIMEOUTS, "transport": transport()}
-    if settings.uses_connection_string():
+    if settings.storage_connection and settings.uses_connection_string():
         return TableServiceClient.from_connection_string(settings.storage_connection, **options)
     return TableServiceClient(settings.service_url("table"), credential=azure_credential(settings), **options)
 
@@ -128,10 +128,12 @@ class Table:
     def delete(self, pk: str, rk: str, etag: str | None = None) -> None:
         """Delete (conditional when `etag` is given); deleting a missing row is not an error."""
         self._ensure()
-        kwargs = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
         try:
             with storage_errors(f"{self.name}/{pk}/{rk}"):
-                self._client.delete_entity(pk, rk, **kwargs)
+                if etag:
+                    self._client.delete_entity(pk, rk, etag=etag, match_condition=MatchConditions.IfNotModified)
+                else:
+                    self._client.delete_entity(pk, rk)
         except NotFound:
             pass
 
@@ -145,11 +147,12 @@ class Table:
         """One page of at most `size` rows and the continuation token for the next."""
         self._ensure()
         with storage_errors(f"table {self.name}"):
+            # The Tables SDK's continuation token is a dict of next keys, though it is annotated as a str.
             pages = self._client.query_entities(filter, parameters=parameters, results_per_page=size).by_page(
-                continuation_token=_decode_token(token)
+                continuation_token=_decode_token(token)  # type: ignore[arg-type]
             )
             rows = [_plain(e) for e in next(pages, [])]
-            return rows, _encode_token(pages.continuation_token)
+            return rows, _encode_token(pages.continuation_token)  # type: ignore[attr-defined]
 
 
 class Tables:

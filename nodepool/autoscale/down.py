@@ -86,7 +86,9 @@ def scale_down(view: View, since: dict[str, datetime], scaling_up: bool) -> tupl
         left[d.pool] = left.get(d.pool, 0) - 1
     removing: set[str] = set()
     bins = {n.name: view.node_bin(n) for n in view.obs.nodes.items if view.schedulable(n)}
-    chosen, kept, non_empty = [], [], len(view.state.draining)  # a drain in progress counts
+    chosen: list[ScaleDown] = []
+    kept: list[Kept] = []
+    non_empty = len(view.state.draining)  # a drain in progress counts
     spare = placeholders(view)
     for node in _ordered(view, since):
         fallback = view.fallback(node)
@@ -94,7 +96,7 @@ def scale_down(view: View, since: dict[str, datetime], scaling_up: bool) -> tupl
         if view.now - since[node.name] < wait or (recent and not fallback):
             continue
         pods = [p for p in view.pods_on.get(node.name, []) if movable(p)]
-        pool = view.pool(node.pool).pool
+        pool = view.known_pool(node.pool).pool
         why = blocker(view, node, pods) or (f"pool {pool.name} is at its min {pool.min}" if left[pool.name] <= pool.min
                                             else None)
         if why is None and pods and non_empty:
@@ -124,6 +126,6 @@ def scale_down(view: View, since: dict[str, datetime], scaling_up: bool) -> tupl
 
 def _ordered(view: View, since: dict[str, datetime]) -> list[NodeView]:
     nodes = [n for n in view.obs.nodes.items if n.name in since]
-    return sorted(nodes, key=lambda n: (view.pool(n.pool).pool.priority is Priority.SPOT, not view.fallback(n),
+    return sorted(nodes, key=lambda n: (view.known_pool(n.pool).pool.priority is Priority.SPOT, not view.fallback(n),
                                         view.used(n).share_of(n.allocatable), n.name))
 

@@ -142,7 +142,8 @@ class Observation:
     preempting: Snapshot[str] = Snapshot(())  # nodes with a Preempt notice: capacity about to vanish
 
     def problems(self) -> list[str]:
-        listings = {"nodes": self.nodes, "pods": self.pods, "budgets": self.budgets, "preempt notices": self.preempting,
+        listings: dict[str, Snapshot] = {"nodes": self.nodes, "pods": self.pods, "budgets": self.budgets,
+                                         "preempt notices": self.preempting,
                     **{f"pool {p.pool.name}": p.instances for p in self.pools}}
         return [f"{name}: {s.error or 'incomplete'}" for name, s in listings.items() if not s.complete]
 

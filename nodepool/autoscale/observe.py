@@ -19,7 +19,8 @@ def _pool_view(port: PoolPort) -> tuple[PoolView, tuple[Instance, ...]]:
     try:
         capacity = port.scaleset.info().capacity
     except Exception as err:
-        failed = Snapshot((), complete=False, error=f"{type(err).__name__}: {getattr(err, 'message', err)}")
+        why = f"{type(err).__name__}: {getattr(err, 'message', err)}"
+        failed: Snapshot[InstanceView] = Snapshot((), complete=False, error=why)
         return PoolView(port.pool, 0, failed), ()
     found = listing(port.scaleset.instances)
     views = tuple(InstanceView(i.instance_id, i.name, i.provisioning_state, i.created_at, i.protected)

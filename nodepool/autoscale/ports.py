@@ -16,7 +16,7 @@ from nodepool.core.trail import AuditTrail
 
 
 class PoolScaleSet(Protocol):
-    """One pool's scale set. A subset of nodepool.core.ports.ScaleSet: the same adapter serves both."""
+    """One pool's scale set: what the autoscaler needs of nodepool.core.ports.ScaleSet (the same adapter)."""
     def info(self) -> ScaleSetInfo: ...  # capacity and ETag, read fresh
     def instances(self) -> Snapshot[Instance]: ...
     # If-Match `etag`: Conflict when stale; CapacityUnavailable(code=Azure's code) when Azure has none

@@ -75,7 +75,7 @@ def _why(view: View, pool: str, bins: list[Bin]) -> str:
     pods = [p for b in bins for p in b.pods]
     spare = sum(1 for p in pods if is_placeholder(p))
     return (f"{len(pods) - spare} pods{f' and {spare} nodes of headroom' if spare else ''} need {len(bins)} more "
-            f"{view.pool(pool).pool.vm_size} nodes")
+            f"{view.known_pool(pool).pool.vm_size} nodes")
 
 
 def _onto_new_nodes(view: View, pods: list[PodView], added: dict[str, list[Bin]], ranks: range) -> list[PodView]:

@@ -29,6 +29,13 @@ class View:
     def pool(self, name: str) -> PoolView | None:
         return next((p for p in self.pools if p.pool.name == name), None)
 
+    def known_pool(self, name: str) -> PoolView:
+        """The pool of a node or a scale-up already matched to one (a pool of this observation)."""
+        found = self.pool(name)
+        if found is None:
+            raise ValueError(f"no pool {name!r} in this observation")
+        return found
+
     @cached_property
     def preempting(self) -> frozenset[str]:
         return frozenset(self.obs.preempting.items)

@@ -130,10 +130,9 @@ class NodeRecord:
         """This row taking on `event_id`. A drain recorded for an earlier event (a Reboot's, say) says
         nothing about this one, so its fields are cleared: otherwise the agent, polling GET /nodes/{name},
         and the drain worker ("already drained") would both take it for this event's drain."""
-        earlier = {} if self.last_event_id == event_id else {"drain_started_at": None, "drained_at": None,
-                                                              "pods_left": None}
-        return replace(self, last_event_id=event_id, last_event_type=event_type, deadline=deadline,
-                       updated_at=now, **earlier)
+        row = self if self.last_event_id == event_id else replace(self, drain_started_at=None, drained_at=None,
+                                                                   pods_left=None)
+        return replace(row, last_event_id=event_id, last_event_type=event_type, deadline=deadline, updated_at=now)
 
     def public(self) -> dict:
         """The registry view served by GET /api/nodes (no secrets live here anyway)."""

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import replace
 from typing import Callable
 
+from nodepool.core.clock import SYSTEM
 from nodepool.core.errors import Conflict, Unavailable
 from nodepool.core.ports import Registry
 from nodepool.core.records import NodeRecord
@@ -15,7 +15,7 @@ _UNREAD = object()
 
 def update_node(registry: Registry, name: str, change: Callable[[NodeRecord | None], NodeRecord | None],
                 current=_UNREAD, attempts: int = 16,
-                pause: Callable[[float], None] = time.sleep) -> NodeRecord | None:
+                pause: Callable[[float], None] = SYSTEM.sleep) -> NodeRecord | None:
     """Apply `change` to the row with ETag concurrency, re-reading after a lost race.
 
     `change` gets the current row (or None) and returns the new one, or None/the same row

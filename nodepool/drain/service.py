@@ -178,7 +178,7 @@ class DrainService:
     def _drain(self, request: DrainRequest, wait: bool) -> dict:
         claim = claim_drain(self.registry, request, new_owner(), self.clock, wait=wait)
         status = {"node": request.node, "event_id": request.event_id}
-        if claim.decision == L.COMPLETE:
+        if claim.decision == L.COMPLETE and claim.row is not None:  # a COMPLETE claim always has its row
             self._complete(claim.row)
             return {**status, "status": "already drained", "pods_left": claim.row.pods_left}
         if claim.decision == L.WAIT:
@@ -194,7 +194,7 @@ class DrainService:
                 claim.lease.release(self.clock.now())
             raise
         if self.trail and "pods_left" in outcome:  # a drain done now, not one found done already
-            self._audit(request, outcome)
+            self._audit(self.trail, request, outcome)
         return outcome
 
     def _complete(self, row: EventRecord) -> None:
@@ -206,11 +206,11 @@ class DrainService:
                                    removing=bool(row.removed), pods_left=row.pods_left or 0)
         update_node(self.registry, row.node, change)
 
-    def _audit(self, request: DrainRequest, outcome: dict) -> None:
+    def _audit(self, trail: AuditTrail, request: DrainRequest, outcome: dict) -> None:
         why, who, now = f"{request.type} {request.event_id}", Actor.system("drain"), self.clock.now()
-        self.trail.record(who, audit.DRAIN, request.node, why, now, detail=f"pods_left={outcome['pods_left']}")
+        trail.record(who, audit.DRAIN, request.node, why, now, detail=f"pods_left={outcome['pods_left']}")
         if outcome["node_deleted"]:  # the trail says what happened: no row for a Node already gone
-            self.trail.record(who, audit.NODE_DELETE, request.node, why, now)
+            trail.record(who, audit.NODE_DELETE, request.node, why, now)
 
     def failed(self, request: DrainRequest, now: datetime) -> None:
         """The host moved the message to the poison queue: say so on the row (its state stays)."""

@@ -97,7 +97,7 @@ class EventRecord:
         return self.status != RECORDED
 
     def answer(self) -> dict:
-        out = {"event_id": self.event_id, "type": self.type, "deadline": self.deadline.isoformat(),
+        out: dict[str, object] = {"event_id": self.event_id, "type": self.type, "deadline": self.deadline.isoformat(),
                "action": "drain" if self.type != "Freeze" else "record", "status": self.status}
         if self.status == DONE:
             out["pods_left"] = self.pods_left

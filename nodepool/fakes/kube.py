@@ -49,6 +49,11 @@ class FakeKube:
         self.writes: list[tuple] = []
         self._evicting = threading.Lock()
 
+    def objects(self, path: str, what: str) -> Snapshot[dict]:
+        """The fake keeps model values, not wire JSON: its raw listings are never complete (the
+        autoscaler's own tests use nodepool/fakes/autoscale_cluster.py's view instead)."""
+        return Snapshot((), complete=False, error=f"{what}: FakeKube keeps no raw objects")
+
     def fail_next(self, error: NodepoolError, times: int = 1) -> None:
         self._failures.extend([error] * times)
 
@@ -188,10 +193,10 @@ class FakeKube:
         budget = budgets[0]
         members = [((ns, n), p) for (ns, n), p in self._pods.items() if ns == pod.namespace
                    and all(self._labels.get((ns, n), {}).get(k) == v for k, v in budget["selector"].items())]
-        owners = {self._labels[key].get("app") for key, p in members if p.owner_kind}
+        owners = {str(self._labels[key].get("app")) for key, p in members if p.owner_kind}
         expected = sum(self._replicas.get((pod.namespace, o), 0) for o in owners) + sum(
             1 for _, p in members if not p.owner_kind)
-        healthy = sum(self._healthy(p) for _, p in members)
+        healthy = sum(1 for _, p in members if self._healthy(p))
 
         def count(value) -> int:
             return math.ceil(int(value[:-1]) * expected / 100) if isinstance(value, str) else int(value)
@@ -232,5 +237,6 @@ class FakeKube:
         self._check()
         wanted = dict(t.split("=", 1) for t in (field_selector or "").split(",") if "=" in t)
         fields = {"type": "type", "metadata.name": "name", "metadata.namespace": "namespace"}
-        return [self.secret(ns, n) for (ns, n), s in sorted(self._secrets.items())
-                if ns == namespace and all(s.get(fields[k.strip()]) == v.strip() for k, v in wanted.items())]
+        return [found for (ns, n), s in sorted(self._secrets.items())
+                if ns == namespace and all(s.get(fields[k.strip()]) == v.strip() for k, v in wanted.items())
+                and (found := self.secret(ns, n)) is not None]

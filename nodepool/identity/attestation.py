@@ -133,7 +133,7 @@ def signer_name_allowed(names: Iterable[str], allowed: Sequence[str] = PUBLIC_SI
     return False
 
 
-def check_nonce(record: NonceRecord | None, hostname: str, now: datetime) -> None:
+def check_nonce(record: NonceRecord | None, hostname: str, now: datetime) -> NonceRecord:
     """The nonce must be ours, issued for this host, fresh and unused (consuming it is the caller's write)."""
     if record is None:
         raise AttestationRefused("the document's nonce was not issued by this control plane", code=NONCE_UNKNOWN)
@@ -143,6 +143,7 @@ def check_nonce(record: NonceRecord | None, hostname: str, now: datetime) -> Non
         raise AttestationRefused("the document's nonce was already used", code=NONCE_REPLAYED)
     if now >= record.expires_at:
         raise AttestationRefused("the document's nonce expired", code=NONCE_EXPIRED)
+    return record
 
 
 def check_document(claims: AttestedClaims, now: datetime, subscription_id: str | None = None) -> None:

@@ -59,9 +59,9 @@ class AttestedJoin:
                                      code=att.MISSING)
         claims = self.verifier.verify(document, now)
         record = self.nonces.get(claims.nonce) if well_formed(claims.nonce) else None
-        att.check_nonce(record, hostname, now)
+        issued = att.check_nonce(record, hostname, now)
         try:
-            self.nonces.mark_used(record, now)
+            self.nonces.mark_used(issued, now)
         except Conflict:  # another join spent it between our read and our write
             raise AttestationRefused("the document's nonce was already used", code=att.NONCE_REPLAYED) from None
         att.check_document(claims, now, self.policy.subscription_id)

@@ -55,8 +55,8 @@ class InstanceDirectory:
         if fresh and cached and not (vm_id and cached.vm_id and cached.vm_id.lower() != vm_id.lower()):
             return cached
         with self._lock:  # judged again under the lock: a concurrent miss may have just refreshed
-            fresh = self._refreshed is not None and now - self._refreshed < self._ttl
-            if not fresh or now - self._refreshed >= self._min_refresh:
+            age = None if self._refreshed is None else now - self._refreshed
+            if age is None or age >= self._ttl or age >= self._min_refresh:
                 self._refresh(now)
             found = self._by_name.get(name)
             if found is None and self._failure is not None:
@@ -82,7 +82,8 @@ class InstanceDirectory:
         return [named, *(i for i in self._by_name.values() if i.vm_id and i.vm_id.lower() == vm_id.lower())]
 
     def _refresh(self, now: datetime) -> None:
-        by_name, failure = {}, None
+        by_name: dict[str, Instance] = {}
+        failure: Exception | None = None
         for scaleset in self._scalesets:
             kept = {n: i for n, i in self._by_name.items() if same_scale_set(i.scale_set, scaleset.name)}
             try:

@@ -29,6 +29,7 @@ class Action:
     kind: ClassVar[str] = ""
     destructive: ClassVar[bool] = False
     reason: str
+    node: str = ""  # the node acted on ("" only for what concerns the cluster: a poison report)
 
     @property
     def target(self) -> str:

@@ -14,11 +14,12 @@ from datetime import datetime
 
 from nodepool.core import audit
 from nodepool.core.audit import Actor
-from nodepool.core.errors import Conflict, NotFound, PermanentError, TransientError
+from nodepool.core.errors import Conflict, NotFound, PermanentError, TransientError, Unavailable
 from nodepool.core.k3s import KUBE_SYSTEM
+from nodepool.core.ports import Kube
 from nodepool.core.rows import update_node
 from nodepool.drain.state import POISON_QUEUE
-from nodepool.reconcile.plan import Action
+from nodepool.reconcile.plan import Action, after_delete
 from nodepool.reconcile.ports import ReconcilePorts
 
 LOG_ONLY = frozenset({"report_poison"})
@@ -41,7 +42,7 @@ def apply(actions: tuple[Action, ...], ports: ReconcilePorts, now: datetime, dry
     out, execute, deleted = Applied(), Executor(ports, now, log), set()
     for action in actions:
         fields = action.log_fields()
-        if getattr(action, "after_delete", False) and not dry_run and action.node not in deleted:
+        if after_delete(action) and not dry_run and action.node not in deleted:
             out.retry += 1  # the delete it rests on did not happen: the row keeps saying what is true
             continue
         if dry_run and action.kind not in LOG_ONLY:
@@ -67,7 +68,7 @@ def apply(actions: tuple[Action, ...], ports: ReconcilePorts, now: datetime, dry
             if action.kind not in LOG_ONLY:
                 log.info("reconcile %s %s: %s", action.kind, action.target, action.reason, extra=fields)
             if ports.trail and action.kind in AUDITED:
-                ports.trail.record(RECONCILER, AUDITED[action.kind], getattr(action, "node", "") or "",
+                ports.trail.record(RECONCILER, AUDITED[action.kind], action.node,
                                    action.reason, now, detail=str(action.target))
     return out
 
@@ -76,9 +77,15 @@ class Executor:
     """One method per action kind; each does exactly what its action class documents."""
 
     def __init__(self, ports: ReconcilePorts, now: datetime, log: logging.Logger):
-        self.kube, self.scaleset, self.registry = ports.kube, ports.scaleset, ports.registry
+        self._kube, self.scaleset, self.registry = ports.kube, ports.scaleset, ports.registry
         self.now, self.log = now, log
         self._versions: dict[str, str] = {}  # node -> resourceVersion of our own patch this tick
+
+    @property
+    def kube(self) -> Kube:
+        if self._kube is None:  # the planner acts on nothing without a Node listing: never reached
+            raise Unavailable("no Kubernetes client: the master has not registered")
+        return self._kube
 
     def __call__(self, action: Action) -> None:
         getattr(self, action.kind)(action)

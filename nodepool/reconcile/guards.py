@@ -65,6 +65,7 @@ def sizes(obs: Observation, listed_nodes: Collection[str], now: datetime, policy
     deletes the Node, so our own deletions never look like a short list); without rows, the
     last trusted count."""
     state, rows = obs.state, _joined(obs)
+    reference: int | None
     if obs.capacity is not None:
         reference, source = obs.capacity, "the scale set's capacity"
     elif state.instances.count is not None:

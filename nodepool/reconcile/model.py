@@ -73,6 +73,11 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _when(value: str) -> datetime:
+    """A time the state must have: a row without it is not a TickState (ValueError: it loads as lost)."""
+    return datetime.fromisoformat(value)
+
+
 @dataclass(frozen=True)
 class TickState:
     """Carried from one tick to the next; empty maps on a healthy pool."""
@@ -102,13 +107,13 @@ class TickState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TickState:
         return cls(
-            repairs={name: NodeRepair(iid, _dt(since), step, _dt(at))
+            repairs={name: NodeRepair(iid, _when(since), step, _dt(at))
                      for name, (iid, since, step, at) in data.get("repairs", {}).items()},
-            unjoined={iid: UnjoinedVm(name, _dt(since), step, _dt(at))
+            unjoined={iid: UnjoinedVm(name, _when(since), step, _dt(at))
                       for iid, (name, since, step, at) in data.get("unjoined", {}).items()},
             instances=Baseline.from_list(data.get("instances") or [data.get("instance_count"), None, None]),
             nodes=Baseline.from_list(data.get("nodes")),
-            missing={name: _dt(since) for name, since in data.get("missing", {}).items()},
+            missing={name: _when(since) for name, since in data.get("missing", {}).items()},
             reported_poison=frozenset(data.get("reported_poison", ())),
         )
 
@@ -133,7 +138,7 @@ class Observation:
 
     def failures(self) -> list[str]:
         """Why this observation cannot be trusted; empty when every listing is complete."""
-        lists = {"instances": self.instances, "nodes": self.nodes, "registry": self.registry,
+        lists: dict[str, Snapshot] = {"instances": self.instances, "nodes": self.nodes, "registry": self.registry,
                  "events": self.events, "poison": self.poison}
         return [f"{name}: {snap.error or 'incomplete'}" for name, snap in lists.items()
                 if not snap.complete or snap.error]

@@ -78,7 +78,7 @@ def _queues(ports: ReconcilePorts, rows: Snapshot) -> tuple[Snapshot[PoisonMessa
         poisoned = ports.queues.peek(POISON_QUEUE, MAX_PEEK)
     except Exception as err:
         return Snapshot((), complete=False, error=f"queues: {getattr(err, 'message', err)}"), frozenset()
-    drains = {node_of(m.body) for m in waiting} - {None}
+    drains = {node for m in waiting if (node := node_of(m.body))}
     if len(waiting) >= MAX_PEEK:
         drains |= {r.name for r in rows.items if r.state is NodeState.CORDONED}
     return Snapshot(tuple(PoisonMessage(m.message_id, m.inserted_at) for m in poisoned)), frozenset(drains)

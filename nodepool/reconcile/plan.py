@@ -72,10 +72,10 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
     view = View(obs, policy)
     instances, nodes = sizes(obs, view.nodes, now, policy)
     if DISTRUSTED in (instances.level, nodes.level):
-        reasons = [v.reason for v in (instances, nodes) if v.level == DISTRUSTED]
+        reasons = [v.reason or v.level for v in (instances, nodes) if v.level == DISTRUSTED]
         return Plan((), replace(obs.state, instances=instances.baseline, nodes=nodes.baseline, lost=False),
                     blocked="; ".join(reasons))
-    unconfirmed = "; ".join(v.reason for v in (instances, nodes) if v.level == UNCONFIRMED) or None
+    unconfirmed = "; ".join(v.reason or v.level for v in (instances, nodes) if v.level == UNCONFIRMED) or None
 
     # evidence that a VM is gone needs the scale set's capacity read this tick (reconcile_absence)
     absence = absences(view, now, policy, vouched=obs.capacity is not None, trusted=unconfirmed is None)
@@ -90,7 +90,8 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
     unjoined_state = never_joined.tracked
     candidates = sorted([*rules.ghosts(view, absence), *repairs, *never_joined.actions], key=_oldest_first)
     # without a baseline, what rests on absence from that listing waits until observations agree
-    waiting = [a for a in candidates if (nodes.level == UNCONFIRMED and getattr(a, "ladder", "") == "unjoined")
+    waiting = [a for a in candidates
+               if (nodes.level == UNCONFIRMED and isinstance(a, InstanceAction) and a.ladder == "unjoined")
                or (instances.level == UNCONFIRMED and isinstance(a, DeleteNode))]
     candidates = [a for a in candidates if a not in waiting]
     outage = view.outage(policy)
@@ -102,16 +103,16 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
     deleted_ids = {a.instance_id for a in taken if isinstance(a, DeleteInstance)}
     poison, reported = rules.poison(view, now)
     rows = [a for a in rules.registry(view, now, policy, deleted_nodes, deleted_ids, absence)
-            if nodes.level != UNCONFIRMED or getattr(a, "after_delete", True)]  # "no Node" needs a trusted list
+            if nodes.level != UNCONFIRMED or not stale_for_absence(a)]  # "no Node" needs a trusted list
     housekeeping = [
         *(a for a in rules.labels(view, policy) if a.target not in deleted_nodes),
         *rules.uncordons(view),
         *rules.joined(view),
-        *(a for a in rows if not getattr(a, "after_delete", False)),
+        *(a for a in rows if not after_delete(a)),
         *rules.events(view, now, policy),
         *poison,
     ]
-    after = [a for a in rows if getattr(a, "after_delete", False)]  # once the deletes they rest on succeeded
+    after = [a for a in rows if after_delete(a)]  # once the deletes they rest on succeeded
     state = TickState(repairs=repair_state, unjoined=unjoined_state, instances=after_deletes(instances, deleted_ids),
                       nodes=after_deletes(nodes, deleted_nodes), missing=absence.missing, reported_poison=reported)
     over = len(held) - len(waiting)
@@ -119,6 +120,16 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
         unconfirmed, f"{over} destructive action(s) over the limit of {limit} per tick, held" if over else None]))
     return Plan((*housekeeping, *taken, *after), state, blocked=blocked or None, held=tuple(held),
                 probe=absence.probe, probe_nodes=never_joined.ask)
+
+
+def after_delete(action: Action) -> bool:
+    """A row marked stale because this tick deletes its Node or VM: written only if that delete succeeds."""
+    return isinstance(action, MarkStale) and action.after_delete
+
+
+def stale_for_absence(action: Action) -> bool:
+    """A row marked stale because its Node is not listed: that rests on a trusted Node listing."""
+    return isinstance(action, MarkStale) and not action.after_delete
 
 
 def _oldest_first(action: DestructiveAction) -> tuple:

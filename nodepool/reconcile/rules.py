@@ -28,7 +28,7 @@ REBOOTS = frozenset({"reboot", "redeploy"})
 CORDONED_BY_EVENT = frozenset({NodeState.CORDONED, NodeState.DRAINING, NodeState.LEFT})
 
 
-def ghosts(view: View, absence: Absence) -> Iterator[Action]:
+def ghosts(view: View, absence: Absence) -> Iterator[DeleteNode]:
     """Nodes of ours whose VM ARM says is gone: delete the Node and its node-password secret.
     A VM that is merely missing from a listing is not gone (see reconcile_absence)."""
     for node in view.ghosts:

@@ -78,7 +78,7 @@ class Reconciler:
         started = self.clock.monotonic()
         with self.telemetry.span("reconcile.tick"):
             report = self._tick(now)
-        report = TickReport(**{**asdict(report), "dry_run": self.dry_run, "seconds": self.clock.monotonic() - started})
+        report = replace(report, dry_run=self.dry_run, seconds=self.clock.monotonic() - started)
         self.log.info(report.line(), extra=report.log_fields())
         ticked("reconcile", now, report, self.decisions, self.telemetry)
         return report
@@ -94,12 +94,12 @@ class Reconciler:
             nodes = probe(self.ports.kube.node, result.probe_nodes) if self.ports.kube else {}
             obs = replace(obs, probed=probe(self.ports.scaleset.get_instance, result.probe), nodes_probed=nodes)
             result = plan(obs, now, self.policy)
-        common = {"planned": result.counts(), "blocked": result.blocked, "held": len(result.held)}
+        planned = TickReport(planned=result.counts(), blocked=result.blocked, held=len(result.held))
         saved = "dry run" if self.dry_run else self._save(result.state, state, etag)
         if saved in ("lost race", "not saved"):
-            return TickReport(**common, state=saved, retry=len(result.actions))
+            return replace(planned, state=saved, retry=len(result.actions))
         done: Applied = apply(result.actions, self.ports, now, self.dry_run, self.log)
-        return TickReport(**common, applied=done.applied, failed=done.failed, retry=done.retry, state=saved)
+        return replace(planned, applied=done.applied, failed=done.failed, retry=done.retry, state=saved)
 
     def _save(self, new: TickState, old: TickState, etag: str | None) -> str:
         if new == old:

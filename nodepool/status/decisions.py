@@ -20,13 +20,17 @@ class DecisionLog(Protocol):
 
 
 class TickOutcome(Protocol):
-    """A tick's report, as reconcile's TickReport and autoscale's AutoscaleReport both give it."""
-    planned: dict[str, int]  # actions by kind
-    applied: int
-    failed: int
-    blocked: str | None
-    dry_run: bool
-
+    """A tick's report, as reconcile's TickReport and autoscale's AutoscaleReport both give it (frozen)."""
+    @property
+    def planned(self) -> dict[str, int]: ...  # actions by kind
+    @property
+    def applied(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
+    @property
+    def blocked(self) -> str | None: ...
+    @property
+    def dry_run(self) -> bool: ...
     @property
     def backed_off(self) -> dict[str, str]: ...  # pool -> the capacity error that backed it off
 

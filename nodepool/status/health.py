@@ -1,10 +1,10 @@
 """Health: are the settings valid and do the services we depend on answer?"""
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.errors import NodepoolError
 
 
@@ -19,16 +19,16 @@ class Check:
         return {"ok": self.ok, "detail": self.detail, "ms": round(self.ms, 1)}
 
 
-def run_check(name: str, probe: Callable[[], object]) -> Check:
-    started = time.perf_counter()
+def run_check(name: str, probe: Callable[[], object], clock: Clock = SYSTEM) -> Check:
+    started = clock.monotonic()
     try:
         probe()
     except NodepoolError as err:
-        return Check(name, False, err.message, (time.perf_counter() - started) * 1000)
-    return Check(name, True, "ok", (time.perf_counter() - started) * 1000)
+        return Check(name, False, err.message, (clock.monotonic() - started) * 1000)
+    return Check(name, True, "ok", (clock.monotonic() - started) * 1000)
 
 
-def health(probes: dict[str, Callable[[], object]]) -> tuple[bool, dict]:
-    checks = [run_check(name, probe) for name, probe in probes.items()]
+def health(probes: dict[str, Callable[[], object]], clock: Clock = SYSTEM) -> tuple[bool, dict]:
+    checks = [run_check(name, probe, clock) for name, probe in probes.items()]
     healthy = all(c.ok for c in checks)
     return healthy, {"status": "ok" if healthy else "failing", "checks": {c.name: c.as_dict() for c in checks}}

@@ -8,14 +8,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
 
 from nodepool.autoscale.ports import PoolScaleSet
 from nodepool.core.errors import NodepoolError, Unavailable
 from nodepool.core.ports import Kube, Registry
 from nodepool.status.decisions import KINDS, DecisionLog
 
+T = TypeVar("T")
 
-def _part(read: Callable[[], object]) -> object:
+
+def _part(read: Callable[[], T]) -> T | dict[str, str]:
     try:
         return read()
     except NodepoolError as err:
@@ -42,15 +46,15 @@ class StatusService:
     def view(self, now: datetime) -> dict:
         rows = self.registry.all_nodes()
         pools = _part(lambda: node_pools(self.pools))
-        kube = _part(lambda: self._kube_view(now))
-        nodes = []
+        kube: dict[str, Any] = _part(lambda: self._kube_view(now))
+        nodes: list[dict[str, Any]] = []
         for row in sorted(rows, key=lambda r: r.name):
             node = {**row.public(), "pool": pools.get(row.name, "") if "unavailable" not in pools else ""}
             if isinstance(kube, dict) and "nodes" in kube:
                 node.update(kube["nodes"].get(row.name, {"ready": "absent", "pods": 0}))
             nodes.append(node)
-        out = {"at": now.isoformat(), "nodes": nodes, "decisions": {k: _part(lambda k=k: self.decisions.recent(k))
-                                                                     for k in KINDS}}
+        decisions = {kind: _part(partial(self.decisions.recent, kind)) for kind in KINDS}
+        out: dict[str, Any] = {"at": now.isoformat(), "nodes": nodes, "decisions": decisions}
         out["pools"] = dict(Counter(n["pool"] or "unknown" for n in nodes if n["state"] != "deleted"))
         if "unavailable" in pools:
             out["pools_unavailable"] = pools["unavailable"]
@@ -58,7 +62,7 @@ class StatusService:
                                                                 "complete": kube["complete"]}
         return out
 
-    def _kube_view(self, now: datetime) -> dict:
+    def _kube_view(self, now: datetime) -> dict[str, Any]:
         kube = self.kube(now)
         if kube is None:
             return {"unavailable": "no Kubernetes client: the master has not registered"}
