@@ -46,6 +46,15 @@ def transport() -> RequestsTransport:
                              read_timeout=TIMEOUTS["read_timeout"])
 
 
+def raised_by_sdk(err: BaseException) -> bool:
+    """Whether the innermost frame of `err`'s traceback is in the Azure SDK (its checks of what we send)."""
+    tb, frame = err.__traceback__, None
+    while tb is not None:
+        frame = tb.tb_frame
+        tb = tb.tb_next
+    return frame is not None and str(frame.f_globals.get("__name__", "")).startswith("azure.")
+
+
 @contextmanager
 def storage_errors(what: str) -> Iterator[None]:
     """Translate azure-core exceptions into our typed errors (shared with the queue adapter)."""
@@ -63,7 +72,10 @@ def storage_errors(what: str) -> Iterator[None]:
         if err.status_code in REJECTED_STATUS:
             raise StorageRejected(f"storage refused the request ({err.status_code})") from err
         raise Unavailable(f"{what}: storage answered {err.status_code}") from err
-    except (ValueError, TypeError) as err:  # the SDK's own checks of keys and values, before sending
+    except (ValueError, TypeError) as err:
+        if not raised_by_sdk(err):
+            raise  # our own bug: it surfaces with its stack, never as "storage refused"
+        # the SDK's own checks of keys and values, before sending
         raise StorageRejected(f"storage cannot hold this request ({type(err).__name__})") from err
     except AzureError as err:
         raise Unavailable(f"{what}: storage unreachable ({type(err).__name__})") from err
