@@ -10,4 +10,4 @@ bp = func.Blueprint()
 
 @bp.route(route="status", methods=["GET"])
 def status(req: func.HttpRequest) -> func.HttpResponse:
-    return respond(lambda s: s.status.view(s.clock.now()))
+    return respond(req, lambda s: s.status.view(s.clock.now()))

@@ -13,12 +13,20 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from nodepool.autoscale.policy import PoolSetting, parse_pools
-from nodepool.core.errors import PermanentError
+from nodepool.core.errors import TransientError
 from nodepool.core.labels import parse_labels, parse_taints
 
+SETTINGS_RETRY_AFTER_S = 60  # a settings change restarts the app: a minute is long enough to wait
 
-class InvalidSettings(PermanentError):
+
+class InvalidSettings(TransientError):
+    """The app cannot run on its settings. Not the caller's fault, and not for good: every route answers
+    503 with Retry-After (an agent waits and asks again) until the operator fixes them, which restarts
+    the app; healthz names what is wrong."""
     code = "invalid_settings"
+
+    def __init__(self, message: str):
+        super().__init__(message, retry_after=SETTINGS_RETRY_AFTER_S)
 
 
 def _bool(raw: str) -> bool:
@@ -185,17 +193,16 @@ class Settings:
 
     @classmethod
     def one(cls, name: str, env: Mapping[str, str] | None = None) -> Any:
-        """One setting (its default when unset) without validating the rest: for binding values such
-        as a timer schedule, which are read when function_app.py is indexed, before settings are checked."""
+        """One setting for binding when function_app.py is indexed (a timer's schedule), before settings
+        are checked: its default when unset or invalid. It never raises, so the app always indexes and
+        healthz can name a bad value; from_env refuses it when the app serves."""
         env = os.environ if env is None else env
         f = next(f for f in fields(cls) if f.name == name)
         raw = env.get(f.metadata["env"])
-        if raw is None or raw == "":
-            return f.default
         try:
-            return f.metadata["parse"](raw)
-        except ValueError as err:
-            raise InvalidSettings(f"invalid settings: {f.metadata['env']}: {err}") from None
+            return f.default if raw is None or raw == "" else f.metadata["parse"](raw)
+        except ValueError:
+            return f.default
 
     def missing(self) -> list[str]:
         """What must be set for storage to work at all."""
