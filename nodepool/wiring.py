@@ -31,6 +31,7 @@ from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import TransientError
 from nodepool.core.instruments import Instruments
+from nodepool.core.logs import logger
 from nodepool.core.ports import AuditLog, EventQueue, Kube, Registry, ScaleSet
 from nodepool.core.records import ClusterInfo
 from nodepool.core.trail import WRITERS as AUDIT_WRITERS
@@ -47,7 +48,7 @@ from nodepool.join.tokens import TokenCleaner
 from nodepool.reconcile.plan import Policy
 from nodepool.reconcile.ports import QueuePeek, ReconcilePorts, TickStore
 from nodepool.reconcile.tick import Reconciler
-from nodepool.settings import Settings
+from nodepool.settings import InvalidSettings, Settings
 from nodepool.status.decisions import DecisionLog
 from nodepool.status.nodes import NodeDirectory
 from nodepool.status.service import StatusService
@@ -299,18 +300,28 @@ class Services:
                           telemetry=self.telemetry)
 
 
+log = logger(__name__)
 _lock = threading.Lock()
 _services: Services | None = None
+_refused: str | None = None  # the settings problem already logged by this worker
 
 
 def services() -> Services:
-    """Build once per process; raises InvalidSettings (not cached) while settings are wrong."""
-    global _services
+    """Build once per process; raises InvalidSettings (not cached) while settings are wrong, and logs
+    that once per worker, however many requests meet it."""
+    global _services, _refused
     if _services is None:
         with _lock:
             if _services is None:
                 install_json_logs()  # one JSON object a line for Application Insights' traces
-                _services = Services(Settings.from_env().complete())
+                try:
+                    _services = Services(Settings.from_env().complete())
+                except InvalidSettings as err:
+                    if err.message != _refused:
+                        log.error("the app cannot run on its settings; every request answers 503 until they are "
+                                  "fixed: %s", err.message, extra={"error": err.code})
+                        _refused = err.message
+                    raise
     return _services
 
 

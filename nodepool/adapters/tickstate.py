@@ -9,14 +9,14 @@ ticks racing, one wins and the other gets Conflict.
 from __future__ import annotations
 
 import json
-import logging
 
 from nodepool.adapters.state_row import ABSENT, CHUNK, StateRow
 from nodepool.adapters.tables import Tables
+from nodepool.core.logs import logger
 from nodepool.reconcile.model import TickState
 
 TABLE = "reconcile"
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 def encode(state: TickState) -> list[str]:

@@ -7,7 +7,6 @@ the queue redelivers the message. Who may drain (the lease) is drain/service.py'
 """
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 from nodepool.core.clock import Clock
 from nodepool.core.errors import TransientError
 from nodepool.core.k3s import KUBE_SYSTEM, node_password_secret
+from nodepool.core.logs import logger
 from nodepool.core.model import Pod
 from nodepool.core.ports import Kube, Registry
 from nodepool.core.records import NodeRecord
@@ -28,7 +28,7 @@ from nodepool.drain.state import DrainRequest
 if TYPE_CHECKING:
     from nodepool.drain.service import Lease
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 1.0  # between eviction passes; back to the first after progress
 FINAL_WRITE_BUDGET_S = 30.0  # a storage restart's length; the queue redelivers after that
 PARALLEL_EVICTIONS = 4  # per drain: 20 pods go out in five round trips, not twenty

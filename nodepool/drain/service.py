@@ -19,7 +19,6 @@ process die, the drain trigger finds the lease run out and takes over.
 """
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import uuid
@@ -34,6 +33,7 @@ from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import Conflict, TransientError
 from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.logs import logger
 from nodepool.core.ports import Registry
 from nodepool.core.records import NodeRecord
 from nodepool.core.rows import update_node
@@ -42,7 +42,7 @@ from nodepool.drain import state as L
 from nodepool.drain.evict import Drainer, DrainPolicy
 from nodepool.drain.state import POISON_QUEUE, DrainRequest, EventRecord
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 WAIT_POLL_S = 1.0  # a waiting queue trigger reads the row once a second: it holds a worker thread meanwhile
 URGENT_S = 15.0
 UNLEASED = "unleased"

@@ -28,13 +28,14 @@ from datetime import datetime
 from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.errors import Conflict, NodepoolError
 from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.logs import logger
 from nodepool.reconcile.apply import Applied, apply
 from nodepool.reconcile.observe import observe, probe
 from nodepool.reconcile.plan import Policy, TickState, plan
 from nodepool.reconcile.ports import ReconcilePorts
 from nodepool.status.decisions import DecisionLog, ticked
 
-log = logging.getLogger("nodepool.reconcile")
+log = logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
 """The reconcile tick over the in-memory fakes: writes, dry run, isolation, state across ticks, guards."""
+import json
 from datetime import timedelta
 
 import pytest
 
 from nodepool.core.errors import Conflict, Unavailable
+from nodepool.core.logs import logger
 from nodepool.core.model import NodeState
 from nodepool.settings import InvalidSettings, Settings
+from nodepool.telemetry import install_json_logs
 from tests.unit.reconcile_pool import Pool
 
 NO_WRITES = {"scaleset": 0, "kube": 0, "registry": 0, "state": 0}
@@ -61,15 +64,19 @@ def test_one_failing_action_does_not_stop_the_others(error):
     assert again.planned.get("delete_node") == 1 and pool.kube.node(ghosts[0]) is None
 
 
-def test_one_log_line_per_tick_carries_the_counts(caplog):
+def test_one_json_line_per_tick_carries_the_counts_and_each_action_its_fields(caplog):
+    """What reaches Application Insights: the JSON line, with every field the tick and its actions gave."""
+    install_json_logs([caplog.handler])
     pool = Pool(3)
-    with_ghosts(pool, 0)
-    with caplog.at_level("INFO", logger="test.reconcile"):
-        pool.tick()
-    lines = [r for r in caplog.records if r.getMessage().startswith("reconcile tick")]
-    assert len(lines) == 1
-    assert lines[0].reconcile_planned == {"delete_node": 1, "mark_stale": 1}
-    assert lines[0].reconcile_applied == 2 and lines[0].reconcile_failed == 0
+    ghost = with_ghosts(pool, 0)[0]
+    with caplog.at_level("INFO", logger="nodepool.reconcile"):
+        pool.tick(logger=logger("nodepool.reconcile.tick"))
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name.startswith("nodepool.reconcile")]
+    [tick] = [line for line in lines if line["msg"].startswith("reconcile tick")]
+    assert tick["reconcile_planned"] == {"delete_node": 1, "mark_stale": 1}
+    assert (tick["reconcile_applied"], tick["reconcile_failed"], tick["reconcile_state"]) == (2, 0, "saved")
+    [delete] = [line for line in lines if line.get("action") == "delete_node"]
+    assert (delete["node"], delete["destructive"], delete["target"]) == (ghost, True, ghost)
 
 
 def test_repair_state_survives_from_one_instance_to_the_next():
@@ -165,5 +172,7 @@ def test_poison_messages_are_reported_once_as_a_warning(caplog):
 def test_the_timer_schedule_setting_has_a_default_and_needs_no_other_setting():
     assert Settings.one("reconcile_schedule", {}) == "0 * * * * *"
     assert Settings.one("reconcile_schedule", {"NODEPOOL_RECONCILE_SCHEDULE": "*/30 * * * * *"}) == "*/30 * * * * *"
-    with pytest.raises(InvalidSettings):
-        Settings.one("max_destructive_per_tick", {"NODEPOOL_MAX_DESTRUCTIVE_PER_TICK": "0"})
+    bad = {"NODEPOOL_MAX_DESTRUCTIVE_PER_TICK": "0"}
+    assert Settings.one("max_destructive_per_tick", bad) == 3  # binding at indexing never fails the app...
+    with pytest.raises(InvalidSettings):  # ...the app refuses the value when it serves (and healthz names it)
+        Settings.from_env(bad)

@@ -82,4 +82,5 @@ def test_a_decision_log_that_fails_costs_the_record_not_the_tick(caplog):
 
     with caplog.at_level(logging.WARNING, logger="nodepool.status"):
         ticked("reconcile", NOW, TickReport(planned={"delete_node": 1}, applied=1), Broken(), NULL)
-    assert [r.getMessage() for r in caplog.records] == ["reconcile decision not recorded: unavailable"]
+    said = [r for r in caplog.records if "reconcile decision not recorded: unavailable" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "WARNING"
