@@ -88,7 +88,8 @@ def test_role_assignments_are_guid_named_and_use_only_the_roles_we_chose():
                "c12c1c16-33a1-487b-954d-41c89c60f349",  # Reader and Data Access (listKeys on /srv)
                "b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
                "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",  # blob owner, queue and table contributor
-               "3913510d-42f4-4e42-8a64-420c390055eb"}  # Monitoring Metrics Publisher
+               "3913510d-42f4-4e42-8a64-420c390055eb",  # Monitoring Metrics Publisher
+               "4633458b-17de-408a-b874-0445c86b69e6"}  # Key Vault Secrets User (the agents' function key)
     count = 0
     for path in FILES:
         text = path.read_text()
@@ -98,7 +99,7 @@ def test_role_assignments_are_guid_named_and_use_only_the_roles_we_chose():
         used = set(re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text))
         if "roleDefinitions" in text:
             assert used <= allowed, (path.name, used - allowed)
-    assert count == 4  # storage data roles (a loop), metrics publisher, scale set, /srv listKeys (a loop)
+    assert count == 5  # storage data roles (a loop), metrics publisher, scale set, /srv listKeys and secrets (loops)
     scaleset = (BICEP / "modules" / "scaleset.bicep").read_text()
     assert "scope: pool" in scaleset and "9980e02c-c2be-4d73-94e8-173b1dc7cf3c" in scaleset
 
