@@ -110,6 +110,7 @@ resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
   // checkov:skip=CKV_AZURE_109: the VMs reach the vault through the NAT gateway's address, which changes with every compute deployment; access is Entra RBAC only (no access policies, no keys)
   // checkov:skip=CKV_AZURE_110: purge protection would keep the name for 7-90 days after destroy-storage and cannot be turned off; the one secret is re-written by every publish
   // checkov:skip=CKV_AZURE_42: soft delete is on (7 days); recoverability beyond that is purge protection (CKV_AZURE_110)
+  // checkov:skip=CKV_AZURE_189: the VMs reach the vault over its public endpoint through the NAT gateway (no private endpoint can outlive destroy-compute); Entra RBAC only
   // checkov:skip=CKV2_AZURE_32: a private endpoint would need a VNet that outlives destroy-compute; access is Entra RBAC only
   name: keyVaultName
   location: location

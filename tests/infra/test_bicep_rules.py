@@ -124,3 +124,26 @@ def test_no_template_takes_or_lists_a_storage_key():
     for path in FILES:
         text = path.read_text()
         assert "listKeys(" not in text and "accountKey" not in text.lower().replace("accountkeyoperator", ""), path
+
+
+def test_spot_pools_get_no_terminate_notification_and_regular_pools_do():
+    profile = resource("modules/scaleset.bicep", "pool")["properties"]["virtualMachineProfile"]
+    operands = profile["scheduledEventsProfile"]["operator"]["operands"]
+    assert operands["condition"] == "spot" and operands["true_value"] is None
+    assert operands["false_value"]["terminateNotificationProfile"]["enable"] is True
+
+
+def test_app_settings_are_the_quickstarts_config_child_named_appsettings():
+    settings = parsed(BICEP / "modules" / "functionapp.bicep")["resources"]["appSettings"]
+    assert (settings["type"], body(settings)["name"], body(settings)["parent"]) == (
+        "Microsoft.Web/sites/config", "appsettings", "app")
+    union = body(settings)["properties"]["function"]
+    assert union["type"] == "union" and set(union["parameters"].values()) == {"settings", "hostSettings"}
+    assert "appSettings" not in resource("modules/functionapp.bicep", "app")["properties"]["siteConfig"]
+
+
+def test_both_subnets_leave_through_the_nat_gateway():
+    vnet = resource("modules/network.bicep", "vnet")["properties"]
+    for subnet in vnet["subnets"]:
+        assert subnet["properties"]["natGateway"]["id"]["operator"]["operands"]["operand_1"] == "nat", subnet["name"]
+    assert resource("modules/network.bicep", "nat")["sku"] == {"name": "Standard"}
