@@ -28,7 +28,7 @@ DEFAULTS = {
     "SSH_KEY": "keys/cluster", "AZURE_SUBSCRIPTION_ID": "",
     # Only for the local simulator: where ARM is, a static token, an extra CA bundle.
     "ARM_ENDPOINT": "https://management.azure.com", "ARM_STATIC_TOKEN": "", "ARM_CA_BUNDLE": "",
-    "LOGS_ENDPOINT": "https://api.loganalytics.io",
+    "LOGS_ENDPOINT": "https://api.loganalytics.io", "GRAPH_ENDPOINT": "https://graph.microsoft.com",
 }
 _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False,
          "": False}

@@ -53,6 +53,18 @@ def keys(c, force=False):
         generate(ROOT / Config.load()["SSH_KEY"], force=force, say=say)
 
 
+@task
+def preflight(c):
+    """Check the subscription before deploying: offer, sizes, Spot, quota, providers, rights, names."""
+    from ops import preflight as checks
+
+    with failures("preflight"):
+        failed = [f for f in checks.run(azure(), say=say) if f.level == "FAIL"]
+        if failed:
+            raise OpsError(f"{len(failed)} check(s) would fail the deployment: fix the FAIL lines above")
+        say("preflight passed: deploy-storage, then deploy-compute")
+
+
 @task(help={"out": "where the compiled ARM JSON goes (default .run/arm)"})
 def build(c, out=".run/arm"):
     """Compile infra/bicep (storage.bicep, compute.bicep) to ARM JSON with bicep or `az bicep`."""
