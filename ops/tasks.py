@@ -74,25 +74,29 @@ def build(c, out=".run/arm"):
         compile_all(ROOT / out, say=say)
 
 
-def _deploy(which: str, no_wait: bool):
+def _deploy(which: str, no_wait: bool, what_if: bool):
     from ops import deploy
 
     with failures(f"deploy-{which}"):
-        outputs = deploy.deploy(azure(), which, wait=not no_wait, say=say)
+        outputs = deploy.deploy(azure(), which, wait=not no_wait, say=say, preview=what_if)
         for name, value in (outputs or {}).items():
             say(f"  {name} = {value.get('value') if isinstance(value, dict) else value}")
 
 
-@task(help={"no_wait": "start the deployment and return (watch-deployment follows it)"})
-def deploy_storage(c, no_wait=False):
-    """Deploy storage.bicep into STORAGE_GROUP: the /srv and registry shares (survive destroy-compute)."""
-    _deploy("storage", no_wait)
+DEPLOY_HELP = {"no_wait": "start the deployment and return (watch-deployment follows it)",
+               "what_if": "show ARM's what-if of the deployment (after its validation) and deploy nothing"}
 
 
-@task(help={"no_wait": "start the deployment and return (watch-deployment follows it)"})
-def deploy_compute(c, no_wait=False):
+@task(help=DEPLOY_HELP)
+def deploy_storage(c, no_wait=False, what_if=False):
+    """Deploy storage.bicep into STORAGE_GROUP: the /srv shares and the Key Vault (survive destroy-compute)."""
+    _deploy("storage", no_wait, what_if)
+
+
+@task(help=DEPLOY_HELP)
+def deploy_compute(c, no_wait=False, what_if=False):
     """Deploy compute.bicep into COMPUTE_GROUP: network, master0, agent pools, the Function App."""
-    _deploy("compute", no_wait)
+    _deploy("compute", no_wait, what_if)
 
 
 @task(help=WHICH)

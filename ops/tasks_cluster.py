@@ -23,6 +23,7 @@ def destroy_compute(c, yes=False):
     with failures("destroy-compute"):
         az = azure()
         _confirm(az.config["COMPUTE_GROUP"], yes)
+        deploy.forget_storage_access(az, say=say)
         deploy.destroy(az, az.config["COMPUTE_GROUP"], say=say)
 
 
@@ -57,6 +58,7 @@ def redeploy(c, yes=False):
     with failures("redeploy"):
         az = azure()
         _confirm(az.config["COMPUTE_GROUP"], yes)
+        deploy.forget_storage_access(az, say=say)
         deploy.destroy(az, az.config["COMPUTE_GROUP"], say=say)
         deploy.deploy(az, "compute", say=say)
 
