@@ -83,7 +83,8 @@ def create_shares(c):
 
 @task(help={"scm": "deployment endpoint (default https://APP.scm.azurewebsites.net)"})
 def publish(c, scm=""):
-    """Zip the app as .funcignore says, deploy it with a remote build, and wait for the result."""
+    """Zip the app, deploy it with a remote build, wait for it, and put the agents' key in Key Vault."""
+    from ops import function_key
     from ops import publish as P
 
     with failures("publish"):
@@ -93,6 +94,7 @@ def publish(c, scm=""):
         url = (scm or f"https://{cfg.function_app}.scm.azurewebsites.net").rstrip("/")
         P.publish(url, az.arm_token(), archive, verify=cfg["ARM_CA_BUNDLE"] or True, say=say)
         say("published")
+        function_key.deliver(az, say=say)
 
 
 @task
