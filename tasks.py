@@ -326,7 +326,8 @@ demo.__doc__ = _with_chapters(demo.__doc__)
 @task(help={"json": "print the status as one JSON object instead of tables",
             "url": "the app's API base, e.g. https://APP.azurewebsites.net/api (default: NODEPOOL_API_URL, "
                    "else the local stack's .run/api-url)",
-            "key": "function key (default: NODEPOOL_FUNCTION_KEY, else .run/function-key); never printed"})
+            "key": "the app's master key: the operator routes are admin level (default: NODEPOOL_OPERATOR_KEY, "
+                   "else .run/master-key); never printed"})
 def status(c, json=False, url="", key=""):
     """The pool at a glance: nodes, pending pods, the last decisions, recent audit rows.
 
