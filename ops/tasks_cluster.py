@@ -81,8 +81,9 @@ def create_shares(c):
         shares.create(azure(), say=say)
 
 
-@task(help={"scm": "deployment endpoint (default https://APP.scm.azurewebsites.net)"})
-def publish(c, scm=""):
+@task(help={"scm": "deployment endpoint (default https://APP.scm.azurewebsites.net)",
+            "retry_wait": "seconds between uploads while the app's storage role propagates (default 30)"})
+def publish(c, scm="", retry_wait=30.0):
     """Zip the app, deploy it with a remote build, wait for it, and put the agents' key in Key Vault."""
     from ops import function_key
     from ops import publish as P
@@ -92,7 +93,8 @@ def publish(c, scm=""):
         archive, names = P.package()
         say(f"package: {len(names)} files")
         url = (scm or f"https://{cfg.function_app}.scm.azurewebsites.net").rstrip("/")
-        P.publish(url, az.arm_token(), archive, verify=cfg["ARM_CA_BUNDLE"] or True, say=say)
+        P.publish(url, az.arm_token(), archive, verify=cfg["ARM_CA_BUNDLE"] or True, retry_wait=float(retry_wait),
+                  say=say)
         say("published")
         function_key.deliver(az, say=say)
 
