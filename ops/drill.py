@@ -39,9 +39,11 @@ class Api:
         self.url, self.key, self.verify = url.rstrip("/"), key, verify
 
     def get(self, path: str) -> dict:
-        reply = requests.get(f"{self.url}/{path}", headers={"x-functions-key": self.key}, timeout=30, verify=self.verify)
+        reply = requests.get(f"{self.url}/{path}", headers={"x-functions-key": self.key}, timeout=30,
+                             verify=self.verify)
         if reply.status_code != 200:
-            raise OpsError(f"GET {self.url}/{path}: HTTP {reply.status_code} (the operator key is the app's master key)")
+            raise OpsError(f"GET {self.url}/{path}: HTTP {reply.status_code} "
+                           "(the operator key is the app's master key)")
         return reply.json()
 
     def node(self, name: str) -> dict:

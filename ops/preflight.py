@@ -13,6 +13,7 @@ from ops import params as P
 from ops.arm import Azure
 from ops.preflight_rules import PROVIDERS, Facts, Finding, Plan, Pool, judge, skus_by_name
 
+
 def plan(az: Azure) -> Plan:
     cfg = az.config
     spot = cfg["AGENT_PRIORITY"].capitalize() == "Spot"
@@ -64,7 +65,8 @@ def _ours(az: Azure, what: str, name: str) -> bool:
              "Key Vault": "Microsoft.KeyVault/vaults"}
     for group in (cfg.storage_group, cfg["COMPUTE_GROUP"]):
         try:
-            if any(r.name == name and r.type == kinds[what] for r in az.resources.resources.list_by_resource_group(group)):
+            held = az.resources.resources.list_by_resource_group(group)
+            if any(r.name == name and r.type == kinds[what] for r in held):
                 return True
         except ResourceNotFoundError:
             continue

@@ -107,7 +107,8 @@ def _sizes(plan: Plan, facts: Facts) -> list[Finding]:
                                  f"{sku['capabilities'].get('LowPriorityCapable', 'absent')})",
                                  "set AGENT_SKU to a size whose LowPriorityCapable is True, e.g. Standard_D2as_v5"))
         else:
-            found.append(Finding("ok", f"{role}: {size} offered in {plan.location}" + (", Spot-capable" if spot else "")))
+            capable = ", Spot-capable" if spot else ""
+            found.append(Finding("ok", f"{role}: {size} offered in {plan.location}{capable}"))
     return found
 
 

@@ -60,7 +60,7 @@ class Deployments:
         return list(resources.values()) if isinstance(resources, dict) else resources  # languageVersion 2.0
 
     def validate(self, req: Request) -> Response:
-        group = self.groups.find(req)
+        self.groups.find(req)
         props = (req.json() or {}).get("properties") or {}
         template = props.get("template") or {}
         self.validated.append(req.params["name"])
@@ -71,7 +71,8 @@ class Deployments:
         if details:
             return Response(400, {"error": {
                 "code": "InvalidTemplateDeployment",
-                "message": "The template deployment failed with multiple errors. Please see details for more information.",
+                "message": "The template deployment failed with multiple errors. Please see details for more "
+                           "information.",
                 "details": [{"code": "PreflightValidationCheckFailed", "message": "Preflight validation failed. Please "
                              "refer to the details for the specific errors.", "details": details}]}},
                 {"x-ms-correlation-request-id": str(uuid.uuid4()), "x-ms-request-id": str(uuid.uuid4())})

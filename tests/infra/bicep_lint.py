@@ -145,7 +145,8 @@ class Symbols:
             if function.get("type") == "concat":
                 return [o for arg in function["parameters"].values() for o in self.objects(arg)]
             if operator.get("type") == "conditional":  # pycep nests `a == b ? x : y` under the `==`
-                return self.objects(operator["operands"]["true_value"]) + self.objects(operator["operands"]["false_value"])
+                operands = operator["operands"]
+                return self.objects(operands["true_value"]) + self.objects(operands["false_value"])
             if operator:
                 return [o for value in operator.get("operands", {}).values() for o in self.objects(value)]
         return []
@@ -240,7 +241,8 @@ def flex_settings(path: Path, callers: list[Path] = ()) -> list[Finding]:
                     names |= _setting_names(c, (body.get("params") or {}).get(param))
     for bad in sorted(names & FLEX_SETTINGS):
         found.append(Finding("flex-settings", path.name, f"app setting {bad}",
-                             "deprecated on Flex Consumption (functions-app-settings.md#flex-consumption-plan-deprecations)"))
+                             "deprecated on Flex Consumption "
+                             "(functions-app-settings.md#flex-consumption-plan-deprecations)"))
     return found
 
 
@@ -250,7 +252,8 @@ def _below_flex_minimum(s: Symbols, limit) -> str:
     if isinstance(limit, str) and limit in s.params:
         bound = next((d["argument"] for d in s.params[limit].get("decorators", []) if d["type"] == "min_value"), None)
         if bound is None or bound < FLEX_MIN_INSTANCES:
-            return f"parameter {limit} admits values under Flex's lowest maximum of {FLEX_MIN_INSTANCES} (@minValue(40))"
+            return (f"parameter {limit} admits values under Flex's lowest maximum of {FLEX_MIN_INSTANCES} "
+                    "(@minValue(40))")
     return ""
 
 

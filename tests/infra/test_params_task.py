@@ -15,8 +15,8 @@ def params(tmp_path, text: str, **env) -> subprocess.CompletedProcess:
     (tmp_path / "cluster.env").write_text(text)
     if not (tmp_path / "key.pub").exists():
         generate(tmp_path / "key", say=lambda _: None)
-    env = {**os.environ, "SSH_KEY": str(tmp_path / "key"), "AZURE_SUBSCRIPTION_ID": "00000000-1111-2222-3333-444444444444",
-           "SSH_ALLOWED_CIDRS": "203.0.113.7/32", "K3S_SHA256": SHA, **env}
+    env = {**os.environ, "SSH_KEY": str(tmp_path / "key"), "SSH_ALLOWED_CIDRS": "203.0.113.7/32", "K3S_SHA256": SHA,
+           "AZURE_SUBSCRIPTION_ID": "00000000-1111-2222-3333-444444444444", **env}
     return subprocess.run([sys.executable, "tasks.py", "params", "--file", str(tmp_path / "cluster.env"),
                            "--out", str(tmp_path / "out"), "--arm-out", str(tmp_path / "arm")],
                           cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)

@@ -69,7 +69,8 @@ READS = [  # (example file, method, path under the subscription, body)
     ("Microsoft.Authorization/2022-04-01/GetPermissions.json", "GET",
      "/resourcegroups/rg/providers/Microsoft.Authorization/permissions", None),
     ("Microsoft.Storage/2026-04-01/StorageAccountCheckNameAvailability.json", "POST",
-     "/providers/Microsoft.Storage/checkNameAvailability", {"name": "sto3363", "type": "Microsoft.Storage/storageAccounts"}),
+     "/providers/Microsoft.Storage/checkNameAvailability",
+     {"name": "sto3363", "type": "Microsoft.Storage/storageAccounts"}),
 ]
 
 
@@ -95,7 +96,8 @@ def test_validate_answers_200_and_400_as_the_example_does(arm, sim):
     sim.arm.deployments.preflight_errors["AccountNameInvalid"] = "a is not a valid storage account name."
     bad = arm("POST", path, "2026-06-01", {"properties": {"mode": "Incremental", "template": TEMPLATE}})
     assert bad.status_code == 400 and shape_problems(example(name, "400")["body"], bad.json()) == []
-    assert [d["code"] for d in bad.json()["error"]["details"][0]["details"]] == ["InvalidTemplate", "AccountNameInvalid"]
+    codes = [d["code"] for d in bad.json()["error"]["details"][0]["details"]]
+    assert codes == ["InvalidTemplate", "AccountNameInvalid"]
 
 
 def test_what_if_answers_as_the_example_does(arm):
@@ -115,11 +117,11 @@ def test_simulate_eviction_answers_204_with_no_body_as_the_example_does(arm, sim
 
 
 def test_preflight_reads_the_examples_sizes_and_permissions_as_microsoft_wrote_them():
-    skus = skus_by_name(example("Microsoft.Compute/2021-07-01/ListAvailableResourceSkus.json")["body"]["value"], "westus")
+    rows = example("Microsoft.Compute/2021-07-01/ListAvailableResourceSkus.json")["body"]["value"]
+    skus = skus_by_name(rows, "westus")
     assert {name: sku["capabilities"]["LowPriorityCapable"] for name, sku in skus.items()} == {
         "Standard_A0": "False", "Standard_A1": "True"}
-    assert skus_by_name(example("Microsoft.Compute/2021-07-01/ListAvailableResourceSkus.json")["body"]["value"],
-                        "westeurope") == {}
+    assert skus_by_name(rows, "westeurope") == {}
     permissions = example("Microsoft.Authorization/2022-04-01/GetPermissions.json")["body"]["value"]
     assert not allows(permissions, "Microsoft.Authorization/roleAssignments/write")
     assert allows([{"actions": ["*"], "notActions": []}], "Microsoft.Authorization/roleAssignments/write")

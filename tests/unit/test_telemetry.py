@@ -121,12 +121,12 @@ def test_the_exporter_authenticates_with_the_apps_identity_as_local_auth_is_off(
 
     seen = {}
     monkeypatch.setattr(distro, "configure_azure_monitor", lambda **kwargs: seen.update(kwargs))
-    monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=00000000-0000-0000-0000-000000000000")
+    monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=" + "0" * 32)
     monkeypatch.setenv("AZURE_CLIENT_ID", "11111111-2222-4333-8444-555555555555")
     from nodepool import bootstrap
     from nodepool.settings import Settings
     from tests.unit.test_wiring import APP
 
-    bootstrap.Services(Settings.from_env(APP)).telemetry
+    assert bootstrap.Services(Settings.from_env(APP)).telemetry is not None
     assert isinstance(seen["credential"], ManagedIdentityCredential)
     assert seen["connection_string"].startswith("InstrumentationKey=") and seen["logger_name"] == "nodepool"
