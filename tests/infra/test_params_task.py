@@ -47,6 +47,9 @@ def test_arm_parameter_files_carry_the_custom_data_with_placeholders_and_no_key(
     assert master == (tmp_path / "out" / "master.yml").read_text()
     assert P.MASTER_CLIENT_ID in master and P.SUBSCRIPTION in master and "storageAccounts/mysrv01" in master
     assert P.AGENT_CLIENT_ID in compute["agentCustomData"]["value"]
+    for custom_data in (master, compute["agentCustomData"]["value"]):  # what the VMs need to call the app
+        assert f"NODEPOOL_AUDIENCE=api://{P.TENANT}/nodepool-" in custom_data
+        assert "NODEPOOL_FUNCTION_KEY_URI=https://kv" in custom_data and "/secrets/agent-function-key" in custom_data
     assert compute["adminPublicKey"]["value"] == (tmp_path / "key.pub").read_text().strip()
     assert oct((tmp_path / "arm" / "compute.parameters.json").stat().st_mode & 0o777) == "0o600"
     assert "AccountKey" not in master and "accountKey" not in json.dumps(compute)
