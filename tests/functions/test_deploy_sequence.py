@@ -22,6 +22,16 @@ from sim.scm import Scm
 from tests.infra.compiler_support import install
 
 SHA = "cd" * 32  # stands for the k3s release's checksum
+SEQUENCE = ["keys", "params", "preflight", "deploy-storage", "deploy-compute", "publish", "drill"]
+
+
+def test_the_readme_gives_the_sequence_this_test_runs():
+    text = (ROOT / "README.md").read_text()
+    start = text.index("### The sequence")
+    block = text[start:text.index("destroy-compute", start)]
+    listed = [line.split()[2] for line in block.splitlines()
+              if line.strip().startswith("python3 tasks.py") and len(line.split()) > 2]
+    assert [name for name in listed if name != "status"] == SEQUENCE
 
 
 def tasks(env: dict, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:

@@ -147,3 +147,10 @@ def test_both_subnets_leave_through_the_nat_gateway():
     for subnet in vnet["subnets"]:
         assert subnet["properties"]["natGateway"]["id"]["operator"]["operands"]["operand_1"] == "nat", subnet["name"]
     assert resource("modules/network.bicep", "nat")["sku"] == {"name": "Standard"}
+
+
+def test_the_graph_extension_is_its_ga_release():
+    import json
+
+    config = json.loads((BICEP / "bicepconfig.json").read_text())
+    assert config["extensions"]["microsoftGraphV1"] == "br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:1.0.0"
