@@ -203,10 +203,6 @@ def params(c, file="cluster.env", out=".run/cloud-init", arm_out=".run/arm"):
         given.update({k: v for k, v in os.environ.items() if k in VARIABLES and not VARIABLES[k].derived})
         cfg = Config.load()
         explicit = set(read_dotenv(ROOT / ".env")) | {k for k in os.environ if k in cfg.values}
-        if set(given.get("K3S_SHA256", "")) == {"0"}:
-            _say("warning: K3S_SHA256 is the example's all-zero placeholder: put the SHA-256 of the k3s "
-                 "release's binary (sha256sum-<arch>.txt of the GitHub release) or cloud-init's check "
-                 "fails on every VM")
         rendered = P.render(cfg, given, explicit)  # both roles and both files before anything is written
         files = P.arm_parameters(cfg, rendered, P.public_key(cfg))
         target = ROOT / out
@@ -336,7 +332,8 @@ demo.__doc__ = _with_chapters(demo.__doc__)
 @task(help={"json": "print the status as one JSON object instead of tables",
             "url": "the app's API base, e.g. https://APP.azurewebsites.net/api (default: NODEPOOL_API_URL, "
                    "else the local stack's .run/api-url)",
-            "key": "function key (default: NODEPOOL_FUNCTION_KEY, else .run/function-key); never printed"})
+            "key": "the app's master key: the operator routes are admin level (default: NODEPOOL_OPERATOR_KEY, "
+                   "else .run/master-key); never printed"})
 def status(c, json=False, url="", key=""):
     """The pool at a glance: nodes, pending pods, the last decisions, recent audit rows.
 

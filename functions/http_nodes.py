@@ -1,5 +1,6 @@
-"""Operator reads: GET /api/nodes (paged) and GET /api/audit (paged, newest first); and
-GET /api/nodes/{name}, a node's own status poll (agent identity + that node's credential)."""
+"""Operator reads: GET /api/nodes (paged) and GET /api/audit (paged, newest first), admin level (the master
+key: the agents' function key cannot open them); and GET /api/nodes/{name}, a node's own status poll
+(function key, agent identity and that node's credential)."""
 from __future__ import annotations
 
 import azure.functions as func
@@ -10,7 +11,7 @@ from nodepool.core.model import Role
 bp = func.Blueprint()
 
 
-@bp.route(route="nodes", methods=["GET"])
+@bp.route(route="nodes", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 def nodes(req: func.HttpRequest) -> func.HttpResponse:
     return respond(req, lambda s: s.nodes.page(*page_args(req)))
 
@@ -22,6 +23,6 @@ def node(req: func.HttpRequest) -> func.HttpResponse:
     return respond_as(req, Role.AGENT, run)
 
 
-@bp.route(route="audit", methods=["GET"])
+@bp.route(route="audit", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 def audit(req: func.HttpRequest) -> func.HttpResponse:
     return respond(req, lambda s: s.audit.page(*page_args(req)))

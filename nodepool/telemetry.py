@@ -73,12 +73,20 @@ class Telemetry:
                             for name, (kind, unit, text) in METRICS.items() if kind == "histogram"}
 
     @classmethod
-    def from_connection_string(cls, connection_string: str | None) -> Telemetry | NullTelemetry:
+    def from_connection_string(cls, connection_string: str | None,
+                               client_id: str | None = None) -> Telemetry | NullTelemetry:
+        """`client_id`: the app's user-assigned identity (AZURE_CLIENT_ID). Application Insights has local
+        auth off, so the exporter must authenticate with it or Azure Monitor drops everything it sends."""
         if not connection_string:
             return NULL
         from azure.monitor.opentelemetry import configure_azure_monitor
 
-        configure_azure_monitor(connection_string=connection_string, logger_name="nodepool")
+        options = {}
+        if client_id:
+            from azure.identity import ManagedIdentityCredential
+
+            options["credential"] = ManagedIdentityCredential(client_id=client_id)
+        configure_azure_monitor(connection_string=connection_string, logger_name="nodepool", **options)
         return cls()
 
     @contextmanager

@@ -110,7 +110,8 @@ class Services:
         """OpenTelemetry to Application Insights when the platform's connection string is set, else nothing."""
         if self._telemetry is not None:
             return self._telemetry
-        return Telemetry.from_connection_string(os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING"))
+        return Telemetry.from_connection_string(os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+                                                os.environ.get("AZURE_CLIENT_ID"))
 
     @once
     def tables(self) -> Tables:

@@ -17,6 +17,8 @@ from sim import arm_json as J
 from sim.arm_deployments import Deployments
 from sim.arm_estate import Estate
 from sim.arm_groups import Groups, mount
+from sim.arm_sites import Sites
+from sim.arm_subscription import Subscription
 from sim.faults import Faults, retry_after
 from sim.http import Hangup, HttpError, Request, Response, Server
 from sim.operations import Operations
@@ -47,7 +49,10 @@ class Arm:
         self.groups = Groups(self)  # groups, catalogue, deployments, shares: sim/arm_groups.py ...
         self.deployments = Deployments(self, self.groups)
         self.estate = Estate(self.groups)
-        mount(self, self.groups.routes() + self.deployments.routes() + self.estate.routes())
+        self.subscription = Subscription(self.groups)  # what preflight reads (sim/arm_subscription.py)
+        self.sites = Sites(self.groups)  # host keys, vault secrets, role assignments (sim/arm_sites.py)
+        mount(self, self.groups.routes() + self.deployments.routes() + self.estate.routes()
+              + self.subscription.routes() + self.sites.routes())
 
     # -- every request ------------------------------------------------------------------------
     def _before(self, req: Request) -> Response | None:
@@ -56,7 +61,7 @@ class Arm:
             return Response(401, J.error("InvalidAuthenticationToken", "The access token is invalid."),
                             {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         version = req.arg("api-version")
-        if not version:
+        if not version and not req.path.startswith("/v1.0/"):  # Microsoft Graph has no api-version
             return Response(400, J.error("MissingApiVersionParameter", "The api-version query parameter is required."))
         self.api_versions.add(version)
         fault = self.faults.pick(req.method, req.path, req.query)

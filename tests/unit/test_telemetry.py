@@ -138,3 +138,20 @@ def test_without_a_connection_string_nothing_is_configured():
         NULL.add("nodepool.joins")
         NULL.record("nodepool.drain.duration", 1.0)
     assert span is None
+
+
+def test_the_exporter_authenticates_with_the_apps_identity_as_local_auth_is_off(monkeypatch):
+    import azure.monitor.opentelemetry as distro
+    from azure.identity import ManagedIdentityCredential
+
+    seen = {}
+    monkeypatch.setattr(distro, "configure_azure_monitor", lambda **kwargs: seen.update(kwargs))
+    monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=" + "0" * 32)
+    monkeypatch.setenv("AZURE_CLIENT_ID", "11111111-2222-4333-8444-555555555555")
+    from nodepool import wiring
+    from nodepool.settings import Settings
+    from tests.unit.test_wiring import APP
+
+    assert wiring.Services(Settings.from_env(APP)).telemetry is not None
+    assert isinstance(seen["credential"], ManagedIdentityCredential)
+    assert seen["connection_string"].startswith("InstrumentationKey=") and seen["logger_name"] == "nodepool"
