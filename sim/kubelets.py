@@ -72,7 +72,11 @@ class Kubelets:
             kubelet.registration = {"labels": dict(labels or {}), "taints": list(taints), "provider_id": provider_id,
                                     "cpu": cpu, "memory": memory, "pods": pods}
             kubelet.up = True
-        return self._register(kubelet)
+        try:
+            return self._register(kubelet)
+        except Exception:
+            kubelet.up = False  # a kubelet whose Node was refused does not run
+            raise
 
     def vm_started(self, name: str, provider_id: str = "") -> None:
         """A VM whose kubelet registered before boots again: it registers (or re-registers) its Node."""

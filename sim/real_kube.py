@@ -23,6 +23,7 @@ from sim.kube.k3s import (
     PASSWORD_REJECTED,
     JoinRefused,
     ca_hash,
+    check_node_labels,
     hash_password,
     parse_taint,
     parse_token,
@@ -149,6 +150,7 @@ class RealKube:
                        provider_id: str = "", *, cpu: str = "4", memory: str = "16Gi") -> dict:
         """An agent starts with `token`: JoinRefused as the supervisor would, or its registered Node."""
         name = name.lower()
+        check_node_labels(labels or {})
         self.authenticate(token)
         self.ensure_password(name, node_password)
         node = self.kubelets.register(name, labels=labels, taints=[parse_taint(t) for t in taints or ()],

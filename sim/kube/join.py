@@ -16,6 +16,7 @@ from sim.kube.k3s import (
     bootstrap_secret,
     ca_hash,
     check_bootstrap,
+    check_node_labels,
     hash_password,
     parse_taint,
     parse_token,
@@ -84,6 +85,7 @@ class Supervisor:
     def join(self, name: str, token: str, node_password: str, *, labels: dict | None = None, taints=(),
              provider_id: str = "", cpu: str = "4", memory: str = "16Gi") -> dict:
         name = name.lower()
+        check_node_labels(labels or {})
         self.authenticate(token)
         self.ensure_password(name, node_password)
         registration = {"labels": dict(labels or {}), "taints": [parse_taint(t) for t in taints or ()],

@@ -41,7 +41,7 @@ _ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 class JoinRefused(Exception):
-    """The supervisor refused the agent; `reason` is token_invalid | token_expired |
+    """The supervisor refused the agent; `reason` is token_invalid | token_expired | node_labels_forbidden |
     ca_hash_mismatch | node_password_rejected."""
 
     def __init__(self, reason: str, message: str):
@@ -100,6 +100,28 @@ def check_bootstrap(secret: dict | None, token_id: str, token_secret: str, now: 
     expiration = data("expiration")
     if expiration and dt.datetime.fromisoformat(expiration.replace("Z", "+00:00")).timestamp() <= now:
         raise JoinRefused("token_expired", f"401 Unauthorized: bootstrap token expired at {expiration}")
+
+
+# The labels a kubelet may give its own Node (k8s.io/kubelet/pkg/apis/well_known_labels.go): any outside the
+# kubernetes.io and k8s.io namespaces, these, and any under these prefixes. It refuses to start with
+# another (and NodeRestriction would refuse the Node), so a role label is the control plane's to set.
+KUBELET_LABELS = {"kubernetes.io/hostname", "kubernetes.io/arch", "kubernetes.io/os", "beta.kubernetes.io/arch",
+                  "beta.kubernetes.io/os", "beta.kubernetes.io/instance-type", "node.kubernetes.io/instance-type",
+                  "failure-domain.beta.kubernetes.io/region", "failure-domain.beta.kubernetes.io/zone",
+                  "topology.kubernetes.io/region", "topology.kubernetes.io/zone"}
+KUBELET_LABEL_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
+
+
+def check_node_labels(labels) -> None:
+    """JoinRefused, as the k3s agent's kubelet fails to start, for a label it may not set itself."""
+    def reserved(key: str) -> bool:
+        namespace = key.rpartition("/")[0]
+        return any(namespace == ns or namespace.endswith("." + ns) for ns in ("kubernetes.io", "k8s.io"))
+    refused = sorted(key for key in labels if reserved(key) and key not in KUBELET_LABELS
+                     and not key.startswith(KUBELET_LABEL_PREFIXES))
+    if refused:
+        raise JoinRefused("node_labels_forbidden", f"unknown 'kubernetes.io' or 'k8s.io' labels specified with "
+                                                   f"--node-labels: {refused}")
 
 
 def hash_password(password: str, log_n: int = 15) -> str:
