@@ -130,7 +130,10 @@ def build_control_plane(c):
     from localstack.control_plane import binaries
 
     _bootstrap()
-    reason = binaries.build(_say)
+    try:
+        reason = binaries.build(_say)
+    except binaries.BuildError as err:
+        sys.exit(str(err))
     _say(f"control plane not built: {reason}" if reason else f"control plane ready in {binaries.TARGET}")
 
 

@@ -4,7 +4,8 @@ tools/kube-control-plane/go.mod pins k8s.io/kubernetes (kube-apiserver, kube-con
 kube-scheduler) and tools/kube-control-plane/kine/go.mod pins kine, each with its go.sum. A build
 is stamped with the digest of those files, so it is redone only when a pin changes; Go's build
 cache makes a rebuild take a fraction of the first (which compiles ~3,000 packages). Where Go is
-missing, `missing()` says why and the tier that needs them is skipped: nothing else needs Go.
+missing (or older than the modules' go line), `missing()` says why and the tier that needs them
+is skipped: nothing else needs Go. A failed build raises BuildError with the compiler's last lines.
 """
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ PROGRESS_EVERY_S = 30.0
 BUILD_ENV = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=readonly"}
 
 
+class BuildError(RuntimeError):
+    pass
+
+
 def kubernetes_version() -> str:
     """The k8s.io/kubernetes release go.mod requires, e.g. v1.37.2."""
     found = re.search(r"^\s*(?:require\s+)?k8s\.io/kubernetes\s+(v\S+)", (SOURCE / "go.mod").read_text(), re.M)
@@ -51,13 +56,23 @@ def built() -> bool:
     return all(path(b).exists() for b in BINARIES) and STAMP.exists() and STAMP.read_text() == _source_digest()
 
 
+def _go_too_old() -> str:
+    """Why the installed Go cannot build the pinned modules ("" when it can)."""
+    if shutil.which("go") is None:
+        return "Go is not installed: the real control plane is built from the official Go modules (see README)"
+    wanted = re.search(r"^go (\d+)\.(\d+)", (SOURCE / "go.mod").read_text(), re.M)
+    found = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True).stdout.strip()
+    have = re.match(r"go(\d+)\.(\d+)", found)
+    if wanted and have and tuple(map(int, have.groups())) < tuple(map(int, wanted.groups())):
+        return f"Go {wanted.group(1)}.{wanted.group(2)} or newer is needed to build the control plane (found {found})"
+    return ""
+
+
 def missing() -> str:
     """Why the control plane cannot run here ("" when it can)."""
     if built():
         return ""
-    if shutil.which("go") is None:
-        return "Go is not installed: the real control plane is built from the official Go modules (see README)"
-    return "the control plane is not built yet: run `python3 tasks.py build-control-plane`"
+    return _go_too_old() or "the control plane is not built yet: run `python3 tasks.py build-control-plane`"
 
 
 def _ldflags(version: str) -> str:
@@ -90,15 +105,15 @@ def _go_build(module: Path, out: Path, packages: list[str], ldflags: str, say: C
         done.set()
     if proc.wait() != 0:
         errors = [ln for ln in lines if not re.fullmatch(r"[\w./~-]+", ln)] or lines
-        raise RuntimeError(f"go build in {module.relative_to(ROOT)} failed:\n" + "\n".join(errors[-30:]))
+        raise BuildError(f"go build in {module.relative_to(ROOT)} failed:\n" + "\n".join(errors[-30:]))
 
 
 def build(say: Callable[[str], None]) -> str:
     """Build what is missing or stale; returns "" when built, or why it could not be (Go missing)."""
     if built():
         return ""
-    if shutil.which("go") is None:
-        return missing()
+    if reason := _go_too_old():
+        return reason
     version = kubernetes_version()
     partial = TARGET / ".partial"
     shutil.rmtree(partial, ignore_errors=True)
