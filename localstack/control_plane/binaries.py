@@ -96,7 +96,7 @@ def _go_build(module: Path, out: Path, packages: list[str], ldflags: str, say: C
     def report() -> None:
         start = time.monotonic()
         while not done.wait(PROGRESS_EVERY_S):
-            say(f"  ... {len(lines)} packages compiled, {time.monotonic() - start:.0f} s")
+            say(f"  ... {time.monotonic() - start:.0f} s: {len(lines)} packages compiled (cached ones are not)")
     threading.Thread(target=report, daemon=True).start()
     try:
         for line in proc.stdout:
