@@ -127,7 +127,7 @@ def build_control_plane(c):
     From the official Go modules pinned in tools/kube-control-plane/; the first build takes tens of
     minutes on 2 cores, later ones reuse Go's build cache; nothing is done when the pins did not change.
     Where Go is missing it says so and exits 0: only the tests/control_plane tier needs these."""
-    from localstack.control_plane import binaries
+    from localenv.control_plane import binaries
 
     _bootstrap()
     try:
@@ -146,7 +146,7 @@ def test(c, args="", workers="auto"):
     run includes that tier, and skipped, saying why, where Go is missing."""
     from infra.tools import ensure_debian_tools, ensure_tool_venv
     from localenv.azurite import Azurite
-    from localstack.control_plane import binaries
+    from localenv.control_plane import binaries
 
     _bootstrap()
     ensure_debian_tools(["cloud-init", "shellcheck"], say=_say)  # the cloud-init tests validate with them
@@ -333,9 +333,9 @@ def _start_control_plane():
     """Build if needed, start the real control plane, and apply master.yml's manifest for the app's token."""
     import shutil
 
-    from localstack.control_plane import binaries
-    from localstack.control_plane.cluster import ControlPlane
-    from localstack.control_plane.credential import app_credential
+    from localenv.control_plane import binaries
+    from localenv.control_plane.cluster import ControlPlane
+    from localenv.control_plane.credential import app_credential
     from sim.real_kube import RealKube
 
     reason = binaries.build(_say)

@@ -1,5 +1,5 @@
 """The simulated VMs' kubelets, against a real kube-apiserver: the only part of Kubernetes we play
-when the control plane is real (localstack/control_plane/).
+when the control plane is real (localenv/control_plane/).
 
 Each kubelet speaks the API as a kubelet does, with its own client certificate
 (`system:node:<name>` in `system:nodes`), so the Node authorizer and NodeRestriction judge it:

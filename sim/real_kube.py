@@ -1,7 +1,7 @@
 """The simulator's Kubernetes side when the control plane is real: `Simulator(kube=RealKube(...))`.
 
 Where KubeSim plays the whole k3s server, here a real kube-apiserver, controller-manager and
-scheduler (localstack/control_plane/) do, and we play only what runs on the VMs and the bits
+scheduler (localenv/control_plane/) do, and we play only what runs on the VMs and the bits
 of the k3s server the binaries lack:
 - the kubelets (sim/kubelets.py), driven by the VMs through the VmHooks;
 - the k3s supervisor's join check: a bootstrap token is authenticated by the real apiserver

@@ -11,7 +11,7 @@ import inspect
 
 import pytest
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 from nodepool.adapters.kube import KubeClient
 from nodepool.core.errors import AlreadyExists, Conflict, NotFound, Unavailable
 from nodepool.core.model import Taint

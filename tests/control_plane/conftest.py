@@ -1,5 +1,5 @@
 """The real control plane tier: kube-apiserver, kube-controller-manager and kube-scheduler built from
-the official Go modules (localstack/control_plane/), our simulator playing only the kubelets.
+the official Go modules (localenv/control_plane/), our simulator playing only the kubelets.
 
 One control plane per test worker (it starts in seconds, but not in milliseconds); each test
 gets its own namespace and kubelets, and leaves the cluster as it found it: its namespaces,
@@ -14,13 +14,13 @@ import secrets
 
 import pytest
 
-from localstack.control_plane import binaries
-from localstack.control_plane.cluster import ControlPlane
-from localstack.control_plane.credential import app_credential
-from localstack.waiting import wait_for
+from localenv.control_plane import binaries
+from localenv.control_plane.cluster import ControlPlane
+from localenv.control_plane.credential import app_credential
+from localenv.waiting import wait_for
 from nodepool.adapters.kube import KubeClient
 from nodepool.adapters.kube_http import KubeHttp
-from nodepool.errors import NotFound
+from nodepool.core.errors import NotFound
 from sim.real_kube import RealKube
 from tests.control_plane.seed import RealSeed
 

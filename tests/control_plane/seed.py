@@ -9,9 +9,9 @@ namespace, so tests sharing one control plane never see each other's pods.
 """
 from __future__ import annotations
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 from nodepool.adapters.kube_http import KubeHttp
-from nodepool.errors import NotFound
+from nodepool.core.errors import NotFound
 from sim.real_kube import RealKube
 
 NOT_READY_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}

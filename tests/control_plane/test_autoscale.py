@@ -6,14 +6,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 from nodepool.adapters.autoscale_kube import KubeClusterView
-from nodepool.domain.autoscale_model import Policy
+from nodepool.autoscale.model import Policy
+from nodepool.autoscale.ports import AutoscalePorts, PoolPort
+from nodepool.autoscale.tick import Autoscaler
 from nodepool.fakes.autoscale_cluster import FakeDrains, FakePreemptNotices
 from nodepool.fakes.autoscale_scaleset import FakePoolScaleSet
 from nodepool.fakes.autoscale_store import FakeAutoscaleStore
-from nodepool.services.autoscale import Autoscaler
-from nodepool.services.autoscale_observe import AutoscalePorts, PoolPort
 from tests.unit.autoscale_world import REGULAR
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from localstack.control_plane import binaries
+from localenv.control_plane import binaries
 
 
 def test_without_go_the_reason_says_so_and_nothing_is_built(monkeypatch):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 from nodepool.adapters.kube_http import KubeHttp
-from nodepool.domain.join import BootstrapToken
-from nodepool.domain.k3s import BOOTSTRAP_GROUP, BOOTSTRAP_SECRET_TYPE, KUBE_SYSTEM, bootstrap_secret_name
-from nodepool.errors import Unavailable
+from nodepool.core.errors import Unavailable
+from nodepool.core.k3s import BOOTSTRAP_GROUP, BOOTSTRAP_SECRET_TYPE, KUBE_SYSTEM, bootstrap_secret_name
 from nodepool.fakes.registry import FakeRegistry
-from nodepool.services.join import revoke_unanswered_token
+from nodepool.join.request import BootstrapToken
+from nodepool.join.service import revoke_unanswered_token
 
 SELF_REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 

@@ -3,17 +3,17 @@
 ones do, and the product's Drainer must not delete the Node while any of its pods is still there."""
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 from nodepool.adapters.kube import KubeClient
-from nodepool.domain.drain_message import DrainRequest
-from nodepool.domain.k3s import KUBE_SYSTEM, node_password_secret
+from nodepool.core.clock import SystemClock
+from nodepool.core.k3s import KUBE_SYSTEM, node_password_secret
+from nodepool.drain.evict import Drainer, DrainPolicy
+from nodepool.drain.state import DrainRequest
 from nodepool.fakes.registry import FakeRegistry
-from nodepool.services.drain import Drainer, DrainPolicy
 
 PODS, GRACE_S = 20, 30
 NOTICE_S = 300  # a Terminate event's notice: room for every pod's full grace period
@@ -49,8 +49,7 @@ def test_drain_with_a_pdb_leaves_no_pod_behind_before_the_node_goes(control_plan
     kube.patch_node("n0", unschedulable=True)  # what POST /api/events does first
     request = DrainRequest("n0", "e-1", "Terminate", datetime.now(timezone.utc) + timedelta(seconds=NOTICE_S))
 
-    outcome = Drainer(FakeRegistry(), kube, DrainPolicy(pod_grace_s=GRACE_S), lambda: datetime.now(timezone.utc),
-                      time.sleep).drain(request)
+    outcome = Drainer(FakeRegistry(), kube, DrainPolicy(pod_grace_s=GRACE_S), SystemClock()).drain(request)
 
     assert outcome["node_deleted"] and outcome["pods_left"] == 0
     assert kube.refused > 0  # the disruption controller held the evictions back (429), one pod at a time

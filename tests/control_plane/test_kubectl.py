@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from localstack.kubeconfig import kubeconfig
+from localenv.kubeconfig import kubeconfig
 from tests.kubectl import test_kubectl as operator_day
 from tests.kubectl.conftest import Kubectl, kubectl_binary  # noqa: F401 (the fixture, with its kubectl versions)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 from nodepool.adapters.autoscale_kube import KubeClusterView
 from nodepool.adapters.kube_http import KubeHttp
-from nodepool.domain.k3s import BOOTSTRAP_SECRET_TYPE, KUBE_SYSTEM
-from nodepool.errors import Unavailable
+from nodepool.core.errors import Unavailable
+from nodepool.core.k3s import BOOTSTRAP_SECRET_TYPE, KUBE_SYSTEM
 
 RULES_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
 USED = {  # (API group, resource, verb): every call of nodepool/adapters/kube.py and autoscale_kube.py

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import requests
 
-from localstack.control_plane import binaries
-from localstack.control_plane.pki import Pki
-from localstack.waiting import wait_for
+from localenv.control_plane import binaries
+from localenv.control_plane.pki import Pki
+from localenv.waiting import wait_for
 
 ADMIN = "nodepool-admin"
 SERVICE_CIDR = "10.43.0.0/16"  # k3s's default

@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from localstack.waiting import wait_for
+from localenv.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MASTER_CLOUD_INIT = ROOT / "cloud-init" / "master.yml"
