@@ -12,7 +12,6 @@ of the k3s server the binaries lack:
 from __future__ import annotations
 
 import base64
-import hmac
 import secrets
 
 import requests
@@ -24,9 +23,9 @@ from sim.kube.k3s import (
     JoinRefused,
     ca_hash,
     check_node_labels,
+    check_token,
     hash_password,
     parse_taint,
-    parse_token,
     verify_password,
 )
 from sim.kubelets import KUBELET_VERSION, Kubelets
@@ -112,12 +111,8 @@ class RealKube:
                                 timeout=10)
 
     def authenticate(self, token: str) -> None:
-        digest, bootstrap, _, password = parse_token(token)
-        if digest and digest != self.ca_hash:
-            raise JoinRefused("ca_hash_mismatch", "token CA hash does not match the Cluster CA certificate hash")
+        bootstrap = check_token(token, self.ca_hash, self.server_secret)
         if bootstrap is None:
-            if not hmac.compare_digest(password, self.server_secret):
-                raise JoinRefused("token_invalid", "401 Unauthorized: token is not the cluster's server token")
             return
         answer = requests.post(self.url + SELF_REVIEW, json={"apiVersion": "authentication.k8s.io/v1",
                                                              "kind": "SelfSubjectReview"},

@@ -70,6 +70,18 @@ def parse_token(token: str) -> tuple[str, tuple[str, str] | None, str, str]:
     return digest, None, user, password
 
 
+def check_token(token: str, cluster_ca_hash: str, server_secret: str) -> tuple[str, str] | None:
+    """The supervisor's first look at an agent's token: JoinRefused for a wrong CA hash or server secret;
+    a bootstrap token's (id, secret) for the API server's authenticator to judge; None for the server's."""
+    digest, bootstrap, _, password = parse_token(token)
+    if digest and digest != cluster_ca_hash:
+        raise JoinRefused("ca_hash_mismatch", f"token CA hash does not match the Cluster CA certificate hash: "
+                                              f"{digest} != {cluster_ca_hash}")
+    if bootstrap is None and not hmac.compare_digest(password, server_secret):  # sent as user "node"
+        raise JoinRefused("token_invalid", "401 Unauthorized: token is not the cluster's server or agent token")
+    return bootstrap
+
+
 def bootstrap_secret(ttl_s: float | None, now: float, description: str = "",
                      token_id: str | None = None) -> tuple[str, dict]:
     """The token `<id>.<secret>` and the Secret body `k3s token create --ttl` writes."""
