@@ -120,16 +120,41 @@ def setup(c):
     _say("ready")
 
 
+@task
+def build_control_plane(c):
+    """Build kube-apiserver, kube-controller-manager, kube-scheduler and kine into .tools/ (needs Go).
+
+    From the official Go modules pinned in tools/kube-control-plane/; the first build takes tens of
+    minutes on 2 cores, later ones reuse Go's build cache; nothing is done when the pins did not change.
+    Where Go is missing it says so and exits 0: only the tests/control_plane tier needs these."""
+    from localenv.control_plane import binaries
+
+    _bootstrap()
+    try:
+        reason = binaries.build(_say)
+    except binaries.BuildError as err:
+        sys.exit(str(err))
+    _say(f"control plane not built: {reason}" if reason else f"control plane ready in {binaries.TARGET}")
+
+
 @task(help={"args": "extra arguments for pytest, e.g. -k healthz or tests/unit",
             "workers": "pytest-xdist worker count (default: auto, one per core)"})
 def test(c, args="", workers="auto"):
-    """Run the test suite against a fresh in-memory Azurite (started and stopped here)."""
+    """Run the test suite against a fresh in-memory Azurite (started and stopped here).
+
+    The real control plane tier (tests/control_plane) is built first when Go is installed and the
+    run includes that tier, and skipped, saying why, where Go is missing."""
     from infra.tools import ensure_debian_tools, ensure_tool_venv
     from localenv.azurite import Azurite
+    from localenv.control_plane import binaries
 
     _bootstrap()
     ensure_debian_tools(["cloud-init", "shellcheck"], say=_say)  # the cloud-init tests validate with them
     ensure_tool_venv(TOOLS / "checkov", ROOT / "requirements-checkov.txt", say=_say)  # the Bicep policy tests
+    if not args.strip() or "control_plane" in args:
+        reason = binaries.build(_say)
+        if reason:
+            _say(f"tests/control_plane will be skipped: {reason}")
     _say("starting Azurite on free ports")
     with Azurite(accounts=64) as azurite:
         env = {**os.environ, "NODEPOOL_TEST_AZURITE_PORTS": ",".join(
@@ -247,8 +272,10 @@ def lock(c):
 
 
 @task(help={"port": "HTTP port of the dev host (default 7071, like func start)",
-            "agents": "agent VMs in the simulated scale set (default 3)"})
-def serve(c, port=7071, agents=3):
+            "agents": "agent VMs in the simulated scale set (default 3)",
+            "real_kube": "a real kube-apiserver, controller-manager and scheduler instead of the Kubernetes "
+                         "stand-in, the simulator playing the kubelets (built first; needs Go)"})
+def serve(c, port=7071, agents=3, real_kube=False):
     """Azurite + the simulator + the app in the dev host, master registered: the whole API, by hand.
 
     Keys are written to .run/function-key and .run/master-key (never printed), the simulated cluster's
@@ -261,6 +288,7 @@ def serve(c, port=7071, agents=3):
     from localenv.stack import LocalStack
 
     _bootstrap()
+    control_plane, kube = _start_control_plane() if real_kube else (None, None)
     # SIGTERM (a service manager, `kill`) must stop Azurite and the simulator too, like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     keys = {}
@@ -274,8 +302,9 @@ def serve(c, port=7071, agents=3):
     url_file = ROOT / ".run" / "api-url"
     host_env = {"DEVHOST_FUNCTION_KEYS": keys["function-key"], "DEVHOST_MASTER_KEY": keys["master-key"]}
     kubeconfig = ROOT / ".run" / "kubeconfig"
+    sim_options = {"kube": kube} if kube else {}
     stack = LocalStack(agents=int(agents), port=int(port), storage=ROOT / ".azurite", echo=sys.stdout,
-                       host_env=host_env, kubeconfig=kubeconfig)
+                       host_env=host_env, kubeconfig=kubeconfig, sim_options=sim_options)
     try:
         stack.start()
         _say(f"Azurite at {stack.azurite.ports} (data in .azurite/); simulator: python -m sim prints the same map")
@@ -292,6 +321,30 @@ def serve(c, port=7071, agents=3):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave Azurite behind
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
+        if control_plane:
+            control_plane.stop()
+
+
+def _start_control_plane():
+    """Build if needed, start the real control plane, and apply master.yml's manifest for the app's token."""
+    import shutil
+
+    from localenv.control_plane import binaries
+    from localenv.control_plane.cluster import ControlPlane
+    from localenv.control_plane.credential import app_credential
+    from sim.real_kube import RealKube
+
+    reason = binaries.build(_say)
+    if reason:
+        sys.exit(f"serve --real-kube: {reason}")
+    _say("starting kine, kube-apiserver, kube-controller-manager and kube-scheduler on loopback")
+    folder = ROOT / ".run" / "control-plane"
+    shutil.rmtree(folder, ignore_errors=True)  # a fresh cluster: new certificates, an empty datastore
+    control_plane = ControlPlane(node_grace_s=50, folder=folder).start()  # 50 s: Kubernetes' own default
+    kube = RealKube(control_plane, app_credential(control_plane))
+    _say(f"real control plane up at {control_plane.url} (logs in .run/control-plane/); the app's credential is "
+         "the ServiceAccount token of cloud-init/master.yml's manifest")
+    return control_plane, kube
 
 
 @task(help={"agents": "spot VMs in the simulated scale set (default 5; at least 4, or 1 with --no-chaos)",

@@ -2,7 +2,8 @@
 
 `Simulator(agents=3)` starts every server on 127.0.0.1 and free ports; `settings_env()`
 is what our app needs to talk to it. The Kubernetes side (sim/kube/) is imported lazily
-and hears about VMs through its vm_started/vm_stopped/vm_deleted hooks.
+and hears about VMs through its vm_started/vm_stopped/vm_deleted hooks. `kube=RealKube(...)`
+(sim/real_kube.py) puts a real control plane there instead, the simulator playing its kubelets.
 
 `pools=(Pool("regular", "Regular"),)` adds scale sets beside the agents' own (`scale_set`, spot):
 the same group, clock, identity and Kubernetes, each its own VMs, capacity and outages
@@ -45,7 +46,7 @@ class Simulator:
                  delete_seconds: float = 0.0,
                  terminate_notice: float = 0.0, page_size: int = 50, scale_set: str = "agents",
                  prefix: str | None = None, resource_group: str = "k3s-compute", location: str = "westeurope",
-                 kube: bool = True, kube_options: dict | None = None, hooks: VmHooks | None = None,
+                 kube: bool | object = True, kube_options: dict | None = None, hooks: VmHooks | None = None,
                  tls: tls_mod.Tls | None = None, pools: tuple[Pool, ...] = ()):
         self.agents, self._want_kube, self._kube_options, self._hooks = agents, kube, kube_options or {}, hooks
         self.subscription_id, self.tenant_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -74,7 +75,7 @@ class Simulator:
     def start(self) -> Simulator:
         for server in (self.idp.server, self.arm.server, self.imds.server, self.control.server):
             server.start()
-        self.kube = self._start_kube() if self._want_kube else None
+        self.kube = self._start_kube() if self._want_kube is True else self._want_kube or None
         self.control.kube = self.kube
         self.world.hooks = FanOut(self.kube, self._hooks)
         self.world.start_master()

@@ -44,7 +44,7 @@ def test_the_ghost_of_a_vm_killed_without_notice_is_removed(make_pool):
     pool.tick()
     ghost = pool.sim.vms[1].computer_name
     pool.sim.terminate(ghost)
-    eventually(lambda: pool.ready(ghost) == "Unknown")
+    eventually(lambda: pool.ready(ghost) == "Unknown", timeout=60)  # a real nodelifecycle takes seconds
     report = pool.tick()
     assert report.planned == {"delete_node": 1, "mark_stale": 1} and report.applied == 2
     assert pool.node(ghost) is None
