@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from nodepool.adapters.attest_tables import TableNodeCredentials, TableNonceStore
 from nodepool.adapters.attestation import verifier_from_settings
@@ -54,7 +54,11 @@ from nodepool.status.nodes import NodeDirectory
 from nodepool.status.service import StatusService
 from nodepool.telemetry import Telemetry, install_json_logs
 
+if TYPE_CHECKING:
+    from nodepool.adapters.kube import KubeClient
+
 T = TypeVar("T")
+RETIRE_S = 30 * 60  # the longest a call on a replaced Kubernetes client can still run (a drain under functionTimeout)
 
 
 class once(Generic[T]):
@@ -102,7 +106,8 @@ class Services:
         self._build_lock = threading.RLock()
         self._pool_sets: dict[str, ScaleSet] = {}
         self._kube_key: tuple | None = None
-        self._kube: Kube | None = None
+        self._kube: KubeClient | None = None
+        self._retired: list[tuple[KubeClient, float]] = []  # clients replaced by a re-registration
 
     # -- adapters -----------------------------------------------------------------------------------
     @once
@@ -146,15 +151,20 @@ class Services:
         return AzureScaleSet(self.settings, lro_wait_s=0)
 
     def kube_for(self, cluster: ClusterInfo) -> Kube:
-        """The Kubernetes client for the registered cluster; rebuilt when the master re-registers."""
+        """The Kubernetes client for the registered cluster; rebuilt when the master re-registers. A client
+        replaced may still be in use by a drain: it is closed once RETIRE_S have passed, never at once."""
         if self._kube_for:
             return self._kube_for(cluster)
         key = (cluster.server, cluster.credential, cluster.ca_cert)
         with self._build_lock:
             if self._kube is None or key != self._kube_key:
                 from nodepool.adapters.kube import KubeClient
+                if self._kube is not None:
+                    self._retired.append((self._kube, self.clock.monotonic()))
                 self._kube = KubeClient(cluster.server, cluster.credential, cluster.ca_cert)
                 self._kube_key = key
+            while self._retired and self.clock.monotonic() - self._retired[0][1] >= RETIRE_S:
+                self._retired.pop(0)[0].close()
             return self._kube
 
     def pool_scaleset(self, scale_set: str) -> ScaleSet:

@@ -36,9 +36,14 @@ class KubeClient:
                  read_timeout: float = 10.0, page_size: int = 500):
         self._http = KubeHttp(server, token, ca, connect_timeout=connect_timeout, read_timeout=read_timeout,
                               page_size=page_size)
+        self.closed = False
 
     def __repr__(self) -> str:
         return f"KubeClient({self._http.server!r})"
+
+    def close(self) -> None:
+        self._http.close()
+        self.closed = True
 
     def _snapshot(self, path: str, what: str, params: dict, convert) -> Snapshot:
         items = []

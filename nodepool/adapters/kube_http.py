@@ -80,6 +80,11 @@ class KubeHttp:
     def __repr__(self) -> str:
         return f"KubeHttp({self.server!r})"
 
+    def close(self) -> None:
+        """Release the connection pools. The CA file stays: it is named by the CA's hash, shared by every
+        client of that cluster, one small file per CA ever registered."""
+        self._session.close()
+
     def call(self, method: str, path: str, what: str, *, params: dict | None = None, body=None,
              content_type: str = "application/json"):
         headers = self._headers if body is None else {**self._headers, "Content-Type": content_type}

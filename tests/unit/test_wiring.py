@@ -2,6 +2,7 @@
 """The composition root over fakes (typed overrides), and settings checked at start-up."""
 import json
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import azure.functions as func
@@ -148,3 +149,16 @@ def test_a_bad_schedule_never_stops_the_app_from_indexing(monkeypatch):
 ])
 def test_the_one_http_mapping_of_typed_errors(error, status):
     assert status_of(error) == status and not hasattr(error, "status")
+
+
+def test_a_re_registration_closes_the_replaced_kube_client_only_after_its_calls_can_have_ended():
+    """A drain may still be using the old client: it is closed RETIRE_S later, not at once, and not leaked."""
+    clock = ManualClock(NOW)
+    services = wiring.Services(Settings.from_env(APP), clock=clock)
+    first_cluster = Plane().register_master()
+    first = services.kube_for(first_cluster)
+    second = services.kube_for(replace(first_cluster, credential="rotated"))
+    assert second is not first and not first.closed
+    clock.advance(wiring.RETIRE_S)
+    assert services.kube_for(replace(first_cluster, credential="rotated")) is second
+    assert first.closed and not second.closed
