@@ -15,11 +15,11 @@ import inspect
 import secrets
 import tempfile
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from localenv.waiting import WAIT_S, wait_for
 from sim import tls as tls_mod
 from sim.arm import Arm
 from sim.control import Control
@@ -216,9 +216,5 @@ class Simulator:
         """See sim/faults.py: throttle, error, slow, short_list, fail_page."""
         return self.arm.faults.add(kind, **knobs)
 
-    def wait_until(self, predicate, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise TimeoutError("simulator did not reach the expected state")
-            time.sleep(0.01)
+    def wait_until(self, predicate, timeout: float = WAIT_S) -> None:
+        wait_for(predicate, timeout, interval=0.01, what="the simulator's expected state")

@@ -65,7 +65,7 @@ def test_a_node_back_from_a_reboot_is_uncordoned(make_pool):
     pool.sim.reboot(vm.instance_id, notice=0)
     eventually(lambda: pool.ready(name) == "Unknown")
     assert pool.tick().planned == {}  # rebooting
-    eventually(lambda: pool.ready(name) == "True", timeout=5)
+    eventually(lambda: pool.ready(name) == "True")
     report = pool.tick()
     assert report.planned == {"uncordon_node": 1} and report.applied == 1
     assert not pool.node(name)["spec"].get("unschedulable")
