@@ -39,8 +39,8 @@ class Pki:
         self.published[name] = cert
         return f"http://{PKI_HOSTS[0]}/pkiops/certs/{quote(name)}.crt"
 
-    def answer(self, name: str, response: Response) -> None:
-        """Answer requests for `name` with `response` (a wrong body, an error) instead."""
+    def answer(self, name: str, response: Response | Callable[[Request], Response]) -> None:
+        """Answer requests for `name` with `response` (a wrong body, an error; a handler may raise Hangup)."""
         self.answers[name] = response
 
     def certificate(self, req: Request) -> Response:
@@ -49,7 +49,8 @@ class Pki:
         if host not in PKI_HOSTS:
             return Response(404, b"", {"Content-Type": "text/plain"})
         if name in self.answers:
-            return self.answers[name]
+            answer = self.answers[name]
+            return answer(req) if callable(answer) else answer
         served = {**{_cn(c): c for c in self._certificates()}, **self.published}
         if name not in served:
             return Response(404, b"", {"Content-Type": "text/html"})

@@ -96,7 +96,7 @@ class AiaFetcher:
         parts = urlsplit(url)
         host = parts.hostname or ""
         target, headers = url, {"Accept": "application/pkix-cert, */*"}
-        if not get_environ_proxies(url):
+        if not self._proxied(url):
             try:
                 addresses = self._resolve(host)
             except OSError as err:
@@ -108,6 +108,10 @@ class AiaFetcher:
                 target = urlunsplit(("http", f"[{ip}]" if ":" in ip else ip, parts.path, parts.query, ""))
                 headers["Host"] = host
         return self._download(url, target, headers)
+
+    def _proxied(self, url: str) -> bool:
+        scheme = urlsplit(url).scheme
+        return bool((self._session.proxies or {}).get(scheme) or get_environ_proxies(url).get(scheme))
 
     def _download(self, url: str, target: str, headers: dict) -> Fetched:
         self.requests += 1
