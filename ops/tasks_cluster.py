@@ -83,9 +83,11 @@ def create_shares(c):
 def publish(c, scm=""):
     """Zip the app as .funcignore says, deploy it with a remote build, and wait for the result."""
     from ops import publish as P
+    from ops.intermediates import refresh_for_publish
 
     with failures("publish"):
         az, cfg = azure(), Config.load()
+        refresh_for_publish(say)  # the bundled intermediates for attested documents, generated into the package
         archive, names = P.package()
         say(f"package: {len(names)} files")
         url = (scm or f"https://{cfg.function_app}.scm.azurewebsites.net").rstrip("/")
