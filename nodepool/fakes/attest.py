@@ -70,6 +70,9 @@ class FakeAttestationVerifier:
         return {"encoding": "fake", "vm_id": vm_id, "nonce": nonce, "created": now.isoformat(),
                 "expires": (now + timedelta(seconds=valid_s)).isoformat()}
 
+    def describe(self, now: datetime) -> dict:
+        return {"roots": {"source": "fake", "count": 0}, "intermediates": [], "bundle": {"missing": "fake"}}
+
     def verify(self, document: object, now: datetime) -> AttestedClaims:
         if not isinstance(document, dict) or document.get("encoding") != "fake":
             raise AttestationMalformed("not a fake attested document")

@@ -160,3 +160,14 @@ def test_the_master_registration_checks_the_real_document_with_the_same_verifier
 def test_the_real_document_der_is_what_the_readme_says():
     doc, _ = real()
     assert len(base64.b64decode(doc["signature"])) == 3167
+
+
+def test_the_operator_sees_the_bundled_set_its_expiry_and_what_was_fetched():
+    _, at = real()
+    verifier = production()
+    trust = verifier.describe(at)
+    assert trust["bundle"]["count"] == 9 and trust["bundle"]["expires"].startswith("2029-06-03")
+    assert not trust["bundle"]["expired"]
+    assert {(i["subject"], i["source"]) for i in trust["intermediates"]} >= {(ISSUING_CA, "bundled"),
+                                                                            ("Microsoft TLS RSA Root G2", "bundled")}
+    assert verifier.describe(at + dt.timedelta(days=3 * 365))["bundle"]["expired"]
