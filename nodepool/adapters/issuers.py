@@ -16,6 +16,7 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from nodepool.adapters.aia import AiaFetcher
@@ -39,9 +40,28 @@ class Known:
     source: str  # bundled | setting
 
 
-def issued(child: x509.Certificate, parent: x509.Certificate, now: datetime) -> bool:
-    if parent.subject != child.issuer or not parent.not_valid_before_utc <= now <= parent.not_valid_after_utc:
-        return False
+class Signatures:
+    """Which certificate's key signed which: a pure function of the two, so remembered (by fingerprint) once
+    checked; every document of a region has the same leaf. It only picks candidates: cryptography's path
+    validation checks every signature of the path again."""
+
+    def __init__(self, limit: int = 1024):
+        self._seen: dict[tuple[bytes, bytes], bool] = {}
+        self._limit = limit
+
+    def issued(self, child: x509.Certificate, parent: x509.Certificate, now: datetime) -> bool:
+        if parent.subject.public_bytes() != child.issuer.public_bytes() \
+                or not parent.not_valid_before_utc <= now <= parent.not_valid_after_utc:
+            return False
+        key = (child.fingerprint(SHA256()), parent.fingerprint(SHA256()))
+        if key not in self._seen:
+            if len(self._seen) >= self._limit:
+                self._seen.clear()
+            self._seen[key] = _signed_by(child, parent)
+        return self._seen[key]
+
+
+def _signed_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     try:
         child.verify_directly_issued_by(parent)
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
@@ -61,21 +81,22 @@ def ca_issuer_urls(cert: x509.Certificate) -> list[str]:
 class Issuers:
     def __init__(self, roots: Sequence[x509.Certificate], known: Sequence[Known] = (),
                  fetcher: AiaFetcher | None = None):
-        self._roots: dict[x509.Name, list[x509.Certificate]] = defaultdict(list)
+        self._roots: dict[bytes, list[x509.Certificate]] = defaultdict(list)
         for root in roots:
-            self._roots[root.subject].append(root)
-        self.known, self.fetcher = tuple(known), fetcher
+            self._roots[root.subject.public_bytes()].append(root)
+        self.known, self.fetcher, self._signatures = tuple(known), fetcher, Signatures()
 
     def path(self, leaf: x509.Certificate, document: Sequence[x509.Certificate],
              now: datetime) -> list[x509.Certificate]:
         """The untrusted certificates from `leaf`'s issuer up to (not including) a trusted root."""
         pool = [c for c in document if c is not leaf] + [k.cert for k in self.known]
         found: list[x509.Certificate] = []
-        child = leaf
+        child, issued = leaf, self._signatures.issued
         for _ in range(MAX_DEPTH):
-            if any(issued(child, root, now) for root in self._roots.get(child.issuer, ())):
+            if any(issued(child, root, now) for root in self._roots.get(child.issuer.public_bytes(), ())):
                 return found
-            parent = next((c for c in pool if c != child and issued(child, c, now)), None) or self._fetch(child, now)
+            parent = next((c for c in pool if c != child and issued(child, c, now)), None) \
+                or self._fetch(child, now)
             found.append(parent)
             child = parent
         raise MissingIssuer(f"no trusted root within {MAX_DEPTH} certificates of {common_name(leaf)}")
@@ -92,7 +113,7 @@ class Issuers:
         problems, down = [], False
         for url in urls:
             outcome = self.fetcher.fetch(url)
-            if outcome.cert is not None and issued(child, outcome.cert, now):
+            if outcome.cert is not None and self._signatures.issued(child, outcome.cert, now):
                 return outcome.cert
             problems.append(outcome.why or f"{url} sent a certificate that did not issue {common_name(child)}")
             down = down or outcome.down
