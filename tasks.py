@@ -247,6 +247,24 @@ def params(c, file="cluster.env", out=".run/cloud-init", arm_out=".run/arm"):
         P.write(ROOT / arm_out, files, say=_say)
 
 
+@task(help={"out": "where the bundle goes (default: nodepool/adapters/attestation-intermediates.pem, "
+                   "which publish ships)"})
+def intermediates(c, out=""):
+    """Fetch Microsoft's current intermediates for attested documents into the bundle the app ships.
+
+    From http://www.microsoft.com/pkiops/certs/ (HTTP_PROXY honoured), each checked up to a trusted root.
+    `publish` runs this when the bundle is missing or a week old; the app fetches a missing issuer
+    from the signer's AIA URL at run time either way."""
+    from ops.errors import OpsError
+    from ops.intermediates import BUNDLED, build
+
+    _bootstrap()
+    try:
+        build(Path(out) if out else BUNDLED, say=_say)
+    except OpsError as err:
+        sys.exit(f"intermediates: {err}")
+
+
 @task(help={"fix": "apply ruff's safe fixes"})
 def lint(c, fix=False):
     """ruff over the whole project, mypy over the product and the node helper, then `audit`.

@@ -15,6 +15,7 @@ from typing import Any
 from nodepool.autoscale.policy import PoolSetting, parse_pools
 from nodepool.core.errors import TransientError
 from nodepool.core.labels import parse_labels, parse_taints
+from nodepool.identity.attestation import PKI_HOSTS
 
 SETTINGS_RETRY_AFTER_S = 60  # a settings change restarts the app: a minute is long enough to wait
 
@@ -56,6 +57,15 @@ def _not_negative(raw: str) -> int:
 
 def _csv(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    if raw.strip().lower() == "off":
+        return ()
+    hosts = _csv(raw)
+    if not hosts or any("/" in h or ":" in h or " " in h for h in hosts):
+        raise ValueError("expected host names, comma-separated, or off")
+    return hosts
 
 
 def _labels(raw: str) -> tuple[str, ...]:
@@ -162,8 +172,10 @@ class Settings:
     # Attested join (IMDS attested documents). Roots: a PEM bundle; empty = the platform's public
     # roots (certifi). The simulator's CA is trusted only by naming its file here.
     attestation_roots: str | None = _env("NODEPOOL_ATTESTATION_ROOTS")
-    # Extra intermediates for path building (never pinned, never trusted by themselves).
+    # Extra intermediates for path building, beside the bundled ones (never pinned, never trusted by themselves).
     attestation_intermediates: str | None = _env("NODEPOOL_ATTESTATION_INTERMEDIATES")
+    # Hosts a signer's issuer may be fetched from (its AIA "CA Issuers" URL); "off": never fetch.
+    attestation_aia_hosts: tuple[str, ...] = _env("NODEPOOL_ATTESTATION_AIA_HOSTS", PKI_HOSTS, _hosts)
     # Signer DNS names (and their subdomains); sovereign clouds: metadata.azure.us, metadata.azure.cn
     attestation_signers: tuple[str, ...] = _env("NODEPOOL_ATTESTATION_SIGNERS", ("metadata.azure.com",), _csv)
     nonce_ttl_s: int = _env("NODEPOOL_NONCE_TTL", 120, _positive(int))

@@ -274,7 +274,7 @@ class Services:
     def status(self) -> StatusService:
         pools = [(p.pool.name, self.pool_scaleset(p.scale_set)) for p in self.settings.autoscale_pools]
         return StatusService(self.registry, self.kube_or_none, pools or [(self.settings.scale_set, self.scaleset)],
-                             self.decisions)
+                             self.decisions, lambda now: self.attestation.verifier.describe(now))
 
     @once
     def dry_run_memory(self) -> DryRunMemory:

@@ -87,9 +87,11 @@ def publish(c, scm="", retry_wait=30.0):
     """Zip the app, deploy it with a remote build, wait for it, and put the agents' key in Key Vault."""
     from ops import function_key
     from ops import publish as P
+    from ops.intermediates import refresh_for_publish
 
     with failures("publish"):
         az, cfg = azure(), Config.load()
+        refresh_for_publish(say)  # the bundled intermediates for attested documents, generated into the package
         archive, names = P.package()
         say(f"package: {len(names)} files")
         url = (scm or f"https://{cfg.function_app}.scm.azurewebsites.net").rstrip("/")

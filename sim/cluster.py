@@ -26,6 +26,7 @@ from sim.control import Control
 from sim.hooks import FanOut, VmHooks
 from sim.idp import Idp
 from sim.imds import Imds
+from sim.pki import Pki
 from sim.vm import Identity, ScheduledEvent, Vm
 from sim.world import Config, World, locate
 
@@ -65,6 +66,7 @@ class Simulator:
                    boot_s=boot_seconds, restart_s=restart_seconds, delete_s=delete_seconds, priority=p.priority),
             self.agent_identity, self.master_identity, clock=self.world.clock))) for p in pools}
         self.imds = Imds(self.world, self.idp, worlds=self.arm.worlds)
+        self.pki = Pki(self.imds.attester.issuers)  # Microsoft's PKI host: the attestation CA at the leaf's AIA URL
         self.control = Control(self.world, self.arm, self.imds)
         self.kube = None
         self._files, self._roots = tempfile.TemporaryDirectory(prefix="sim-"), None
@@ -73,7 +75,7 @@ class Simulator:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> Simulator:
-        for server in (self.idp.server, self.arm.server, self.imds.server, self.control.server):
+        for server in (self.idp.server, self.arm.server, self.imds.server, self.control.server, self.pki.server):
             server.start()
         self.kube = self._start_kube() if self._want_kube is True else self._want_kube or None
         self.control.kube = self.kube
@@ -90,7 +92,8 @@ class Simulator:
     def stop(self) -> None:
         """Stops every server at once (each takes up to a poll interval to notice)."""
         self._stop.set()
-        stops = [s.stop for s in (self.control.server, self.imds.server, self.arm.server, self.idp.server)]
+        stops = [s.stop for s in (self.control.server, self.imds.server, self.arm.server, self.idp.server,
+                                  self.pki.server)]
         threads = [threading.Thread(target=fn) for fn in stops + ([self.kube.stop] if self.kube else [])]
         for thread in threads:
             thread.start()
@@ -167,6 +170,11 @@ class Simulator:
             self._roots = self.imds.attester.write_root(str(Path(self._files.name) / "attestation-roots.pem"))
         return self._roots
 
+    def proxy_env(self) -> dict[str, str]:
+        """Plain-http requests to anything but this machine go to the simulator's PKI host, as a proxy: the
+        app fetches the AIA URLs its certificates name (http://www.microsoft.com/pkiops/...) as in Azure."""
+        return {"HTTP_PROXY": self.pki.url, "NO_PROXY": "127.0.0.1,localhost"}
+
     def imds_for(self, which) -> str:
         """IMDS base URL of one VM of any pool (stands in for http://169.254.169.254): `which` is a Vm,
         an ARM or computer name, or an instance id (of the agents' own scale set)."""
@@ -182,6 +190,7 @@ class Simulator:
             "NODEPOOL_MASTER_IDENTITY": self.master_principal_id,
             # The simulator's attestation CA is trusted only through this setting; the master is master0.
             "NODEPOOL_ATTESTATION_ROOTS": self.attestation_roots, "NODEPOOL_MASTER_VM_ID": self.world.master.vm_id,
+            **self.proxy_env(),
         }
         kube_env = getattr(self.kube, "settings_env", None)
         return {**env, **(kube_env() if callable(kube_env) else {})}

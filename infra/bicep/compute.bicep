@@ -157,6 +157,8 @@ var tunables = {
   NODEPOOL_AUTOSCALE_MAX_STEP: '20'
   NODEPOOL_AUTOSCALE_HEADROOM_NODES: '1'
   NODEPOOL_ATTESTATION_SIGNERS: 'metadata.azure.com'
+  // Where a signer's missing issuer may be fetched (its AIA URL): Microsoft's and DigiCert's PKI; needs outbound HTTP.
+  NODEPOOL_ATTESTATION_AIA_HOSTS: 'www.microsoft.com,caissuers.microsoft.com,cacerts.digicert.com'
   NODEPOOL_NONCE_TTL: '120'
 }
 
