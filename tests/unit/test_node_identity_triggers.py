@@ -90,8 +90,8 @@ def test_every_refusal_is_one_log_line_with_its_code_and_caller(app, caplog):
                     call(post_events, "POST", "/api/events", empty, app=app)[0],
                     call(node, "GET", f"/api/nodes/{b}", credential=mine, app=app, name=b)[0]]
     lines = [r for r in caplog.records if r.name == "functions.http"]
-    assert refusals == [403, 401, 403] and len(lines) == 3
-    assert [(r.route, r.status) for r in lines] == [
-        ("POST /api/join", 403), ("POST /api/events", 401), (f"GET /api/nodes/{b}", 403)]
+    assert refusals == [400, 401, 403] and len(lines) == 3
+    assert [(r.route, r.status, r.levelname) for r in lines] == [
+        ("POST /api/join", 400, "INFO"), ("POST /api/events", 401, "WARNING"), (f"GET /api/nodes/{b}", 403, "WARNING")]
     assert [r.error for r in lines] == ["attestation_malformed", "node_credential_missing", "node_credential_invalid"]
     assert lines[1].caller.startswith("agent ") and mine not in " ".join(r.getMessage() for r in lines)
