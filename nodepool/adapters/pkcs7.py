@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import warnings
 from dataclasses import dataclass
 
 from asn1crypto import cms
@@ -21,6 +22,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
     "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}  # no SHA-1
@@ -37,6 +39,9 @@ SIGNATURES = {"1.2.840.113549.1.1.1": ("rsa", None), "1.2.840.113549.1.1.11": ("
 READ_ERRORS: tuple[type[Exception], ...] = (
     ValueError, TypeError, KeyError, IndexError, OverflowError, UnsupportedAlgorithm, x509.InvalidVersion,
     x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
+# Reading a non-positive serial only warns (above, it is refused): the warning is ours to have seen.
+warnings.filterwarnings("ignore", "Parsed a serial number which wasn't positive", CryptographyDeprecationWarning,
+                        r"nodepool\.adapters\.pkcs7")
 
 
 class Malformed(ValueError):
@@ -68,6 +73,8 @@ def load_certificate(der: bytes) -> x509.Certificate:
     """A certificate with every part read now (cryptography parses lazily): what the chain checks
     touch later cannot fail on unreadable bytes any more. READ_ERRORS otherwise."""
     cert = x509.load_der_x509_certificate(der)
+    if cert.serial_number <= 0:  # RFC 5280 4.1.2.2; cryptography only warns today and will refuse it later
+        raise Malformed("a certificate's serial number is not positive")
     cert.subject, cert.issuer, cert.public_key(), cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018
     for extension in cert.extensions:
         extension.value  # noqa: B018
