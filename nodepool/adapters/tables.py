@@ -27,10 +27,12 @@ from urllib3.util.retry import Retry
 
 from nodepool.adapters.credentials import azure_credential
 from nodepool.adapters.http_session import EnvironmentOnceSession
+from nodepool.adapters.retries import JitteredRetry
 from nodepool.core.errors import AlreadyExists, Conflict, NotFound, StorageRejected, Unavailable
 from nodepool.settings import Settings
 
-TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10, "retry_total": 2, "retry_backoff_factor": 0.2}
+TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10}
+RETRY = {"retry_total": 2, "retry_backoff_factor": 0.2}
 # Connections kept per storage endpoint: azure-core keeps 10, but the Python worker runs up to
 # PYTHON_THREADPOOL_THREAD_COUNT (at most 32) functions at once; past the pool every call reconnects.
 POOL_SIZE = 96  # the worker's 32 threads and the in-process drains (NODEPOOL_DRAIN_WORKERS 64)
@@ -82,7 +84,7 @@ def storage_errors(what: str) -> Iterator[None]:
 
 
 def table_service(settings: Settings) -> TableServiceClient:
-    options = {**TIMEOUTS, "transport": transport()}
+    options = {**TIMEOUTS, "retry_policy": JitteredRetry(**RETRY), "transport": transport()}
     if settings.storage_connection and settings.uses_connection_string():
         return TableServiceClient.from_connection_string(settings.storage_connection, **options)
     return TableServiceClient(settings.service_url("table"), credential=azure_credential(settings), **options)
