@@ -7,7 +7,6 @@ the next n calls raise; `writes` records every write for assertions.
 """
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from collections.abc import Iterable
@@ -19,6 +18,18 @@ from nodepool.core.model import Node, Pod, Snapshot, Taint
 from nodepool.core.quantity import quantity
 
 UNSCHEDULABLE = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
+
+
+class Revisions:
+    """The store's one resourceVersion counter (etcd's revision): `next()` is a change, `last` the
+    version a list taken now carries."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def __next__(self) -> int:
+        self.last += 1
+        return self.last
 
 
 def label_match(selector: str | None, labels: dict) -> bool:
@@ -44,7 +55,7 @@ class FakeKube:
         self._replicas: dict[tuple[str, str], int] = {}  # (namespace, owner): what its controller wants
         self._pdbs: dict[tuple[str, str], dict] = {}
         self._secrets: dict[tuple[str, str], dict] = {}
-        self._rv = itertools.count(1)
+        self._rv = Revisions()
         self._failures: list[NodepoolError] = []
         self.writes: list[tuple] = []
         self._evicting = threading.Lock()
@@ -112,7 +123,8 @@ class FakeKube:
     # -- nodes ------------------------------------------------------------------------------
     def nodes(self, label_selector: str | None = None) -> Snapshot[Node]:
         self._check()
-        return Snapshot(tuple(n for _, n in sorted(self._nodes.items()) if label_match(label_selector, n.labels)))
+        return Snapshot(tuple(n for _, n in sorted(self._nodes.items()) if label_match(label_selector, n.labels)),
+                        version=str(self._rv.last))
 
     def node(self, name: str) -> Node | None:
         self._check()
@@ -141,6 +153,7 @@ class FakeKube:
         self.writes.append(("delete_node", name))
         if self._nodes.pop(name, None) is None:
             return False
+        next(self._rv)
         for key in [k for k, p in self._pods.items() if p.node == name]:
             self._pods.pop(key)
         return True

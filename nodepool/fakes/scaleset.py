@@ -52,7 +52,7 @@ class FakeScaleSet:
     # -- the port ----------------------------------------------------------------------------------
     def info(self) -> ScaleSetInfo:
         self._gate("get scale set")
-        return ScaleSetInfo(self.name, len(self.vms), f'"{self.etag_n}"')
+        return ScaleSetInfo(self.name, len(self.vms), f'"{self.etag_n}"', self.prefix)
 
     def vm_name(self, instance_id: str) -> str:
         return azure_names.vm_name(self.name, instance_id)
