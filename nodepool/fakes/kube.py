@@ -56,6 +56,7 @@ class FakeKube:
         self._pdbs: dict[tuple[str, str], dict] = {}
         self._secrets: dict[tuple[str, str], dict] = {}
         self._rv = Revisions()
+        self._frozen: Snapshot[Node] | None = None
         self._failures: list[NodepoolError] = []
         self.writes: list[tuple] = []
         self._evicting = threading.Lock()
@@ -117,12 +118,26 @@ class FakeKube:
         self.create_secret(namespace, name, type=type, string_data=data or {}, labels=labels)
         return self._secrets[(namespace, name)]
 
-    def set_ready(self, name: str, ready: bool | None) -> None:
-        self._nodes[name] = replace(self._nodes[name], ready=ready, resource_version=str(next(self._rv)))
+    def set_ready(self, name: str, ready: bool | None, since: datetime | None = None) -> None:
+        """`since`: the Ready condition's new lastTransitionTime (unchanged when not given)."""
+        node = self._nodes[name]
+        self._nodes[name] = replace(node, ready=ready, ready_since=since or node.ready_since,
+                                    resource_version=str(next(self._rv)))
+
+    def freeze_nodes(self, listed: Snapshot[Node] | None = None) -> None:
+        """Knob: from now on the Node list answers `listed` (an earlier `nodes()`; default: the list as
+        it is now), as a cache stuck on an older snapshot does (GETs of one Node stay current);
+        `thaw_nodes()` ends it."""
+        self._frozen = listed or self.nodes()
+
+    def thaw_nodes(self) -> None:
+        self._frozen = None
 
     # -- nodes ------------------------------------------------------------------------------
     def nodes(self, label_selector: str | None = None) -> Snapshot[Node]:
         self._check()
+        if self._frozen is not None:
+            return self._frozen
         return Snapshot(tuple(n for _, n in sorted(self._nodes.items()) if label_match(label_selector, n.labels)),
                         version=str(self._rv.last))
 
