@@ -79,10 +79,11 @@ def plan(obs: Observation, now: datetime, policy: Policy) -> Plan:
     failures = obs.failures()
     if failures:
         return Plan((), obs.state, blocked="incomplete observation: " + "; ".join(failures), refused=True)
-    twice = inconsistent(obs)
+    view = View(obs, policy)
+    named_twice = len(view.by_id) < len(obs.instances.items) or len(view.nodes) < len(obs.nodes.items)
+    twice = inconsistent(obs) if named_twice else None
     if twice:
         return Plan((), obs.state, blocked=twice + "; acting on nothing", refused=True)
-    view = View(obs, policy)
     instances, nodes = sizes(obs, view.nodes, now, policy)
     if DISTRUSTED in (instances.level, nodes.level):
         reasons = [v.reason or v.level for v in (instances, nodes) if v.level == DISTRUSTED]

@@ -87,9 +87,7 @@ def _hold(plans: Mapping[str, Plan], policy: Policy) -> str | None:
 
 
 def _kube_stamps(nodes: tuple[Node, ...]) -> Iterator[datetime | None]:
-    for node in nodes:
-        yield node.ready_since
-        yield node.created_at
+    return (node.ready_since or node.created_at for node in nodes)  # a Node turns Ready after it is created
 
 
 def _arm_stamps(obs: Observation) -> Iterator[datetime | None]:
