@@ -72,6 +72,13 @@ class Fleet:
     def name(self, scale_set: str, instance_id: int) -> str:
         return self.sets[scale_set].vms[str(instance_id)].name
 
+    def kill(self, scale_set: str, instance_id: int) -> str:
+        """The VM is gone without a word; its Node turns NotReady (Unknown): a ghost. Its name."""
+        name = self.name(scale_set, instance_id)
+        del self.sets[scale_set].vms[str(instance_id)]
+        self.kube.set_ready(name, None, since=utcnow())
+        return name
+
     def tick(self, after: timedelta = timedelta(0)) -> TickReport:
         now = utcnow() + after
         return self.services.reconciler(now).tick(now)

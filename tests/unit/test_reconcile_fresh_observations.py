@@ -101,9 +101,7 @@ def instance_listed_twice(fleet: Fleet):
 def fallback_listing_fails(fleet: Fleet):
     """The fallback pool's listing keeps failing while the main pool has a ghost and a dead VM."""
     fleet.tick()
-    ghost = fleet.name(MAIN, 3)
-    del fleet.sets[MAIN].vms["3"]
-    fleet.kube.set_ready(ghost, None, since=utcnow())
+    ghost = fleet.kill(MAIN, 3)
     not_ready(fleet, (MAIN, 4))
     fleet.sets[FALLBACK].fail(times=10_000)
     outcome = bad(fleet, fleet.walk(HALF_HOUR), "scale set regular not trusted")
@@ -116,9 +114,7 @@ def fallback_listing_fails(fleet: Fleet):
 def main_listing_short(fleet: Fleet):
     """The main pool's listing silently drops its last 50 VMs while the fallback pool has a ghost."""
     fleet.tick()
-    ghost = fleet.name(FALLBACK, 0)
-    del fleet.sets[FALLBACK].vms["0"]
-    fleet.kube.set_ready(ghost, None, since=utcnow())
+    ghost = fleet.kill(FALLBACK, 0)
     fleet.sets[MAIN].short_list = 150
     outcome = bad(fleet, fleet.walk(HALF_HOUR), "scale set agents not trusted")
     fleet.sets[MAIN].short_list = None
@@ -165,9 +161,7 @@ def test_a_bad_observation_destroys_nothing_in_any_pool_and_says_why(case):
 def test_the_fallback_pools_ghost_and_dead_vm_are_handled_like_the_main_ones():
     fleet = Fleet()
     fleet.tick()
-    ghost = fleet.name(FALLBACK, 0)
-    del fleet.sets[FALLBACK].vms["0"]
-    fleet.kube.set_ready(ghost, None, since=utcnow())
+    ghost = fleet.kill(FALLBACK, 0)
     not_ready(fleet, (FALLBACK, 1))
     fleet.tick()  # ARM answers 404 for instance 0 of regular: the ghost goes
     assert fleet.destroyed() == [("delete_node", ghost)]
