@@ -211,15 +211,19 @@ class Services:
         return {"tables": self.tables.ping, "queues": self.queues.ping}
 
     # -- services -----------------------------------------------------------------------------------
-    @once
-    def instances(self) -> InstanceDirectory:
-        """Over every agent scale set the app manages: VMs of a fallback pool join like the main set's."""
-        main, seen, extra = self.scaleset, {self.settings.scale_set.casefold()}, []
+    def other_scalesets(self) -> list[ScaleSet]:
+        """Every agent scale set the app manages besides NODEPOOL_SCALE_SET: the autoscale pools' (once each)."""
+        seen, extra = {self.settings.scale_set.casefold()}, []
         for pool in self.settings.autoscale_pools:
             if pool.scale_set.casefold() not in seen:
                 seen.add(pool.scale_set.casefold())
                 extra.append(self.pool_scaleset(pool.scale_set))
-        return InstanceDirectory([main, *extra])
+        return extra
+
+    @once
+    def instances(self) -> InstanceDirectory:
+        """Over every agent scale set the app manages: VMs of a fallback pool join like the main set's."""
+        return InstanceDirectory([self.scaleset, *self.other_scalesets()])
 
     @once
     def cluster(self) -> RegisteredCluster:
@@ -289,10 +293,11 @@ class Services:
             return None
 
     def reconciler(self, now: datetime) -> Reconciler:
-        """One reconcile tick's wiring (its Kubernetes client is the registered cluster's now)."""
+        """One reconcile tick's wiring over every scale set the app manages (its Kubernetes client is
+        the registered cluster's now)."""
         ports = ReconcilePorts(scaleset=self.scaleset, kube=self.kube_or_none(now), registry=self.registry,
                                queues=self._peek or StorageQueuePeek(self.queues), store=self.tick_store,
-                               trail=self.audit)
+                               trail=self.audit, pools=tuple(self.other_scalesets()))
         return Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run, clock=self.clock,
                           decisions=self.decisions, telemetry=self.telemetry)
 

@@ -147,6 +147,8 @@ class Arm:
         page = vms[start:start + self.page_size]
         expand = (req.arg("$expand") or "").lower() == "instanceview"
         body: dict = {"value": [J.vm(world, vm, expand=expand) for vm in page]}
+        if dup := self.faults.take("duplicate", req.method, req.path):
+            body["value"] = self._duplicated(world, dup, vms, start, body["value"], expand)
         if no_view := self.faults.take("no_view", req.method, req.path):
             for item in body["value"]:
                 view = item["properties"].pop("instanceView", None)
@@ -160,6 +162,20 @@ class Arm:
             query = f"api-version={req.arg('api-version')}&$skiptoken={page[-1].instance_id}"
             body["nextLink"] = f"{self.server.url}{req.path}?{query}" + ("&$expand=instanceView" if expand else "")
         return Response(200, body)
+
+    def _duplicated(self, world: World, fault, vms: list, start: int, items: list, expand: bool) -> list:
+        """The page with the previous page's last VMs again first (one page: its own last VMs again last)."""
+        keep = fault.keep or 1
+        last_page = start + self.page_size >= len(vms)
+        again = vms[max(0, start - keep):start] if start else (vms[-keep:] if last_page else [])
+        copies = [J.vm(world, vm, expand=expand) for vm in again]
+        for copy in copies:
+            view = copy["properties"].get("instanceView")
+            if fault.state and view:
+                view["statuses"] = [s for s in view.get("statuses", []) if not s["code"].startswith("PowerState/")]
+                view["statuses"].append({"code": f"PowerState/{fault.state}", "level": "Info",
+                                         "displayStatus": f"VM {fault.state}"})
+        return copies + items if start else items + copies
 
     def scale_set_action(self, req: Request) -> Response:
         world = self._scope(req)

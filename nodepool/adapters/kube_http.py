@@ -99,11 +99,15 @@ class KubeHttp:
             raise api_error(what, response)
         return response.json() if response.content else None
 
-    def pages(self, path: str, what: str, params: dict) -> Iterator[dict]:
+    def pages(self, path: str, what: str, params: dict, meta: dict | None = None) -> Iterator[dict]:
+        """Every item of every page; `meta` (when given) gets the first page's list metadata: its
+        resourceVersion is the whole list's (continue tokens keep one snapshot)."""
         cont = None
         while True:
             page = self.call("GET", path, what, params={**params, "limit": self._page_size,
                                                         **({"continue": cont} if cont else {})})
+            if meta is not None and not cont:
+                meta.update(page.get("metadata") or {})
             yield from page.get("items") or ()
             cont = (page.get("metadata") or {}).get("continue")
             if not cont:

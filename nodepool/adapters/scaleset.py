@@ -142,7 +142,10 @@ class AzureScaleSet:
     def info(self) -> ScaleSetInfo:
         with arm_errors("get scale set"):
             vmss = self._sets.get(self._group, self.name)
-        return ScaleSetInfo(vmss.name or self.name, (vmss.sku.capacity if vmss.sku else 0) or 0, vmss.etag or "")
+        profile = vmss.virtual_machine_profile
+        prefix = (profile.os_profile.computer_name_prefix if profile and profile.os_profile else None) or ""
+        return ScaleSetInfo(vmss.name or self.name, (vmss.sku.capacity if vmss.sku else 0) or 0, vmss.etag or "",
+                            prefix)
 
     def vm_name(self, instance_id: str) -> str:
         return azure_names.vm_name(self.name, instance_id)

@@ -1,7 +1,7 @@
 """The two ladders: repair a NotReady agent (restart → reimage → delete) and a VM that never
 joined (reimage → delete). Each step waits its time after the previous one; the clock starts
-when the node went NotReady (Ready condition's lastTransitionTime, or first seen) or when the
-VM was created (young VMs) / first seen without a Node.
+when this tick store first observed the Node NotReady, or the VM without a Node, on our own clock
+(view.first_observed): Kubernetes' lastTransitionTime and ARM's timeCreated can only start it later.
 
 A VM is "never joined" only on Kubernetes' word: a due step of that ladder waits for a GET of
 the Node by name answering 404 (the service makes the GETs in the plan's `probe_nodes`); a GET
@@ -20,7 +20,7 @@ from nodepool.core.k3s import node_password_secret
 from nodepool.core.model import Instance
 from nodepool.reconcile.actions import DeleteInstance, InstanceAction, ReimageInstance, RestartInstance
 from nodepool.reconcile.model import NodeRepair, Policy, UnjoinedVm
-from nodepool.reconcile.view import View, not_ready, since_or, workable
+from nodepool.reconcile.view import View, first_observed, not_ready, workable
 
 REPAIR = (RestartInstance, ReimageInstance, DeleteInstance)
 UNJOINED = (ReimageInstance, DeleteInstance)
@@ -46,7 +46,7 @@ def repairs(view: View, now: datetime, policy: Policy) -> tuple[list[InstanceAct
             continue
         entry = view.state.repairs.get(node.name)
         if entry is None or entry.instance_id != instance.instance_id:
-            entry = NodeRepair(instance.instance_id, since_or(node.ready_since, now))
+            entry = NodeRepair(instance.instance_id, first_observed(node.ready_since, now))
         tracked[node.name] = entry
         if node.name in view.draining or not workable(instance):
             continue
@@ -83,9 +83,7 @@ def _unjoined(view: View, now: datetime, policy: Policy) -> tuple[list[InstanceA
     for instance in view.unjoined():
         entry = view.state.unjoined.get(instance.instance_id)
         if entry is None:
-            created = since_or(instance.created_at, now)
-            young = now - created < policy.provisioning_timeout
-            entry = UnjoinedVm(instance.name.lower(), created if young else now)
+            entry = UnjoinedVm(instance.name.lower(), first_observed(instance.created_at, now))
         tracked[instance.instance_id] = entry
         if entry.name in view.draining or not workable(instance):
             continue

@@ -84,8 +84,9 @@ def test_repair_state_survives_from_one_instance_to_the_next():
     sick = pool.name(2)
     pool.tick()
     pool.kube.set_ready(sick, False)
+    assert pool.tick(timedelta(minutes=1)).planned == {}  # first seen NotReady: its clock starts
     assert pool.tick(timedelta(minutes=11)).planned == {"restart_instance": 1}
-    assert pool.store.load()[0].repairs[sick].step == 1
+    assert pool.store.load()[0].pool("agents").repairs[sick].step == 1
     assert pool.tick(timedelta(minutes=12)).planned == {}  # a fresh Reconciler: the step is remembered
     assert pool.tick(timedelta(minutes=22)).planned == {"reimage_instance": 1}
     assert pool.tick(timedelta(minutes=33)).planned == {"delete_instance": 1, "mark_stale": 1}
@@ -108,7 +109,8 @@ def test_an_incomplete_observation_changes_nothing(breakage):
         pool.kube_registered = False
     report = pool.tick(timedelta(minutes=30))
     assert report.planned == {} and report.blocked.startswith("incomplete observation")
-    assert pool.writes() == NO_WRITES
+    assert {**pool.writes(), "state": 0} == NO_WRITES
+    assert pool.store.load()[0].pools == {}  # at most the Node list's marks were kept, when it was complete
 
 
 def test_a_short_arm_list_after_a_trusted_one_is_not_believed():
@@ -146,7 +148,7 @@ def test_an_unreadable_state_row_starts_over_and_is_replaced():
     pool.tick()
     pool.store.corrupt()
     report = pool.tick()
-    assert report.state == "saved" and pool.store.load()[0].instance_count == 5
+    assert report.state == "saved" and pool.store.load()[0].pool("agents").instance_count == 5
 
 
 def test_a_node_with_a_drain_waiting_in_the_queue_is_left_to_the_drain():
