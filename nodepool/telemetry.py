@@ -33,6 +33,7 @@ METRICS = {  # name -> (kind, unit, description)
     "nodepool.reconcile.actions": ("counter", "1", "reconcile actions applied, by kind"),
     "nodepool.autoscale.decisions": ("counter", "1", "autoscale decisions, by kind and pool"),
     "nodepool.pool.backoffs": ("counter", "1", "pools backed off after a capacity error, by reason"),
+    "nodepool.errors": ("counter", "1", "errors that are no typed error of ours (bugs), by where they escaped"),
 }
 
 

@@ -26,7 +26,7 @@ from nodepool.autoscale.model import AutoscaleState, Policy
 from nodepool.autoscale.observe import observe
 from nodepool.autoscale.ports import AutoscalePorts
 from nodepool.core.errors import Conflict, NodepoolError
-from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.instruments import NULL, Instruments, bugs_counted
 from nodepool.core.logs import logger
 from nodepool.status.decisions import DecisionLog, ticked
 
@@ -75,7 +75,7 @@ class Autoscaler:
         self.decisions, self.telemetry = decisions, telemetry
 
     def tick(self, now: datetime) -> AutoscaleReport:
-        with self.telemetry.span("autoscale.tick"):
+        with self.telemetry.span("autoscale.tick"), bugs_counted(self.telemetry, "autoscale.tick"):
             report = replace(self._tick(now), dry_run=self.dry_run)
         self.log.info(report.line(), extra=report.log_fields())
         ticked("autoscale", now, report, self.decisions, self.telemetry)

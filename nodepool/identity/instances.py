@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from nodepool.core.errors import Forbidden, Unavailable
+from nodepool.core.errors import Forbidden, NodepoolError, Unavailable
 from nodepool.core.model import Instance, same_scale_set
 from nodepool.core.ports import ScaleSet
 
@@ -113,7 +113,7 @@ class InstanceDirectory:
             kept = {n: i for n, i in self._by_name.items() if same_scale_set(i.scale_set, scaleset.name)}
             try:
                 snapshot = scaleset.instances()
-            except Exception as err:  # that set's picture is unknown: keep what we knew of it
+            except NodepoolError as err:  # that set's picture is unknown: keep what we knew of it
                 by_name, failure = {**kept, **by_name}, failure or err
                 continue
             self._learn_prefix(scaleset)
@@ -130,7 +130,7 @@ class InstanceDirectory:
             return
         try:
             prefix = scaleset.info().computer_name_prefix
-        except Exception:  # unknown for now: names stay "maybe ours" (503), never refused on a guess
+        except NodepoolError:  # unknown for now: names stay "maybe ours" (503), never refused on a guess
             return
         if prefix:
             self._prefixes[scaleset.name] = prefix

@@ -1,8 +1,9 @@
 """Observe: everything one tick looks at, each listing a Snapshot.
 
-A listing that fails (an exception of any kind, a page that errored, a master not registered
-yet) becomes an incomplete Snapshot with the reason: it never raises into the tick, and the
-planner refuses to act on it. Reads only; nothing here writes.
+A listing that fails (a typed error of the port: storage, ARM or Kubernetes down or refusing, a page
+that errored, a master not registered yet) becomes an incomplete Snapshot with the reason: it never
+raises into the tick, and the planner refuses to act on it. Anything else is a bug: it raises, with
+its stack, rather than pass for an incomplete picture and silently stop reconcile. Reads only.
 
 Every scale set the app manages gets its own Observation over the one Node listing: its own
 instances, capacity and claims, and the registry rows of the nodes that joined from it (rows
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from nodepool.core.errors import NodepoolError
 from nodepool.core.model import NodeState, Snapshot, same_scale_set
 from nodepool.core.ports import ScaleSet
 from nodepool.core.records import NodeRecord
@@ -54,7 +56,7 @@ def _capacity(scaleset: ScaleSet) -> int | None:
     (the planner then falls back to the last trusted count and the registry)."""
     try:
         return scaleset.info().capacity
-    except Exception:
+    except NodepoolError:
         return None
 
 
@@ -67,7 +69,7 @@ def probe(get: Callable[[str], object | None], keys: tuple[str, ...]) -> dict[st
     for key in keys:
         try:
             answers[key] = get(key) is not None
-        except Exception:
+        except NodepoolError:
             break
     return answers
 
@@ -75,8 +77,8 @@ def probe(get: Callable[[str], object | None], keys: tuple[str, ...]) -> dict[st
 def listing(read: Callable[[], Snapshot]) -> Snapshot:
     try:
         return read()
-    except Exception as err:  # whatever went wrong, the picture is incomplete; the tick goes on
-        return Snapshot((), complete=False, error=f"{type(err).__name__}: {getattr(err, 'message', err)}")
+    except NodepoolError as err:  # the port could not say: the picture is incomplete; the tick goes on
+        return Snapshot((), complete=False, error=f"{type(err).__name__}: {err.message}")
 
 
 def _queues(ports: ReconcilePorts, rows: Snapshot) -> tuple[Snapshot[PoisonMessage], frozenset[str]]:
@@ -89,8 +91,8 @@ def _queues(ports: ReconcilePorts, rows: Snapshot) -> tuple[Snapshot[PoisonMessa
     try:
         waiting = ports.queues.peek(NODE_EVENTS_QUEUE, MAX_PEEK)
         poisoned = ports.queues.peek(POISON_QUEUE, MAX_PEEK)
-    except Exception as err:
-        return Snapshot((), complete=False, error=f"queues: {getattr(err, 'message', err)}"), frozenset()
+    except NodepoolError as err:
+        return Snapshot((), complete=False, error=f"queues: {err.message}"), frozenset()
     drains = {node for m in waiting if (node := node_of(m.body))}
     if len(waiting) >= MAX_PEEK:
         drains |= {r.name for r in rows.items if r.state is NodeState.CORDONED}

@@ -29,7 +29,7 @@ from datetime import datetime
 
 from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.errors import Conflict, NodepoolError
-from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.instruments import NULL, Instruments, bugs_counted
 from nodepool.core.logs import logger
 from nodepool.core.ports import ScaleSet
 from nodepool.reconcile.apply import Applied, apply
@@ -83,7 +83,7 @@ class Reconciler:
 
     def tick(self, now: datetime) -> TickReport:
         started = self.clock.monotonic()
-        with self.telemetry.span("reconcile.tick"):
+        with self.telemetry.span("reconcile.tick"), bugs_counted(self.telemetry, "reconcile.tick"):
             report = self._tick(now)
         report = replace(report, dry_run=self.dry_run, seconds=self.clock.monotonic() - started)
         self.log.info(report.line(), extra=report.log_fields())

@@ -1,15 +1,17 @@
 """The reconcile tick over the in-memory fakes: writes, dry run, isolation, state across ticks, guards."""
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from nodepool.core.errors import Conflict, Unavailable
+from nodepool.core.instruments import NULL
 from nodepool.core.logs import logger
 from nodepool.core.model import NodeState
+from nodepool.reconcile.tick import Reconciler
 from nodepool.settings import InvalidSettings, Settings
 from nodepool.telemetry import install_json_logs
-from tests.unit.reconcile_pool import Pool
+from tests.unit.reconcile_pool import POLICY, Pool
 
 NO_WRITES = {"scaleset": 0, "kube": 0, "registry": 0, "state": 0}
 
@@ -178,3 +180,40 @@ def test_the_timer_schedule_setting_has_a_default_and_needs_no_other_setting():
     assert Settings.one("max_destructive_per_tick", bad) == 3  # binding at indexing never fails the app...
     with pytest.raises(InvalidSettings):  # ...the app refuses the value when it serves (and healthz names it)
         Settings.from_env(bad)
+
+
+class Counting:
+    """Instruments that remember what was counted."""
+
+    def __init__(self):
+        self.added: list[tuple[str, dict]] = []
+
+    def span(self, name, **attributes):
+        return NULL.span(name)
+
+    def add(self, metric, value=1, **attributes):
+        self.added.append((metric, attributes))
+
+    def record(self, metric, value, **attributes):
+        pass
+
+
+def test_a_bug_in_an_observation_raises_with_its_stack_and_is_counted_not_taken_for_an_outage():
+    """A TypeError while listing used to read as 'incomplete observation': reconcile then did nothing,
+    every tick, with nothing but a reason string to show for it."""
+    pool, counted = Pool(3), Counting()
+
+    def broken(label_selector=None):
+        raise TypeError("unsupported operand")
+
+    pool.kube.nodes = broken
+    with pytest.raises(TypeError, match="unsupported operand"):
+        Reconciler(pool.ports(), POLICY, telemetry=counted).tick(datetime.now(timezone.utc))
+    assert counted.added == [("nodepool.errors", {"where": "reconcile.tick"})]
+
+
+def test_a_port_that_cannot_answer_is_still_an_incomplete_picture_that_changes_nothing():
+    pool = Pool(3)
+    pool.kube.fail_next(Unavailable("API server down"))
+    report = pool.tick()
+    assert report.blocked and "API server down" in report.blocked and report.applied == 0
