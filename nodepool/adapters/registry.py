@@ -2,7 +2,12 @@
 
 nodes: PK = cluster name, RK = node name; every write is ETag-conditional.
 jointokens: PK = cluster name, RK = token id (never the token secret).
-events: PK = node name, RK = scheduled-event id.
+events: PK = cluster name, two rows an event, written and deleted together in one transaction:
+  `e|<node>|<event id>`, the record (the dedup point and the drain's lease), and
+  `t|<received at, UTC, sortable>|<node>|<event id>`, its entry in the time index, which the
+  autoscaler's Preempt notices and reconcile's expiry read by key range: a tick reads the events of
+  its last minutes, not every event of the last week, and two clusters sharing a storage account
+  never see (or expire) each other's.
 """
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from dataclasses import fields, replace
 from datetime import datetime, timezone
 
 from nodepool.adapters.tables import Tables
+from nodepool.core.errors import NotFound
 from nodepool.core.model import NodeState
 from nodepool.core.records import ClusterInfo, JoinTokenRecord, NodeRecord
-from nodepool.drain.state import EventRecord
+from nodepool.drain.state import EventRecord, ReceivedEvent
 
 
 def _utc(value):
@@ -38,7 +44,20 @@ def _from_entity(cls, entity: dict, **extra):
     return cls(**{**values, **extra})
 
 
-_EVENT_KEYS = ("node", "event_id", "etag")
+RECORD, RECEIVED = "e|", "t|"
+_TIME = "%Y%m%dT%H%M%S.%fZ"
+
+
+def _record_key(node: str, event_id: str) -> str:
+    return f"{RECORD}{node}|{event_id}"
+
+
+def _received_key(when: datetime) -> str:
+    return RECEIVED + when.astimezone(timezone.utc).strftime(_TIME)
+
+
+def _index_key(event: ReceivedEvent) -> str:
+    return f"{_received_key(event.received_at)}|{event.node}|{event.event_id}"
 
 
 class TableRegistry:
@@ -97,28 +116,43 @@ class TableRegistry:
 
     # events
     def event(self, node: str, event_id: str) -> EventRecord | None:
-        row = self._events.get(node, event_id)
+        row = self._events.get(self._cluster_name, _record_key(node, event_id))
         return self._event(row) if row else None
 
     def add_event(self, record: EventRecord) -> EventRecord:
-        etag = self._events.insert(_to_entity(record.node, record.event_id, record, skip=_EVENT_KEYS))
-        return replace(record, etag=etag)
+        """The record and its time-index entry, both or neither; AlreadyExists: the dedup point."""
+        entity = _to_entity(self._cluster_name, _record_key(record.node, record.event_id), record)
+        index = ReceivedEvent.of(record)
+        etags = self._events.transact([("create", entity),
+                                       ("create", _to_entity(self._cluster_name, _index_key(index), index))])
+        return replace(record, etag=etags[0])
 
     def save_event(self, record: EventRecord) -> EventRecord:
         """Only if unchanged since `record.etag` (Conflict otherwise); no ETag: unconditionally."""
-        entity = _to_entity(record.node, record.event_id, record, skip=_EVENT_KEYS)
+        entity = _to_entity(self._cluster_name, _record_key(record.node, record.event_id), record)
         etag = self._events.upsert(entity) if record.etag is None else self._events.update(entity, record.etag)
         return replace(record, etag=etag)
 
-    def events_before(self, when: datetime) -> list[EventRecord]:
-        rows = self._events.query("received_at lt @when", {"when": when})
-        return [self._event(r) for r in rows]
+    def events_received(self, *, since: datetime | None = None, before: datetime | None = None
+                        ) -> list[ReceivedEvent]:
+        low = _received_key(since) if since else RECEIVED
+        high = _received_key(before) if before else RECEIVED[:-1] + chr(ord(RECEIVED[-1]) + 1)
+        rows = self._events.query("PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
+                                  {"pk": self._cluster_name, "low": low, "high": high})
+        return [_from_entity(ReceivedEvent, r) for r in rows]
 
     @staticmethod
     def _event(row: dict) -> EventRecord:
-        legacy = {} if "status" in row else {"status": "enqueued" if row.get("enqueued") else "recorded"}
-        return _from_entity(EventRecord, row, node=row["PartitionKey"], event_id=row["RowKey"], etag=row.get("etag"),
-                            **legacy)
+        return _from_entity(EventRecord, row, etag=row.get("etag"))
 
     def delete_event(self, node: str, event_id: str) -> None:
-        self._events.delete(node, event_id)
+        """The record and its index entry together; an event already gone is fine."""
+        row = self.event(node, event_id)
+        if row is None:
+            return
+        try:
+            self._events.transact([
+                ("delete", {"PartitionKey": self._cluster_name, "RowKey": _record_key(node, event_id)}),
+                ("delete", {"PartitionKey": self._cluster_name, "RowKey": _index_key(ReceivedEvent.of(row))})])
+        except NotFound:
+            pass  # deleted meanwhile

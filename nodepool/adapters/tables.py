@@ -28,7 +28,7 @@ from urllib3.util.retry import Retry
 from nodepool.adapters.credentials import azure_credential
 from nodepool.adapters.http_session import EnvironmentOnceSession
 from nodepool.adapters.retries import JitteredRetry
-from nodepool.core.errors import AlreadyExists, Conflict, NotFound, StorageRejected, Unavailable
+from nodepool.core.errors import AlreadyExists, Conflict, NodepoolError, NotFound, StorageRejected, Unavailable
 from nodepool.settings import Settings
 
 TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10}
@@ -88,6 +88,17 @@ def table_service(settings: Settings) -> TableServiceClient:
     if settings.storage_connection and settings.uses_connection_string():
         return TableServiceClient.from_connection_string(settings.storage_connection, **options)
     return TableServiceClient(settings.service_url("table"), credential=azure_credential(settings), **options)
+
+
+def _transaction_error(err: Unavailable, what: str) -> NodepoolError:
+    """A refused transaction answers one status for all its operations: 409 (a create's key is taken)
+    and 404 (a delete's row is gone) mean what they mean for a single write."""
+    status = getattr(err.__cause__, "status_code", None)
+    if status == 409:
+        return AlreadyExists(f"{what}: already exists")
+    if status == 404:
+        return NotFound(f"{what}: not found")
+    return err
 
 
 class Table:
@@ -150,6 +161,20 @@ class Table:
                     self._client.delete_entity(pk, rk)
         except NotFound:
             pass
+
+    def transact(self, operations: list[tuple[str, dict]]) -> list[str]:
+        """All of `operations` or none, on rows of one partition: ("create" | "upsert" | "delete", entity).
+        AlreadyExists when a create finds its key taken, NotFound when a delete finds nothing; the ETags
+        of the rows written, in order."""
+        self._ensure()
+        what = _key(self.name, operations[0][1])
+        try:
+            with storage_errors(what):
+                results = self._client.submit_transaction(
+                    [(op, _strip(entity) if op != "delete" else entity) for op, entity in operations])
+        except Unavailable as err:
+            raise _transaction_error(err, what) from err
+        return [str(r.get("etag", "")) for r in results]
 
     def query(self, filter: str, parameters: dict | None = None, page_size: int = 1000) -> Iterator[dict]:
         self._ensure()

@@ -1,8 +1,9 @@
 """The autoscaler's Preempt notices and scale-down drains, over the ports the other services share.
 
 PreemptNotices: the `events` table (the events trigger records every scheduled event there
-before it cordons): nodes with a Preempt whose deadline is at most `keep` ago. A failed read
-is an incomplete Snapshot, so the tick does nothing rather than miss a replacement.
+before it cordons), read by received time (the last `keep` + LONGEST_NOTICE, a key range of its
+time index, not every event of the week): nodes with a Preempt whose deadline is at most `keep`
+ago. A failed read is an incomplete Snapshot, so the tick does nothing rather than miss a replacement.
 
 ScaleDownDrains: the same path a scheduled event takes. Cordon the Node, record the row as
 cordoned for a `ScaleDown` event, then put a DrainRequest on `node-events`; the drain trigger
@@ -25,6 +26,7 @@ from nodepool.core.rows import update_node
 from nodepool.drain.state import DrainRequest
 
 SCALE_DOWN = "ScaleDown"
+LONGEST_NOTICE = timedelta(minutes=15)  # no scheduled event's NotBefore is further out than this (Terminate's most)
 PREEMPT = "Preempt"
 
 
@@ -34,7 +36,7 @@ class EventTablePreemptNotices:
 
     def preempting(self) -> Snapshot[str]:
         try:
-            events = self.registry.events_before(self.now + timedelta(seconds=1))
+            events = self.registry.events_received(since=self.now - self.keep - LONGEST_NOTICE)
         except NodepoolError as err:
             return Snapshot((), complete=False, error=f"events: {err.code}: {err.message}")
         return Snapshot(tuple(sorted({e.node for e in events

@@ -14,7 +14,7 @@ from typing import Protocol
 from nodepool.core.audit import AuditEntry
 from nodepool.core.model import Instance, Node, Pod, ProviderClaim, ScaleSetInfo, Snapshot, Taint
 from nodepool.core.records import ClusterInfo, JoinTokenRecord, NodeRecord
-from nodepool.drain.state import EventRecord
+from nodepool.drain.state import EventRecord, ReceivedEvent
 
 
 class Clock(Protocol):
@@ -82,7 +82,9 @@ class Registry(Protocol):
     def event(self, node: str, event_id: str) -> EventRecord | None: ...
     def add_event(self, record: EventRecord) -> EventRecord: ...  # AlreadyExists: the dedup point; with its ETag
     def save_event(self, record: EventRecord) -> EventRecord: ...  # Conflict on a stale ETag (None: upsert)
-    def events_before(self, when: datetime) -> list[EventRecord]: ...
+    # events by when they were received (either bound may be left open), oldest first
+    def events_received(self, *, since: datetime | None = None, before: datetime | None = None
+                        ) -> list[ReceivedEvent]: ...
     def delete_event(self, node: str, event_id: str) -> None: ...
 
 

@@ -73,7 +73,8 @@ def node_of(message: Any) -> str | None:
 
 @dataclass(frozen=True)
 class EventRecord:
-    """One scheduled event of one node (table `events`: PK = node, RK = EventId): dedup, audit and
+    """One scheduled event of one node (table `events`, adapters/registry.py: PK = cluster, RK = node and
+    EventId, with its entry in the time index beside it): dedup, audit and
     the drain's lease (the moves below), every move ETag-conditional (`etag`), so exactly one drain
     runs per event and only its outcome counts."""
     node: str
@@ -136,3 +137,18 @@ def due_renewal(row: EventRecord, now: datetime) -> bool:
 
 def finished(row: EventRecord, now: datetime, *, pods_left: int, removed: bool) -> EventRecord:
     return replace(row, status=DONE, lease_until=None, finished_at=now, pods_left=pods_left, removed=removed)
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """What never changes about a recorded event: found by when it was received (the registry's time
+    index), for the autoscaler's Preempt notices and reconcile's expiry, without reading every row."""
+    node: str
+    event_id: str
+    type: str
+    received_at: datetime
+    deadline: datetime
+
+    @classmethod
+    def of(cls, record: EventRecord) -> ReceivedEvent:
+        return cls(record.node, record.event_id, record.type, record.received_at, record.deadline)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from nodepool.core.errors import AlreadyExists, Conflict
 from nodepool.core.records import ClusterInfo, JoinTokenRecord, NodeRecord
-from nodepool.drain.state import EventRecord
+from nodepool.drain.state import EventRecord, ReceivedEvent
 
 
 class FakeRegistry:
@@ -99,8 +99,11 @@ class FakeRegistry:
         self.writes += 1
         return saved
 
-    def events_before(self, when: datetime) -> list[EventRecord]:
-        return [e for e in self._events.values() if e.received_at < when]
+    def events_received(self, *, since: datetime | None = None, before: datetime | None = None
+                        ) -> list[ReceivedEvent]:
+        found = [e for e in self._events.values()
+                 if (since is None or e.received_at >= since) and (before is None or e.received_at < before)]
+        return [ReceivedEvent.of(e) for e in sorted(found, key=lambda e: (e.received_at, e.node, e.event_id))]
 
     def delete_event(self, node: str, event_id: str) -> None:
         self._events.pop((node, event_id), None)

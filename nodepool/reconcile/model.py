@@ -17,7 +17,7 @@ from nodepool.core.labels import INSTANCE_ID_LABEL, parse_labels, parse_taints
 from nodepool.core.model import Instance, Node, ProviderClaim, Snapshot, Taint
 from nodepool.core.records import NodeRecord
 from nodepool.core.skew import MAX_SKEW
-from nodepool.drain.state import EventRecord
+from nodepool.drain.state import ReceivedEvent
 from nodepool.reconcile.versions import Marks
 
 
@@ -156,7 +156,7 @@ class Observation:
     instances: Snapshot[Instance]
     nodes: Snapshot[Node]
     registry: Snapshot[NodeRecord] = Snapshot(())
-    events: Snapshot[EventRecord] = Snapshot(())
+    events: Snapshot[ReceivedEvent] = Snapshot(())  # those past their retention, by the registry's time index
     poison: Snapshot[PoisonMessage] = Snapshot(())
     pending_drains: frozenset[str] = frozenset()  # node names with a drain in flight
     state: TickState = field(default_factory=TickState)

@@ -31,7 +31,7 @@ def observe(ports: ReconcilePorts, state: ReconcileState, now: datetime, policy:
     nodes = listing(ports.kube.nodes) if ports.kube else Snapshot(
         (), complete=False, error="no Kubernetes client: the master has not registered, or its row is unreadable")
     rows = listing(lambda: Snapshot(tuple(ports.registry.all_nodes())))
-    events = listing(lambda: Snapshot(tuple(ports.registry.events_before(now - policy.event_retention))))
+    events = listing(lambda: Snapshot(tuple(ports.registry.events_received(before=now - policy.event_retention))))
     poison, drains = _queues(ports, rows)
     observed = {}
     for scaleset in ports.scalesets:

@@ -115,9 +115,43 @@ def test_an_event_row_is_a_lease_a_stale_etag_loses(registry):
     assert (done.status, done.owner, done.pods_left, done.removed, done.lease_until) == ("done", "a", 3, True, None)
 
 
-def test_old_events_are_found_for_expiry(registry):
+def test_old_events_are_found_for_expiry_and_go_whole(registry):
     registry.add_event(EventRecord("a", "old", "Freeze", NOW - timedelta(days=8), NOW))
     registry.add_event(EventRecord("a", "new", "Freeze", NOW, NOW))
-    assert [e.event_id for e in registry.events_before(NOW - timedelta(days=7))] == ["old"]
+    assert [e.event_id for e in registry.events_received(before=NOW - timedelta(days=7))] == ["old"]
     registry.delete_event("a", "old")
-    assert registry.events_before(NOW - timedelta(days=7)) == []
+    registry.delete_event("a", "old")  # gone already: fine
+    assert registry.events_received(before=NOW - timedelta(days=7)) == [] and registry.event("a", "old") is None
+    assert registry.add_event(EventRecord("a", "old", "Freeze", NOW, NOW))  # the key is free again, index too
+
+
+def test_events_are_found_by_when_they_were_received_oldest_first(registry):
+    for minutes, node in ((-30, "a"), (-2, "c"), (-5, "b"), (0, "d")):
+        registry.add_event(EventRecord(node, f"E{minutes}", "Preempt", NOW + timedelta(minutes=minutes),
+                                       NOW + timedelta(minutes=minutes, seconds=30)))
+    recent = registry.events_received(since=NOW - timedelta(minutes=10))
+    assert [(e.node, e.type, e.deadline) for e in recent] == [
+        ("b", "Preempt", NOW - timedelta(minutes=5) + timedelta(seconds=30)),
+        ("c", "Preempt", NOW - timedelta(minutes=2) + timedelta(seconds=30)),
+        ("d", "Preempt", NOW + timedelta(seconds=30))]
+    assert [e.node for e in registry.events_received(since=NOW - timedelta(minutes=10), before=NOW)] == ["b", "c"]
+    assert [e.node for e in registry.events_received()] == ["a", "b", "c", "d"]
+
+
+def test_a_refused_event_record_leaves_no_index_entry_behind(registry):
+    """Recorded twice (the dedup point): the second is refused whole, its own index entry included."""
+    first = EventRecord("a", "E1", "Preempt", NOW, NOW + timedelta(seconds=30))
+    registry.add_event(first)
+    with pytest.raises(AlreadyExists):
+        registry.add_event(replace(first, received_at=NOW + timedelta(seconds=3)))  # a retried report
+    assert [(e.event_id, e.received_at) for e in registry.events_received()] == [("E1", NOW)]
+
+
+def test_two_clusters_sharing_the_events_table_never_see_each_others(storage_env):
+    tables = Tables(Settings.from_env(storage_env))
+    one, two = TableRegistry(tables, "one"), TableRegistry(tables, "two")
+    one.add_event(EventRecord("agent000001", "E1", "Preempt", NOW, NOW))
+    two.add_event(EventRecord("agent000001", "E1", "Reboot", NOW, NOW))  # same node name, same event id
+    assert [e.type for e in one.events_received()] == ["Preempt"] and two.event("agent000001", "E1").type == "Reboot"
+    two.delete_event("agent000001", "E1")
+    assert one.event("agent000001", "E1") is not None

@@ -13,6 +13,10 @@ reconcile_stack.py). Figures, medians of repeated runs:
 - actions_on_partial_list: actions applied + ARM/Kubernetes writes on ticks whose ARM list came
   back silently short (3 of 1000) or whose node list failed on its second page, with 5 ghosts
   and 5 unlabelled Nodes waiting; actions_after_recovery shows they were there to be done.
+- with --event-rows N (10 000 in the issue's measure): N scheduled events recorded over the last six
+  days first, then tick_s_p50 and the two reads by received time a tick makes:
+  preempt_notices_ms/_rows (the autoscaler's, the last ~20 min) and expiry_read_ms/_rows (reconcile's,
+  past the 7-day retention), each a key range of the events table's time index, not a scan.
 The last line is one JSON object.
 """
 from __future__ import annotations
@@ -27,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from localenv.stack import LocalStack
+from nodepool.autoscale.drain_path import EventTablePreemptNotices
+from nodepool.drain.state import EventRecord
 from nodepool.reconcile.observe import observe
 from nodepool.reconcile.pools import plan_pools
 from tests.functions.reconcile_stack import ReconcileStack, lists, utcnow, writes
@@ -96,6 +102,35 @@ def partial(stack: ReconcileStack) -> dict:
     return {"actions_on_partial_list": actions, "actions_after_recovery": recovered.applied}
 
 
+def recorded_events(stack: ReconcileStack, count: int) -> None:
+    """`count` events of the pool's nodes, received over the last six days (a busy week's worth)."""
+    now, names = utcnow(), [vm.computer_name for vm in stack.sim.vms]
+    kinds = ("Preempt", "Reboot", "Freeze", "Terminate")
+
+    def record(i: int) -> None:
+        received = now - timedelta(days=6) * (i / count)
+        stack.registry.add_event(EventRecord(names[i % len(names)], f"bench-{i}", kinds[i % len(kinds)], received,
+                                             received + timedelta(seconds=30)))
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(record, range(count)))
+
+
+def event_reads(stack: ReconcileStack) -> dict:
+    """The two reads by received time, timed as a tick makes them (medians of five)."""
+    now = utcnow()
+    notices = EventTablePreemptNotices(stack.registry, now)
+    figures = {}
+    for name, read in (("preempt_notices", lambda: notices.preempting().items),
+                       ("expiry_read", lambda: stack.registry.events_received(before=now - timedelta(days=7)))):
+        timings, rows = [], 0
+        for _ in range(5):
+            started = time.perf_counter()
+            rows = len(read())
+            timings.append((time.perf_counter() - started) * 1000)
+        figures[f"{name}_ms"], figures[f"{name}_rows"] = statistics.median(timings), rows
+    return figures
+
+
 def _unknown(stack: ReconcileStack, name: str) -> bool:
     node = stack.kube.node(name)
     return node is not None and any(c["type"] == "Ready" and c["status"] != "True"
@@ -105,16 +140,21 @@ def _unknown(stack: ReconcileStack, name: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--json", action="store_true", help="print only the figures, as one JSON line")
-    quiet = args.parse_args(argv).json
+    args.add_argument("--event-rows", type=int, default=0, help="scheduled events recorded first (e.g. 10000)")
+    parsed = args.parse_args(argv)
+    quiet, event_rows = parsed.json, parsed.event_rows
     kube = {"grace_s": 0.2, "tick_s": 0.05}
     with LocalStack(NODES, sim_options={"page_size": ARM_PAGE, "kube_options": kube}, hosts=0) as local:
         stack = ReconcileStack(local.sim, {"AzureWebJobsStorage": local.connection_string()})
         started = time.perf_counter()
         seed(stack)
+        recorded_events(stack, event_rows)
         if not quiet:
-            print(f"seeded {NODES} VMs, Nodes and rows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+            print(f"seeded {NODES} VMs, Nodes and rows and {event_rows} events in "
+                  f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
         ticks = converged(stack)
-        figures = {"nodes": NODES, "plan_ms_p50": plan_ms(stack), **ticks,
+        reads = event_reads(stack) if event_rows else {}
+        figures = {"nodes": NODES, "event_rows": event_rows, **reads, "plan_ms_p50": plan_ms(stack), **ticks,
                    "pages_needed": math.ceil(NODES / ARM_PAGE) + math.ceil((NODES + 1) / KUBE_PAGE), **partial(stack)}
     figures = {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
     if not quiet:

@@ -37,7 +37,7 @@ def test_preempt_notices_are_the_nodes_with_a_recent_preempt_only():
 
 def test_preempt_notices_that_cannot_be_read_are_an_incomplete_listing():
     registry = FakeRegistry()
-    registry.events_before = lambda when: (_ for _ in ()).throw(Unavailable("table storage down"))
+    registry.events_received = lambda **bounds: (_ for _ in ()).throw(Unavailable("table storage down"))
     snapshot = EventTablePreemptNotices(registry, NOW).preempting()
     assert not snapshot.complete and "table storage down" in snapshot.error
 
