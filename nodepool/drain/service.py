@@ -41,12 +41,14 @@ from nodepool.core.trail import AuditTrail
 from nodepool.drain import state as L
 from nodepool.drain.evict import Drainer, DrainPolicy
 from nodepool.drain.state import POISON_QUEUE, DrainRequest, EventRecord
+from nodepool.drain.withdraw import lift_cordon
+from nodepool.identity.instances import InstanceDirectory
 
 log = logging.getLogger(__name__)
 WAIT_POLL_S = 1.0  # a waiting queue trigger reads the row once a second: it holds a worker thread meanwhile
 URGENT_S = 15.0
 UNLEASED = "unleased"
-NOT_THIS_DRAIN = ("already drained", "draining elsewhere", "lease lost")  # answers of a drain done by another
+NOT_THIS_DRAIN = ("already drained", "draining elsewhere", "lease lost", "withdrawn")  # no drain of this one
 
 
 class LeaseLost(TransientError):
@@ -63,12 +65,14 @@ class Lease:
     registry: Registry
     row: EventRecord
 
-    def keep(self, now: datetime) -> None:
-        if L.due_renewal(self.row, now):
+    def keep(self, now: datetime, *, force: bool = False) -> None:
+        """Renew when due; `force`: now, to learn before an irreversible step that the lease still holds."""
+        if force or L.due_renewal(self.row, now):
             self.row = self._write(L.renewed(self.row, now))
 
-    def finish(self, now: datetime, *, pods_left: int, removed: bool) -> None:
-        self.row = self._write(L.finished(self.row, now, pods_left=pods_left, removed=removed))
+    def finish(self, now: datetime, *, pods_left: int, removed: bool, terminating: int = 0) -> None:
+        self.row = self._write(L.finished(self.row, now, pods_left=pods_left, removed=removed,
+                                          terminating=terminating))
 
     def release(self, now: datetime) -> None:
         """A drain that failed gives its lease up, so the queue's next delivery takes over at once
@@ -82,12 +86,13 @@ class Lease:
         try:
             return self.registry.save_event(row)
         except Conflict as err:
-            raise LeaseLost(f"drain of {row.node} for {row.event_id}: another drain took the lease") from err
+            raise LeaseLost(f"drain of {row.node} for {row.event_id}: the event row moved on (another drain "
+                            "took the lease, or the event was withdrawn)") from err
 
 
 @dataclass(frozen=True)
 class Claim:
-    decision: str  # state.COMPLETE / WAIT / TAKE, or UNLEASED: no event row (a leave)
+    decision: str  # state.COMPLETE / WAIT / TAKE / DROP, or UNLEASED: no event row (a leave)
     row: EventRecord | None = None
     lease: Lease | None = None
 
@@ -98,7 +103,7 @@ def claim_drain(registry: Registry, request: DrainRequest, owner: str, clock: Cl
         if row is None:
             return Claim(UNLEASED)
         decision = L.decide(row, clock.now())
-        if decision == L.COMPLETE or (decision == L.WAIT and not wait):
+        if decision in (L.COMPLETE, L.DROP) or (decision == L.WAIT and not wait):
             return Claim(decision, row)
         if decision == L.WAIT:
             clock.sleep(WAIT_POLL_S)
@@ -147,9 +152,10 @@ class DrainService:
     `workers` 0 (NODEPOOL_DRAIN_WORKERS=0): drains run from the queue message only (`starts` False)."""
 
     def __init__(self, registry: Registry, cluster: RegisteredCluster, policy: DrainPolicy, clock: Clock = SYSTEM,
-                 trail: AuditTrail | None = None, telemetry: Instruments = NULL, workers: int = 0):
+                 trail: AuditTrail | None = None, telemetry: Instruments = NULL, workers: int = 0,
+                 instances: InstanceDirectory | None = None):
         self.registry, self.cluster, self.policy, self.clock = registry, cluster, policy, clock
-        self.trail, self.telemetry = trail, telemetry
+        self.trail, self.telemetry, self.instances = trail, telemetry, instances
         self.starts = workers > 0  # False: nothing starts here, so the queue message must not wait
         self._starter = DrainStarter(lambda request: self.drain(request, wait=False), workers, clock) \
             if workers else None
@@ -183,12 +189,14 @@ class DrainService:
             return {**status, "status": "already drained", "pods_left": claim.row.pods_left}
         if claim.decision == L.WAIT:
             return {**status, "status": "draining elsewhere"}
-        drainer = Drainer(self.registry, self.cluster.kube(self.clock.now()), self.policy, self.clock)
+        if claim.decision == L.DROP:
+            return {**status, "status": "withdrawn"}
+        drainer = Drainer(self.registry, self.cluster.kube(self.clock.now()), self.policy, self.clock,
+                          vm_gone=self._vm_gone if self.instances else None)
         try:
             outcome = drainer.drain(request, lease=None if claim.decision == UNLEASED else claim.lease)
         except LeaseLost:
-            log.warning("drain lease lost; the drain that took it finishes", extra=status)
-            return {**status, "status": "lease lost"}
+            return self._lost(request, status)
         except Exception:
             if claim.lease:
                 claim.lease.release(self.clock.now())
@@ -197,18 +205,39 @@ class DrainService:
             self._audit(self.trail, request, outcome)
         return outcome
 
+    def _lost(self, request: DrainRequest, status: dict) -> dict:
+        """Another drain took the lease over, or the event was withdrawn: then its cordon goes (again:
+        this drain may have marked the row `draining` after the withdrawal lifted it)."""
+        row = self.registry.event(request.node, request.event_id)
+        if row is not None and row.status == L.WITHDRAWN:
+            lift_cordon(self.registry, self.cluster.kube(self.clock.now()), request.node, request.event_id,
+                        self.clock.now())
+            log.info("drain stopped: the event was withdrawn", extra=status)
+            return {**status, "status": "withdrawn"}
+        log.warning("drain lease lost; the drain that took it finishes", extra=status)
+        return {**status, "status": "lease lost"}
+
+    def _vm_gone(self, node: str) -> bool:
+        """ARM's word now (a GET of the instance) that `node`'s VM is gone; unknown is not gone."""
+        row = self.registry.node(node)
+        if self.instances is None or row is None or not row.instance_id:
+            return False
+        return self.instances.gone(row.instance_id, row.scale_set)
+
     def _complete(self, row: EventRecord) -> None:
         """A finished drain whose registry write a crash lost: write its outcome, nothing more."""
         def change(current: NodeRecord | None) -> NodeRecord | None:
             if current is None or current.last_event_id != row.event_id or current.drained_at:
                 return current
             return current.drained(row.event_id, row.type, row.deadline, row.finished_at or self.clock.now(),
-                                   removing=bool(row.removed), pods_left=row.pods_left or 0)
+                                   removing=bool(row.removed), pods_left=row.pods_left or 0,
+                                   terminating=row.pods_terminating or 0)
         update_node(self.registry, row.node, change)
 
     def _audit(self, trail: AuditTrail, request: DrainRequest, outcome: dict) -> None:
         why, who, now = f"{request.type} {request.event_id}", Actor.system("drain"), self.clock.now()
-        trail.record(who, audit.DRAIN, request.node, why, now, detail=f"pods_left={outcome['pods_left']}")
+        trail.record(who, audit.DRAIN, request.node, why, now,
+                     detail=f"pods_left={outcome['pods_left']} pods_terminating={outcome['pods_terminating']}")
         if outcome["node_deleted"]:  # the trail says what happened: no row for a Node already gone
             trail.record(who, audit.NODE_DELETE, request.node, why, now)
 
