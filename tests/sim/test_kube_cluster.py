@@ -112,12 +112,18 @@ def test_pods_on_an_unreachable_node_are_evicted_after_the_toleration_and_stay_t
         assert sim.pod("default", name) is None
 
 
+def deleted_pod(sim: KubeSim, grace: int) -> str:
+    """A bare pod on a new node n0, gracefully deleted with `grace` seconds; its name."""
+    sim.add_node("n0")
+    (name,) = sim.add_pods("n0", 1, owner=None)
+    with sim.cluster.lock:
+        sim.cluster.pods.delete("default", name, grace)
+    return name
+
+
 def test_graceful_deletion_waits_for_the_kubelet():
     with KubeSim(terminate_s=0.2, tick_s=0.02) as sim:
-        sim.add_node("n0")
-        (name,) = sim.add_pods("n0", 1, owner=None)
-        with sim.cluster.lock:
-            sim.cluster.pods.delete("default", name, 30)
+        name = deleted_pod(sim, 30)
         assert sim.pod("default", name)["metadata"]["deletionGracePeriodSeconds"] == 30
         eventually(lambda: sim.pod("default", name) is None, timeout=2)
 
@@ -140,10 +146,8 @@ def test_an_evicted_pod_stays_terminating_for_its_grace_period_then_is_gone():
 
 def test_a_second_delete_only_shortens_the_grace_period():
     with KubeSim(tick_s=0.02) as sim:
-        sim.add_node("n0")
-        (name,) = sim.add_pods("n0", 1, owner=None)
+        name = deleted_pod(sim, 30)
         with sim.cluster.lock:
-            sim.cluster.pods.delete("default", name, 30)
             sim.cluster.pods.delete("default", name, 60)  # longer: ignored
         assert sim.pod("default", name)["metadata"]["deletionGracePeriodSeconds"] == 30
         with sim.cluster.lock:
@@ -154,10 +158,7 @@ def test_a_second_delete_only_shortens_the_grace_period():
 
 def test_a_pod_terminating_when_its_kubelet_falls_silent_stays_until_the_kubelet_is_back():
     with KubeSim(tick_s=0.02, grace_s=60) as sim:
-        sim.add_node("n0")
-        (name,) = sim.add_pods("n0", 1, owner=None)
-        with sim.cluster.lock:
-            sim.cluster.pods.delete("default", name, 1)
+        name = deleted_pod(sim, 1)
         sim.vm_stopped("n0")  # the VM stops mid-grace: nobody confirms the containers stopped
         time.sleep(1.5)
         assert sim.pod("default", name)["metadata"]["deletionTimestamp"]
