@@ -30,7 +30,9 @@ class BudgetRefused(Throttled):
 
 def budget_forbidden(status: dict) -> bool:
     """A 403 that names a PodDisruptionBudget (errors.NewForbidden(policy "poddisruptionbudget", ...))."""
-    details = status.get("details") if isinstance(status.get("details"), dict) else {}
+    details = status.get("details")
+    if not isinstance(details, dict):
+        return False
     return details.get("group") == "policy" and details.get("kind") in ("poddisruptionbudget", "poddisruptionbudgets")
 
 

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from nodepool.core.clock import Clock
@@ -66,12 +66,32 @@ def evictable(pod: Pod) -> bool:
     return not (pod.daemonset or pod.mirror or pod.phase in ("Succeeded", "Failed"))
 
 
+class Slot:
+    """A place among the drains evicting at once (a semaphore's), held only while this drain has pods
+    to evict: one that only waits for its evicted pods to go costs a sleeping thread, not a place."""
+
+    def __init__(self, places: threading.Semaphore | None = None):
+        self._places, self._held = places, False
+
+    def take(self) -> None:
+        if self._places is not None and not self._held:
+            self._places.acquire()
+            self._held = True
+
+    def give_back(self) -> None:
+        if self._places is not None and self._held:
+            self._places.release()
+            self._held = False
+
+
 class Drainer:
-    """`vm_gone(node)`: ARM's current word that the node's VM is gone (None: no such check here)."""
+    """`vm_gone(node)`: ARM's current word that the node's VM is gone (None: no such check here);
+    `slot`: where this drain's turn to evict comes from (None: always its turn)."""
 
     def __init__(self, registry: Registry, kube: Kube, policy: DrainPolicy, clock: Clock,
-                 vm_gone: Callable[[str], bool] | None = None):
+                 vm_gone: Callable[[str], bool] | None = None, slot: Slot | None = None):
         self.registry, self.kube, self.policy, self.clock, self.vm_gone = registry, kube, policy, clock, vm_gone
+        self.slot = slot or Slot()
 
     def drain(self, request: DrainRequest, lease: Lease | None = None) -> dict:
         """With a `lease` (the event row's), only the holder writes the outcome; without, the
@@ -83,7 +103,11 @@ class Drainer:
         self._mark(request.node, lambda r: r.draining(request.event_id, request.type, request.deadline, started),
                    current=row)
         keep = (lambda: lease.keep(self.clock.now())) if lease else (lambda: None)
-        pods = self._evict_until(request, keep)
+        hold = (lambda until: lease.keep(self.clock.now(), until=until)) if lease else (lambda until: None)
+        try:
+            pods = self._evict_until(request, keep, hold)
+        finally:
+            self.slot.give_back()
         if pods and self.policy.force_delete:
             for pod in pods:
                 self.kube.delete_pod(pod, grace_s=0)
@@ -109,11 +133,14 @@ class Drainer:
         log.info("drained", extra=outcome)
         return outcome
 
-    def _evict_until(self, request: DrainRequest, keep: Callable[[], None]) -> list[Pod]:
-        """Evict, then wait for the evicted pods to be gone, until the cutoff; what is still there."""
+    def _evict_until(self, request: DrainRequest, keep: Callable[[], None],
+                     hold: Callable[[datetime], None]) -> list[Pod]:
+        """Evict, then wait for the evicted pods to be gone, until the cutoff; what is still there.
+        Only evicting takes a slot; a drain left with Terminating pods alone sleeps until the first
+        of them is due, its lease held that long in one write (`hold`)."""
         backoff, pods = BACKOFF_FIRST_S, []
         while True:
-            evicted = 0
+            evicted, only_waiting = 0, False
             keep()
             plan = budget(self.clock.now(), request.deadline, max_reserve_s=self.policy.margin_s)
             try:
@@ -124,7 +151,12 @@ class Drainer:
                                  {}, terminating=len(going))
                 if step.finish_now:
                     return pods
-                evicted = self._evict(pods, dict(((g.namespace, g.name), s) for g, s in step.evict))
+                only_waiting = not (step.evict or step.held)
+                if only_waiting:
+                    self.slot.give_back()
+                else:
+                    self.slot.take()
+                    evicted = self._evict(pods, dict(((g.namespace, g.name), s) for g, s in step.evict))
             except TransientError as err:
                 if self.clock.now() >= plan.cutoff:
                     raise
@@ -136,7 +168,11 @@ class Drainer:
                 continue  # one last look at what is left
             if evicted:  # progress: a PDB refusal clears as soon as the evicted pod's replacement is Ready
                 backoff = BACKOFF_FIRST_S
-            self.clock.sleep(min(backoff, remaining, self._until_due(going)))
+            nap = min(remaining, self._until_due(going)) if only_waiting else \
+                min(backoff, remaining, self._until_due(going))
+            if only_waiting:
+                hold(self.clock.now() + timedelta(seconds=nap))
+            self.clock.sleep(nap)
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _until_due(self, going: list[Pod]) -> float:

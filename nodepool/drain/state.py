@@ -148,8 +148,11 @@ def claim(row: EventRecord, owner: str, now: datetime) -> EventRecord:
                    lease_until=now + timedelta(seconds=LEASE_S))
 
 
-def renewed(row: EventRecord, now: datetime) -> EventRecord:
-    return replace(row, lease_until=now + timedelta(seconds=LEASE_S))
+def renewed(row: EventRecord, now: datetime, until: datetime | None = None) -> EventRecord:
+    """`until`: a drain about to sleep past a normal renewal (its evicted pods' grace periods) holds
+    the lease that long, plus LEASE_S, with this one write."""
+    lease_until = max(now, until or now) + timedelta(seconds=LEASE_S)
+    return replace(row, lease_until=lease_until)
 
 
 def released(row: EventRecord, now: datetime) -> EventRecord:

@@ -29,9 +29,9 @@ from nodepool.reconcile.actions import DeleteInstance, InstanceAction, ReimageIn
 from nodepool.reconcile.model import NodeRepair, Policy, UnjoinedVm
 from nodepool.reconcile.view import View, not_ready, since_or, workable
 
-REPAIR = (RestartInstance, ReimageInstance, DeleteInstance)
-UNJOINED = (ReimageInstance, DeleteInstance)
-SURVIVOR = (RestartInstance, ReimageInstance, DeleteInstance)
+REPAIR: tuple[type[InstanceAction], ...] = (RestartInstance, ReimageInstance, DeleteInstance)
+UNJOINED: tuple[type[InstanceAction], ...] = (ReimageInstance, DeleteInstance)
+SURVIVOR: tuple[type[InstanceAction], ...] = (RestartInstance, ReimageInstance, DeleteInstance)
 
 
 def outlived(row: NodeRecord | None, instance: Instance) -> NodeRecord | None:

@@ -48,7 +48,7 @@ def test_a_drain_whose_event_is_withdrawn_stops_and_the_node_is_back_in_service(
     row = plane.registry.node(NODE)
     assert (row.state, row.drained_at) == (NodeState.READY, None)
     assert plane.registry.event(NODE, "E1").status == WITHDRAWN
-    assert clock.now() < NOW + timedelta(seconds=5 + 9)  # it stopped at its next lease renewal
+    assert clock.now() < NOW + timedelta(seconds=30)  # at the latest its renewal before the Node delete
 
 
 def test_a_withdrawn_event_never_starts_a_drain():

@@ -92,7 +92,8 @@ def test_a_malformed_document_is_a_400(document, code):
     assert code_of(EventReport.from_json, {"hostname": "agents000000", "document": document}) == (400, code)
 
 
-@pytest.mark.parametrize("withdrawn", ["E1", [7], ["a/b"], ["E"] * 151], ids=["a_string", "not_ids", "bad_key", "too_many"])
+@pytest.mark.parametrize("withdrawn", ["E1", [7], ["a/b"], ["E"] * 151],
+                         ids=["a_string", "not_ids", "bad_key", "too_many"])
 def test_a_malformed_withdrawn_list_is_a_400(withdrawn):
     body = {"hostname": "agents000000", "document": {"Events": []}, "withdrawn": withdrawn}
     assert code_of(EventReport.from_json, body) == (400, "invalid_document")

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from nodepool.core.model import NodeState
 from nodepool.reconcile.plan import NodeRepair, UnjoinedVm
-from tests.unit.reconcile_world import NOW, World, ago, instance, kinds, name, node, simulate_apply
+from tests.unit.reconcile_world import NOW, World, ago, instance, kinds, name, node, row, simulate_apply
 
 REPAIR_CASES = [
     ("notready_9_min_waits", 9, None, []),
@@ -111,9 +112,6 @@ def test_a_vm_that_outlived_the_event_its_node_was_deleted_for_is_restarted(
         kind, row_instance, past_min, taken, provisioning, expected):
     """Azure withdrew the event (or the shutdown never came) after the drain deleted the Node: ARM still
     runs the VM and Kubernetes answers 404 for its Node, so a restart makes it join again."""
-    from nodepool.core.model import NodeState
-
-    from tests.unit.reconcile_world import row
     world = World.converged(10)
     del world.nodes[name(5)]
     deadline = ago(minutes=past_min)
