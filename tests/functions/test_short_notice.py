@@ -4,8 +4,9 @@ Each case preempts one joined VM running 20 pods (3 behind a PDB with maxUnavail
 taking 0.5 s to stop) and checks what must hold whatever the machine's load: the app heard of
 the event, the VM was acknowledged (only once drained) or went at NotBefore, the Node was deleted
 (once its pods were gone, or its VM was), exactly one drain ran (the event row's lease: one
-attempt, done), and the registry's pods_left is what really stayed on the Node. How many pods made it out in time is the benchmark's to measure
-(tests/bench/preempt.py), not a pass/fail condition here.
+attempt, done), and the registry's pods_left is what really stayed on the Node. How many pods
+made it out in time is the benchmark's to measure (tests/bench/preempt.py), not a pass/fail
+condition here.
 """
 from __future__ import annotations
 
