@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 1.0  # between eviction passes; back to the first after progress
+HELD_MAX_S = 4.0  # between passes a PDB refused, when an eighth of the time left is longer than a second
+WAIT_FIRST_S, WAIT_MAX_S = 1.0, 8.0  # looking again while only waiting for evicted pods to go
 VM_GONE_WAIT_S, VM_GONE_POLL_S = 60.0, 1.0  # past the deadline, how long to wait for the VM to be gone
 FINAL_WRITE_BUDGET_S = 30.0  # a storage restart's length; the queue redelivers after that
 PARALLEL_EVICTIONS = 4  # per drain: 20 pods go out in five round trips, not twenty
@@ -67,16 +69,18 @@ def evictable(pod: Pod) -> bool:
 
 
 class Slot:
-    """A place among the drains evicting at once (a semaphore's), held only while this drain has pods
-    to evict: one that only waits for its evicted pods to go costs a sleeping thread, not a place."""
+    """A place among the drains evicting at once (a semaphore's), held for one eviction pass: a drain
+    between passes (a PDB holding its pods back) or waiting for its evicted pods to go holds none."""
 
     def __init__(self, places: threading.Semaphore | None = None):
         self._places, self._held = places, False
 
-    def take(self) -> None:
+    def take(self, timeout: float | None = None) -> bool:
+        """False when no place came within `timeout`: the drain renews its lease and asks again."""
         if self._places is not None and not self._held:
-            self._places.acquire()
-            self._held = True
+            self._held = self._places.acquire(timeout=timeout)
+            return self._held
+        return True
 
     def give_back(self) -> None:
         if self._places is not None and self._held:
@@ -136,9 +140,10 @@ class Drainer:
     def _evict_until(self, request: DrainRequest, keep: Callable[[], None],
                      hold: Callable[[datetime], None]) -> list[Pod]:
         """Evict, then wait for the evicted pods to be gone, until the cutoff; what is still there.
-        Only evicting takes a slot; a drain left with Terminating pods alone sleeps until the first
-        of them is due, its lease held that long in one write (`hold`)."""
-        backoff, pods = BACKOFF_FIRST_S, []
+        Only an eviction pass takes a slot. A drain left with Terminating pods alone looks again ever
+        less often (1 s, doubling, at most WAIT_MAX_S), and just after the first of them is due; its
+        lease is held until the last of them is due in one write (`hold`), not renewed every few seconds."""
+        backoff, waiting, pods = BACKOFF_FIRST_S, WAIT_FIRST_S, []
         while True:
             evicted, only_waiting = 0, False
             keep()
@@ -152,11 +157,12 @@ class Drainer:
                 if step.finish_now:
                     return pods
                 only_waiting = not (step.evict or step.held)
-                if only_waiting:
-                    self.slot.give_back()
-                else:
-                    self.slot.take()
+                if step.evict and not self.slot.take(timeout=BACKOFF_MAX_S):
+                    continue  # no place yet: renew the lease, look again
+                try:
                     evicted = self._evict(pods, dict(((g.namespace, g.name), s) for g, s in step.evict))
+                finally:
+                    self.slot.give_back()
             except TransientError as err:
                 if self.clock.now() >= plan.cutoff:
                     raise
@@ -168,12 +174,16 @@ class Drainer:
                 continue  # one last look at what is left
             if evicted:  # progress: a PDB refusal clears as soon as the evicted pod's replacement is Ready
                 backoff = BACKOFF_FIRST_S
-            nap = min(remaining, self._until_due(going)) if only_waiting else \
-                min(backoff, remaining, self._until_due(going))
-            if only_waiting:
-                hold(self.clock.now() + timedelta(seconds=nap))
+            if only_waiting:  # pods whose application exits at SIGTERM go at once, others at their deadline
+                nap = min(waiting, remaining, self._until_due(going))
+                waiting = min(waiting * 2, WAIT_MAX_S)
+                last = max([p.deleting_at for p in going if p.deleting_at] or [plan.now])
+                hold(min(plan.cutoff, last) + timedelta(seconds=WAIT_MAX_S))  # through the last one's grace
+            else:
+                nap, waiting = min(backoff, remaining, self._until_due(going)), WAIT_FIRST_S
             self.clock.sleep(nap)
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
+            # a PDB that keeps refusing: with time to spare, ask it less often (an eighth of the time left)
+            backoff = min(backoff * 2, max(BACKOFF_MAX_S, min(HELD_MAX_S, remaining / 8)))
 
     def _until_due(self, going: list[Pod]) -> float:
         """Look again just after the first Terminating pod's kubelet must have killed it (its
