@@ -29,10 +29,11 @@ log = logging.getLogger("agent.watch")
 REPEAT_LOG_S = 30.0
 POLL_S = 0.5  # IMDS allows 5 requests a second; a 3 s notice must not wait a second to be seen
 # GET /api/nodes/{name} until the drain is done: every agent of a mass eviction asks, for as long as
-# its pods take to stop (up to the whole notice), so an agent asks every tenth of its notice, at least
+# its pods take to stop (up to the whole notice), so an agent asks every sixth of its notice, at least
 # every DRAIN_POLL_S and at most every DRAIN_POLL_MAX_S; the acknowledgement of a finished drain may
 # wait that long (nothing waits for it: Azure proceeds at NotBefore anyway).
-DRAIN_POLL_S, DRAIN_POLL_MAX_S = 1.0, 3.0
+DRAIN_POLL_S, DRAIN_POLL_MAX_S = 1.0, 5.0
+DRAIN_POLLS_PER_NOTICE = 6
 WARM_EVERY_S = 60.0  # credentials are cached until shortly before they expire: this is cheap
 # IMDS enables scheduled events on the first request and may take up to two minutes to answer it.
 FIRST_POLL_TIMEOUT_S = 120.0
@@ -198,7 +199,7 @@ class Watcher:
     def _drain_poll_interval(self, now: float) -> float:
         notices = [t.event.not_before - t.first_seen for t in self.tracked.values()
                    if t.event.needs_ack and not t.acked and t.event.not_before is not None]
-        return max(DRAIN_POLL_S, min([DRAIN_POLL_MAX_S, *(n / 10 for n in notices)]))
+        return max(DRAIN_POLL_S, min([DRAIN_POLL_MAX_S, *(n / DRAIN_POLLS_PER_NOTICE for n in notices)]))
 
     def _api_timeout(self, now: float) -> float:
         """Never let an API call run past the earliest NotBefore: after it, Azure goes ahead anyway."""

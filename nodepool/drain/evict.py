@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 1.0  # between eviction passes; back to the first after progress
 HELD_MAX_S = 4.0  # between passes a PDB refused, when an eighth of the time left is longer than a second
 WAIT_FIRST_S, WAIT_MAX_S = 1.0, 8.0  # looking again while only waiting for evicted pods to go
-VM_GONE_WAIT_S, VM_GONE_POLL_S = 60.0, 1.0  # past the deadline, how long to wait for the VM to be gone
+VM_GONE_WAIT_S, VM_GONE_POLL_S = 60.0, 2.0  # past the deadline, how long to wait for the VM to be gone
 FINAL_WRITE_BUDGET_S = 30.0  # a storage restart's length; the queue redelivers after that
 PARALLEL_EVICTIONS = 4  # per drain: 20 pods go out in five round trips, not twenty
 EVICTION_THREADS = 32  # shared by all drains of this process: a mass eviction must not starve HTTP
@@ -196,10 +196,14 @@ class Drainer:
 
     def _vm_went(self, request: DrainRequest, keep: Callable[[], None]) -> bool:
         """Pods are still on the Node at the cutoff: it is deleted only once its VM is verifiably gone
-        (ARM says so) or its pods are, waiting at most VM_GONE_WAIT_S past the deadline."""
+        (ARM says so; not before the deadline, when Azure may take it) or its pods are, waiting at most
+        VM_GONE_WAIT_S past the deadline."""
         if self.vm_gone is None:
             return False
         until = request.deadline + timedelta(seconds=VM_GONE_WAIT_S)
+        first = (request.deadline - self.clock.now()).total_seconds()
+        if first > 0:
+            self.clock.sleep(first)
         while True:
             keep()
             try:

@@ -202,7 +202,7 @@ class DrainService:
         if claim.decision == L.DROP:
             return {**status, "status": "withdrawn"}
         drainer = Drainer(self.registry, self.cluster.kube(self.clock.now()), self.policy, self.clock,
-                          vm_gone=self._vm_gone if self.instances else None, slot=slot)
+                          vm_gone=self._vm_check(request.node), slot=slot)
         try:
             outcome = drainer.drain(request, lease=None if claim.decision == UNLEASED else claim.lease)
         except LeaseLost:
@@ -236,12 +236,19 @@ class DrainService:
         log.warning("drain lease lost; the drain that took it finishes", extra=status)
         return {**status, "status": "lease lost"}
 
-    def _vm_gone(self, node: str) -> bool:
-        """ARM's word now (a GET of the instance) that `node`'s VM is gone; unknown is not gone."""
-        row = self.registry.node(node)
-        if self.instances is None or row is None or not row.instance_id:
-            return False
-        return self.instances.gone(row.instance_id, row.scale_set)
+    def _vm_check(self, node: str) -> Callable[[str], bool] | None:
+        """ARM's word, asked when the drain needs it (a GET of the instance), that `node`'s VM is gone;
+        the registry row says which instance it is, read once. Unknown is not gone."""
+        if self.instances is None:
+            return None
+        instances, found = self.instances, list[NodeRecord | None]()
+
+        def gone(_: str) -> bool:
+            if not found:
+                found.append(self.registry.node(node))
+            row = found[0]
+            return row is not None and bool(row.instance_id) and instances.gone(row.instance_id, row.scale_set)
+        return gone
 
     def _complete(self, row: EventRecord) -> None:
         """A finished drain whose registry write a crash lost: write its outcome, nothing more."""

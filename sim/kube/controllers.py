@@ -109,8 +109,8 @@ class Controllers:
                     del self.unreachable[name]
                     self._evict_unreachable(name)
             pods = self.c.store.tables["pods"].objs
-            for key, due in list(self.c.pods.terminating.items()):
-                if due is not None and due <= now and key in pods:
+            for key in self.c.pods.due(now):
+                if key in pods:
                     self.c.pods.finish(pods[key])
             self.schedule()
 

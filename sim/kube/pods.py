@@ -17,6 +17,7 @@ back, the node is deleted (the pod GC) or the delete is forced (gracePeriodSecon
 """
 from __future__ import annotations
 
+import heapq
 import random
 import time
 import uuid
@@ -49,6 +50,7 @@ class PodLifecycle:
         self.owners: dict[tuple[str, str, str], Owner] = {}  # (namespace, kind, name)
         self.daemonsets: list[Owner] = []
         self.terminating: dict[str, float | None] = {}  # pod key -> when its kubelet is done (None: silent)
+        self._due: list[tuple[float, str]] = []  # (when, pod key), a heap: the controllers' tick pops what is due
         self._replaced: set[str] = set()  # uids already replaced by their controller
 
     # -- creating ---------------------------------------------------------------------
@@ -122,10 +124,24 @@ class PodLifecycle:
         self._replace_early(pod)
         kubelet = self.c.kubelets.get(spec["nodeName"])
         up = bool(kubelet and kubelet.up)
-        self.terminating[key_of(namespace, name)] = now + self.stop_s(grace) if up else None
+        self._until(key_of(namespace, name), now + self.stop_s(grace) if up else None)
         if up and self.stop_s(grace) <= 0:
             self.finish(pod)
         return pod
+
+    def _until(self, key: str, due: float | None) -> None:
+        self.terminating[key] = due
+        if due is not None:
+            heapq.heappush(self._due, (due, key))
+
+    def due(self, now: float) -> list[str]:
+        """Keys of the Terminating pods whose kubelet is done by `now` (entries since changed are skipped)."""
+        keys = []
+        while self._due and self._due[0][0] <= now:
+            due, key = heapq.heappop(self._due)
+            if self.terminating.get(key) == due:
+                keys.append(key)
+        return keys
 
     def stop_s(self, grace: float) -> float:
         """How long the kubelet takes to stop a pod given `grace` seconds: all of them, unless its
@@ -143,8 +159,9 @@ class PodLifecycle:
             meta["deletionTimestamp"], meta["deletionGracePeriodSeconds"] = rfc3339(started + grace), grace
             self.c.store.touch("pods", pod)
             key = key_of(meta["namespace"], meta["name"])
-            if self.terminating.get(key) is not None:
-                self.terminating[key] = min(self.terminating[key], max(now, started + self.stop_s(grace)))
+            due = self.terminating.get(key)
+            if due is not None:
+                self._until(key, min(due, max(now, started + self.stop_s(grace))))
         return pod
 
     def finish(self, pod: dict) -> None:
@@ -197,7 +214,7 @@ class PodLifecycle:
         for key in sorted(self.c.store.pods_by_node.get(node, ())):
             pod = self.c.store.tables["pods"].objs[key]
             if key in self.terminating:  # a kubelet back from silence stops the pod again
-                self.terminating[key] = now + self.stop_s(pod["metadata"].get("deletionGracePeriodSeconds", 0))
+                self._until(key, now + self.stop_s(pod["metadata"].get("deletionGracePeriodSeconds", 0)))
             else:
                 self.start(pod)
 
@@ -205,7 +222,7 @@ class PodLifecycle:
         """A silent kubelet confirms no stop: its Terminating pods stay until it is back (or the node goes)."""
         for key in self.c.store.pods_by_node.get(node, ()):
             if key in self.terminating:
-                self.terminating[key] = None
+                self._until(key, None)
 
     def set_ready(self, node: str, ready: bool) -> None:
         """The node lifecycle controller marks pods of an unreachable node not Ready (and back)."""

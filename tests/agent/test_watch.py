@@ -49,14 +49,16 @@ def test_preempt_is_forwarded_at_once_and_acknowledged_when_the_app_says_so(api,
     assert forward.body["document"]["DocumentIncarnation"] == imds.incarnation
     assert [e["EventId"] for e in forward.body["document"]["Events"]] == ["E1"]  # ours only, not agents_7's
     assert len(api.calls("GET", NODE_PATH)) == 4
-    # four drain polls, a tenth of the notice (at most DRAIN_POLL_MAX_S) apart, then the tick that acks
-    assert acked_at[0] - t0 <= 4 * watch.DRAIN_POLL_MAX_S + watch.POLL_S < 25
+    # four drain polls, a sixth of the notice apart (on the half-second ticks), then the tick that acks
+    assert acked_at[0] - t0 <= 4 * (29 / watch.DRAIN_POLLS_PER_NOTICE + watch.POLL_S) + watch.POLL_S < 25
     assert "every node it names is drained" in result.log
 
 
-@pytest.mark.parametrize("notice, spacing", [(30, watch.DRAIN_POLL_MAX_S), (8, watch.DRAIN_POLL_S)])
-def test_drain_polls_are_spaced_by_the_time_to_spare(api, imds, clock, run_agent, notice, spacing):
-    """A mass eviction's agents all poll: with 30 s to spare each asks every 3 s, with 8 s every second."""
+@pytest.mark.parametrize("notice, spacing", [(30, 29 / watch.DRAIN_POLLS_PER_NOTICE),
+                                             (8, 7 / watch.DRAIN_POLLS_PER_NOTICE), (3, watch.DRAIN_POLL_S)])
+def test_drain_polls_are_spaced_by_the_notice(api, imds, clock, run_agent, notice, spacing):
+    """A mass eviction's agents all poll, for as long as pods take to stop: every sixth of the notice
+    (NotBefore is in whole seconds), every second at the most."""
     t0 = clock.now
     imds.publish([event("E1", [ME], not_before=t0 + notice)])
     api.on("POST", "/api/events", ACCEPTED)
