@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 1.0  # between eviction passes; back to the first after progress
 HELD_MAX_S = 4.0  # between passes a PDB refused, when an eighth of the time left is longer than a second
-WAIT_FIRST_S, WAIT_MAX_S = 1.0, 8.0  # looking again while only waiting for evicted pods to go
+WAIT_FIRST_S, WAIT_MAX_S = 0.5, 8.0  # looking again while only waiting for evicted pods to go
+SLOT_WAIT_S = 2.0  # waiting for a place to evict, the lease is renewed this often at least
 VM_GONE_WAIT_S, VM_GONE_POLL_S = 60.0, 2.0  # past the deadline, how long to wait for the VM to be gone
 FINAL_WRITE_BUDGET_S = 30.0  # a storage restart's length; the queue redelivers after that
 PARALLEL_EVICTIONS = 4  # per drain: 20 pods go out in five round trips, not twenty
@@ -140,14 +141,18 @@ class Drainer:
     def _evict_until(self, request: DrainRequest, keep: Callable[[], None],
                      hold: Callable[[datetime], None]) -> list[Pod]:
         """Evict, then wait for the evicted pods to be gone, until the cutoff; what is still there.
-        Only an eviction pass takes a slot. A drain left with Terminating pods alone looks again ever
-        less often (1 s, doubling, at most WAIT_MAX_S), and just after the first of them is due; its
-        lease is held until the last of them is due in one write (`hold`), not renewed every few seconds."""
-        backoff, waiting, pods = BACKOFF_FIRST_S, WAIT_FIRST_S, []
+        A pass that may evict waits for a slot first (asking nothing of the API meanwhile). A drain
+        left with Terminating pods alone takes none, and looks again ever less often (0.5 s, doubling,
+        at most WAIT_MAX_S) and just after the first of them is due; its lease is held until the last
+        of them is due in one write (`hold`), not renewed every few seconds."""
+        backoff, waiting, pods, only_waiting = BACKOFF_FIRST_S, WAIT_FIRST_S, [], False
         while True:
-            evicted, only_waiting = 0, False
             keep()
             plan = budget(self.clock.now(), request.deadline, max_reserve_s=self.policy.margin_s)
+            left = (plan.cutoff - plan.now).total_seconds()
+            if not only_waiting and left > 0 and not self.slot.take(timeout=min(SLOT_WAIT_S, left)):
+                continue  # every place taken: renew the lease while waiting, ask nothing of the API
+            evicted, only_waiting = 0, False
             try:
                 pods = [p for p in self.kube.pods_on(request.node) if evictable(p)]
                 plan = budget(self.clock.now(), request.deadline, max_reserve_s=self.policy.margin_s)
@@ -157,18 +162,15 @@ class Drainer:
                 if step.finish_now:
                     return pods
                 only_waiting = not (step.evict or step.held)
-                if step.evict and not self.slot.take(timeout=BACKOFF_MAX_S):
-                    continue  # no place yet: renew the lease, look again
-                try:
-                    evicted = self._evict(pods, dict(((g.namespace, g.name), s) for g, s in step.evict))
-                finally:
-                    self.slot.give_back()
+                evicted = self._evict(pods, dict(((g.namespace, g.name), s) for g, s in step.evict))
             except TransientError as err:
                 if self.clock.now() >= plan.cutoff:
                     raise
                 log.warning("kubernetes API failing during drain; retrying",
                             extra={"node": request.node, "error": err.code})
                 going = []
+            finally:  # a place is held for one pass only
+                self.slot.give_back()
             remaining = (plan.cutoff - self.clock.now()).total_seconds()
             if remaining <= 0:
                 continue  # one last look at what is left
