@@ -62,7 +62,7 @@ def test_watch_with_simulated_imds_forwards_our_preempt_and_acks_after_the_drain
         stub.close()
     log = out.getvalue()
     assert "acknowledged event %s (Preempt): every node it names is drained" % ours.event_id in log, log
-    assert time.monotonic() - started < 10  # well before NotBefore (30 s)
+    assert time.monotonic() - started < 25  # before NotBefore (30 s): three polls, a sixth of the notice apart
     forwarded = [s for s in api.seen if s.path == "/api/events"]
     assert len(forwarded) == 1 and forwarded[0].body["hostname"] == mine.computer_name
     assert [e["EventId"] for e in forwarded[0].body["document"]["Events"]] == [ours.event_id]  # not the other's
