@@ -22,6 +22,7 @@ TOOLS = ROOT / ".tools"
 # The operator's tasks, added to this file's own (they import the Azure SDKs, so only inside .venv).
 OPS_TASK_MODULES = ("ops.tasks", "ops.tasks_agents", "ops.tasks_cluster")
 LISTING_ARGS = {"--list", "-l", "--help", "-h"}
+NOTHING_COLLECTED = 5  # pytest's exit code when no test matched
 
 
 def _say(msg: str) -> None:
@@ -120,25 +121,58 @@ def setup(c):
     _say("ready")
 
 
+@task
+def build_control_plane(c):
+    """Build kube-apiserver, kube-controller-manager, kube-scheduler and kine into .tools/ (needs Go).
+
+    From the official Go modules pinned in tools/kube-control-plane/; the first build takes tens of
+    minutes on 2 cores, later ones reuse Go's build cache; nothing is done when the pins did not change.
+    Where Go is missing it says so and exits 0: only the tests/control_plane tier needs these."""
+    from localenv.control_plane import binaries
+
+    _bootstrap()
+    try:
+        reason = binaries.build(_say)
+    except binaries.BuildError as err:
+        sys.exit(str(err))
+    _say(f"control plane not built: {reason}" if reason else f"control plane ready in {binaries.TARGET}")
+
+
 @task(help={"args": "extra arguments for pytest, e.g. -k healthz or tests/unit",
             "workers": "pytest-xdist worker count (default: auto, one per core)"})
 def test(c, args="", workers="auto"):
-    """Run the test suite against a fresh in-memory Azurite (started and stopped here)."""
+    """Run the test suite against a fresh in-memory Azurite (started and stopped here).
+
+    The tests marked slow (the demo's whole story, property tests) run after the others, in a run of
+    their own, so a quick failure is seen first and the long end-to-end runs do not crowd the rest. The
+    real control plane tier (tests/control_plane) is built first when Go is installed and the run
+    includes that tier, and skipped, saying why, where Go is missing."""
     from infra.tools import ensure_debian_tools, ensure_tool_venv
     from localenv.azurite import Azurite
+    from localenv.control_plane import binaries
 
     _bootstrap()
     ensure_debian_tools(["cloud-init", "shellcheck"], say=_say)  # the cloud-init tests validate with them
     ensure_tool_venv(TOOLS / "checkov", ROOT / "requirements-checkov.txt", say=_say)  # the Bicep policy tests
+    if not args.strip() or "control_plane" in args:
+        reason = binaries.build(_say)
+        if reason:
+            _say(f"tests/control_plane will be skipped: {reason}")
     _say("starting Azurite on free ports")
     with Azurite(accounts=64) as azurite:
         env = {**os.environ, "NODEPOOL_TEST_AZURITE_PORTS": ",".join(
             str(azurite.ports[k]) for k in ("blob", "queue", "table"))}
         _say(f"Azurite listening on {azurite.ports}; running pytest")
-        cmd = [str(VENV_PY), "-m", "pytest", "-n", str(workers), *args.split()]
-        code = subprocess.run(cmd, cwd=ROOT, env=env).returncode
-    # pytest exits 5 when nothing was collected: that is a failure for us, not a pass.
-    sys.exit(code)
+        own = shlex.split(args)
+        phases = [own] if "-m" in own else [[*own, "-m", "not slow"], [*own, "-m", "slow"]]
+        codes = []
+        for phase in phases:
+            codes.append(subprocess.run([str(VENV_PY), "-m", "pytest", "-n", str(workers), *phase],
+                                        cwd=ROOT, env=env).returncode)
+            if codes[-1] not in (0, NOTHING_COLLECTED):
+                break
+    # pytest exits 5 when nothing was collected: a failure for us, unless another phase ran tests.
+    sys.exit(next((c for c in codes if c not in (0, NOTHING_COLLECTED)), 0 if 0 in codes else NOTHING_COLLECTED))
 
 
 def _benchmarks() -> list[str]:
@@ -203,10 +237,6 @@ def params(c, file="cluster.env", out=".run/cloud-init", arm_out=".run/arm"):
         given.update({k: v for k, v in os.environ.items() if k in VARIABLES and not VARIABLES[k].derived})
         cfg = Config.load()
         explicit = set(read_dotenv(ROOT / ".env")) | {k for k in os.environ if k in cfg.values}
-        if set(given.get("K3S_SHA256", "")) == {"0"}:
-            _say("warning: K3S_SHA256 is the example's all-zero placeholder: put the SHA-256 of the k3s "
-                 "release's binary (sha256sum-<arch>.txt of the GitHub release) or cloud-init's check "
-                 "fails on every VM")
         rendered = P.render(cfg, given, explicit)  # both roles and both files before anything is written
         files = P.arm_parameters(cfg, rendered, P.public_key(cfg))
         target = ROOT / out
@@ -215,6 +245,24 @@ def params(c, file="cluster.env", out=".run/cloud-init", arm_out=".run/arm"):
             (target / f"{role}.yml").write_text(text)
             _say(f"{role}: {len(text.encode())} bytes -> {target / (role + '.yml')}")
         P.write(ROOT / arm_out, files, say=_say)
+
+
+@task(help={"out": "where the bundle goes (default: nodepool/adapters/attestation-intermediates.pem, "
+                   "which publish ships)"})
+def intermediates(c, out=""):
+    """Fetch Microsoft's current intermediates for attested documents into the bundle the app ships.
+
+    From http://www.microsoft.com/pkiops/certs/ (HTTP_PROXY honoured), each checked up to a trusted root.
+    `publish` runs this when the bundle is missing or a week old; the app fetches a missing issuer
+    from the signer's AIA URL at run time either way."""
+    from ops.errors import OpsError
+    from ops.intermediates import BUNDLED, build
+
+    _bootstrap()
+    try:
+        build(Path(out) if out else BUNDLED, say=_say)
+    except OpsError as err:
+        sys.exit(f"intermediates: {err}")
 
 
 @task(help={"fix": "apply ruff's safe fixes"})
@@ -251,8 +299,10 @@ def lock(c):
 
 
 @task(help={"port": "HTTP port of the dev host (default 7071, like func start)",
-            "agents": "agent VMs in the simulated scale set (default 3)"})
-def serve(c, port=7071, agents=3):
+            "agents": "agent VMs in the simulated scale set (default 3)",
+            "real_kube": "a real kube-apiserver, controller-manager and scheduler instead of the Kubernetes "
+                         "stand-in, the simulator playing the kubelets (built first; needs Go)"})
+def serve(c, port=7071, agents=3, real_kube=False):
     """Azurite + the simulator + the app in the dev host, master registered: the whole API, by hand.
 
     Keys are written to .run/function-key and .run/master-key (never printed), the simulated cluster's
@@ -265,6 +315,7 @@ def serve(c, port=7071, agents=3):
     from localenv.stack import LocalStack
 
     _bootstrap()
+    control_plane, kube = _start_control_plane() if real_kube else (None, None)
     # SIGTERM (a service manager, `kill`) must stop Azurite and the simulator too, like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     keys = {}
@@ -278,8 +329,9 @@ def serve(c, port=7071, agents=3):
     url_file = ROOT / ".run" / "api-url"
     host_env = {"DEVHOST_FUNCTION_KEYS": keys["function-key"], "DEVHOST_MASTER_KEY": keys["master-key"]}
     kubeconfig = ROOT / ".run" / "kubeconfig"
+    sim_options = {"kube": kube} if kube else {}
     stack = LocalStack(agents=int(agents), port=int(port), storage=ROOT / ".azurite", echo=sys.stdout,
-                       host_env=host_env, kubeconfig=kubeconfig)
+                       host_env=host_env, kubeconfig=kubeconfig, sim_options=sim_options)
     try:
         stack.start()
         _say(f"Azurite at {stack.azurite.ports} (data in .azurite/); simulator: python -m sim prints the same map")
@@ -296,6 +348,30 @@ def serve(c, port=7071, agents=3):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave Azurite behind
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
+        if control_plane:
+            control_plane.stop()
+
+
+def _start_control_plane():
+    """Build if needed, start the real control plane, and apply master.yml's manifest for the app's token."""
+    import shutil
+
+    from localenv.control_plane import binaries
+    from localenv.control_plane.cluster import ControlPlane
+    from localenv.control_plane.credential import app_credential
+    from sim.real_kube import RealKube
+
+    reason = binaries.build(_say)
+    if reason:
+        sys.exit(f"serve --real-kube: {reason}")
+    _say("starting kine, kube-apiserver, kube-controller-manager and kube-scheduler on loopback")
+    folder = ROOT / ".run" / "control-plane"
+    shutil.rmtree(folder, ignore_errors=True)  # a fresh cluster: new certificates, an empty datastore
+    control_plane = ControlPlane(node_grace_s=50, folder=folder).start()  # 50 s: Kubernetes' own default
+    kube = RealKube(control_plane, app_credential(control_plane))
+    _say(f"real control plane up at {control_plane.url} (logs in .run/control-plane/); the app's credential is "
+         "the ServiceAccount token of cloud-init/master.yml's manifest")
+    return control_plane, kube
 
 
 @task(help={"agents": "spot VMs in the simulated scale set (default 5; at least 4, or 1 with --no-chaos)",
@@ -336,7 +412,8 @@ demo.__doc__ = _with_chapters(demo.__doc__)
 @task(help={"json": "print the status as one JSON object instead of tables",
             "url": "the app's API base, e.g. https://APP.azurewebsites.net/api (default: NODEPOOL_API_URL, "
                    "else the local stack's .run/api-url)",
-            "key": "function key (default: NODEPOOL_FUNCTION_KEY, else .run/function-key); never printed"})
+            "key": "the app's master key: the operator routes are admin level (default: NODEPOOL_OPERATOR_KEY, "
+                   "else .run/master-key); never printed"})
 def status(c, json=False, url="", key=""):
     """The pool at a glance: nodes, pending pods, the last decisions, recent audit rows.
 

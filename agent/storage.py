@@ -9,13 +9,16 @@ from __future__ import annotations
 import logging
 
 from agent import httpjson
-from agent.backoff import GaveUp, retry
+from agent.backoff import RETRYABLE, GaveUp, retry
 from agent.imds import ImdsError, TokenSource
 from agent.k3sconfig import write_private
 from agent.runtime import Runtime
 
 log = logging.getLogger("agent.storage")
 STORAGE_API = "2023-05-01"
+# 403 too: at first boot the VM's Reader and Data Access assignment may not have reached ARM's
+# caches yet (role assignments take minutes to propagate); the budget still bounds the wait.
+LIST_KEYS_RETRYABLE = RETRYABLE | {403}
 
 
 def account_name(account_id: str) -> str:
@@ -51,7 +54,7 @@ def run(cfg, tokens: TokenSource, rt: Runtime, http=httpjson.call) -> int:
 
     try:
         reply = retry(attempt, what="listKeys on " + account, budget=cfg.storage_timeout,
-                      clock=rt.clock, sleep=rt.sleep, rand=rt.rand)
+                      clock=rt.clock, sleep=rt.sleep, rand=rt.rand, retryable=LIST_KEYS_RETRYABLE)
         if not reply.ok:
             log.error("listKeys on %s refused: %s", account, reply.error())
             return 1

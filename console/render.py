@@ -69,8 +69,30 @@ def headline(status: dict) -> Text:
     return Text(f"{status['at'][:19]}  nodes by pool: {pools}; {pending}{extra}")
 
 
+def attestation_line(status: dict) -> Text:
+    """What the attested-join verifier trusts, and when its bundled intermediates expire."""
+    trust = status.get("attestation")
+    if not isinstance(trust, dict):
+        return Text("attestation: not reported by this app", style="dim")
+    if "unavailable" in trust:
+        return Text(f"attestation: {trust['unavailable']}", style="red")
+    bundle, known = trust.get("bundle") or {}, trust.get("intermediates") or []
+    by_source = ", ".join(f"{sum(k['source'] == s for k in known)} {s}" for s in ("bundled", "setting", "fetched")
+                          if any(k["source"] == s for k in known)) or "none"
+    if "missing" in bundle:
+        state, style = bundle["missing"], "yellow"
+    else:
+        fetched, expires = bundle.get("fetched_at") or "?", bundle.get("expires") or "?"
+        state = f"bundle fetched {fetched[:10]}, first expiry {expires[:10]}"
+        style = "red" if bundle.get("expired") else ""
+    roots = trust.get("roots") or {}
+    return Text(f"attestation: roots {roots.get('source', '?')} ({roots.get('count', '?')}); "
+                f"intermediates {by_source}; {state}", style=style)
+
+
 def view(status: dict) -> Group:
-    return Group(headline(status), nodes_table(status), decisions_table(status), audit_table(status))
+    return Group(headline(status), attestation_line(status), nodes_table(status), decisions_table(status),
+                 audit_table(status))
 
 
 def show(status: dict, console: Console | None = None) -> None:

@@ -50,7 +50,9 @@ WHAT = {
     "NODEPOOL_AUTOSCALE_HEADROOM_NODES": "whole nodes of free room kept ready (0: none)",
     "NODEPOOL_ATTESTATION_ROOTS": "PEM bundle of roots for attested documents (empty: the platform's "
                                   "public roots; the simulator's CA locally)",
-    "NODEPOOL_ATTESTATION_INTERMEDIATES": "PEM intermediates to build the attested document's chain with",
+    "NODEPOOL_ATTESTATION_INTERMEDIATES": "PEM intermediates to build the attested document's chain with, beside "
+                                          "the bundled ones (`tasks.py intermediates`)",
+    "NODEPOOL_ATTESTATION_AIA_HOSTS": "hosts a signer's issuer may be fetched from (its AIA URL); off: never fetch",
     "NODEPOOL_ATTESTATION_SIGNERS": "accepted signer names of attested documents (sovereign clouds add theirs)",
     "NODEPOOL_NONCE_TTL": "seconds a join or registration nonce is valid (single use)",
     "NODEPOOL_MASTER_VM_ID": "the master VM's vmId: registration only from that VM's attested document",

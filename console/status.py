@@ -1,8 +1,9 @@
 """`python3 tasks.py status`: fetch GET /api/status (and GET /api/audit where the app has it).
 
-Where the app is: --url/--key, else NODEPOOL_API_URL and NODEPOOL_FUNCTION_KEY (a deployed app:
-`az functionapp keys list`), else the local stack's .run/api-url and .run/function-key, written by
-`serve` and `demo`. The key is sent as x-functions-key and never printed.
+Where the app is: --url/--key, else NODEPOOL_API_URL and NODEPOOL_OPERATOR_KEY, else the local stack's
+.run/api-url and .run/master-key, written by `serve` and `demo`. The operator routes are admin level:
+the key is the app's master key (`az functionapp keys list -g GROUP -n APP --query masterKey`; the
+agents' function key does not open them). It is sent as x-functions-key and never printed.
 """
 from __future__ import annotations
 
@@ -30,14 +31,14 @@ class Endpoint:
     def find(cls, url: str = "", key: str = "", run: Path = RUN) -> Endpoint:
         given = url or os.environ.get("NODEPOOL_API_URL", "")
         url = given or _read(run / "api-url")
-        key = key or os.environ.get("NODEPOOL_FUNCTION_KEY", "") or _read(run / "function-key")
+        key = key or os.environ.get("NODEPOOL_OPERATOR_KEY", "") or _read(run / "master-key")
         if not url:
             raise StatusError("no app to ask: start one with `python3 tasks.py serve` (or demo), or pass "
                               "--url https://APP.azurewebsites.net/api and --key "
-                              "(or NODEPOOL_API_URL, NODEPOOL_FUNCTION_KEY)")
+                              "(or NODEPOOL_API_URL, NODEPOOL_OPERATOR_KEY)")
         if not key:
-            raise StatusError(f"no function key for {url}: pass --key or set NODEPOOL_FUNCTION_KEY "
-                              "(az functionapp keys list -g GROUP -n APP)")
+            raise StatusError(f"no operator key for {url}: pass --key or set NODEPOOL_OPERATOR_KEY (the app's "
+                              "master key: az functionapp keys list -g GROUP -n APP --query masterKey)")
         return cls(url.rstrip("/"), key, local=not given)
 
     def get(self, path: str) -> requests.Response:

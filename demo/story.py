@@ -131,8 +131,9 @@ class Story:
         self.t.say(f"the simulated cluster for your own kubectl: {kubectl_hint(self.stack.kubeconfig)}")
         run = self.opts.logs.parent  # for `python3 tasks.py status` while the demo runs
         (run / "api-url").write_text(self.stack.api)
-        (run / "function-key").write_text(self.stack.function_key)
-        (run / "function-key").chmod(0o600)
+        for name, key in (("function-key", self.stack.function_key), ("master-key", self.stack.host.master_key)):
+            (run / name).write_text(key)
+            (run / name).chmod(0o600)
         self.app = Services(Settings.from_env(self.stack.app_env))
         self.recorder.start(lambda: measure.probe(self))
         self.facts["start_s"] = round(time.monotonic() - started, 2)

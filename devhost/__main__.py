@@ -34,6 +34,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def restart(args: argparse.Namespace, host: Host) -> None:
+    """What the Functions host does when an invocation outlives functionTimeout: restart the language
+    worker, ending every invocation on it. Here host and worker are one process, so it runs again
+    (same arguments, same port: callers reconnect where they were), with nothing of the old one kept."""
+    port = host.server.server_address[1]
+    print(f"devhost: restarting the worker after a function timeout (port {port})", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    host.server.server_close()
+    argv = [sys.executable, "-m", "devhost", "--app-dir", str(args.app_dir), "--port", str(port), "--bind", args.bind,
+            *(["--no-queues"] if args.no_queues else []), *(["--no-timers"] if args.no_timers else [])]
+    os.execv(sys.executable, argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.app_dir = args.app_dir.resolve()
@@ -43,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    host = Host(args.app_dir, port=args.port, bind=args.bind, queues=not args.no_queues, timers=not args.no_timers)
+    host = Host(args.app_dir, port=args.port, bind=args.bind, queues=not args.no_queues, timers=not args.no_timers,
+                restart_worker=lambda: restart(args, host))
     try:
         host.start()
     except (AppIndexError, StartupError, HostConfigError, SettingsError) as err:

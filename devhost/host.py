@@ -8,7 +8,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
 from devhost.app_index import IndexedFunction, index_app
@@ -32,15 +32,18 @@ class StartupError(RuntimeError):
 
 class Host:
     def __init__(self, app_dir: Path, port: int | None = None, bind: str = "127.0.0.1", queues: bool = True,
-                 timers: bool = True, env: MutableMapping[str, str] = os.environ):
+                 timers: bool = True, env: MutableMapping[str, str] = os.environ,
+                 restart_worker: Callable[[], None] | None = None):
         self.app_dir, self.port, self.bind = Path(app_dir).resolve(), port, bind
         self.with_queues, self.with_timers, self.env = queues, timers, env
+        self.restart_worker = restart_worker  # after a functionTimeout, as the host restarts its language worker
         self.routes, self.listeners, self.timers, self.summary = [], [], [], []
 
     def start(self) -> Host:
         local = load_local_settings(self.app_dir, self.env)
         config, settings = HostConfig.load(self.app_dir, self.env), HostSettings.from_env(self.app_dir, self.env)
-        self.keys, self.invoker = Keys.from_settings(settings), Invoker(settings.threads)
+        self.keys = Keys.from_settings(settings)
+        self.invoker = Invoker(settings.threads, config.function_timeout_s, self.restart_worker)
         for function in index_app(self.app_dir):
             try:
                 self._plan(function, config, settings)

@@ -63,10 +63,26 @@ class QueueOptions:
         return options
 
 
+DEFAULT_FUNCTION_TIMEOUT_S = 30 * 60  # the Flex Consumption plan's default, as the app is deployed
+
+
+def parse_function_timeout(raw: object) -> float | None:
+    """host.json functionTimeout: a TimeSpan, or -1 for none (allowed on Flex Consumption); None: no limit."""
+    if raw is None:
+        return DEFAULT_FUNCTION_TIMEOUT_S
+    if str(raw).strip() == "-1":
+        return None
+    seconds = parse_timespan(str(raw))
+    if seconds < 1:
+        raise HostConfigError(f"functionTimeout '{raw}' must be at least 00:00:01 (or -1 for none)")
+    return seconds
+
+
 @dataclass(frozen=True)
 class HostConfig:
     route_prefix: str = "api"
     queues: QueueOptions = field(default_factory=QueueOptions)
+    function_timeout_s: float | None = DEFAULT_FUNCTION_TIMEOUT_S
 
     @classmethod
     def load(cls, app_dir: Path, env: Mapping[str, str] = os.environ) -> HostConfig:
@@ -82,7 +98,8 @@ class HostConfig:
             raise HostConfigError(f"{path}: 'version' must be \"2.0\"")
         extensions = raw.get("extensions") or {}
         prefix = (extensions.get("http") or {}).get("routePrefix", "api")
-        return cls(route_prefix=str(prefix).strip("/"), queues=QueueOptions.from_json(extensions.get("queues") or {}))
+        return cls(route_prefix=str(prefix).strip("/"), queues=QueueOptions.from_json(extensions.get("queues") or {}),
+                   function_timeout_s=parse_function_timeout(raw.get("functionTimeout")))
 
 
 def with_overrides(raw: dict, env: Mapping[str, str]) -> dict:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Callable
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -22,12 +22,14 @@ from nodepool.core.errors import (
     Unauthenticated,
 )
 from nodepool.core.inputs import parse_json
-from nodepool.core.model import Caller
+from nodepool.core.logs import logger
+from nodepool.core.model import Caller, Role
 from nodepool.identity.guard import NodeClaim
+from nodepool.settings import InvalidSettings
 
 MAX_BODY = 64 * 1024
 NODE_CREDENTIAL_HEADER = "X-Node-Credential"  # the agent's credential from its attested join
-log = logging.getLogger("nodepool.http")
+log = logger(__name__)
 # The one mapping of typed errors to HTTP: the most specific class in an error's MRO wins.
 STATUS: dict[type, int] = {
     NodepoolError: 500, PermanentError: 400, TransientError: 503, InvalidInput: 400, Unauthenticated: 401,
@@ -72,12 +74,47 @@ def read_json(req: func.HttpRequest) -> object:
     return parse_json(body)  # depth measured before decoding: deep nesting is a 400, not a RecursionError
 
 
-def respond(run: Callable[[wiring.Services], dict], status: int = 200) -> func.HttpResponse:
-    """Run a use case with the app's services; typed errors become JSON errors."""
+def route_of(req: func.HttpRequest) -> str:
+    """`POST /api/join`: the method and path only (a query string may hold the function key)."""
+    return f"{req.method} {urlsplit(req.url).path}"
+
+
+def refused(req: func.HttpRequest, err: NodepoolError, caller: Caller | None) -> None:
+    """One line per refused request, with its code and who asked (never a credential: errors carry none)."""
+    status = status_of(err)
+    fields = {"route": route_of(req), "status": status, "error": err.code,
+              "caller": f"{caller.role.value} {caller.principal_id}" if caller else "unverified"}
+    if status >= 500 or status in (401, 403):  # server faults, and what a forger or a stale VM would cause
+        log.warning("%s answered %d %s: %s", fields["route"], status, err.code, err.message, extra=fields)
+    else:
+        log.info("%s answered %d %s: %s", fields["route"], status, err.code, err.message, extra=fields)
+
+
+def respond(req: func.HttpRequest, run: Callable[[wiring.Services], dict], *, status: int = 200) -> func.HttpResponse:
+    """Run one use case with the app's services (the function key is the host's check), answer JSON;
+    every typed error becomes its status and is logged once with its code."""
+    return _answer(req, run, status, lambda: None)
+
+
+def respond_as(req: func.HttpRequest, role: Role, run: Callable[[wiring.Services, Caller], dict], *,
+               status: int = 200) -> func.HttpResponse:
+    """The same for a caller who must prove `role` (the managed-identity token) first."""
+    caller: Caller | None = None
+
+    def verified(services: wiring.Services) -> dict:
+        nonlocal caller
+        caller = services.identity.verify(req.headers.get("Authorization"), role)
+        return run(services, caller)
+    return _answer(req, verified, status, lambda: caller)
+
+
+def _answer(req: func.HttpRequest, run: Callable[[wiring.Services], dict], status: int,
+            caller: Callable[[], Caller | None]) -> func.HttpResponse:
     try:
         result = run(wiring.services())
+    except InvalidSettings as err:  # logged once per worker by the wiring, not once per request
+        return error(err)
     except NodepoolError as err:
-        if status_of(err) >= 500:
-            log.warning("request failed: %s (%s)", err.code, err.message)
+        refused(req, err, caller())
         return error(err)
     return json_response(result, status=status)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http import node_claim, read_json, respond
+from functions.http import node_claim, read_json, respond_as
 from nodepool.core.model import Role
 from nodepool.drain.report import EventReport
 
@@ -12,7 +12,6 @@ bp = func.Blueprint()
 
 @bp.route(route="events", methods=["POST"])
 def post_events(req: func.HttpRequest) -> func.HttpResponse:
-    def run(s):
-        claim = node_claim(req, s.identity.verify(req.headers.get("Authorization"), Role.AGENT))
-        return s.events.record(EventReport.from_json(read_json(req)), s.clock.now(), claim)
-    return respond(run, status=202)
+    def run(s, caller):
+        return s.events.record(EventReport.from_json(read_json(req)), s.clock.now(), node_claim(req, caller))
+    return respond_as(req, Role.AGENT, run, status=202)

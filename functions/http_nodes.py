@@ -1,28 +1,28 @@
-"""Operator reads: GET /api/nodes (paged) and GET /api/audit (paged, newest first); and
-GET /api/nodes/{name}, a node's own status poll (agent identity + that node's credential)."""
+"""Operator reads: GET /api/nodes (paged) and GET /api/audit (paged, newest first), admin level (the master
+key: the agents' function key cannot open them); and GET /api/nodes/{name}, a node's own status poll
+(function key, agent identity and that node's credential)."""
 from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http import node_claim, page_args, respond
+from functions.http import node_claim, page_args, respond, respond_as
 from nodepool.core.model import Role
 
 bp = func.Blueprint()
 
 
-@bp.route(route="nodes", methods=["GET"])
+@bp.route(route="nodes", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 def nodes(req: func.HttpRequest) -> func.HttpResponse:
-    return respond(lambda s: s.nodes.page(*page_args(req)))
+    return respond(req, lambda s: s.nodes.page(*page_args(req)))
 
 
 @bp.route(route="nodes/{name}", methods=["GET"])
 def node(req: func.HttpRequest) -> func.HttpResponse:
-    def run(s):
-        claim = node_claim(req, s.identity.verify(req.headers.get("Authorization"), Role.AGENT))
-        return s.nodes.own(claim, req.route_params.get("name", ""), s.clock.now())
-    return respond(run)
+    def run(s, caller):
+        return s.nodes.own(node_claim(req, caller), req.route_params.get("name", ""), s.clock.now())
+    return respond_as(req, Role.AGENT, run)
 
 
-@bp.route(route="audit", methods=["GET"])
+@bp.route(route="audit", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 def audit(req: func.HttpRequest) -> func.HttpResponse:
-    return respond(lambda s: s.audit.page(*page_args(req)))
+    return respond(req, lambda s: s.audit.page(*page_args(req)))

@@ -1,4 +1,5 @@
-"""GET /api/status: the pool at a glance for the operator (function key; no secrets in it)."""
+"""GET /api/status: the pool at a glance for the operator (admin level: the master key, which the agents'
+function key is not; no secrets in it)."""
 from __future__ import annotations
 
 import azure.functions as func
@@ -8,6 +9,6 @@ from functions.http import respond
 bp = func.Blueprint()
 
 
-@bp.route(route="status", methods=["GET"])
+@bp.route(route="status", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 def status(req: func.HttpRequest) -> func.HttpResponse:
-    return respond(lambda s: s.status.view(s.clock.now()))
+    return respond(req, lambda s: s.status.view(s.clock.now()))

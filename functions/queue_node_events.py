@@ -6,16 +6,16 @@ moved to the poison queue after maxDequeueCount (host.json).
 from __future__ import annotations
 
 import json
-import logging
 
 import azure.functions as func
 
 from nodepool import wiring
 from nodepool.core.errors import InvalidInput
+from nodepool.core.logs import logger
 from nodepool.drain.state import NODE_EVENTS_QUEUE, POISON_QUEUE, DrainRequest
 
 bp = func.Blueprint()
-log = logging.getLogger("nodepool.drain")
+log = logger(__name__)
 
 
 def _request(msg: func.QueueMessage) -> DrainRequest | None:

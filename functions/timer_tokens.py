@@ -1,14 +1,13 @@
 """Every 5 minutes: delete expired or used bootstrap tokens (secret and row)."""
 from __future__ import annotations
 
-import logging
-
 import azure.functions as func
 
 from nodepool import wiring
+from nodepool.core.logs import logger
 
 bp = func.Blueprint()
-log = logging.getLogger("nodepool.tokens")
+log = logger(__name__)
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False, use_monitor=True)

@@ -59,6 +59,8 @@ VARIABLES: dict[str, Variable] = {
     "STORAGE_SHARE": Variable("Azure Files share mounted at /srv", r"[a-z0-9](-?[a-z0-9]){2,62}"),
     "STORAGE_SUFFIX": Variable("storage DNS suffix of the cloud", r"[a-z0-9.-]+", "core.windows.net"),
     "ARM_ENDPOINT": Variable("Azure Resource Manager endpoint", _URL, "https://management.azure.com"),
+    "SSH_PORT": Variable("TCP port sshd listens on (SSH_PORT; the NSG opens the same)",
+                         r"[1-9][0-9]{0,4}", "22"),
     "PRIVATE_REGISTRY": Variable("run the /srv-backed registry on the master, MASTER_NAME:5000", _BOOL, "false"),
     "TAILSCALE": Variable("install Tailscale on the master (log in once with `sudo tailscale up`)", _BOOL, "false"),
     "NVIDIA": Variable("install NVIDIA drivers and container toolkit on agents", _BOOL, "false"),

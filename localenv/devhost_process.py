@@ -6,7 +6,7 @@ a key and tests know both. All output is captured for `logs()` (e.g. to assert a
 never appears).
 
     with DevHostProcess(app_dir=ROOT, env={"AzureWebJobsStorage": conn}) as host:
-        requests.get(f"{host.url}/api/nodes", headers={"x-functions-key": host.function_key})
+        requests.get(f"{host.url}/api/nodes", headers={"x-functions-key": host.master_key})
 """
 from __future__ import annotations
 

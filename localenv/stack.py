@@ -142,11 +142,12 @@ class LocalStack:
              token: str | None = None, host: DevHostProcess | None = None, timeout: float = 30,
              **kwargs) -> requests.Response:
         """An HTTP call to the app; `who` ('agent' or 'master') sends that identity's IMDS token,
-        `token` any other bearer token."""
+        `token` any other bearer token. A call with neither is an operator's: it carries the master key
+        (the operator routes are admin level), the others the function key the VMs have."""
         host = host or self.host
         headers = dict(kwargs.pop("headers", {}))
         if key:
-            headers["x-functions-key"] = host.function_key
+            headers["x-functions-key"] = host.master_key if who is None and token is None else host.function_key
         bearer = token or (self.sim.token(who) if who else None)
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
@@ -163,7 +164,7 @@ class LocalStack:
         token = None
         while True:
             params = {"limit": 500, **({"next": token} if token else {})}
-            page = self.call("GET", "nodes", params=params, host=host)
+            page = self.call("GET", "nodes", who=None, params=params, host=host)
             page.raise_for_status()
             body = page.json()
             found = [row for row in body["nodes"] if row["name"] == name]

@@ -13,12 +13,21 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from nodepool.autoscale.policy import PoolSetting, parse_pools
-from nodepool.core.errors import PermanentError
+from nodepool.core.errors import TransientError
 from nodepool.core.labels import parse_labels, parse_taints
+from nodepool.identity.attestation import PKI_HOSTS
+
+SETTINGS_RETRY_AFTER_S = 60  # a settings change restarts the app: a minute is long enough to wait
 
 
-class InvalidSettings(PermanentError):
+class InvalidSettings(TransientError):
+    """The app cannot run on its settings. Not the caller's fault, and not for good: every route answers
+    503 with Retry-After (an agent waits and asks again) until the operator fixes them, which restarts
+    the app; healthz names what is wrong."""
     code = "invalid_settings"
+
+    def __init__(self, message: str):
+        super().__init__(message, retry_after=SETTINGS_RETRY_AFTER_S)
 
 
 def _bool(raw: str) -> bool:
@@ -48,6 +57,15 @@ def _not_negative(raw: str) -> int:
 
 def _csv(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    if raw.strip().lower() == "off":
+        return ()
+    hosts = _csv(raw)
+    if not hosts or any("/" in h or ":" in h or " " in h for h in hosts):
+        raise ValueError("expected host names, comma-separated, or off")
+    return hosts
 
 
 def _labels(raw: str) -> tuple[str, ...]:
@@ -154,8 +172,10 @@ class Settings:
     # Attested join (IMDS attested documents). Roots: a PEM bundle; empty = the platform's public
     # roots (certifi). The simulator's CA is trusted only by naming its file here.
     attestation_roots: str | None = _env("NODEPOOL_ATTESTATION_ROOTS")
-    # Extra intermediates for path building (never pinned, never trusted by themselves).
+    # Extra intermediates for path building, beside the bundled ones (never pinned, never trusted by themselves).
     attestation_intermediates: str | None = _env("NODEPOOL_ATTESTATION_INTERMEDIATES")
+    # Hosts a signer's issuer may be fetched from (its AIA "CA Issuers" URL); "off": never fetch.
+    attestation_aia_hosts: tuple[str, ...] = _env("NODEPOOL_ATTESTATION_AIA_HOSTS", PKI_HOSTS, _hosts)
     # Signer DNS names (and their subdomains); sovereign clouds: metadata.azure.us, metadata.azure.cn
     attestation_signers: tuple[str, ...] = _env("NODEPOOL_ATTESTATION_SIGNERS", ("metadata.azure.com",), _csv)
     nonce_ttl_s: int = _env("NODEPOOL_NONCE_TTL", 120, _positive(int))
@@ -185,17 +205,16 @@ class Settings:
 
     @classmethod
     def one(cls, name: str, env: Mapping[str, str] | None = None) -> Any:
-        """One setting (its default when unset) without validating the rest: for binding values such
-        as a timer schedule, which are read when function_app.py is indexed, before settings are checked."""
+        """One setting for binding when function_app.py is indexed (a timer's schedule), before settings
+        are checked: its default when unset or invalid. It never raises, so the app always indexes and
+        healthz can name a bad value; from_env refuses it when the app serves."""
         env = os.environ if env is None else env
         f = next(f for f in fields(cls) if f.name == name)
         raw = env.get(f.metadata["env"])
-        if raw is None or raw == "":
-            return f.default
         try:
-            return f.metadata["parse"](raw)
-        except ValueError as err:
-            raise InvalidSettings(f"invalid settings: {f.metadata['env']}: {err}") from None
+            return f.default if raw is None or raw == "" else f.metadata["parse"](raw)
+        except ValueError:
+            return f.default
 
     def missing(self) -> list[str]:
         """What must be set for storage to work at all."""

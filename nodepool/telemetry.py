@@ -1,9 +1,10 @@
 """Structured logs and OpenTelemetry: what an operator reads in Application Insights.
 
-Logs: every record of the `nodepool` and `functions` loggers becomes one JSON object a line
-(`msg` plus the fields named in FIELDS that the call passed as `extra=`), so a Kusto query can
-filter on `node`, `event_id`, `action`, `reason`, `duration_ms` without parsing prose. Anything
-that looks like a credential is replaced before it is written, whoever logged it.
+Logs: every record of the `nodepool` and `functions` loggers becomes one JSON object a line: `msg`,
+`level`, `logger`, and every field the call passed as `extra=`, so a Kusto query can filter on
+`node`, `event_id`, `reconcile_applied`, `pods_left`... without parsing prose. No field is dropped
+(a list of allowed ones is what once dropped every reconcile count). Credentials are redacted where
+the record is made (core/logs.py), before this or any other handler sees it.
 
 Traces and metrics: `Telemetry` wraps an OpenTelemetry tracer and meter. The app builds it from
 settings (`Telemetry.from_connection_string`): with APPLICATIONINSIGHTS_CONNECTION_STRING set it
@@ -14,23 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from nodepool.core.instruments import NULL, NullTelemetry
+from nodepool.core.logs import extras, redact, scrubbed
 
-FIELDS = ("node", "event_id", "action", "reason", "duration_ms", "kind", "target", "pool", "error",
-          "state", "attempt", "pods_left", "evicted", "count", "token_id")
-# k3s tokens (K10<hash>::id.secret, id.secret), JWTs, bearer headers, function keys in URLs.
-_SECRETS = [(re.compile(p), r) for p, r in (
-    (r"(?i)bearer\s+[\w.~+/=-]+", "[redacted]"),
-    (r"K10[0-9a-f]{16,}::[\w.-]+", "[redacted]"),
-    (r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b", "[redacted]"),
-    (r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*", "[redacted]"),
-    (r"(?i)\b(code|sig|key)=[\w%~+/=-]{16,}", r"\1=[redacted]"),
-)]
 OURS = ("nodepool", "functions")
 
 SPANS = ("join", "event", "drain", "reconcile.tick", "autoscale.tick")
@@ -42,13 +33,8 @@ METRICS = {  # name -> (kind, unit, description)
     "nodepool.reconcile.actions": ("counter", "1", "reconcile actions applied, by kind"),
     "nodepool.autoscale.decisions": ("counter", "1", "autoscale decisions, by kind and pool"),
     "nodepool.pool.backoffs": ("counter", "1", "pools backed off after a capacity error, by reason"),
+    "nodepool.errors": ("counter", "1", "errors that are no typed error of ours (bugs), by where they escaped"),
 }
-
-
-def redact(text: str) -> str:
-    for pattern, replacement in _SECRETS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 class JsonLines(logging.Filter):
@@ -60,12 +46,9 @@ class JsonLines(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_nodepool_json", False) or record.name.split(".")[0] not in OURS:
             return True  # another library's record, or one a second handler already rewrote
-        line: dict[str, Any] = {"msg": redact(record.getMessage()), "level": record.levelname,
+        fields = {k: scrubbed(v) for k, v in extras(record).items() if v is not None}
+        line: dict[str, Any] = {**fields, "msg": redact(record.getMessage()), "level": record.levelname,
                                 "logger": record.name}
-        for name in FIELDS:
-            value = getattr(record, name, None)
-            if value is not None:
-                line[name] = redact(value) if isinstance(value, str) else value
         record.msg, record.args, record._nodepool_json = json.dumps(line, default=str, sort_keys=True), (), True
         return True
 
@@ -91,12 +74,20 @@ class Telemetry:
                             for name, (kind, unit, text) in METRICS.items() if kind == "histogram"}
 
     @classmethod
-    def from_connection_string(cls, connection_string: str | None) -> Telemetry | NullTelemetry:
+    def from_connection_string(cls, connection_string: str | None,
+                               client_id: str | None = None) -> Telemetry | NullTelemetry:
+        """`client_id`: the app's user-assigned identity (AZURE_CLIENT_ID). Application Insights has local
+        auth off, so the exporter must authenticate with it or Azure Monitor drops everything it sends."""
         if not connection_string:
             return NULL
         from azure.monitor.opentelemetry import configure_azure_monitor
 
-        configure_azure_monitor(connection_string=connection_string, logger_name="nodepool")
+        options = {}
+        if client_id:
+            from azure.identity import ManagedIdentityCredential
+
+            options["credential"] = ManagedIdentityCredential(client_id=client_id)
+        configure_azure_monitor(connection_string=connection_string, logger_name="nodepool", **options)
         return cls()
 
     @contextmanager
@@ -112,4 +103,4 @@ class Telemetry:
 
 
 def _clean(attributes: dict[str, Any]) -> dict[str, Any]:
-    return {k: (redact(v) if isinstance(v, str) else v) for k, v in attributes.items() if v is not None}
+    return {k: scrubbed(v) for k, v in attributes.items() if v is not None}

@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from nodepool.adapters.attest_tables import TableNodeCredentials, TableNonceStore
 from nodepool.adapters.attestation import verifier_from_settings
@@ -31,6 +31,7 @@ from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import TransientError
 from nodepool.core.instruments import Instruments
+from nodepool.core.logs import logger
 from nodepool.core.ports import AuditLog, EventQueue, Kube, Registry, ScaleSet
 from nodepool.core.records import ClusterInfo
 from nodepool.core.trail import WRITERS as AUDIT_WRITERS
@@ -47,13 +48,17 @@ from nodepool.join.tokens import TokenCleaner
 from nodepool.reconcile.plan import Policy
 from nodepool.reconcile.ports import QueuePeek, ReconcilePorts, TickStore
 from nodepool.reconcile.tick import Reconciler
-from nodepool.settings import Settings
+from nodepool.settings import InvalidSettings, Settings
 from nodepool.status.decisions import DecisionLog
 from nodepool.status.nodes import NodeDirectory
 from nodepool.status.service import StatusService
 from nodepool.telemetry import Telemetry, install_json_logs
 
+if TYPE_CHECKING:
+    from nodepool.adapters.kube import KubeClient
+
 T = TypeVar("T")
+RETIRE_S = 30 * 60  # the longest a call on a replaced Kubernetes client can still run (a drain under functionTimeout)
 
 
 class once(Generic[T]):
@@ -101,7 +106,8 @@ class Services:
         self._build_lock = threading.RLock()
         self._pool_sets: dict[str, ScaleSet] = {}
         self._kube_key: tuple | None = None
-        self._kube: Kube | None = None
+        self._kube: KubeClient | None = None
+        self._retired: list[tuple[KubeClient, float]] = []  # clients replaced by a re-registration
 
     # -- adapters -----------------------------------------------------------------------------------
     @once
@@ -109,7 +115,8 @@ class Services:
         """OpenTelemetry to Application Insights when the platform's connection string is set, else nothing."""
         if self._telemetry is not None:
             return self._telemetry
-        return Telemetry.from_connection_string(os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING"))
+        return Telemetry.from_connection_string(os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+                                                os.environ.get("AZURE_CLIENT_ID"))
 
     @once
     def tables(self) -> Tables:
@@ -144,15 +151,20 @@ class Services:
         return AzureScaleSet(self.settings, lro_wait_s=0)
 
     def kube_for(self, cluster: ClusterInfo) -> Kube:
-        """The Kubernetes client for the registered cluster; rebuilt when the master re-registers."""
+        """The Kubernetes client for the registered cluster; rebuilt when the master re-registers. A client
+        replaced may still be in use by a drain: it is closed once RETIRE_S have passed, never at once."""
         if self._kube_for:
             return self._kube_for(cluster)
         key = (cluster.server, cluster.credential, cluster.ca_cert)
         with self._build_lock:
             if self._kube is None or key != self._kube_key:
                 from nodepool.adapters.kube import KubeClient
+                if self._kube is not None:
+                    self._retired.append((self._kube, self.clock.monotonic()))
                 self._kube = KubeClient(cluster.server, cluster.credential, cluster.ca_cert)
                 self._kube_key = key
+            while self._retired and self.clock.monotonic() - self._retired[0][1] >= RETIRE_S:
+                self._retired.pop(0)[0].close()
             return self._kube
 
     def pool_scaleset(self, scale_set: str) -> ScaleSet:
@@ -199,15 +211,19 @@ class Services:
         return {"tables": self.tables.ping, "queues": self.queues.ping}
 
     # -- services -----------------------------------------------------------------------------------
-    @once
-    def instances(self) -> InstanceDirectory:
-        """Over every agent scale set the app manages: VMs of a fallback pool join like the main set's."""
-        main, seen, extra = self.scaleset, {self.settings.scale_set.casefold()}, []
+    def other_scalesets(self) -> list[ScaleSet]:
+        """Every agent scale set the app manages besides NODEPOOL_SCALE_SET: the autoscale pools' (once each)."""
+        seen, extra = {self.settings.scale_set.casefold()}, []
         for pool in self.settings.autoscale_pools:
             if pool.scale_set.casefold() not in seen:
                 seen.add(pool.scale_set.casefold())
                 extra.append(self.pool_scaleset(pool.scale_set))
-        return InstanceDirectory([main, *extra])
+        return extra
+
+    @once
+    def instances(self) -> InstanceDirectory:
+        """Over every agent scale set the app manages: VMs of a fallback pool join like the main set's."""
+        return InstanceDirectory([self.scaleset, *self.other_scalesets()])
 
     @once
     def cluster(self) -> RegisteredCluster:
@@ -263,7 +279,7 @@ class Services:
     def status(self) -> StatusService:
         pools = [(p.pool.name, self.pool_scaleset(p.scale_set)) for p in self.settings.autoscale_pools]
         return StatusService(self.registry, self.kube_or_none, pools or [(self.settings.scale_set, self.scaleset)],
-                             self.decisions)
+                             self.decisions, lambda now: self.attestation.verifier.describe(now))
 
     @once
     def dry_run_memory(self) -> DryRunMemory:
@@ -278,10 +294,11 @@ class Services:
             return None
 
     def reconciler(self, now: datetime) -> Reconciler:
-        """One reconcile tick's wiring (its Kubernetes client is the registered cluster's now)."""
+        """One reconcile tick's wiring over every scale set the app manages (its Kubernetes client is
+        the registered cluster's now)."""
         ports = ReconcilePorts(scaleset=self.scaleset, kube=self.kube_or_none(now), registry=self.registry,
                                queues=self._peek or StorageQueuePeek(self.queues), store=self.tick_store,
-                               trail=self.audit)
+                               trail=self.audit, pools=tuple(self.other_scalesets()))
         return Reconciler(ports, Policy.from_settings(self.settings), dry_run=self.settings.dry_run, clock=self.clock,
                           decisions=self.decisions, telemetry=self.telemetry)
 
@@ -300,18 +317,28 @@ class Services:
                           telemetry=self.telemetry)
 
 
+log = logger(__name__)
 _lock = threading.Lock()
 _services: Services | None = None
+_refused: str | None = None  # the settings problem already logged by this worker
 
 
 def services() -> Services:
-    """Build once per process; raises InvalidSettings (not cached) while settings are wrong."""
-    global _services
+    """Build once per process; raises InvalidSettings (not cached) while settings are wrong, and logs
+    that once per worker, however many requests meet it."""
+    global _services, _refused
     if _services is None:
         with _lock:
             if _services is None:
                 install_json_logs()  # one JSON object a line for Application Insights' traces
-                _services = Services(Settings.from_env().complete())
+                try:
+                    _services = Services(Settings.from_env().complete())
+                except InvalidSettings as err:
+                    if err.message != _refused:
+                        log.error("the app cannot run on its settings; every request answers 503 until they are "
+                                  "fixed: %s", err.message, extra={"error": err.code})
+                        _refused = err.message
+                    raise
     return _services
 
 

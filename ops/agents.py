@@ -23,7 +23,7 @@ def pools(az: Azure, pool: str | None = None) -> list:
     return found
 
 
-def _power(vm) -> str:
+def power_state(vm) -> str:
     statuses = (vm.instance_view.statuses if vm.instance_view else None) or []
     return next((s.code.split("/", 1)[1] for s in statuses if s.code and s.code.startswith("PowerState/")), "unknown")
 
@@ -38,7 +38,7 @@ def list_agents(az: Azure, pool: str | None = None, say=print) -> list[tuple]:
     for scale_set in pools(az, pool):
         for vm in instances(az, scale_set.name):
             rows.append((scale_set.name, vm.instance_id, vm.os_profile.computer_name if vm.os_profile else vm.name,
-                         text(vm.provisioning_state), _power(vm)))
+                         text(vm.provisioning_state), power_state(vm)))
     for row in rows:
         say("%-16s %-5s %-20s %-12s %s" % row)
     if not rows:

@@ -74,6 +74,18 @@ class Azure:
     def network(self):
         return self._client("azure.mgmt.network", "NetworkManagementClient")
 
+    @cached_property
+    def web(self):
+        return self._client("azure.mgmt.web", "WebSiteManagementClient")
+
+    @cached_property
+    def keyvault(self):
+        return self._client("azure.mgmt.keyvault", "KeyVaultManagementClient")
+
+    @cached_property
+    def authorization(self):
+        return self._client("azure.mgmt.authorization", "AuthorizationManagementClient")
+
     def arm_token(self) -> str:
         scope = self.config["ARM_ENDPOINT"].rstrip("/") + "/.default"
         return self.credential.get_token(scope).token

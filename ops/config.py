@@ -1,8 +1,9 @@
 """Operator settings from the environment and `.env`, with the seed Makefile's names and defaults.
 
 The environment wins over `.env`. Names the seed did not have are ours (FUNCTION_APP_NAME,
-SSH_ALLOWED_CIDRS, AUTOSCALER, ...). Derived names (storage account, app) are deterministic, so
-`params` needs no Azure access.
+SSH_ALLOWED_CIDRS, AUTOSCALER, ...). Derived names (storage accounts, app, Key Vault) are deterministic,
+so `params` needs no Azure access; the globally unique ones are salted with the subscription and the
+group, so two people keeping the default group names never collide.
 """
 from __future__ import annotations
 
@@ -19,15 +20,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS = {
     "COMPUTE_GROUP": "k3s-compute", "STORAGE_GROUP": "k3s-storage", "LOCATION": "westeurope",
-    "MASTER_SKU": "Standard_B2s", "AGENT_SKU": "Standard_B2s", "AGENT_COUNT": "2", "AGENT_PRIORITY": "Spot",
+    "MASTER_SKU": "Standard_B2s", "AGENT_SKU": "Standard_D2as_v5", "AGENT_COUNT": "2", "AGENT_PRIORITY": "Spot",
     "ADMIN_USERNAME": "cluster", "SSH_PORT": "22", "SHARE_NAME": "srv", "APPLY_CLOUDFLARE_NSG": "false",
     "APPLY_ORIGIN_NSG": "false", "ENABLE_NVIDIA": "false", "ENABLE_TAILSCALE": "false",
-    "K3S_VERSION": "v1.31.4+k3s1", "STORAGE_ACCOUNT_GROUP": "", "STORAGE_ACCOUNT_NAME": "",
+    "K3S_VERSION": "v1.35.0+k3s1", "STORAGE_ACCOUNT_GROUP": "", "STORAGE_ACCOUNT_NAME": "",
     "FUNCTION_APP_NAME": "", "SSH_ALLOWED_CIDRS": "", "AUTOSCALER": "nodepool", "AGENT_MAX": "10",
     "SSH_KEY": "keys/cluster", "AZURE_SUBSCRIPTION_ID": "",
     # Only for the local simulator: where ARM is, a static token, an extra CA bundle.
     "ARM_ENDPOINT": "https://management.azure.com", "ARM_STATIC_TOKEN": "", "ARM_CA_BUNDLE": "",
-    "LOGS_ENDPOINT": "https://api.loganalytics.io",
+    "LOGS_ENDPOINT": "https://api.loganalytics.io", "GRAPH_ENDPOINT": "https://graph.microsoft.com",
 }
 _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False,
          "": False}
@@ -86,7 +87,9 @@ class Config:
         return self["STORAGE_ACCOUNT_GROUP"] or self["STORAGE_GROUP"]
 
     def _suffix(self, salt: str) -> str:
-        return hashlib.sha256(f"{salt}/{self['COMPUTE_GROUP']}".encode()).hexdigest()[:8]
+        """8 hex characters from the subscription and the group: storage account, app and vault names are
+        global, and everyone's groups are called k3s-compute."""
+        return hashlib.sha256(f"{salt}/{self.subscription.lower()}/{self['COMPUTE_GROUP']}".encode()).hexdigest()[:8]
 
     @property
     def storage_account(self) -> str:
@@ -95,6 +98,11 @@ class Config:
     @property
     def app_storage_account(self) -> str:
         return self.prefix[:12] + "app" + self._suffix("app")
+
+    @property
+    def key_vault(self) -> str:
+        """3-24 letters, digits and hyphens, starting with a letter."""
+        return "kv" + _alnum(self["STORAGE_GROUP"])[:14] + self._suffix("kv")
 
     @property
     def function_app(self) -> str:

@@ -53,6 +53,18 @@ def keys(c, force=False):
         generate(ROOT / Config.load()["SSH_KEY"], force=force, say=say)
 
 
+@task
+def preflight(c):
+    """Check the subscription before deploying: offer, sizes, Spot, quota, providers, rights, names."""
+    from ops import preflight as checks
+
+    with failures("preflight"):
+        failed = [f for f in checks.run(azure(), say=say) if f.level == "FAIL"]
+        if failed:
+            raise OpsError(f"{len(failed)} check(s) would fail the deployment: fix the FAIL lines above")
+        say("preflight passed: deploy-storage, then deploy-compute")
+
+
 @task(help={"out": "where the compiled ARM JSON goes (default .run/arm)"})
 def build(c, out=".run/arm"):
     """Compile infra/bicep (storage.bicep, compute.bicep) to ARM JSON with bicep or `az bicep`."""
@@ -62,25 +74,30 @@ def build(c, out=".run/arm"):
         compile_all(ROOT / out, say=say)
 
 
-def _deploy(which: str, no_wait: bool):
+def _deploy(which: str, no_wait: bool, what_if: bool, arm_dir: str):
     from ops import deploy
 
     with failures(f"deploy-{which}"):
-        outputs = deploy.deploy(azure(), which, wait=not no_wait, say=say)
+        outputs = deploy.deploy(azure(), which, out=ROOT / arm_dir, wait=not no_wait, say=say, preview=what_if)
         for name, value in (outputs or {}).items():
             say(f"  {name} = {value.get('value') if isinstance(value, dict) else value}")
 
 
-@task(help={"no_wait": "start the deployment and return (watch-deployment follows it)"})
-def deploy_storage(c, no_wait=False):
-    """Deploy storage.bicep into STORAGE_GROUP: the /srv and registry shares (survive destroy-compute)."""
-    _deploy("storage", no_wait)
+DEPLOY_HELP = {"no_wait": "start the deployment and return (watch-deployment follows it)",
+               "what_if": "show ARM's what-if of the deployment (after its validation) and deploy nothing",
+               "arm_dir": "where params wrote the parameter files and the compiled templates go (default .run/arm)"}
 
 
-@task(help={"no_wait": "start the deployment and return (watch-deployment follows it)"})
-def deploy_compute(c, no_wait=False):
+@task(help=DEPLOY_HELP)
+def deploy_storage(c, no_wait=False, what_if=False, arm_dir=".run/arm"):
+    """Deploy storage.bicep into STORAGE_GROUP: the /srv shares and the Key Vault (survive destroy-compute)."""
+    _deploy("storage", no_wait, what_if, arm_dir)
+
+
+@task(help=DEPLOY_HELP)
+def deploy_compute(c, no_wait=False, what_if=False, arm_dir=".run/arm"):
     """Deploy compute.bicep into COMPUTE_GROUP: network, master0, agent pools, the Function App."""
-    _deploy("compute", no_wait)
+    _deploy("compute", no_wait, what_if, arm_dir)
 
 
 @task(help=WHICH)

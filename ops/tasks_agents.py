@@ -96,3 +96,19 @@ def chaos_monkey(c, yes=False, pool=""):
         if not yes and input("restart every agent in random order? type yes: ").strip() != "yes":
             raise OpsError("not confirmed; nothing restarted")
         agents.chaos_monkey(azure(), pool or None, say=say)
+
+
+@task(help={"instance": "instance id or computer name of the spot VM to evict (default: the first running one)",
+            "url": "the app's API base (default: the compute deployment's functionAppUrl + /api)",
+            "key": "the app's master key (default: NODEPOOL_OPERATOR_KEY, else read through ARM); never printed",
+            "timeout": "seconds to follow the drain (default 240)"})
+def drill(c, instance="", url="", key="", timeout=240):
+    """Evict one spot VM for real (simulateEviction) and print its drain's timeline from the audit rows."""
+    import os
+
+    from ops import drill as D
+
+    with failures("drill"):
+        az = azure()
+        api = D.api_for(az, url, key or os.environ.get("NODEPOOL_OPERATOR_KEY", ""))
+        D.run(az, api, instance, timeout=float(timeout), say=say)

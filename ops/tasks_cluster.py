@@ -23,6 +23,7 @@ def destroy_compute(c, yes=False):
     with failures("destroy-compute"):
         az = azure()
         _confirm(az.config["COMPUTE_GROUP"], yes)
+        deploy.forget_storage_access(az, say=say)
         deploy.destroy(az, az.config["COMPUTE_GROUP"], say=say)
 
 
@@ -57,6 +58,7 @@ def redeploy(c, yes=False):
     with failures("redeploy"):
         az = azure()
         _confirm(az.config["COMPUTE_GROUP"], yes)
+        deploy.forget_storage_access(az, say=say)
         deploy.destroy(az, az.config["COMPUTE_GROUP"], say=say)
         deploy.deploy(az, "compute", say=say)
 
@@ -79,18 +81,24 @@ def create_shares(c):
         shares.create(azure(), say=say)
 
 
-@task(help={"scm": "deployment endpoint (default https://APP.scm.azurewebsites.net)"})
-def publish(c, scm=""):
-    """Zip the app as .funcignore says, deploy it with a remote build, and wait for the result."""
+@task(help={"scm": "deployment endpoint (default https://APP.scm.azurewebsites.net)",
+            "retry_wait": "seconds between uploads while the app's storage role propagates (default 30)"})
+def publish(c, scm="", retry_wait=30.0):
+    """Zip the app, deploy it with a remote build, wait for it, and put the agents' key in Key Vault."""
+    from ops import function_key
     from ops import publish as P
+    from ops.intermediates import refresh_for_publish
 
     with failures("publish"):
         az, cfg = azure(), Config.load()
+        refresh_for_publish(say)  # the bundled intermediates for attested documents, generated into the package
         archive, names = P.package()
         say(f"package: {len(names)} files")
         url = (scm or f"https://{cfg.function_app}.scm.azurewebsites.net").rstrip("/")
-        P.publish(url, az.arm_token(), archive, verify=cfg["ARM_CA_BUNDLE"] or True, say=say)
+        P.publish(url, az.arm_token(), archive, verify=cfg["ARM_CA_BUNDLE"] or True, retry_wait=float(retry_wait),
+                  say=say)
         say("published")
+        function_key.deliver(az, say=say)
 
 
 @task

@@ -17,6 +17,8 @@ from sim import arm_json as J
 from sim.arm_deployments import Deployments
 from sim.arm_estate import Estate
 from sim.arm_groups import Groups, mount
+from sim.arm_sites import Sites
+from sim.arm_subscription import Subscription
 from sim.faults import Faults, retry_after
 from sim.http import Hangup, HttpError, Request, Response, Server
 from sim.operations import Operations
@@ -47,7 +49,10 @@ class Arm:
         self.groups = Groups(self)  # groups, catalogue, deployments, shares: sim/arm_groups.py ...
         self.deployments = Deployments(self, self.groups)
         self.estate = Estate(self.groups)
-        mount(self, self.groups.routes() + self.deployments.routes() + self.estate.routes())
+        self.subscription = Subscription(self.groups)  # what preflight reads (sim/arm_subscription.py)
+        self.sites = Sites(self.groups)  # host keys, vault secrets, role assignments (sim/arm_sites.py)
+        mount(self, self.groups.routes() + self.deployments.routes() + self.estate.routes()
+              + self.subscription.routes() + self.sites.routes())
 
     # -- every request ------------------------------------------------------------------------
     def _before(self, req: Request) -> Response | None:
@@ -56,7 +61,7 @@ class Arm:
             return Response(401, J.error("InvalidAuthenticationToken", "The access token is invalid."),
                             {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         version = req.arg("api-version")
-        if not version:
+        if not version and not req.path.startswith("/v1.0/"):  # Microsoft Graph has no api-version
             return Response(400, J.error("MissingApiVersionParameter", "The api-version query parameter is required."))
         self.api_versions.add(version)
         fault = self.faults.pick(req.method, req.path, req.query)
@@ -142,6 +147,8 @@ class Arm:
         page = vms[start:start + self.page_size]
         expand = (req.arg("$expand") or "").lower() == "instanceview"
         body: dict = {"value": [J.vm(world, vm, expand=expand) for vm in page]}
+        if dup := self.faults.take("duplicate", req.method, req.path):
+            body["value"] = self._duplicated(world, dup, vms, start, body["value"], expand)
         if no_view := self.faults.take("no_view", req.method, req.path):
             for item in body["value"]:
                 view = item["properties"].pop("instanceView", None)
@@ -155,6 +162,20 @@ class Arm:
             query = f"api-version={req.arg('api-version')}&$skiptoken={page[-1].instance_id}"
             body["nextLink"] = f"{self.server.url}{req.path}?{query}" + ("&$expand=instanceView" if expand else "")
         return Response(200, body)
+
+    def _duplicated(self, world: World, fault, vms: list, start: int, items: list, expand: bool) -> list:
+        """The page with the previous page's last VMs again first (one page: its own last VMs again last)."""
+        keep = fault.keep or 1
+        last_page = start + self.page_size >= len(vms)
+        again = vms[max(0, start - keep):start] if start else (vms[-keep:] if last_page else [])
+        copies = [J.vm(world, vm, expand=expand) for vm in again]
+        for copy in copies:
+            view = copy["properties"].get("instanceView")
+            if fault.state and view:
+                view["statuses"] = [s for s in view.get("statuses", []) if not s["code"].startswith("PowerState/")]
+                view["statuses"].append({"code": f"PowerState/{fault.state}", "level": "Info",
+                                         "displayStatus": f"VM {fault.state}"})
+        return copies + items if start else items + copies
 
     def scale_set_action(self, req: Request) -> Response:
         world = self._scope(req)

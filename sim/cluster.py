@@ -2,7 +2,8 @@
 
 `Simulator(agents=3)` starts every server on 127.0.0.1 and free ports; `settings_env()`
 is what our app needs to talk to it. The Kubernetes side (sim/kube/) is imported lazily
-and hears about VMs through its vm_started/vm_stopped/vm_deleted hooks.
+and hears about VMs through its vm_started/vm_stopped/vm_deleted hooks. `kube=RealKube(...)`
+(sim/real_kube.py) puts a real control plane there instead, the simulator playing its kubelets.
 
 `pools=(Pool("regular", "Regular"),)` adds scale sets beside the agents' own (`scale_set`, spot):
 the same group, clock, identity and Kubernetes, each its own VMs, capacity and outages
@@ -14,17 +15,18 @@ import inspect
 import secrets
 import tempfile
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from localenv.waiting import WAIT_S, wait_for
 from sim import tls as tls_mod
 from sim.arm import Arm
 from sim.control import Control
 from sim.hooks import FanOut, VmHooks
 from sim.idp import Idp
 from sim.imds import Imds
+from sim.pki import Pki
 from sim.vm import Identity, ScheduledEvent, Vm
 from sim.world import Config, World, locate
 
@@ -45,7 +47,7 @@ class Simulator:
                  delete_seconds: float = 0.0,
                  terminate_notice: float = 0.0, page_size: int = 50, scale_set: str = "agents",
                  prefix: str | None = None, resource_group: str = "k3s-compute", location: str = "westeurope",
-                 kube: bool = True, kube_options: dict | None = None, hooks: VmHooks | None = None,
+                 kube: bool | object = True, kube_options: dict | None = None, hooks: VmHooks | None = None,
                  tls: tls_mod.Tls | None = None, pools: tuple[Pool, ...] = ()):
         self.agents, self._want_kube, self._kube_options, self._hooks = agents, kube, kube_options or {}, hooks
         self.subscription_id, self.tenant_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -64,6 +66,7 @@ class Simulator:
                    boot_s=boot_seconds, restart_s=restart_seconds, delete_s=delete_seconds, priority=p.priority),
             self.agent_identity, self.master_identity, clock=self.world.clock))) for p in pools}
         self.imds = Imds(self.world, self.idp, worlds=self.arm.worlds)
+        self.pki = Pki(self.imds.attester.issuers)  # Microsoft's PKI host: the attestation CA at the leaf's AIA URL
         self.control = Control(self.world, self.arm, self.imds)
         self.kube = None
         self._files, self._roots = tempfile.TemporaryDirectory(prefix="sim-"), None
@@ -72,9 +75,9 @@ class Simulator:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> Simulator:
-        for server in (self.idp.server, self.arm.server, self.imds.server, self.control.server):
+        for server in (self.idp.server, self.arm.server, self.imds.server, self.control.server, self.pki.server):
             server.start()
-        self.kube = self._start_kube() if self._want_kube else None
+        self.kube = self._start_kube() if self._want_kube is True else self._want_kube or None
         self.control.kube = self.kube
         self.world.hooks = FanOut(self.kube, self._hooks)
         self.world.start_master()
@@ -89,7 +92,8 @@ class Simulator:
     def stop(self) -> None:
         """Stops every server at once (each takes up to a poll interval to notice)."""
         self._stop.set()
-        stops = [s.stop for s in (self.control.server, self.imds.server, self.arm.server, self.idp.server)]
+        stops = [s.stop for s in (self.control.server, self.imds.server, self.arm.server, self.idp.server,
+                                  self.pki.server)]
         threads = [threading.Thread(target=fn) for fn in stops + ([self.kube.stop] if self.kube else [])]
         for thread in threads:
             thread.start()
@@ -166,6 +170,11 @@ class Simulator:
             self._roots = self.imds.attester.write_root(str(Path(self._files.name) / "attestation-roots.pem"))
         return self._roots
 
+    def proxy_env(self) -> dict[str, str]:
+        """Plain-http requests to anything but this machine go to the simulator's PKI host, as a proxy: the
+        app fetches the AIA URLs its certificates name (http://www.microsoft.com/pkiops/...) as in Azure."""
+        return {"HTTP_PROXY": self.pki.url, "NO_PROXY": "127.0.0.1,localhost"}
+
     def imds_for(self, which) -> str:
         """IMDS base URL of one VM of any pool (stands in for http://169.254.169.254): `which` is a Vm,
         an ARM or computer name, or an instance id (of the agents' own scale set)."""
@@ -181,6 +190,7 @@ class Simulator:
             "NODEPOOL_MASTER_IDENTITY": self.master_principal_id,
             # The simulator's attestation CA is trusted only through this setting; the master is master0.
             "NODEPOOL_ATTESTATION_ROOTS": self.attestation_roots, "NODEPOOL_MASTER_VM_ID": self.world.master.vm_id,
+            **self.proxy_env(),
         }
         kube_env = getattr(self.kube, "settings_env", None)
         return {**env, **(kube_env() if callable(kube_env) else {})}
@@ -219,9 +229,5 @@ class Simulator:
         """See sim/faults.py: throttle, error, slow, short_list, fail_page."""
         return self.arm.faults.add(kind, **knobs)
 
-    def wait_until(self, predicate, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise TimeoutError("simulator did not reach the expected state")
-            time.sleep(0.01)
+    def wait_until(self, predicate, timeout: float = WAIT_S) -> None:
+        wait_for(predicate, timeout, interval=0.01, what="the simulator's expected state")

@@ -1,5 +1,5 @@
 """One fault injector for every simulated service (ARM, Kubernetes): errors, slowness, hangs,
-short VM listings.
+short, stale and inconsistent listings, a skewed clock.
 
 A fault applies to requests whose method and path match, for `count` requests or until
 `seconds` have passed (or until cleared when neither is given). Kinds:
@@ -11,6 +11,14 @@ A fault applies to requests whose method and path match, for `count` requests or
   (the silent partial answer behind the worst autoscaler incidents)
 - fail_page: the `page`-th page of a VM listing (1 = first) answers 500
 - no_view: a VM listing's VMs come without instanceView (`keep=1`: with it, but no PowerState)
+- duplicate: a VM listing repeats the last `keep` (1) VMs of a page at the start of the next one, or
+  at the end of a listing of one page: a page boundary that moved while the client paged; `state`
+  gives the copies another PowerState (the VM changed between the two pages)
+- stale_list: a Kubernetes list answers `snapshot` (`KubeSim.snapshot()`, taken earlier; by default
+  the first list it matches), whole and unpaged, as a watch cache or a caching proxy behind a change
+  does: older objects at older resourceVersions
+- skew: the Kubernetes API server's clock runs `delay` seconds ahead (negative: behind), in every
+  timestamp it writes (creation, condition transitions)
 `paged_only` limits a fault to requests carrying a continue token. Every fault that fires is
 counted in `counts` (by kind, and by status for errors), so a test can tell its retry path ran.
 Each server says how a fault looks on its wire (`Faults.pick` returns the fault, not a body).
@@ -22,7 +30,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-KINDS = ("throttle", "error", "slow", "hang", "short_list", "fail_page", "no_view")
+KINDS = ("throttle", "error", "slow", "hang", "short_list", "fail_page", "no_view", "duplicate", "stale_list",
+         "skew")
 REQUEST_KINDS = ("slow", "hang", "throttle", "error")  # what `pick` applies to a whole request
 
 
@@ -39,6 +48,8 @@ class Fault:
     method: str | None = None
     path: str | None = None  # a substring of the path, case-insensitive
     paged_only: bool = False  # only requests carrying a continue token
+    state: str = ""  # duplicate: the PowerState of the repeated copies ("" as listed)
+    snapshot: bytes | None = None  # stale_list: the answer it serves
 
     def alive(self, now: float) -> bool:
         return (self.count is None or self.count > 0) and (self.until is None or now < self.until)
@@ -53,7 +64,7 @@ class Fault:
         return 429 if self.kind == "throttle" else self.status
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: v for k, v in self.__dict__.items() if v is not None and k != "snapshot"}
 
 
 class Faults:
@@ -125,6 +136,10 @@ class Faults:
             if fault:
                 return fault
         return None
+
+    def skew(self) -> float:
+        """Seconds the service's clock is off by now (live `skew` faults)."""
+        return sum(f.delay for f in self.active() if f.kind == "skew")
 
     def hold(self, fault: Fault) -> None:
         """Keep a hung request waiting: `delay` seconds or until clear()."""

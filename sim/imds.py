@@ -31,7 +31,7 @@ class Imds:
     def __init__(self, world: World, idp: Idp, attester: Attester | None = None,
                  worlds: Mapping[str, World] | None = None):
         """`worlds`: every scale set by name, the agents' own (`world`) first (the ARM's, kept live)."""
-        self.world, self.idp, self.attester = world, idp, attester or Attester()
+        self.world, self.idp, self.attester = world, idp, attester or Attester(region=world.config.location)
         self.worlds = worlds if worlds is not None else {world.config.scale_set.lower(): world}
         self._ticked = float("-inf")
         self.server = Server([

@@ -4,6 +4,10 @@ POST /api/publish?RemoteBuild=true with a zip answers 202 and the deployment id 
 GET /api/deployments/{id} moves Pending -> Building -> Deploying -> Success, `step_s` apart. A package
 the remote build cannot use (not a zip; no function_app.py, host.json or requirements.txt at its
 root) ends Failed, still with HTTP 200, as Flex answers: only the body tells.
+
+What happens right after deploy-compute, for tests: `refuse_uploads` uploads are answered 400 with
+the storage 403 the scm site reports while the app's new role assignment propagates (as Endjin's
+ZeroFailed.Deploy.Azure describes it), and `garbled_polls` status reads a 502 HTML page.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ class Scm:
         self.accept_token, self.step_s, self.clock = accept_token, step_s, clock
         self.deployments: dict[str, dict] = {}
         self.packages: list[list[str]] = []  # names in each zip received, for tests
+        self.refuse_uploads = 0
+        self.garbled_polls = 0
         self.lock = threading.Lock()
         self.server = Server([("POST", r"/api/publish", self.publish),
                               ("GET", r"/api/deployments/(?P<id>[^/]+)", self.status)],
@@ -36,6 +42,12 @@ class Scm:
         return None
 
     def publish(self, req: Request) -> Response:
+        if self.refuse_uploads > 0:
+            self.refuse_uploads -= 1
+            return Response(400, b"BlobUploadFailedException: Failed to upload blob to storage account: "
+                                 b"Response status code does not indicate success: 403 (This request is not "
+                                 b"authorized to perform this operation using this permission.).",
+                            {"Content-Type": "text/plain"})
         if (req.arg("RemoteBuild") or "").lower() != "true":
             problem = "RemoteBuild=true is required: Flex Consumption builds Python packages remotely"
         else:
@@ -56,6 +68,9 @@ class Scm:
         return f"the package has no {', '.join(missing)} at its root" if missing else ""
 
     def status(self, req: Request) -> Response:
+        if self.garbled_polls > 0:
+            self.garbled_polls -= 1
+            return Response(502, b"<html><body>502 Bad Gateway</body></html>", {"Content-Type": "text/html"})
         item = self.deployments.get(req.params["id"])
         if item is None:
             return Response(404, {"Message": "Deployment not found"})

@@ -62,7 +62,9 @@ def _name(common_name: str) -> x509.Name:
 VALIDITY = dt.timedelta(days=3653)
 
 
-def _cert(subject, issuer, public_key, signer, *, ca: bool, hosts=()) -> x509.Certificate:
+def issue(subject, issuer, public_key, signer, *, ca: bool, hosts=(),
+          usage=ExtendedKeyUsageOID.SERVER_AUTH) -> x509.Certificate:
+    """A certificate for `subject`, signed by `signer`: a CA, or a leaf for `usage` (server or client auth)."""
     now = dt.datetime.now(dt.timezone.utc)
     builder = (
         x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
@@ -76,10 +78,11 @@ def _cert(subject, issuer, public_key, signer, *, ca: bool, hosts=()) -> x509.Ce
             key_encipherment=False, data_encipherment=False, key_agreement=False,
             encipher_only=False, decipher_only=False), critical=True)
     )
-    if not ca:
+    if hosts:
         sans = [x509.IPAddress(ipaddress.ip_address(h)) if h[0].isdigit() else x509.DNSName(h) for h in hosts]
-        builder = (builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    if not ca:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     return builder.sign(signer, hashes.SHA256())
 
 
@@ -87,9 +90,9 @@ def make(hosts=HOSTS) -> Tls:
     """A fresh CA and server certificate in a temporary directory removed at exit."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("nodepool simulator CA")
-    ca_cert = _cert(ca_name, ca_name, ca_key.public_key(), ca_key, ca=True)
+    ca_cert = issue(ca_name, ca_name, ca_key.public_key(), ca_key, ca=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = _cert(_name(hosts[0]), ca_name, key.public_key(), ca_key, ca=False, hosts=hosts)
+    cert = issue(_name(hosts[0]), ca_name, key.public_key(), ca_key, ca=False, hosts=hosts)
     folder = Path(tempfile.mkdtemp(prefix="nodepool-sim-tls-"))
     atexit.register(shutil.rmtree, folder, True)
     pem = serialization.Encoding.PEM

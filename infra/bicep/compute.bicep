@@ -38,10 +38,10 @@ param cloudflareRanges array = [
 @description('Size of master0 (MASTER_SKU).')
 param masterSku string = 'Standard_B2s'
 
-@description('Size of the agents (AGENT_SKU).')
-param agentSku string = 'Standard_B2s'
+@description('Size of the agents (AGENT_SKU). Spot needs a size whose LowPriorityCapable is True: never B-series.')
+param agentSku string = 'Standard_D2as_v5'
 
-@description('Agents in the first pool at deployment (AGENT_COUNT).')
+@description('Agents the seed\'s CPU rule starts from (AGENT_COUNT). The pools deploy at 0 either way: a pool deployed above 0 fails the whole deployment when spot capacity or quota is missing; deploy-compute asks for AGENT_COUNT afterwards.')
 @minValue(0)
 param agentCount int = 2
 
@@ -55,9 +55,6 @@ param agentPriority string = 'Spot'
 
 @description('OS disk size of every VM, GiB (the seed\'s S4: 32).')
 param osDiskSizeGB int = 32
-
-@description('Install the NVIDIA driver extension on agents (ENABLE_NVIDIA).')
-param enableNvidia bool = false
 
 @description('Rendered cloud-init of master0 (`tasks.py params`). Holds no secret; secure to keep it out of deployment history.')
 @secure()
@@ -83,14 +80,16 @@ param appStorageAccountName string
 @description('Flex Consumption instance memory, MB.')
 param instanceMemoryMB int = 2048
 
-@description('Most Flex Consumption instances.')
+@description('Most Flex Consumption instances (Flex accepts 40 to 1000).')
+@minValue(40)
+@maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Token audience of agents and master: the Entra application\'s App ID URI.')
-param apiAudience string = 'api://nodepool'
-
-@description('Create the Entra application for apiAudience (needs Graph permissions; false if it exists).')
+@description('Create the Entra application of the token audience (needs the right to register applications; false if it exists).')
 param createEntraApp bool = true
+
+@description('The storage group\'s Key Vault (storage.bicep) holding the agents\' function key, written by `tasks.py publish`.')
+param keyVaultName string
 
 @description('Who scales the pools: our control plane (nodepool) or the seed\'s CPU rule (cpu). Never both.')
 @allowed(['nodepool', 'cpu'])
@@ -110,10 +109,18 @@ param appSettings object = {}
 var masterClientIdPlaceholder = '00000000-0000-4000-8000-00000000aa01'
 var agentClientIdPlaceholder = '00000000-0000-4000-8000-00000000aa02'
 var subscriptionPlaceholder = '00000000-0000-4000-8000-00000000aa03'
-var masterPrivateIp = '10.0.0.4'
+var tenantPlaceholder = '00000000-0000-4000-8000-00000000aa04'
+// Token audience of agents, master and app, one per cluster and compliant with the tenant policy
+// Microsoft enabled in 2025 (an App ID URI must hold the tenant id, the app id or a verified domain).
+// `tasks.py params` writes the same URI into customData with tenantPlaceholder (ops/params.py).
+var apiAudience = 'api://${tenant().tenantId}/nodepool-${prefix}'
+// High in the nodes /22: Azure hands dynamic addresses from the lowest free one (.4), so a scale-set
+// NIC allocated first could otherwise take the master's static address.
+var masterPrivateIp = '10.0.3.250'
+// Every pool deploys at capacity 0: the autoscaler (or deploy-compute, for AGENT_COUNT) grows it.
 var pools = concat([
-  { name: 'agents', priority: agentPriority, capacity: agentCount }
-], agentPriority == 'Spot' ? [{ name: 'agents-regular', priority: 'Regular', capacity: 0 }] : [])
+  { name: 'agents', priority: agentPriority }
+], agentPriority == 'Spot' ? [{ name: 'agents-regular', priority: 'Regular' }] : [])
 // The same pools for the autoscaler (NODEPOOL_AUTOSCALE_POOLS): the first preferred, the fallback next.
 var autoscalePools = [for (pool, i) in pools: {
   name: pool.name
@@ -150,6 +157,8 @@ var tunables = {
   NODEPOOL_AUTOSCALE_MAX_STEP: '20'
   NODEPOOL_AUTOSCALE_HEADROOM_NODES: '1'
   NODEPOOL_ATTESTATION_SIGNERS: 'metadata.azure.com'
+  // Where a signer's missing issuer may be fetched (its AIA URL): Microsoft's and DigiCert's PKI; needs outbound HTTP.
+  NODEPOOL_ATTESTATION_AIA_HOSTS: 'www.microsoft.com,caissuers.microsoft.com,cacerts.digicert.com'
   NODEPOOL_NONCE_TTL: '120'
 }
 
@@ -198,6 +207,7 @@ module srvAccess 'modules/srv-access.bicep' = {
   scope: resourceGroup(storageAccountGroup)
   params: {
     storageAccountName: storageAccountName
+    keyVaultName: keyVaultName
     principalIds: [ids.outputs.principalIds.master, ids.outputs.principalIds.agent]
   }
 }
@@ -234,14 +244,15 @@ module master 'modules/master.bicep' = {
     vmSize: masterSku
     adminUsername: adminUsername
     adminPublicKey: adminPublicKey
-    customData: replace(replace(masterCustomData, masterClientIdPlaceholder, ids.outputs.clientIds.master),
-      subscriptionPlaceholder, subscriptionId)
+    customData: replace(replace(replace(masterCustomData, masterClientIdPlaceholder, ids.outputs.clientIds.master),
+      subscriptionPlaceholder, subscriptionId), tenantPlaceholder, tenant().tenantId)
     subnetId: network.outputs.nodesSubnetId
     privateIp: masterPrivateIp
     identityId: ids.outputs.ids.master
     osDiskSizeGB: osDiskSizeGB
     tags: tags
   }
+  dependsOn: [srvAccess] // its first boot mounts /srv and reads the function key with these roles
 }
 
 module agents 'modules/scaleset.bicep' = [for pool in pools: {
@@ -251,18 +262,18 @@ module agents 'modules/scaleset.bicep' = [for pool in pools: {
     name: pool.name
     vmSize: agentSku
     priority: pool.priority
-    capacity: pool.capacity
+    capacity: 0
     adminUsername: adminUsername
     adminPublicKey: adminPublicKey
-    customData: replace(replace(agentCustomData, agentClientIdPlaceholder, ids.outputs.clientIds.agent),
-      subscriptionPlaceholder, subscriptionId)
+    customData: replace(replace(replace(agentCustomData, agentClientIdPlaceholder, ids.outputs.clientIds.agent),
+      subscriptionPlaceholder, subscriptionId), tenantPlaceholder, tenant().tenantId)
     subnetId: network.outputs.nodesSubnetId
     identityId: ids.outputs.ids.agent
     osDiskSizeGB: osDiskSizeGB
-    enableNvidia: enableNvidia
     managerPrincipalId: ids.outputs.principalIds.app
     tags: tags
   }
+  dependsOn: [srvAccess]
 }]
 
 module cpuAutoscale 'modules/cpu-autoscale.bicep' = if (autoscaler == 'cpu') {
@@ -300,6 +311,12 @@ output apiAudience string = apiAudience
 
 @description('Client id of the Entra application behind the audience (empty when not created here).')
 output entraAppId string = createEntraApp ? audience.outputs.appId : ''
+
+@description('Role assignments this deployment made in the storage group: destroy-compute deletes them (they would outlive their identities).')
+output storageGroupAssignmentIds array = concat(srvAccess.outputs.listKeysAssignmentIds, srvAccess.outputs.readSecretsAssignmentIds)
+
+@description('The public address the nodes and the app leave through (NAT gateway).')
+output outboundIp string = network.outputs.outboundIp
 
 @description('SSH port and user for proxy.')
 output ssh object = { port: sshPort, user: adminUsername }

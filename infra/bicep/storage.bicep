@@ -1,5 +1,9 @@
 // The `<name>-storage` resource group: what survives destroy-compute.
-// One storage account with the Azure Files shares mounted at /srv and used by the private registry.
+// One storage account with the Azure Files shares mounted at /srv and used by the private registry,
+// and the Key Vault (RBAC, no access policies) holding the agents' function key: `tasks.py publish`
+// writes it there through ARM, the VMs read it with their identities (Key Vault Secrets User,
+// granted by compute.bicep). The vault lives here because a deleted vault keeps its name for its
+// soft-delete retention: in the compute group, every destroy-compute and redeploy would collide with it.
 // Nodes mount /srv over SMB with the account key, which they fetch at boot with their managed
 // identity (listKeys); no key is ever placed in a parameter or in customData.
 targetScope = 'resourceGroup'
@@ -21,6 +25,11 @@ param registryShareName string = 'registry'
 @description('Quota of each share, GiB.')
 @minValue(1)
 param shareQuotaGiB int = 100
+
+@description('Key Vault name: 3-24 letters, digits and hyphens, globally unique.')
+@minLength(3)
+@maxLength(24)
+param keyVaultName string
 
 @description('Tags put on every resource.')
 param tags object = {}
@@ -97,6 +106,32 @@ resource registry 'Microsoft.Storage/storageAccounts/fileServices/shares@2026-09
   }
 }
 
+resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
+  // checkov:skip=CKV_AZURE_109: the VMs reach the vault through the NAT gateway's address, which changes with every compute deployment; access is Entra RBAC only (no access policies, no keys)
+  // checkov:skip=CKV_AZURE_110: purge protection would keep the name for 7-90 days after destroy-storage and cannot be turned off; the one secret is re-written by every publish
+  // checkov:skip=CKV_AZURE_42: soft delete is on (7 days); recoverability beyond that is purge protection (CKV_AZURE_110)
+  // checkov:skip=CKV_AZURE_189: the VMs reach the vault over its public endpoint through the NAT gateway (no private endpoint can outlive destroy-compute); Entra RBAC only
+  // checkov:skip=CKV2_AZURE_32: a private endpoint would need a VNet that outlives destroy-compute; access is Entra RBAC only
+  name: keyVaultName
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 7
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: 'Allow'
+    }
+  }
+}
+
 @description('ARM id of the account (STORAGE_ACCOUNT_ID in cloud-init).')
 output storageAccountId string = account.id
 
@@ -111,3 +146,9 @@ output shareName string = srv.name
 
 @description('Share of the private registry.')
 output registryShareName string = registry.name
+
+@description('Key Vault holding the agents\' function key.')
+output keyVaultName string = vault.name
+
+@description('Key Vault URI (FUNCTION_KEY_SECRET_URI is this plus secrets/agent-function-key).')
+output keyVaultUri string = vault.properties.vaultUri

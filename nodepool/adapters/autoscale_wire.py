@@ -8,7 +8,7 @@ a budget we cannot evaluate exactly must keep more nodes, never fewer.
 """
 from __future__ import annotations
 
-from nodepool.adapters.kube_wire import MIRROR_ANNOTATION
+from nodepool.adapters.kube_wire import MIRROR_ANNOTATION, timestamp
 from nodepool.autoscale.model import (
     SAFE_TO_EVICT,
     SCALE_DOWN_DISABLED,
@@ -87,7 +87,9 @@ def node_view(obj: dict) -> NodeView:
         labels=tuple(sorted((meta.get("labels") or {}).items())),
         taints=tuple(Taint(t.get("key", ""), t.get("value", ""), t.get("effect", "NoSchedule"))
                      for t in spec.get("taints") or ()),
-        scale_down_disabled=(meta.get("annotations") or {}).get(SCALE_DOWN_DISABLED) == "true")
+        scale_down_disabled=(meta.get("annotations") or {}).get(SCALE_DOWN_DISABLED) == "true",
+        written_at=max(filter(None, (timestamp(meta.get("creationTimestamp")),
+                                     timestamp(ready.get("lastTransitionTime")))), default=None))
 
 
 def budget(obj: dict) -> Budget:

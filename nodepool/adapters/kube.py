@@ -36,18 +36,23 @@ class KubeClient:
                  read_timeout: float = 10.0, page_size: int = 500):
         self._http = KubeHttp(server, token, ca, connect_timeout=connect_timeout, read_timeout=read_timeout,
                               page_size=page_size)
+        self.closed = False
 
     def __repr__(self) -> str:
         return f"KubeClient({self._http.server!r})"
 
+    def close(self) -> None:
+        self._http.close()
+        self.closed = True
+
     def _snapshot(self, path: str, what: str, params: dict, convert) -> Snapshot:
-        items = []
+        items, meta = [], {}  # type: ignore[var-annotated]
         try:
-            for obj in self._http.pages(path, what, params):
+            for obj in self._http.pages(path, what, params, meta):
                 items.append(convert(obj))
         except TransientError as err:
             return Snapshot(tuple(items), complete=False, error=err.message)
-        return Snapshot(tuple(items))
+        return Snapshot(tuple(items), version=str(meta.get("resourceVersion") or ""))
 
     def objects(self, path: str, what: str) -> Snapshot[dict]:
         """Any collection as raw JSON objects, paged like the rest (the autoscaler's ClusterView)."""

@@ -93,6 +93,11 @@ class KubeHttp:
     def __repr__(self) -> str:
         return f"KubeHttp({self.server!r})"
 
+    def close(self) -> None:
+        """Release the connection pools. The CA file stays: it is named by the CA's hash, shared by every
+        client of that cluster, one small file per CA ever registered."""
+        self._session.close()
+
     def call(self, method: str, path: str, what: str, *, params: dict | None = None, body=None,
              content_type: str = "application/json"):
         headers = self._headers if body is None else {**self._headers, "Content-Type": content_type}
@@ -107,11 +112,15 @@ class KubeHttp:
             raise api_error(what, response)
         return response.json() if response.content else None
 
-    def pages(self, path: str, what: str, params: dict) -> Iterator[dict]:
+    def pages(self, path: str, what: str, params: dict, meta: dict | None = None) -> Iterator[dict]:
+        """Every item of every page; `meta` (when given) gets the first page's list metadata: its
+        resourceVersion is the whole list's (continue tokens keep one snapshot)."""
         cont = None
         while True:
             page = self.call("GET", path, what, params={**params, "limit": self._page_size,
                                                         **({"continue": cont} if cont else {})})
+            if meta is not None and not cont:
+                meta.update(page.get("metadata") or {})
             yield from page.get("items") or ()
             cont = (page.get("metadata") or {}).get("continue")
             if not cont:

@@ -17,13 +17,13 @@ from contextlib import contextmanager
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError
-from azure.core.pipeline.policies import RetryPolicy
 from azure.core.polling import LROPoller
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute import models as m
 
 from nodepool.adapters import azure_names
 from nodepool.adapters.credentials import azure_credential
+from nodepool.adapters.retries import JitteredRetry
 from nodepool.autoscale.backoff import is_capacity_error
 from nodepool.core.errors import (
     CapacityUnavailable,
@@ -40,7 +40,7 @@ from nodepool.settings import InvalidSettings, Settings
 READ_TIMEOUT_S = 10
 
 
-class BoundedRetry(RetryPolicy):
+class BoundedRetry(JitteredRetry):
     """azure-core's retries (429/5xx, Retry-After honoured), but no retry starts past `budget_s`: a
     Retry-After longer than what is left ends the retries and the caller gets Throttled. A call
     therefore takes at most budget_s + READ_TIMEOUT_S."""
@@ -142,7 +142,10 @@ class AzureScaleSet:
     def info(self) -> ScaleSetInfo:
         with arm_errors("get scale set"):
             vmss = self._sets.get(self._group, self.name)
-        return ScaleSetInfo(vmss.name or self.name, (vmss.sku.capacity if vmss.sku else 0) or 0, vmss.etag or "")
+        profile = vmss.virtual_machine_profile
+        prefix = (profile.os_profile.computer_name_prefix if profile and profile.os_profile else None) or ""
+        return ScaleSetInfo(vmss.name or self.name, (vmss.sku.capacity if vmss.sku else 0) or 0, vmss.etag or "",
+                            prefix)
 
     def vm_name(self, instance_id: str) -> str:
         return azure_names.vm_name(self.name, instance_id)

@@ -27,10 +27,12 @@ from urllib3.util.retry import Retry
 
 from nodepool.adapters.credentials import azure_credential
 from nodepool.adapters.http_session import EnvironmentOnceSession
+from nodepool.adapters.retries import JitteredRetry
 from nodepool.core.errors import AlreadyExists, Conflict, NotFound, StorageRejected, Unavailable
 from nodepool.settings import Settings
 
-TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10, "retry_total": 2, "retry_backoff_factor": 0.2}
+TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10}
+RETRY = {"retry_total": 2, "retry_backoff_factor": 0.2}
 # Connections kept per storage endpoint: azure-core keeps 10, but the Python worker runs up to
 # PYTHON_THREADPOOL_THREAD_COUNT (at most 32) functions at once; past the pool every call reconnects.
 POOL_SIZE = 96  # the worker's 32 threads and the in-process drains (NODEPOOL_DRAIN_WORKERS 64)
@@ -44,6 +46,15 @@ def transport() -> RequestsTransport:
     session = EnvironmentOnceSession(adapter)
     return RequestsTransport(session=session, session_owner=False, connection_timeout=TIMEOUTS["connection_timeout"],
                              read_timeout=TIMEOUTS["read_timeout"])
+
+
+def raised_by_sdk(err: BaseException) -> bool:
+    """Whether the innermost frame of `err`'s traceback is in the Azure SDK (its checks of what we send)."""
+    tb, frame = err.__traceback__, None
+    while tb is not None:
+        frame = tb.tb_frame
+        tb = tb.tb_next
+    return frame is not None and str(frame.f_globals.get("__name__", "")).startswith("azure.")
 
 
 @contextmanager
@@ -63,14 +74,17 @@ def storage_errors(what: str) -> Iterator[None]:
         if err.status_code in REJECTED_STATUS:
             raise StorageRejected(f"storage refused the request ({err.status_code})") from err
         raise Unavailable(f"{what}: storage answered {err.status_code}") from err
-    except (ValueError, TypeError) as err:  # the SDK's own checks of keys and values, before sending
+    except (ValueError, TypeError) as err:
+        if not raised_by_sdk(err):
+            raise  # our own bug: it surfaces with its stack, never as "storage refused"
+        # the SDK's own checks of keys and values, before sending
         raise StorageRejected(f"storage cannot hold this request ({type(err).__name__})") from err
     except AzureError as err:
         raise Unavailable(f"{what}: storage unreachable ({type(err).__name__})") from err
 
 
 def table_service(settings: Settings) -> TableServiceClient:
-    options = {**TIMEOUTS, "transport": transport()}
+    options = {**TIMEOUTS, "retry_policy": JitteredRetry(**RETRY), "transport": transport()}
     if settings.storage_connection and settings.uses_connection_string():
         return TableServiceClient.from_connection_string(settings.storage_connection, **options)
     return TableServiceClient(settings.service_url("table"), credential=azure_credential(settings), **options)

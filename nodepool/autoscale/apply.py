@@ -47,12 +47,14 @@ class Executor:
 
     def _would(self, what: str, reason: str, **fields) -> bool:
         if self.dry_run:
-            self.log.info(f"autoscale would {what}: {reason}", extra={"autoscale_dry_run": True, **fields})
+            self.log.info("autoscale would %s: %s", what, reason,
+                          extra={"autoscale_dry_run": True, "reason": reason, **fields})
         return self.dry_run
 
-    def _failed(self, what: str, err: NodepoolError) -> None:
+    def _failed(self, what: str, err: NodepoolError, **fields) -> None:
         self.outcome.failed += 1
-        self.log.warning(f"autoscale {what} failed, next tick decides again: {err.code}: {err.message}")
+        self.log.warning("autoscale %s failed, next tick decides again: %s: %s", what, err.code, err.message,
+                         extra={"error": err.code, **fields})
 
     def scale_up(self, up: ScaleUp) -> None:
         pool, scaleset = self.ports.pool(up.pool), self.ports.scaleset(up.pool)
@@ -60,51 +62,61 @@ class Executor:
             try:
                 info = scaleset.info()
                 target = min(info.capacity + up.add, pool.max)
-                if target <= info.capacity or self._would(f"set {pool.name} capacity {target}", up.reason):
+                if target <= info.capacity or self._would(f"set {pool.name} capacity {target}", up.reason,
+                                                          pool=pool.name, capacity=target):
                     return
                 scaleset.set_capacity(target, info.etag)
                 self.outcome.applied += 1
-                self.log.info(f"autoscale {pool.name} capacity {info.capacity} -> {target}: {up.reason}")
+                self.log.info("autoscale %s capacity %d -> %d: %s", pool.name, info.capacity, target, up.reason,
+                              extra={"pool": pool.name, "capacity": target, "was": info.capacity, "reason": up.reason})
                 self._audit(audit.CAPACITY_WRITE, "", up.reason, f"{pool.name} {info.capacity} -> {target}")
                 return
             except CapacityUnavailable as err:
                 self.outcome.capacity_errors[pool.name] = err.code
-                self.log.warning(f"autoscale {pool.name}: no capacity ({err.code}): {err.message}")
+                self.log.warning("autoscale %s: no capacity (%s): %s", pool.name, err.code, err.message,
+                                 extra={"pool": pool.name, "error": err.code})
                 return
             except Conflict as err:
                 if attempt == 2:
-                    self._failed(f"capacity of {pool.name}", err)
+                    self._failed(f"capacity of {pool.name}", err, pool=pool.name)
             except NodepoolError as err:
-                return self._failed(f"capacity of {pool.name}", err)
+                return self._failed(f"capacity of {pool.name}", err, pool=pool.name)
 
     def delete_failed(self, failed: DeleteFailed) -> None:
-        if not self._would(f"delete instances {list(failed.instance_ids)} of {failed.pool}", failed.reason):
+        if not self._would(f"delete instances {list(failed.instance_ids)} of {failed.pool}", failed.reason,
+                           pool=failed.pool, instance_ids=list(failed.instance_ids)):
             self._delete(failed.pool, failed.instance_ids, failed.reason)
 
     def scale_down(self, down: ScaleDown) -> None:
-        if self._would(f"drain {down.node} and delete its instance {down.instance_id}", down.reason):
+        if self._would(f"drain {down.node} and delete its instance {down.instance_id}", down.reason,
+                       pool=down.pool, node=down.node, instance_id=down.instance_id):
             return
         try:
             self.ports.drains.start(down.node, down.reason)
         except NodepoolError as err:
             self.outcome.not_started.add(down.node)
-            return self._failed(f"drain of {down.node}", err)
-        self.log.info(f"autoscale scale-down {down.node} ({down.pods} pods to move): {down.reason}")
+            return self._failed(f"drain of {down.node}", err, node=down.node)
+        self.log.info("autoscale scale-down %s (%d pods to move): %s", down.node, down.pods, down.reason,
+                      extra={"pool": down.pool, "node": down.node, "instance_id": down.instance_id,
+                             "pods": down.pods, "reason": down.reason})
         if down.pods == 0:  # nothing to wait for: its instance goes now
             self.finish(FinishScaleDown(down.pool, down.node, down.instance_id, "empty node"))
 
     def finish(self, done: FinishScaleDown) -> None:
-        if self._would(f"delete instance {done.instance_id} ({done.node})", done.reason):
+        if self._would(f"delete instance {done.instance_id} ({done.node})", done.reason,
+                       pool=done.pool, node=done.node, instance_id=done.instance_id):
             return
         try:
             listing = self.ports.scaleset(done.pool).instances()
         except NodepoolError as err:
-            return self._failed(f"listing before deleting {done.node}", err)
+            return self._failed(f"listing before deleting {done.node}", err, node=done.node)
         if not listing.complete:
-            return self._failed(f"listing before deleting {done.node}", NodepoolError(listing.error or "incomplete"))
+            return self._failed(f"listing before deleting {done.node}", NodepoolError(listing.error or "incomplete"),
+                                node=done.node)
         instance = next((i for i in listing.items if i.instance_id == done.instance_id), None)
         if instance is not None and (instance.name != done.node or instance.protected):
-            self.log.warning(f"autoscale keeps instance {done.instance_id}: not {done.node}'s or protected now")
+            self.log.warning("autoscale keeps instance %s: not %s's or protected now", done.instance_id, done.node,
+                             extra={"pool": done.pool, "node": done.node, "instance_id": done.instance_id})
             self.outcome.deleted.add(done.node)  # nothing of ours to delete: stop tracking it
             return
         if instance is None or self._delete(done.pool, (done.instance_id,), done.reason, done.node):
@@ -114,25 +126,27 @@ class Executor:
         try:
             self.ports.drains.removed(node)
         except NodepoolError as err:
-            self.log.warning(f"autoscale: Node {node} not removed ({err.code}), reconcile's ghost rule will")
+            self.log.warning("autoscale: Node %s not removed (%s), reconcile's ghost rule will", node, err.code,
+                             extra={"node": node, "error": err.code})
         self.outcome.deleted.add(node)
 
     def abandon(self, gave_up: AbandonScaleDown) -> None:
-        if not self._would(f"uncordon {gave_up.node}", gave_up.reason):
+        if not self._would(f"uncordon {gave_up.node}", gave_up.reason, node=gave_up.node):
             try:
                 self.ports.drains.cancel(gave_up.node)
                 self.outcome.applied += 1
             except NodepoolError as err:
-                self._failed(f"uncordon of {gave_up.node}", err)
+                self._failed(f"uncordon of {gave_up.node}", err, node=gave_up.node)
 
     def _delete(self, pool: str, ids: tuple[str, ...], reason: str, node: str = "") -> bool:
         try:
             self.ports.scaleset(pool).delete_instances(ids)
         except NodepoolError as err:
-            self._failed(f"delete of {pool} instances {list(ids)}", err)
+            self._failed(f"delete of {pool} instances {list(ids)}", err, pool=pool, instance_ids=list(ids))
             return False
         self.outcome.applied += 1
-        self.log.info(f"autoscale deleted {pool} instances {list(ids)}: {reason}")
+        self.log.info("autoscale deleted %s instances %s: %s", pool, list(ids), reason,
+                      extra={"pool": pool, "instance_ids": list(ids), "node": node, "reason": reason})
         for instance_id in ids:
             self._audit(audit.INSTANCE_DELETE, node, reason, f"{pool} instance {instance_id}")
         return True

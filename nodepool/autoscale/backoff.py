@@ -9,10 +9,11 @@ failures 1 h, low quota 10 min): every TTL is a Policy field.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from nodepool.autoscale.model import AutoscaleState, Backoff, Policy, PoolView
+from nodepool.autoscale.model import AutoscaleState, Backoff, Observation, Policy, PoolView
 
 SKU_NOT_AVAILABLE = "SkuNotAvailable"
 ALLOCATION_FAILED = ("AllocationFailed", "ZonalAllocationFailed", "OverconstrainedAllocationRequest",
@@ -66,12 +67,29 @@ class StuckInstances:
     count: int  # all of them, protected included: none of them is capacity
 
 
-def stuck(view: PoolView, now: datetime, policy: Policy) -> StuckInstances | None:
-    """Instances that failed to provision, or sat in Creating past the timeout: no capacity there.
-    Protected ones still back the pool off, but are not offered for deletion."""
+def creating_key(pool: str, instance_id: str) -> str:
+    return f"{pool}/{instance_id}"
+
+
+def creating_since(obs: Observation, state: AutoscaleState, now: datetime) -> dict[str, datetime]:
+    """Every instance in Creating, since when we first saw it so, on our clock: its timeCreated is ARM's
+    clock, which may run ahead of ours or behind (nodepool/core/skew.py); it can only start that later."""
+    out = {}
+    for pv in obs.pools:
+        for i in pv.instances.items:
+            if i.provisioning_state == "Creating":
+                key = creating_key(pv.pool.name, i.instance_id)
+                out[key] = state.creating.get(key) or max(i.created_at or now, now)
+    return out
+
+
+def stuck(view: PoolView, now: datetime, policy: Policy, creating: Mapping[str, datetime]) -> StuckInstances | None:
+    """Instances that failed to provision, or sat in Creating past the timeout since we first saw them
+    so (`creating`): no capacity there. Protected ones still back the pool off, but are not offered
+    for deletion."""
     failed = [i for i in view.instances.items if i.provisioning_state == "Failed"]
-    late = [i for i in view.instances.items if i.provisioning_state == "Creating" and i.created_at
-            and now - i.created_at > policy.provisioning_timeout]
+    late = [i for i in view.instances.items if i.provisioning_state == "Creating"
+            and now - creating.get(creating_key(view.pool.name, i.instance_id), now) > policy.provisioning_timeout]
     if not (failed or late):
         return None
     kind = PROVISIONING_FAILED if failed else PROVISIONING_TIMEOUT

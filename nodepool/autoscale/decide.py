@@ -1,6 +1,7 @@
 """The autoscale decision of one tick: observation + state + now → plan (pure).
 
-Order: refuse a partial picture; end the backoffs whose TTL passed (demand returns to the
+Order: refuse a partial or inconsistent picture, and one whose clocks disagree (Kubernetes' or
+ARM's timestamps ahead of ours: nodepool/core/skew.py); end the backoffs whose TTL passed (demand returns to the
 preferred pool); back off pools whose instances failed to provision, and delete those
 instances; scale up; scale down only in a tick that scales nothing up. The service calls
 `decide` again in the same tick after a capacity error, with that pool backed off, so the
@@ -11,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from nodepool.autoscale.backoff import back_off, backed_off, expire, stuck
+from nodepool.autoscale.backoff import back_off, backed_off, creating_since, expire, stuck
 from nodepool.autoscale.down import Kept, ScaleDown, scale_down, unneeded
 from nodepool.autoscale.model import AutoscaleState, Draining, Observation, Policy
 from nodepool.autoscale.up import ScaleUp, Unplaced, scale_up
 from nodepool.autoscale.view import View, movable
+from nodepool.core.skew import behind
 
 
 @dataclass(frozen=True)
@@ -65,12 +67,17 @@ class Plan:
 def decide(obs: Observation, state: AutoscaleState, now: datetime, policy: Policy) -> Plan:
     problems = obs.problems()
     if problems:
-        return Plan(state, blocked="partial observation: " + "; ".join(problems))
+        return Plan(state, blocked="observation not trusted: " + "; ".join(problems))
+    skew = (behind(now, (n.written_at for n in obs.nodes.items), "Kubernetes", policy.max_clock_skew)
+            or behind(now, (i.created_at for p in obs.pools for i in p.instances.items), "ARM", policy.max_clock_skew))
+    if skew:  # the unneeded times and backoffs we would start now would be off by as much
+        return Plan(state, blocked=skew)
+    state = replace(state, creating=creating_since(obs, state, now))
     state, ended = expire(state, now)
     notes = [f"pool {name}: backoff ended, demand returns to it" for name in ended]
     failed = []
     for pv in obs.pools:
-        found = stuck(pv, now, policy)
+        found = stuck(pv, now, policy, state.creating)
         if found is None:
             continue
         if found.instance_ids:

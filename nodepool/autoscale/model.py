@@ -7,8 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from operator import attrgetter
 
+from nodepool.core.listing import listed_twice
 from nodepool.core.model import Snapshot, Taint
+from nodepool.core.skew import MAX_SKEW
 
 SCALE_DOWN_DISABLED = "cluster-autoscaler.kubernetes.io/scale-down-disabled"
 SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
@@ -106,6 +109,7 @@ class NodeView:
     taints: tuple[Taint, ...] = ()
     scale_down_disabled: bool = False
     protected: bool = False  # the instance is protected from scale-in
+    written_at: datetime | None = None  # its newest Kubernetes timestamp: Kubernetes' clock read at least this
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,10 @@ class Observation:
         listings: dict[str, Snapshot] = {"nodes": self.nodes, "pods": self.pods, "budgets": self.budgets,
                                          "preempt notices": self.preempting,
                     **{f"pool {p.pool.name}": p.instances for p in self.pools}}
-        return [f"{name}: {s.error or 'incomplete'}" for name, s in listings.items() if not s.complete]
+        failed = [f"{name}: {s.error or 'incomplete'}" for name, s in listings.items() if not s.complete]
+        twice = (listed_twice(p.instances.items, attrgetter("instance_id"), attrgetter("provisioning_state"),
+                              f"pool {p.pool.name} instance") for p in self.pools)
+        return failed + [why for why in twice if why]
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,7 @@ class AutoscaleState:
     unneeded_since: dict[str, datetime] = field(default_factory=dict)  # node -> first tick seen unneeded
     last_scale_up: datetime | None = None
     draining: dict[str, Draining] = field(default_factory=dict)  # node -> its scale-down in progress
+    creating: dict[str, datetime] = field(default_factory=dict)  # "pool/instance id" -> first tick seen Creating
 
 
 @dataclass(frozen=True)
@@ -185,4 +193,5 @@ class Policy:
     backoff_low_quota: timedelta = timedelta(minutes=10)
     backoff_other: timedelta = timedelta(minutes=10)
     drain_timeout: timedelta = timedelta(minutes=10)  # a scale-down drain not done by then is given up
+    max_clock_skew: timedelta = MAX_SKEW  # Kubernetes' or ARM's timestamps further ahead of ours: act on nothing
     headroom_nodes: int = 1  # whole nodes of free room kept ready (autoscale/headroom.py)

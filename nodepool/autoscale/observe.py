@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from nodepool.autoscale.model import InstanceView, NodeView, Observation, PoolView
 from nodepool.autoscale.ports import AutoscalePorts, PoolPort
+from nodepool.core.errors import NodepoolError
 from nodepool.core.model import Instance, Snapshot
 from nodepool.reconcile.observe import listing
 
@@ -18,8 +19,8 @@ from nodepool.reconcile.observe import listing
 def _pool_view(port: PoolPort) -> tuple[PoolView, tuple[Instance, ...]]:
     try:
         capacity = port.scaleset.info().capacity
-    except Exception as err:
-        why = f"{type(err).__name__}: {getattr(err, 'message', err)}"
+    except NodepoolError as err:
+        why = f"{type(err).__name__}: {err.message}"
         failed: Snapshot[InstanceView] = Snapshot((), complete=False, error=why)
         return PoolView(port.pool, 0, failed), ()
     found = listing(port.scaleset.instances)

@@ -21,6 +21,7 @@ def encode(state: AutoscaleState) -> str:
         "unneeded_since": {k: v.isoformat() for k, v in sorted(state.unneeded_since.items())},
         "last_scale_up": state.last_scale_up.isoformat() if state.last_scale_up else None,
         "draining": {k: [d.pool, d.instance_id, d.since.isoformat()] for k, d in sorted(state.draining.items())},
+        "creating": {k: v.isoformat() for k, v in sorted(state.creating.items())},
     }, separators=(",", ":"))
 
 
@@ -34,6 +35,7 @@ def decode(text: str | None) -> AutoscaleState:
             backoffs={k: Backoff(kind, when(until), reason) for k, (kind, until, reason) in raw["backoffs"].items()},
             unneeded_since={k: when(v) for k, v in raw["unneeded_since"].items()},
             last_scale_up=when(raw["last_scale_up"]) if raw["last_scale_up"] else None,
-            draining={k: Draining(pool, iid, when(since)) for k, (pool, iid, since) in raw["draining"].items()})
+            draining={k: Draining(pool, iid, when(since)) for k, (pool, iid, since) in raw["draining"].items()},
+            creating={k: when(v) for k, v in (raw.get("creating") or {}).items()})
     except (ValueError, TypeError, KeyError, AttributeError):
         return AutoscaleState()

@@ -16,7 +16,7 @@ Decisions, and why:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 from nodepool.autoscale.apply import Executor
@@ -26,10 +26,11 @@ from nodepool.autoscale.model import AutoscaleState, Policy
 from nodepool.autoscale.observe import observe
 from nodepool.autoscale.ports import AutoscalePorts
 from nodepool.core.errors import Conflict, NodepoolError
-from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.instruments import NULL, Instruments, bugs_counted
+from nodepool.core.logs import logger
 from nodepool.status.decisions import DecisionLog, ticked
 
-log = logging.getLogger("nodepool.autoscale")
+log = logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class AutoscaleReport:
         extra = [f"backed off {p} ({c})" for p, c in self.backed_off.items()] + list(self.notes)
         return text + "".join(f"; {e}" for e in extra) + (f"; blocked: {self.blocked}" if self.blocked else "")
 
+    def log_fields(self) -> dict:
+        return {f"autoscale_{k}": v for k, v in asdict(self).items()}
+
     def reasons(self) -> list[str]:
         return [*self.notes, *self.unplaced, *(f"backed off {pool} ({code})" for pool, code in self.backed_off.items())]
 
@@ -71,9 +75,9 @@ class Autoscaler:
         self.decisions, self.telemetry = decisions, telemetry
 
     def tick(self, now: datetime) -> AutoscaleReport:
-        with self.telemetry.span("autoscale.tick"):
+        with self.telemetry.span("autoscale.tick"), bugs_counted(self.telemetry, "autoscale.tick"):
             report = replace(self._tick(now), dry_run=self.dry_run)
-        self.log.info(report.line())
+        self.log.info(report.line(), extra=report.log_fields())
         ticked("autoscale", now, report, self.decisions, self.telemetry)
         return report
 
@@ -141,5 +145,5 @@ class Autoscaler:
         except Conflict:
             return "lost race"
         except NodepoolError as err:
-            self.log.warning(f"autoscale state not saved: {err.message}")
+            self.log.warning("autoscale state not saved: %s", err.message, extra={"error": err.code})
             return "not saved"

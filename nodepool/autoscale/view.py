@@ -61,7 +61,7 @@ class View:
         return backed_off(self.state, pool, self.now)
 
     def stuck_count(self, view: PoolView) -> int:
-        found = stuck(view, self.now, self.policy)
+        found = stuck(view, self.now, self.policy, self.state.creating)
         return found.count if found else 0
 
     def in_flight(self, view: PoolView) -> int:

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
+from nodepool.core.errors import NodepoolError
+
 
 class Instruments(Protocol):
     def span(self, name: str, **attributes: Any) -> AbstractContextManager[Any]: ...
@@ -32,3 +34,15 @@ class NullTelemetry:
 
 
 NULL = NullTelemetry()
+
+
+@contextmanager
+def bugs_counted(instruments: Instruments, where: str) -> Iterator[None]:
+    """Count what escapes `where` that is no typed error of ours (a bug), then let it raise with its stack."""
+    try:
+        yield
+    except NodepoolError:
+        raise
+    except Exception:
+        instruments.add("nodepool.errors", where=where)
+        raise

@@ -33,6 +33,7 @@ class Snapshot(Generic[T]):
     items: tuple[T, ...]
     complete: bool = True
     error: str | None = None
+    version: str = ""  # the list's own metadata.resourceVersion (Kubernetes), "" when the source has none
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class ScaleSetInfo:
     name: str
     capacity: int
     etag: str
+    computer_name_prefix: str = ""  # osProfile.computerNamePrefix: every VM is named this + 6 base-36 digits
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,15 @@ and waited for: one round trip of latency, every row its own; same-instant rows 
 """
 from __future__ import annotations
 
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from nodepool.core.audit import Actor, AuditEntry
 from nodepool.core.errors import NodepoolError
+from nodepool.core.logs import logger
 from nodepool.core.ports import AuditLog
 
-log = logging.getLogger("nodepool.audit")
+log = logger(__name__)
 MAX_PAGE = 500
 WRITERS = 8  # the app's audit inserts in flight at once, across its requests
 

@@ -13,7 +13,6 @@ lease) is drain/service.py's; its renewal is also where a withdrawn event stops 
 """
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING
 from nodepool.core.clock import Clock
 from nodepool.core.errors import TransientError
 from nodepool.core.k3s import KUBE_SYSTEM, node_password_secret
+from nodepool.core.logs import logger
 from nodepool.core.model import Pod
 from nodepool.core.ports import Kube, Registry
 from nodepool.core.records import NodeRecord
@@ -35,7 +35,7 @@ from nodepool.drain.state import DrainRequest
 if TYPE_CHECKING:
     from nodepool.drain.service import Lease
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.25, 1.0  # between eviction passes; back to the first after progress
 HELD_MAX_S = 4.0  # between passes a PDB refused, when an eighth of the time left is longer than a second
 WAIT_FIRST_S, WAIT_MAX_S = 0.5, 8.0  # looking again while only waiting for evicted pods to go

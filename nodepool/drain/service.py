@@ -20,7 +20,6 @@ bench's cordon p99). Should this process die, the queue message finds the lease 
 """
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import uuid
@@ -35,6 +34,7 @@ from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import Conflict, TransientError
 from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.logs import logger
 from nodepool.core.ports import EventQueue, Registry
 from nodepool.core.records import NodeRecord
 from nodepool.core.rows import update_node
@@ -45,7 +45,7 @@ from nodepool.drain.state import POISON_QUEUE, DrainRequest, EventRecord
 from nodepool.drain.withdraw import lift_cordon
 from nodepool.identity.instances import InstanceDirectory
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 WAIT_POLL_S = 1.0  # without a queue to put a message back on, a waiting trigger reads the row once a second
 STARTER_THREADS = 256  # in-process drains at once: most sleep (between passes, or while pods use their grace)
 URGENT_S = 15.0

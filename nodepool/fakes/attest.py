@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from nodepool.core.errors import AlreadyExists, Conflict
 from nodepool.identity import attestation as att
-from nodepool.identity.attestation import AttestationRefused, AttestedClaims, NonceRecord
+from nodepool.identity.attestation import AttestationMalformed, AttestationRefused, AttestedClaims, NonceRecord
 from nodepool.identity.credential import NodeCredentialRecord
 
 
@@ -70,9 +70,12 @@ class FakeAttestationVerifier:
         return {"encoding": "fake", "vm_id": vm_id, "nonce": nonce, "created": now.isoformat(),
                 "expires": (now + timedelta(seconds=valid_s)).isoformat()}
 
+    def describe(self, now: datetime) -> dict:
+        return {"roots": {"source": "fake", "count": 0}, "intermediates": [], "bundle": {"missing": "fake"}}
+
     def verify(self, document: object, now: datetime) -> AttestedClaims:
         if not isinstance(document, dict) or document.get("encoding") != "fake":
-            raise AttestationRefused("not a fake attested document", code=att.MALFORMED)
+            raise AttestationMalformed("not a fake attested document")
         if document.get("forged"):
             raise AttestationRefused("forged", code=att.SIGNATURE)
         return AttestedClaims(vm_id=document["vm_id"], nonce=document["nonce"], subscription_id=self.subscription,

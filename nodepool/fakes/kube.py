@@ -8,7 +8,6 @@ until its grace period has passed by that clock (as a kubelet whose containers u
 """
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from collections.abc import Iterable
@@ -21,6 +20,18 @@ from nodepool.core.model import Node, Pod, Snapshot, Taint
 from nodepool.core.quantity import quantity
 
 UNSCHEDULABLE = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
+
+
+class Revisions:
+    """The store's one resourceVersion counter (etcd's revision): `next()` is a change, `last` the
+    version a list taken now carries."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def __next__(self) -> int:
+        self.last += 1
+        return self.last
 
 
 def label_match(selector: str | None, labels: dict) -> bool:
@@ -47,7 +58,8 @@ class FakeKube:
         self._replicas: dict[tuple[str, str], int] = {}  # (namespace, owner): what its controller wants
         self._pdbs: dict[tuple[str, str], dict] = {}
         self._secrets: dict[tuple[str, str], dict] = {}
-        self._rv = itertools.count(1)
+        self._rv = Revisions()
+        self._frozen: Snapshot[Node] | None = None
         self._failures: list[NodepoolError] = []
         self.writes: list[tuple] = []
         self._evicting = threading.Lock()
@@ -109,13 +121,28 @@ class FakeKube:
         self.create_secret(namespace, name, type=type, string_data=data or {}, labels=labels)
         return self._secrets[(namespace, name)]
 
-    def set_ready(self, name: str, ready: bool | None) -> None:
-        self._nodes[name] = replace(self._nodes[name], ready=ready, resource_version=str(next(self._rv)))
+    def set_ready(self, name: str, ready: bool | None, since: datetime | None = None) -> None:
+        """`since`: the Ready condition's new lastTransitionTime (unchanged when not given)."""
+        node = self._nodes[name]
+        self._nodes[name] = replace(node, ready=ready, ready_since=since or node.ready_since,
+                                    resource_version=str(next(self._rv)))
+
+    def freeze_nodes(self, listed: Snapshot[Node] | None = None) -> None:
+        """Knob: from now on the Node list answers `listed` (an earlier `nodes()`; default: the list as
+        it is now), as a cache stuck on an older snapshot does (GETs of one Node stay current);
+        `thaw_nodes()` ends it."""
+        self._frozen = listed or self.nodes()
+
+    def thaw_nodes(self) -> None:
+        self._frozen = None
 
     # -- nodes ------------------------------------------------------------------------------
     def nodes(self, label_selector: str | None = None) -> Snapshot[Node]:
         self._check()
-        return Snapshot(tuple(n for _, n in sorted(self._nodes.items()) if label_match(label_selector, n.labels)))
+        if self._frozen is not None:
+            return self._frozen
+        return Snapshot(tuple(n for _, n in sorted(self._nodes.items()) if label_match(label_selector, n.labels)),
+                        version=str(self._rv.last))
 
     def node(self, name: str) -> Node | None:
         self._check()
@@ -144,6 +171,7 @@ class FakeKube:
         self.writes.append(("delete_node", name))
         if self._nodes.pop(name, None) is None:
             return False
+        next(self._rv)
         for key in [k for k, p in self._pods.items() if p.node == name]:
             self._pods.pop(key)
         return True

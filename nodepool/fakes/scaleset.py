@@ -1,8 +1,9 @@
 """In-memory `ScaleSet`: a dict of instances with ARM's names, ETags, scale-in order and errors.
 
 Fault knobs mirror the simulator's: `throttle()` / `fail()` the next calls, `short_list` (the
-listing silently shows fewer instances, as a bad ARM page does) and `fail_listing_after`
-(the listing breaks part-way: an incomplete snapshot). New instances boot at once unless
+listing silently shows fewer instances, as a bad ARM page does), `fail_listing_after`
+(the listing breaks part-way: an incomplete snapshot) and `listed_twice` (instances listed a
+second time, maybe in another state, as when a page boundary moves while paging). New instances boot at once unless
 `booting` is set; then they stay Creating/starting until `finish_boot()`.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ class FakeScaleSet:
         self.vms: dict[str, Instance] = {}
         self.etag_n, self.next_id = 1, 0
         self.short_list: int | None = None
+        self.listed_twice: list[Instance] = []  # knob: listed again at the end (a page boundary moved)
         self.fail_listing_after: int | None = None
         self.writes: list[tuple[str, tuple]] = []  # what was asked, for assertions
         self._throttle, self._retry_after, self._fail = 0, 1.0, 0
@@ -52,7 +54,7 @@ class FakeScaleSet:
     # -- the port ----------------------------------------------------------------------------------
     def info(self) -> ScaleSetInfo:
         self._gate("get scale set")
-        return ScaleSetInfo(self.name, len(self.vms), f'"{self.etag_n}"')
+        return ScaleSetInfo(self.name, len(self.vms), f'"{self.etag_n}"', self.prefix)
 
     def vm_name(self, instance_id: str) -> str:
         return azure_names.vm_name(self.name, instance_id)
@@ -65,7 +67,8 @@ class FakeScaleSet:
         items = tuple(sorted(self.vms.values(), key=lambda vm: int(vm.instance_id)))
         if self.fail_listing_after is not None:
             return Snapshot(items[: self.fail_listing_after], complete=False, error="arm_unavailable: page failed")
-        return Snapshot(items[: self.short_list] if self.short_list is not None else items)
+        return Snapshot((items[: self.short_list] if self.short_list is not None else items)
+                        + tuple(self.listed_twice))
 
     def get_instance(self, instance_id: str) -> Instance | None:
         self._gate("get instance")

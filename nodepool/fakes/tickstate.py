@@ -5,7 +5,7 @@ import itertools
 
 from nodepool.adapters.tickstate import decode, encode
 from nodepool.core.errors import AlreadyExists, Conflict, NodepoolError
-from nodepool.reconcile.model import TickState
+from nodepool.reconcile.model import ReconcileState
 
 
 class FakeTickStore:
@@ -24,18 +24,18 @@ class FakeTickStore:
         if self._failures:
             raise self._failures.pop(0)
 
-    def load(self) -> tuple[TickState, str | None]:
+    def load(self) -> tuple[ReconcileState, str | None]:
         self._check()
         if self._row is None:
-            return TickState(), None
+            return ReconcileState(), None
         chunks, etag = self._row
         return decode(chunks), etag
 
-    def save(self, state: TickState, etag: str | None) -> str:
+    def save(self, state: ReconcileState, etag: str | None) -> str:
         self._check()
         if self._race:  # another instance saved between our load and this save
             self._race = False
-            self._row = (self._row[0] if self._row else encode(TickState()), f'W/"{next(self._etags)}"')
+            self._row = (self._row[0] if self._row else encode(ReconcileState()), f'W/"{next(self._etags)}"')
         current = self._row[1] if self._row else None
         if etag is None and current is not None:
             raise AlreadyExists("reconcile/state: already exists")
@@ -51,5 +51,5 @@ class FakeTickStore:
         self._race = True
 
     def corrupt(self) -> None:
-        """Knob: the stored row stops being a TickState (a hand edit gone wrong)."""
+        """Knob: the stored row stops being a ReconcileState (a hand edit gone wrong)."""
         self._row = (["{not json"], self._row[1] if self._row else 'W/"0"')

@@ -6,9 +6,10 @@ alphanumeric characters and signs it into the attested document, so a document a
 challenge: 32 hex characters (128 random bits).
 
 The order of all checks, each with its own reason code (the cryptographic ones are in
-nodepool/adapters/attestation.py): malformed -> signature -> chain -> signer name -> nonce
-(unknown, other host, expired, replayed) -> document expired -> vmId (not in the scale set,
-another instance's). `now` is always a parameter.
+nodepool/adapters/attestation.py): malformed (400: bytes that are no IMDS document) -> signature ->
+chain (503 when the issuer's PKI host did not answer) -> signer name -> nonce (unknown, other host,
+expired, replayed) -> document expired -> vmId (not in the scale set, another instance's); every
+refusal but malformed is a 403. `now` is always a parameter.
 """
 from __future__ import annotations
 
@@ -19,12 +20,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
-from nodepool.core.errors import Forbidden, InvalidInput
+from nodepool.core.errors import Forbidden, InvalidInput, Unavailable
 from nodepool.core.model import Instance
 
 MALFORMED = "attestation_malformed"
 SIGNATURE = "attestation_signature"
 CHAIN = "attestation_untrusted_signer"
+ISSUER_UNAVAILABLE = "attestation_issuer_unavailable"
 SIGNER_NAME = "attestation_signer_name"
 NONCE_UNKNOWN = "attestation_nonce_unknown"
 NONCE_OTHER_HOST = "attestation_nonce_other_host"
@@ -40,6 +42,8 @@ MISSING = "attestation_missing"
 NOT_MASTER = "attestation_not_master_vm"
 MAX_DOCUMENT = 16 * 1024  # an attested document is ~4 KiB of base64
 PUBLIC_SIGNERS = ("metadata.azure.com",)  # sovereign clouds: metadata.azure.us, metadata.azure.cn, ...
+# Where the AIA URLs of Azure's signing certificates and their CAs point (Microsoft's and DigiCert's PKI).
+PKI_HOSTS = ("www.microsoft.com", "caissuers.microsoft.com", "cacerts.digicert.com")
 
 
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -73,6 +77,20 @@ class AttestationRefused(Forbidden):
     """The document does not prove that the caller is the VM it claims to be; `code` says why."""
 
 
+class AttestationMalformed(InvalidInput):
+    """The bytes are not an attested document at all (400): unreadable, truncated, corrupted."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code=MALFORMED)
+
+
+class IssuerUnavailable(Unavailable):
+    """The signer's issuer had to be fetched from its PKI host, which did not answer: try again."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code=ISSUER_UNAVAILABLE, retry_after=30)
+
+
 @dataclass(frozen=True)
 class AttestedClaims:
     vm_id: str
@@ -85,7 +103,7 @@ class AttestedClaims:
 
 
 def parse_claims(content: bytes) -> AttestedClaims:
-    """The signed JSON content; AttestationRefused(MALFORMED) for anything else."""
+    """The signed JSON content; AttestationMalformed for anything else."""
     try:
         doc = json.loads(content.decode("utf-8"))
         stamp, plan = doc["timeStamp"], doc.get("plan")
@@ -94,10 +112,9 @@ def parse_claims(content: bytes) -> AttestedClaims:
             sku=_text(doc.get("sku", "")), created_on=parse_time(stamp["createdOn"]),
             expires_on=parse_time(stamp["expiresOn"]), plan=plan if isinstance(plan, dict) else {})
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
-        raise AttestationRefused(f"attested content is not the expected JSON ({type(err).__name__})",
-                                 code=MALFORMED) from None
+        raise AttestationMalformed(f"attested content is not the expected JSON ({type(err).__name__})") from None
     if not claims.vm_id or not claims.nonce:
-        raise AttestationRefused("attested content has no vmId or nonce", code=MALFORMED)
+        raise AttestationMalformed("attested content has no vmId or nonce")
     return claims
 
 

@@ -2,20 +2,29 @@
 
 `InstanceDirectory` keeps the listings of every agent scale set the app manages in a
 time-bounded cache, so ARM stays off the join hot path; `visible` is the one check that a caller
-names a current VM of ours (and its vmId, when it says one).
+names a current VM of ours (and its vmId, when it says one). A name no VM of ours can have (no
+scale set's computerNamePrefix, then letters and digits, as ARM names them) is refused for good
+(403 not_our_vm); only a name that could be ours is "not listed yet" (503, ask again).
 """
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from nodepool.core.errors import Forbidden, Unavailable
+from nodepool.core.errors import Forbidden, NodepoolError, Unavailable
 from nodepool.core.model import Instance, same_scale_set
 from nodepool.core.ports import ScaleSet
 
 NOT_VISIBLE_RETRY_AFTER_S = 10  # a new VM shows in the scale set's listing within a refresh or two
+
+
+def named_like(hostname: str, prefixes: Iterable[str]) -> bool:
+    """Could ARM have given `hostname` to a VM of a scale set with one of these computerNamePrefixes?"""
+    name = hostname.lower()
+    return any(name.startswith(p.lower()) and name[len(p):].isalnum() and name[len(p):].isascii()
+               for p in prefixes)
 
 
 def check_vm(hostname: str, instance: Instance | None, vm_id: str = "") -> Instance:
@@ -45,6 +54,7 @@ class InstanceDirectory:
         self._min_refresh = timedelta(seconds=min_refresh_s)
         self._by_name: dict[str, Instance] = {}
         self._refreshed: datetime | None = None
+        self._prefixes: dict[str, str] = {}  # scale set -> its computerNamePrefix, once ARM said it (immutable)
         self._lock = threading.Lock()
         self.refreshes = 0
 
@@ -64,8 +74,23 @@ class InstanceDirectory:
             return found
 
     def visible(self, hostname: str, now: datetime, vm_id: str = "") -> Instance:
-        """The current VM called `hostname` (with the caller's vmId, when known), or check_vm's refusal."""
-        return check_vm(hostname, self.lookup(hostname, now, vm_id), vm_id)
+        """The current VM called `hostname` (with the caller's vmId, when known), or check_vm's refusal;
+        a name none of our scale sets can give is refused without asking ARM."""
+        return check_vm(hostname, self._listed(hostname, now, vm_id), vm_id)
+
+    def _listed(self, hostname: str, now: datetime, vm_id: str) -> Instance | None:
+        """lookup(), for a name a VM of ours can have (Forbidden otherwise)."""
+        self._check_name(hostname)
+        found = self.lookup(hostname, now, vm_id)
+        if found is None:
+            self._check_name(hostname)  # the refresh may have just learnt the prefixes
+        return found
+
+    def _check_name(self, hostname: str) -> None:
+        prefixes = [self._prefixes.get(s.name, "") for s in self._scalesets]
+        if all(prefixes) and not named_like(hostname, prefixes):
+            raise Forbidden(f"{hostname} is no name a VM of our scale sets can have (their computer names "
+                            f"start with {', '.join(sorted(set(prefixes)))})", code="not_our_vm")
 
     def vm_name(self, instance: Instance) -> str:
         """The name ARM gives `instance` in its own scale set (`<scale set>_<id>`)."""
@@ -98,8 +123,8 @@ class InstanceDirectory:
     def around(self, hostname: str, vm_id: str, now: datetime) -> list[Instance]:
         """For an attested join: the instance named `hostname` and any instance with `vm_id`, after
         one fresh lookup when the name is unknown or listed with another vmId. A name still unknown
-        is "not visible yet" (503 with Retry-After), never a refusal for good."""
-        named = check_vm(hostname, self.lookup(hostname, now, vm_id))
+        is "not visible yet" (503 with Retry-After) when one of our VMs could have it."""
+        named = check_vm(hostname, self._listed(hostname, now, vm_id))
         return [named, *(i for i in self._by_name.values() if i.vm_id and i.vm_id.lower() == vm_id.lower())]
 
     def _refresh(self, now: datetime) -> None:
@@ -109,9 +134,10 @@ class InstanceDirectory:
             kept = {n: i for n, i in self._by_name.items() if same_scale_set(i.scale_set, scaleset.name)}
             try:
                 snapshot = scaleset.instances()
-            except Exception as err:  # that set's picture is unknown: keep what we knew of it
+            except NodepoolError as err:  # that set's picture is unknown: keep what we knew of it
                 by_name, failure = {**kept, **by_name}, failure or err
                 continue
+            self._learn_prefix(scaleset)
             listed = {i.name: replace(i, scale_set=scaleset.name) for i in snapshot.items}
             # A partial list may lack the caller: keep what we knew rather than forget it.
             by_name.update(listed if snapshot.complete else {**kept, **listed})
@@ -119,3 +145,13 @@ class InstanceDirectory:
         self._by_name, self._failure = by_name, failure
         if failure is None:  # an incomplete picture is retried on the next miss, as a failed list always was
             self._refreshed = now
+
+    def _learn_prefix(self, scaleset: ScaleSet) -> None:
+        if scaleset.name in self._prefixes:
+            return
+        try:
+            prefix = scaleset.info().computer_name_prefix
+        except NodepoolError:  # unknown for now: names stay "maybe ours" (503), never refused on a guess
+            return
+        if prefix:
+            self._prefixes[scaleset.name] = prefix

@@ -19,6 +19,8 @@ class AttestationVerifier(Protocol):
     # IMDS's {"encoding", "signature"}: signature, chain and signer name checked at `now`;
     # AttestationRefused with the reason code of the first failed check.
     def verify(self, document: object, now: datetime) -> AttestedClaims: ...
+    # What it trusts, for the operator: roots, intermediates and their sources, the bundled set's expiry.
+    def describe(self, now: datetime) -> dict: ...
 
 
 class NonceStore(Protocol):

@@ -7,7 +7,6 @@ Leave (a node's own departure) is a drain like a scheduled event's: nodepool/dra
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -18,6 +17,7 @@ from nodepool.core.errors import NodepoolError, Unavailable
 from nodepool.core.inputs import check_hostname
 from nodepool.core.instruments import NULL, Instruments
 from nodepool.core.k3s import BOOTSTRAP_SECRET_TYPE, KUBE_SYSTEM, bootstrap_secret_name, node_password_secret
+from nodepool.core.logs import logger
 from nodepool.core.model import Caller
 from nodepool.core.ports import Kube, Registry
 from nodepool.core.records import JoinTokenRecord, NodeRecord
@@ -29,7 +29,7 @@ from nodepool.identity.instances import InstanceDirectory, check_vm
 from nodepool.join.cluster import Registration
 from nodepool.join.request import BootstrapToken, JoinRequest, join_response, replaces_earlier
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 MASTER = "_master"  # the nonce's "host" for the master VM: no agent hostname can take this form
 
 

@@ -5,16 +5,16 @@ accumulates, and revoke a token as soon as its node is up (single use in effect)
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import NodepoolError
 from nodepool.core.k3s import KUBE_SYSTEM, bootstrap_secret_name
+from nodepool.core.logs import logger
 from nodepool.core.ports import Kube, Registry
 from nodepool.identity.ports import NonceStore
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 class TokenCleaner:

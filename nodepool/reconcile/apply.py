@@ -36,6 +36,9 @@ class Applied:
     failed: int = 0  # permanent errors and surprises
     retry: int = 0  # transient errors: the next tick plans it again
 
+    def __add__(self, other: Applied) -> Applied:
+        return Applied(self.applied + other.applied, self.failed + other.failed, self.retry + other.retry)
+
 
 def apply(actions: tuple[Action, ...], ports: ReconcilePorts, now: datetime, dry_run: bool,
           log: logging.Logger) -> Applied:

@@ -4,7 +4,8 @@ A complete listing can still be wrong: a throttled or paged list that silently d
 pages, a lost `continue`. Its size is checked against what we know durably (`sizes` picks the
 reference for each listing):
 1. an authority (the scale set's own sku.capacity from ARM for the instances): a listing more
-   than `sanity_drop_min` short of it is never believed (no time makes it true); one that
+   than `sanity_drop_min` short of it, or more than `sanity_drop_ratio` of it (so a pool of 3
+   must list all 3: 10 % of 3 is 0), is never believed (no time makes it true); one that
    matches it is believed at once, even after a big drop (a mass eviction lowers it too);
 2. a reference (the registry's joined rows for the Nodes; the last trusted count; the
    registry's rows when the state was lost): more than `sanity_drop_min` and `sanity_drop_ratio`
@@ -40,7 +41,8 @@ def check(what: str, count: int, last: Baseline, now: datetime, policy: Policy, 
         return Verdict(UNCONFIRMED, _suspect(last, count, now),
                        f"{what}: no baseline; destructive actions wait until observations agree on {count}")
     dropped = reference - count
-    if dropped <= policy.sanity_drop_min or (not authority and dropped <= policy.sanity_drop_ratio * reference):
+    share = dropped <= policy.sanity_drop_ratio * reference
+    if (dropped <= policy.sanity_drop_min and (share or not authority)) or (share and not authority):
         return Verdict(TRUSTED, Baseline(count))
     if not authority and _agreed(last, count, now, policy):
         return Verdict(TRUSTED, Baseline(count))  # the drop persisted unchanged: believe it

@@ -16,7 +16,9 @@ from typing import Any
 from nodepool.core.labels import INSTANCE_ID_LABEL, parse_labels, parse_taints
 from nodepool.core.model import Instance, Node, ProviderClaim, Snapshot, Taint
 from nodepool.core.records import NodeRecord
+from nodepool.core.skew import MAX_SKEW
 from nodepool.drain.state import EventRecord
+from nodepool.reconcile.versions import Marks
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,36 @@ class TickState:
         )
 
 
+LEGACY = ""  # the key of a state written before every pool was reconciled: the main scale set's
+
+
+def pool_key(scale_set: str) -> str:
+    return scale_set.casefold()  # Azure compares resource names case-insensitively
+
+
+@dataclass(frozen=True)
+class ReconcileState:
+    """What the tick store keeps: each managed scale set's TickState, and the Node list's marks
+    (reconcile/versions.py), which are the cluster's."""
+    pools: dict[str, TickState] = field(default_factory=dict)  # pool_key(scale set) -> its state
+    marks: Marks = Marks()
+    lost: bool = False  # unreadable: every pool's baselines are unknown (never saved as such)
+
+    def pool(self, scale_set: str, main: bool = False) -> TickState:
+        """That scale set's state; the main one's may still sit under LEGACY (one TickState)."""
+        found = self.pools.get(pool_key(scale_set)) or (self.pools.get(LEGACY) if main else None)
+        return found or TickState(lost=self.lost)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pools": {k: s.to_dict() for k, s in sorted(self.pools.items())}, "marks": self.marks.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReconcileState:
+        if "pools" not in data:
+            return cls({LEGACY: TickState.from_dict(data)})
+        return cls({k: TickState.from_dict(v) for k, v in data["pools"].items()}, Marks.from_dict(data.get("marks")))
+
+
 @dataclass(frozen=True)
 class Observation:
     """Everything one tick saw, plus the state the previous tick left."""
@@ -132,6 +164,7 @@ class Observation:
     capacity: int | None = None  # the scale set's own sku.capacity from ARM; None: could not be read
     probed: dict[str, bool] = field(default_factory=dict)  # instance id -> a per-instance GET found it (False: 404)
     nodes_probed: dict[str, bool] = field(default_factory=dict)  # Node name -> a GET of it found it (False: 404)
+    hold: str | None = None  # why destructive actions wait, from outside this pool (another pool's bad listing)
 
     def claim(self, node: Node) -> ProviderClaim:
         return self.claims.get(node.provider_id) or ProviderClaim(None)
@@ -159,6 +192,8 @@ class Policy:
     sanity_confirm: timedelta | None = timedelta(minutes=10)  # ... until all lists agreed this long (None: never)
     ghost_hold: timedelta = timedelta(minutes=15)  # absent from every trusted list this long: gone (without a 404)
     max_probes_per_tick: int = 20  # per-instance GETs asking ARM about VMs a listing lacked
+    max_clock_skew: timedelta = MAX_SKEW  # Kubernetes' or ARM's timestamps further ahead of ours: act on nothing
+    rebase_after: timedelta = timedelta(minutes=30)  # Node lists behind the marks this long, moving: new baseline
     stale_row_retention: timedelta = timedelta(days=1)
     event_retention: timedelta = timedelta(days=7)
     labels: tuple[tuple[str, str], ...] = ()  # extra agent labels

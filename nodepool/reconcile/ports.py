@@ -8,13 +8,13 @@ from typing import Protocol
 
 from nodepool.core.ports import Kube, Registry, ScaleSet
 from nodepool.core.trail import AuditTrail
-from nodepool.reconcile.model import TickState
+from nodepool.reconcile.model import ReconcileState
 
 
 class TickStore(Protocol):
     """The reconcile timer's state: one row per cluster, with optimistic concurrency."""
-    def load(self) -> tuple[TickState, str | None]: ...  # (state, ETag); (TickState(), None) before the first save
-    def save(self, state: TickState, etag: str | None) -> str: ...  # Conflict when someone saved since `etag`
+    def load(self) -> tuple[ReconcileState, str | None]: ...  # (state, ETag); (empty, None) before the first save
+    def save(self, state: ReconcileState, etag: str | None) -> str: ...  # Conflict when saved since `etag`
 
 
 MAX_PEEK = 32  # Queue Storage's most per peek
@@ -33,9 +33,14 @@ class QueuePeek(Protocol):
 
 @dataclass(frozen=True)
 class ReconcilePorts:
-    scaleset: ScaleSet
+    scaleset: ScaleSet  # the main scale set (NODEPOOL_SCALE_SET); an apply's is the pool it acts on
     kube: Kube | None  # None until the master registered: the Nodes cannot be listed, so nothing is done
     registry: Registry
     queues: QueuePeek
     store: TickStore
     trail: AuditTrail | None = None  # the audit trail of destructive actions (None: not audited)
+    pools: tuple[ScaleSet, ...] = ()  # every other scale set the app manages (the autoscale pools')
+
+    @property
+    def scalesets(self) -> tuple[ScaleSet, ...]:
+        return (self.scaleset, *self.pools)

@@ -1,7 +1,7 @@
 """The two ladders: repair a NotReady agent (restart → reimage → delete) and a VM that never
 joined (reimage → delete). Each step waits its time after the previous one; the clock starts
-when the node went NotReady (Ready condition's lastTransitionTime, or first seen) or when the
-VM was created (young VMs) / first seen without a Node.
+when this tick store first observed the Node NotReady, or the VM without a Node, on our own clock
+(view.first_observed): Kubernetes' lastTransitionTime and ARM's timeCreated can only start it later.
 
 A VM that outlived the event its Node was deleted for (a drain deleted it for a Preempt, Terminate
 or Leave, and ARM still shows the VM running `survivor_hold` past that event's deadline: Azure
@@ -27,7 +27,7 @@ from nodepool.core.records import NodeRecord
 from nodepool.drain.report import NODE_REMOVING_TYPES
 from nodepool.reconcile.actions import DeleteInstance, InstanceAction, ReimageInstance, RestartInstance
 from nodepool.reconcile.model import NodeRepair, Policy, UnjoinedVm
-from nodepool.reconcile.view import View, not_ready, since_or, workable
+from nodepool.reconcile.view import View, first_observed, not_ready, workable
 
 REPAIR: tuple[type[InstanceAction], ...] = (RestartInstance, ReimageInstance, DeleteInstance)
 UNJOINED: tuple[type[InstanceAction], ...] = (ReimageInstance, DeleteInstance)
@@ -62,7 +62,7 @@ def repairs(view: View, now: datetime, policy: Policy) -> tuple[list[InstanceAct
             continue
         entry = view.state.repairs.get(node.name)
         if entry is None or entry.instance_id != instance.instance_id:
-            entry = NodeRepair(instance.instance_id, since_or(node.ready_since, now))
+            entry = NodeRepair(instance.instance_id, first_observed(node.ready_since, now))
         tracked[node.name] = entry
         if node.name in view.draining or not workable(instance):
             continue
@@ -99,9 +99,7 @@ def _unjoined(view: View, now: datetime, policy: Policy) -> tuple[list[InstanceA
     for instance in view.unjoined():
         entry = view.state.unjoined.get(instance.instance_id)
         if entry is None:
-            created = since_or(instance.created_at, now)
-            young = now - created < policy.provisioning_timeout
-            entry = UnjoinedVm(instance.name.lower(), created if young else now)
+            entry = UnjoinedVm(instance.name.lower(), first_observed(instance.created_at, now))
         tracked[instance.instance_id] = entry
         if entry.name in view.draining or not workable(instance):
             continue

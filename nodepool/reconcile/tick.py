@@ -18,6 +18,8 @@ Decisions, and why:
   Kubernetes' word that its Node does not exist: the plan names the instances and Nodes to GET
   (`probe`, `probe_nodes`), and the tick plans once more with the answers. Reads only, so in a
   dry run too.
+- Every scale set the app manages is reconciled in the same tick (reconcile/pools.py), each with
+  its own state in the one row; each pool's actions are applied against its own scale set.
 """
 from __future__ import annotations
 
@@ -27,14 +29,18 @@ from datetime import datetime
 
 from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.errors import Conflict, NodepoolError
-from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.instruments import NULL, Instruments, bugs_counted
+from nodepool.core.logs import logger
+from nodepool.core.ports import ScaleSet
 from nodepool.reconcile.apply import Applied, apply
+from nodepool.reconcile.model import ReconcileState
 from nodepool.reconcile.observe import observe, probe
-from nodepool.reconcile.plan import Policy, TickState, plan
+from nodepool.reconcile.plan import Observation, Plan, Policy
+from nodepool.reconcile.pools import plan_pools
 from nodepool.reconcile.ports import ReconcilePorts
 from nodepool.status.decisions import DecisionLog, ticked
 
-log = logging.getLogger("nodepool.reconcile")
+log = logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,19 +54,20 @@ class TickReport:
     state: str = "unchanged"  # unchanged | saved | lost race | not saved | not loaded | dry run
     dry_run: bool = False
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # what the operator should know although nothing was refused
 
     def line(self) -> str:
         planned = ", ".join(f"{k} {v}" for k, v in sorted(self.planned.items())) or "nothing"
         text = (f"reconcile tick{' (dry run)' if self.dry_run else ''}: planned {planned}; applied {self.applied}, "
                 f"failed {self.failed}, retry {self.retry}, held {self.held}; state {self.state}; "
                 f"{self.seconds:.3f} s")
-        return text + (f"; blocked: {self.blocked}" if self.blocked else "")
+        return text + "".join(f"; {n}" for n in self.notes) + (f"; blocked: {self.blocked}" if self.blocked else "")
 
     def log_fields(self) -> dict:
         return {f"reconcile_{k}": v for k, v in asdict(self).items()}
 
     def reasons(self) -> list[str]:
-        return []  # the line says it all: planned, blocked, held
+        return list(self.notes)  # the line says the rest: planned, blocked, held
 
     @property
     def backed_off(self) -> dict[str, str]:
@@ -76,7 +83,7 @@ class Reconciler:
 
     def tick(self, now: datetime) -> TickReport:
         started = self.clock.monotonic()
-        with self.telemetry.span("reconcile.tick"):
+        with self.telemetry.span("reconcile.tick"), bugs_counted(self.telemetry, "reconcile.tick"):
             report = self._tick(now)
         report = replace(report, dry_run=self.dry_run, seconds=self.clock.monotonic() - started)
         self.log.info(report.line(), extra=report.log_fields())
@@ -88,20 +95,28 @@ class Reconciler:
             state, etag = self.ports.store.load()
         except NodepoolError as err:
             return TickReport(state="not loaded", blocked=f"reconcile state unavailable: {err.message}")
-        obs = observe(self.ports, state, now, self.policy)
-        result = plan(obs, now, self.policy)
-        if result.probe or result.probe_nodes:  # what a listing lacked: a GET of each is the evidence
-            nodes = probe(self.ports.kube.node, result.probe_nodes) if self.ports.kube else {}
-            obs = replace(obs, probed=probe(self.ports.scaleset.get_instance, result.probe), nodes_probed=nodes)
-            result = plan(obs, now, self.policy)
-        planned = TickReport(planned=result.counts(), blocked=result.blocked, held=len(result.held))
+        pools = observe(self.ports, state, now, self.policy)
+        result = plan_pools(pools, state, now, self.policy)
+        if result.probing:  # what a listing lacked: a GET of each is the evidence
+            sets = {s.name: s for s in self.ports.scalesets}
+            pools = {name: self._probed(obs, result.pools[name], sets[name]) for name, obs in pools.items()}
+            result = plan_pools(pools, state, now, self.policy)
+        planned = TickReport(planned=result.counts(), blocked=result.why(), held=result.held, notes=result.notes)
         saved = "dry run" if self.dry_run else self._save(result.state, state, etag)
         if saved in ("lost race", "not saved"):
-            return replace(planned, state=saved, retry=len(result.actions))
-        done: Applied = apply(result.actions, self.ports, now, self.dry_run, self.log)
+            return replace(planned, state=saved, retry=sum(len(p.actions) for p in result.pools.values()))
+        done = Applied()
+        for scaleset in self.ports.scalesets:
+            if scaleset.name in result.pools:
+                done += apply(result.pools[scaleset.name].actions, replace(self.ports, scaleset=scaleset), now,
+                              self.dry_run, self.log)
         return replace(planned, applied=done.applied, failed=done.failed, retry=done.retry, state=saved)
 
-    def _save(self, new: TickState, old: TickState, etag: str | None) -> str:
+    def _probed(self, obs: Observation, planned: Plan, scaleset: ScaleSet) -> Observation:
+        nodes = probe(self.ports.kube.node, planned.probe_nodes) if self.ports.kube else {}
+        return replace(obs, probed=probe(scaleset.get_instance, planned.probe), nodes_probed=nodes)
+
+    def _save(self, new: ReconcileState, old: ReconcileState, etag: str | None) -> str:
         if new == old:
             return "unchanged"
         try:

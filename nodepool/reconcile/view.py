@@ -70,14 +70,25 @@ class View:
         return sorted((i for i in self.obs.instances.items if i.instance_id not in self.claimed),
                       key=lambda i: i.instance_id)
 
-    def outage(self, policy: Policy) -> str | None:
-        """cluster-autoscaler's rule: too many NotReady agents is an outage, not a bad node."""
-        down = sum(1 for node, _ in self.agents if not_ready(node))
-        total = len(self.agents)
-        if down > policy.outage_min_not_ready and down > policy.outage_ratio * total:
-            return f"outage: {down} of {total} agents NotReady; destructive actions held"
-        return None
+    def not_ready_count(self) -> tuple[int, int]:
+        """(NotReady agents, agents) of this scale set."""
+        return sum(1 for node, _ in self.agents if not_ready(node)), len(self.agents)
+
+
+def outage(down: int, total: int, policy: Policy, where: str = "") -> str | None:
+    """cluster-autoscaler's rule: too many NotReady agents is an outage, not a bad node. Both bounds
+    must be passed, so a small pool's dead VMs are repaired (Karpenter's 20 % alone would hold 2 of 3)."""
+    if down > policy.outage_min_not_ready and down > policy.outage_ratio * total:
+        return f"outage: {down} of {total} agents{where} NotReady; destructive actions held"
+    return None
 
 
 def since_or(value: datetime | None, now: datetime) -> datetime:
     return min(value, now) if value else now
+
+
+def first_observed(theirs: datetime | None, now: datetime) -> datetime:
+    """When a state's clock starts: now, as we first observe it. The other side's timestamp of it
+    (lastTransitionTime, timeCreated) can only start it later, never earlier (nodepool/core/skew.py):
+    so neither a clock of ours that runs ahead nor one corrected forward makes a duration longer."""
+    return max(theirs, now) if theirs else now

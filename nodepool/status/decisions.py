@@ -2,14 +2,14 @@
 the decision log (GET /api/status shows the last few), and its metrics."""
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Protocol
 
 from nodepool.core.errors import NodepoolError
 from nodepool.core.instruments import Instruments
+from nodepool.core.logs import logger
 
-log = logging.getLogger("nodepool.status")
+log = logger(__name__)
 KINDS = ("reconcile", "autoscale")
 
 

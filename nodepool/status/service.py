@@ -39,9 +39,12 @@ def node_pools(pools: Sequence[tuple[str, PoolScaleSet]]) -> dict[str, str]:
 
 class StatusService:
     def __init__(self, registry: Registry, kube: Callable[[datetime], Kube | None],
-                 pools: Sequence[tuple[str, PoolScaleSet]], decisions: DecisionLog):
-        """`pools`: (pool name, its scale set) of every pool the app manages."""
+                 pools: Sequence[tuple[str, PoolScaleSet]], decisions: DecisionLog,
+                 attestation: Callable[[datetime], dict] | None = None):
+        """`pools`: (pool name, its scale set) of every pool the app manages; `attestation`: what the
+        attested-document verifier trusts (roots, intermediates, when the bundled set expires)."""
         self.registry, self.kube, self.pools, self.decisions = registry, kube, pools, decisions
+        self.attestation = attestation
 
     def view(self, now: datetime) -> dict:
         rows = self.registry.all_nodes()
@@ -60,6 +63,8 @@ class StatusService:
             out["pools_unavailable"] = pools["unavailable"]
         out["kubernetes"] = kube if "unavailable" in kube else {"pending_pods": kube["pending_pods"],
                                                                 "complete": kube["complete"]}
+        if self.attestation is not None:
+            out["attestation"] = _part(partial(self.attestation, now))
         return out
 
     def _kube_view(self, now: datetime) -> dict[str, Any]:

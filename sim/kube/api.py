@@ -39,7 +39,8 @@ def handle(sim, req: Request) -> Response:
         fault = sim.faults.pick(req.method, req.path, req.query)
         if fault:
             return _fault_answer(sim, fault)
-        code, out = _route(sim, req)
+        stale = _stale(sim, req)
+        code, out = (200, stale) if stale is not None else _route(sim, req)
     except ApiError as err:
         code, out = err.code, err.status()
     except Exception as err:  # a simulator bug: answer like a broken server, and say why
@@ -98,6 +99,20 @@ def _route(sim, req: Request):
         raise ApiError(404, "NotFound", NOT_FOUND)
     sim.requests[f"{req.method} {res.name}{'/' + args['sub'] if 'sub' in args else ''}"] += 1
     return routes.dispatch(sim, res, req.method, args, req, body_of)
+
+
+def _stale(sim, req: Request) -> bytes | None:
+    """A `stale_list` fault's answer to a list (never to a watch, or a GET of one object)."""
+    match = OBJECTS.match(req.path.rstrip("/"))
+    if req.method != "GET" or not match or match["name"] or req.query.get("watch"):
+        return None
+    fault = sim.faults.take("stale_list", req.method, req.path, req.query)
+    if fault is None:
+        return None
+    if fault.snapshot is None:
+        fault.snapshot = sim.snapshot(match["resource"])
+    sim.requests[f"GET {match['resource']}"] += 1
+    return fault.snapshot
 
 
 def _discovery(path: str) -> dict | None:

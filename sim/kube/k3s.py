@@ -41,7 +41,7 @@ _ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 class JoinRefused(Exception):
-    """The supervisor refused the agent; `reason` is token_invalid | token_expired |
+    """The supervisor refused the agent; `reason` is token_invalid | token_expired | node_labels_forbidden |
     ca_hash_mismatch | node_password_rejected."""
 
     def __init__(self, reason: str, message: str):
@@ -68,6 +68,18 @@ def parse_token(token: str) -> tuple[str, tuple[str, str] | None, str, str]:
     if not sep or not password:
         raise JoinRefused("token_invalid", "invalid token format")
     return digest, None, user, password
+
+
+def check_token(token: str, cluster_ca_hash: str, server_secret: str) -> tuple[str, str] | None:
+    """The supervisor's first look at an agent's token: JoinRefused for a wrong CA hash or server secret;
+    a bootstrap token's (id, secret) for the API server's authenticator to judge; None for the server's."""
+    digest, bootstrap, _, password = parse_token(token)
+    if digest and digest != cluster_ca_hash:
+        raise JoinRefused("ca_hash_mismatch", f"token CA hash does not match the Cluster CA certificate hash: "
+                                              f"{digest} != {cluster_ca_hash}")
+    if bootstrap is None and not hmac.compare_digest(password, server_secret):  # sent as user "node"
+        raise JoinRefused("token_invalid", "401 Unauthorized: token is not the cluster's server or agent token")
+    return bootstrap
 
 
 def bootstrap_secret(ttl_s: float | None, now: float, description: str = "",
@@ -100,6 +112,28 @@ def check_bootstrap(secret: dict | None, token_id: str, token_secret: str, now: 
     expiration = data("expiration")
     if expiration and dt.datetime.fromisoformat(expiration.replace("Z", "+00:00")).timestamp() <= now:
         raise JoinRefused("token_expired", f"401 Unauthorized: bootstrap token expired at {expiration}")
+
+
+# The labels a kubelet may give its own Node (k8s.io/kubelet/pkg/apis/well_known_labels.go): any outside the
+# kubernetes.io and k8s.io namespaces, these, and any under these prefixes. It refuses to start with
+# another (and NodeRestriction would refuse the Node), so a role label is the control plane's to set.
+KUBELET_LABELS = {"kubernetes.io/hostname", "kubernetes.io/arch", "kubernetes.io/os", "beta.kubernetes.io/arch",
+                  "beta.kubernetes.io/os", "beta.kubernetes.io/instance-type", "node.kubernetes.io/instance-type",
+                  "failure-domain.beta.kubernetes.io/region", "failure-domain.beta.kubernetes.io/zone",
+                  "topology.kubernetes.io/region", "topology.kubernetes.io/zone"}
+KUBELET_LABEL_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
+
+
+def check_node_labels(labels) -> None:
+    """JoinRefused, as the k3s agent's kubelet fails to start, for a label it may not set itself."""
+    def reserved(key: str) -> bool:
+        namespace = key.rpartition("/")[0]
+        return any(namespace == ns or namespace.endswith("." + ns) for ns in ("kubernetes.io", "k8s.io"))
+    refused = sorted(key for key in labels if reserved(key) and key not in KUBELET_LABELS
+                     and not key.startswith(KUBELET_LABEL_PREFIXES))
+    if refused:
+        raise JoinRefused("node_labels_forbidden", f"unknown 'kubernetes.io' or 'k8s.io' labels specified with "
+                                                   f"--node-labels: {refused}")
 
 
 def hash_password(password: str, log_n: int = 15) -> str:

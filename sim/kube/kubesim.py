@@ -21,6 +21,7 @@ from collections.abc import Callable
 from sim import tls as tls_mod
 from sim.faults import Faults
 from sim.http import Server
+from sim.kube import routes
 from sim.kube.api import make_server
 from sim.kube.cluster import Cluster, Kubelet
 from sim.kube.disruption import pdb_status
@@ -42,10 +43,10 @@ class KubeSim(Seeds):
                  auto_join: bool = False, masters=("master0",)):
         self.token = token or secrets.token_urlsafe(24)
         self.tokens = {self.token}
-        self.cluster = Cluster(grace_s=grace_s, terminate_s=terminate_s, unreachable_eviction_s=unreachable_eviction_s,
-                               clock=clock)
-        self.cluster.controllers.tick_s = tick_s
         self.faults, self.requests = Faults(), Counter()
+        self.cluster = Cluster(grace_s=grace_s, terminate_s=terminate_s, unreachable_eviction_s=unreachable_eviction_s,
+                               clock=lambda: clock() + self.faults.skew())
+        self.cluster.controllers.tick_s = tick_s
         self.refusals: list[tuple[str, str]] = []  # (node, reason) of agents the supervisor turned away
         self.tls = tls or tls_mod.shared()
         with open(self.tls.ca_path, "rb") as f:
@@ -60,6 +61,10 @@ class KubeSim(Seeds):
         self._host, self._port = host, port
         self._server: Server | None = None
         self.stopped = threading.Event()
+
+    def snapshot(self, resource: str = "nodes") -> bytes:
+        """The whole `resource` list as the API answers it now, for a `stale_list` fault to serve later."""
+        return routes.list_objects(self, resource, None, {})
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> KubeSim:

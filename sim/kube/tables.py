@@ -2,8 +2,9 @@
 
 Columns as a v1.30 server prints them: nodes NAME STATUS ROLES AGE VERSION (-o wide adds
 INTERNAL-IP ... CONTAINER-RUNTIME), pods NAME READY STATUS RESTARTS AGE (wide: IP NODE ...),
-anything else NAME AGE. Rows carry the object's metadata (PartialObjectMetadata), or the
-whole object with `includeObject=Object`.
+poddisruptionbudgets NAME MIN AVAILABLE MAX UNAVAILABLE ALLOWED DISRUPTIONS AGE (checked against
+a real kube-apiserver in tests/control_plane/), anything else NAME AGE. Rows carry the object's
+metadata (PartialObjectMetadata), or the whole object with `includeObject=Object`.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ COLUMNS = {
     "pods": [NAME, _column("Ready"), _column("Status"), _column("Restarts", "string"), AGE,
              _column("IP", priority=1), _column("Node", priority=1), _column("Nominated Node", priority=1),
              _column("Readiness Gates", priority=1)],
+    "poddisruptionbudgets": [NAME, _column("Min Available"), _column("Max Unavailable"),
+                             _column("Allowed Disruptions", "integer"), AGE],
 }
 
 
@@ -66,11 +69,19 @@ def _pod_cells(pod: dict, now: float) -> list:
             pod.get("spec", {}).get("nodeName") or "<none>", "<none>", "<none>"]
 
 
+def _pdb_cells(pdb: dict, now: float) -> list:
+    spec = pdb.get("spec", {})
+    return [pdb["metadata"]["name"], str(spec.get("minAvailable", "N/A")), str(spec.get("maxUnavailable", "N/A")),
+            (pdb.get("status") or {}).get("disruptionsAllowed", 0), age(pdb["metadata"].get("creationTimestamp"), now)]
+
+
 def _row(resource: str, obj: dict, include: str, now: float) -> dict:
     if resource == "nodes":
         cells = _node_cells(obj, now)
     elif resource == "pods":
         cells = _pod_cells(obj, now)
+    elif resource == "poddisruptionbudgets":
+        cells = _pdb_cells(obj, now)
     else:
         cells = [obj["metadata"]["name"], age(obj["metadata"].get("creationTimestamp"), now)]
     if include == "Object":

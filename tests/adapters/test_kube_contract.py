@@ -1,4 +1,5 @@
-"""One contract for the Kube port: the in-memory fake and KubeClient over HTTPS against KubeSim.
+"""One contract for the Kube port: the in-memory fake and KubeClient over HTTPS against KubeSim
+(and, in tests/control_plane/, against a real kube-apiserver).
 
 `world` seeds the cluster (FakeKube or KubeSim, same helper names); `port` is what services
 use. Nodes in PDB tests are cordoned so the simulator's controllers cannot reschedule the
@@ -10,6 +11,7 @@ import inspect
 
 import pytest
 
+from localenv.waiting import wait_for
 from nodepool.adapters.kube import KubeClient
 from nodepool.core.errors import AlreadyExists, Conflict, NotFound, Unavailable
 from nodepool.core.model import Taint
@@ -76,13 +78,13 @@ def test_missing_node_is_none_and_patching_it_is_not_found(world):
 
 
 def test_cordon_and_uncordon(world):
+    """The unschedulable taint is nodelifecycle's to add and remove: with the patch, or a moment after."""
     seed, port = world
     seed.add_node("n0")
-    cordoned = port.patch_node("n0", unschedulable=True)
-    assert cordoned.unschedulable and Taint("node.kubernetes.io/unschedulable") in cordoned.taints
-    assert port.node("n0").unschedulable
-    uncordoned = port.patch_node("n0", unschedulable=False)
-    assert not uncordoned.unschedulable and not uncordoned.taints
+    assert port.patch_node("n0", unschedulable=True).unschedulable and port.node("n0").unschedulable
+    wait_for(lambda: Taint("node.kubernetes.io/unschedulable") in port.node("n0").taints, 30, what="the cordon taint")
+    assert not port.patch_node("n0", unschedulable=False).unschedulable
+    wait_for(lambda: not port.node("n0").taints, 30, what="the cordon taint removed")
 
 
 def test_labels_are_added_and_removed(world):
@@ -152,7 +154,9 @@ def test_eviction_honours_min_available(world):
     first, second, _ = workload(port.pods_on("n0"))
     assert port.evict(first, grace_s=5) is True
     assert port.evict(second) is False
-    assert first.name not in names(port.pods_on("n0")) and second.name in names(port.pods_on("n0"))
+    left = {p.name: p for p in port.pods_on("n0")}
+    assert first.name not in left or left[first.name].terminating  # gone, or terminating for its grace period
+    assert second.name in left and not left[second.name].terminating
 
 
 def test_eviction_honours_max_unavailable_percent(world):

@@ -4,7 +4,7 @@ import time
 import pytest
 
 from nodepool.adapters.credentials import StaticTokenCredential
-from nodepool.adapters.scaleset import AzureScaleSet
+from nodepool.adapters.scaleset import READ_TIMEOUT_S, AzureScaleSet
 from nodepool.core.errors import Conflict, Throttled, Unavailable
 from nodepool.fakes.scaleset import FakeScaleSet
 
@@ -30,10 +30,9 @@ def test_throttled_writes_are_retried_too(sim, adapter):
 def test_a_retry_after_beyond_the_budget_is_not_waited_for_but_reported(sim, sim_settings):
     adapter = AzureScaleSet(sim_settings, retry_budget_s=2)
     sim.arm_fault("throttle", retry_after=120)
-    started = time.monotonic()
     with pytest.raises(Throttled) as raised:
         adapter.info()
-    assert time.monotonic() - started < 2
+    assert sim.arm.faults.counts["throttle"] == 1  # asked once: the 120 s wait was not taken
     assert raised.value.retry_after == 120
 
 
@@ -43,7 +42,8 @@ def test_a_lasting_outage_is_unavailable_within_the_retry_budget(sim, sim_settin
     started = time.monotonic()
     with pytest.raises(Unavailable):
         adapter.info()
-    assert time.monotonic() - started < 1.5
+    # the adapter's own bound (a call may take its budget plus one read timeout), not this machine's speed
+    assert time.monotonic() - started < 1 + READ_TIMEOUT_S
 
 
 def test_a_brief_500_is_retried_away(sim, adapter):
@@ -91,10 +91,8 @@ def test_operations_are_polled_until_new_instances_run(make_sim):
 def test_polling_gives_up_after_lro_wait_and_the_operation_carries_on(make_sim):
     sim = make_sim(boot_seconds=0.8)
     adapter = AzureScaleSet(_settings(sim), polling_interval=0.05, lro_wait_s=0.2)
-    started = time.monotonic()
     adapter.set_capacity(4, adapter.info().etag)
-    assert time.monotonic() - started < 1
-    new = [i for i in adapter.instances().items if i.instance_id == "3"]
+    new = [i for i in adapter.instances().items if i.instance_id == "3"]  # returned before the VM runs
     assert (new[0].provisioning_state, new[0].power_state) == ("Creating", "starting")
     sim.wait_until(lambda: sim.vm("3").power == "running")
 

@@ -1,6 +1,7 @@
 """A request storage refuses as such is the permanent StorageRejected (400), never a 503 to retry forever."""
 import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
+from azure.data.tables._serialize import _add_entity_properties as _serialize_entity
 
 from nodepool.adapters.tables import Tables, storage_errors
 from nodepool.core.errors import PermanentError, StorageRejected, Unavailable
@@ -33,7 +34,13 @@ def test_an_unreachable_service_stays_transient():
 
 def test_the_sdk_refusing_a_key_before_sending_is_permanent():
     with pytest.raises(StorageRejected), storage_errors("events/n/e"):
-        raise TypeError("PartitionKey must be a string")
+        _serialize_entity({"PartitionKey": "n", "RowKey": object()})  # the SDK's own check, in its own code
+
+
+def test_our_own_bug_inside_a_storage_call_surfaces_as_itself():
+    """A TypeError of ours is a bug with a stack, not "storage cannot hold this request" (a 400)."""
+    with pytest.raises(TypeError, match="can only concatenate"), storage_errors("events/n/e"):
+        _ = "retries: " + 3  # type: ignore[operator]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from typing import Callable
 
 from agent.cli import main
 from agent.runtime import Runtime
-from localenv.waiting import wait_for
+from localenv.waiting import WAIT_S, wait_for
 from sim.k3s_agent import parse_config
 
 FAKE_K3S = Path(__file__).with_name("fake_k3s.py")
@@ -131,5 +131,5 @@ class Background:
         return self.result
 
 
-def wait(probe: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> object:
+def wait(probe: Callable[[], object], timeout: float = WAIT_S, what: str = "condition") -> object:
     return wait_for(probe, timeout, 0.05, what, error=AssertionError)

@@ -78,6 +78,24 @@ def test_storage_credentials_lists_keys_with_the_identity_and_writes_a_private_f
     assert STORAGE_KEY not in result.log
 
 
+def test_storage_credentials_waits_out_a_403_while_the_role_assignment_propagates(imds, run_agent, tmp_path):
+    answers = [(403, {}, {"error": {"code": "AuthorizationFailed", "message": "no listKeys yet"}})] * 2
+
+    def arm(method, path, query, headers, body):
+        if answers:
+            return answers.pop()
+        return 200, {}, {"keys": [{"keyName": "key1", "value": STORAGE_KEY, "permissions": "FULL"}]}
+
+    stub = Stub(arm)
+    try:
+        out = tmp_path / "k3sshared.cred"
+        result = run_agent("storage-credentials", "--arm-url", stub.url, "--account-id", ACCOUNT_ID, "--out", str(out))
+    finally:
+        stub.close()
+    assert result.code == 0, result.log
+    assert not answers and out.read_text().endswith("password=%s\n" % STORAGE_KEY)
+
+
 def test_storage_credentials_refuses_a_bad_account_id(imds, run_agent, tmp_path):
     result = run_agent("storage-credentials", "--account-id", "/subscriptions/x/resourceGroups/y", "--out",
                        str(tmp_path / "c"))

@@ -185,7 +185,11 @@ class SimCluster:
         for name, when in list(self._notices.items()):
             if self.t >= when:
                 scaleset = self.sets[self._pool_of(name)]
-                iid = next(vm.instance_id for vm in scaleset.vms.values() if vm.name == name)
+                iid = next((vm.instance_id for vm in scaleset.vms.values() if vm.name == name), None)
+                if iid is None:  # the autoscaler scaled the noticed node down first: nothing left to take
+                    self._notices.pop(name)
+                    self.notices.nodes.discard(name)
+                    continue
                 del scaleset.vms[iid]
                 scaleset.etag_n += 1
                 self._lose(name, preempted=True)

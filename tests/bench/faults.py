@@ -20,7 +20,9 @@ Scenarios (each figure counted from what happened, none assumed):
   events_lost, left_draining;
 - reconcile on a converged pool under partial, short, shrinking and failing ARM lists, 429 and
   500 storms, instances without instanceView or PowerState and a lost baseline, hold times
-  walked: destructive_actions_on_bad_observation.
+  walked; then NotReady Nodes seen through a stale Node list, through the app's clock 10 min
+  fast, and 10 min slow then corrected, and a deallocated VM listed twice (once running):
+  destructive_actions_on_bad_observation.
 SKIPPED lists what the simulator cannot inject yet; those are not counted as 0 anywhere.
 The last line is one JSON object.
 """

@@ -162,7 +162,7 @@ class Bench:
 
     def _call(self, sim: Simulator, host: DevHostProcess, method: str, path: str, who: str | None, body=None,
               headers: dict | None = None) -> dict:
-        headers = {"x-functions-key": host.function_key, **(headers or {})}
+        headers = {"x-functions-key": host.function_key if who else host.master_key, **(headers or {})}
         if who:
             headers["Authorization"] = f"Bearer {sim.token(who)}"
         answer = requests.request(method, f"{host.url}/api/{path}", json=body, headers=headers, timeout=30)

@@ -5,7 +5,8 @@
 The pool is seeded through the simulators' Python APIs (1000 VMs, 1000 Nodes + master0,
 1000 registry rows); ticks run the production wiring in this process (tests/functions/
 reconcile_stack.py). Figures, medians of repeated runs:
-- plan_ms_p50: the pure planner on the converged pool's observation;
+- plan_ms_p50: the pure planner (reconcile/pools.py: marks, clocks, the pool's plan) on the converged
+  pool's observation;
 - tick_s_p50: a whole converged tick (state, five listings, two peeks, plan, no writes);
 - list_calls: ARM VM-list pages + Kubernetes node-list pages per tick (vs pages_needed);
 - writes_when_converged: ARM/Kubernetes write requests + changed table rows over all converged ticks;
@@ -27,7 +28,7 @@ from datetime import timedelta
 
 from localenv.stack import LocalStack
 from nodepool.reconcile.observe import observe
-from nodepool.reconcile.plan import plan
+from nodepool.reconcile.pools import plan_pools
 from tests.functions.reconcile_stack import ReconcileStack, lists, utcnow, writes
 
 NODES, ARM_PAGE, KUBE_PAGE = 1000, 50, 500  # ARM: the simulator's page; Kubernetes: the adapter's `limit`
@@ -58,15 +59,18 @@ def converged(stack: ReconcileStack) -> dict:
 
 
 def plan_ms(stack: ReconcileStack) -> float:
+    """The tick's whole pure planning (plan_pools: the Node list's marks, the clocks, each pool's plan)."""
     now = utcnow()
     tick = stack.services.reconciler(now)
-    obs = observe(tick.ports, tick.ports.store.load()[0], now, tick.policy)
-    assert not obs.failures(), obs.failures()
+    state = tick.ports.store.load()[0]
+    pools = observe(tick.ports, state, now, tick.policy)
+    assert not any(obs.failures() for obs in pools.values()), [obs.failures() for obs in pools.values()]
     timings = []
     for _ in range(PLANS):
         started = time.perf_counter()
-        plan(obs, now, tick.policy)
+        result = plan_pools(pools, state, now, tick.policy)
         timings.append((time.perf_counter() - started) * 1000)
+    assert result.why() is None and result.counts() == {}, result.why()
     return statistics.median(timings)
 
 

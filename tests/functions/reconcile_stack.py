@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from nodepool.core.labels import desired_labels
+from nodepool.adapters.kube import KubeClient
+from nodepool.core.labels import WORKER_LABEL, desired_labels
 from nodepool.core.model import Instance, NodeState
 from nodepool.core.records import ClusterInfo, NodeRecord
 from nodepool.reconcile.tick import TickReport
@@ -33,16 +34,20 @@ class ReconcileStack:
         self.env = {**storage_env, **sim.settings_env(), "NODEPOOL_CLUSTER": "test", **settings}
         self.services = Services(Settings.from_env(self.env))
         self.registry = self.services.registry
+        credential = self.kube.registration()["credential"]
         self.registry.save_cluster(ClusterInfo(self.kube.url, self.kube.ca_hash, self.kube.ca_pem, "v1.31.4+k3s1",
-                                               utcnow(), self.kube.token))
+                                               utcnow(), credential))
+        self.app_kube = KubeClient(self.kube.url, credential, self.kube.ca_pem)
         self.kube.add_node("master0", labels=MASTER_LABELS)
 
     def join(self, vm, *, secret: bool = True) -> str:
         """The agent on `vm` joins k3s and is recorded `ready`; `secret=False` seeds the Node directly."""
         name = vm.computer_name
         labels = {k: v for k, v in desired_labels(Instance(vm.instance_id, name)).items() if v is not None}
-        if secret:
-            self.kube.k3s_agent_join(name, self.kube.agent_token, f"pw-{name}", labels, provider_id=vm.provider_id)
+        if secret:  # the kubelet may not give itself a role (NodeRestriction): the app labels it, as reconcile does
+            own = {k: v for k, v in labels.items() if k != WORKER_LABEL}
+            self.kube.k3s_agent_join(name, self.kube.agent_token, f"pw-{name}", own, provider_id=vm.provider_id)
+            self.app_kube.patch_node(name, labels={WORKER_LABEL: labels[WORKER_LABEL]})
         else:
             self.kube.add_node(name, labels=labels, provider_id=vm.provider_id)
         self.registry.save_node(NodeRecord(name, NodeState.READY, instance_id=vm.instance_id, vm_id=vm.vm_id,

@@ -20,6 +20,7 @@ from localenv.devhost_process import ROOT
 NOTICE = 15.0
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)  # the demo's own run, ~70-110 s here (two boots of 12 s in the outage alone)
 def test_the_demo_story_runs_end_to_end(tmp_path):
     facts_file = tmp_path / "facts.json"

@@ -172,7 +172,22 @@ def test_listener_keeps_polling_through_a_storage_outage(devhost, azurite, stora
         send(queue("flaky"), json.dumps({"key": "after-outage"}).encode())  # straight to Azurite
     finally:
         gate.open()
-    [seen] = wait_for(lambda: attempts(host, "after-outage"), timeout=15, what="processed after the outage")
+    [seen] = wait_for(lambda: attempts(host, "after-outage"), what="processed after the outage")
     assert seen["dequeue_count"] == 1
     assert host.wait_for_log("storage reachable again")
     gate.shut()
+
+
+def test_an_invocation_past_function_timeout_is_cut_and_its_message_comes_back(devhost, queue, tmp_path):
+    """As the Functions host does for an out-of-process worker: the invocation fails at functionTimeout,
+    the worker restarts (nothing after the timeout runs), and the message is delivered again."""
+    host = devhost(APP, env={"AzureFunctionsJobHost__functionTimeout": "00:00:02"})
+    marker = tmp_path / "overrun.log"
+    send(queue("overrun"), json.dumps({"marker": str(marker), "sleep": 8}).encode())
+    wait_for(lambda: "end 2" in (marker.read_text() if marker.exists() else ""), timeout=60,
+             what="the second delivery finished")
+    assert marker.read_text().split("\n")[:3] == ["start 1", "start 2", "end 2"]  # the first never ended
+    logs = host.logs()
+    assert "Timeout value of 00:00:02 exceeded by function 'Functions.overrun'" in logs
+    assert "restarting the worker after a function timeout" in logs
+    assert requests.get(f"{host.url}/api/state", timeout=5).status_code == 200  # serving again, same port

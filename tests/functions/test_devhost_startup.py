@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from devhost.host_config import HostConfigError, parse_function_timeout
 from localenv.devhost_process import DevHostError, DevHostProcess
 
 APPS = Path(__file__).parent / "apps"
@@ -38,3 +39,14 @@ def test_queue_trigger_without_its_connection_setting_fails_start_up(monkeypatch
 
 def test_missing_app_fails_start_up(tmp_path):
     assert "host.json not found" in start_failure(str(tmp_path))
+
+
+@pytest.mark.parametrize("raw, seconds", [(None, 1800.0), ("00:05:00", 300.0), ("-1", None), ("01:00:00", 3600.0)])
+def test_function_timeout_is_read_as_the_host_reads_it(raw, seconds):
+    """Flex Consumption's default is 30 minutes; -1 means no limit (allowed there)."""
+    assert parse_function_timeout(raw) == seconds
+
+
+def test_a_function_timeout_under_a_second_is_refused():
+    with pytest.raises(HostConfigError, match="functionTimeout"):
+        parse_function_timeout("00:00:00.5")

@@ -27,7 +27,7 @@ def test_no_token_or_key_appears_in_the_host_logs(make_stack):
         kube.k3s_agent_join(name, answer["token"], "node-password")
     assert stack.call("POST", "join", token=forged, body={"hostname": third}).status_code == 401
     assert stack.call("POST", "join", token=master_jwt, body={"hostname": third}).status_code == 403
-    query_key = requests.get(f"{host.url}/api/nodes", params={"code": host.function_key}, timeout=10)
+    query_key = requests.get(f"{host.url}/api/nodes", params={"code": host.master_key}, timeout=10)  # admin level
     assert query_key.status_code == 200  # the key in the query string: the access log leaves the query out
 
     kube.faults.fail(500, path="/secrets", times=1)  # a Kubernetes error on the join path is logged

@@ -135,11 +135,17 @@ def test_a_body_over_64_kib_is_refused_with_413(stack):
            413, "payload_too_large")
 
 
-@pytest.mark.parametrize("name", ["agents0000zz", "master0", "somebody-else"])
-def test_a_hostname_outside_the_scale_set_gets_no_nonce_and_cannot_leave(stack, name):
-    joining = stack.call("POST", "join", body={"hostname": name})  # the nonce request is refused first
+def test_a_name_the_scale_set_could_give_but_does_not_list_is_not_visible_yet(stack):
+    joining = stack.call("POST", "join", body={"hostname": "agents0000zz"})  # the nonce request is refused first
     expect(joining, 503, "instance_not_visible")  # it may be a VM created seconds ago: ask again
     assert joining.headers["Retry-After"] == "10"
+    expect(stack.call("POST", "leave", body={"hostname": "agents0000zz"}), 401, "node_credential_missing")
+
+
+@pytest.mark.parametrize("name", ["master0", "somebody-else", "intruder01", "0"])
+def test_a_name_no_vm_of_the_scale_set_can_have_is_refused_for_good_and_cannot_leave(stack, name):
+    expect(stack.call("POST", "join/nonce", body={"hostname": name}), 403, "not_our_vm")
+    expect(stack.call("POST", "join", body={"hostname": name}), 403, "not_our_vm")
     expect(stack.call("POST", "leave", body={"hostname": name}), 401, "node_credential_missing")
 
 

@@ -32,7 +32,7 @@ def test_the_status_task_prints_the_pool_from_the_stack_it_is_given(make_stack, 
     stack.register_master()
     for host in stack.hostnames():
         stack.call("POST", "join", body={"hostname": host})
-    env = {**os.environ, "NODEPOOL_API_URL": stack.api, "NODEPOOL_FUNCTION_KEY": stack.function_key,
+    env = {**os.environ, "NODEPOOL_API_URL": stack.api, "NODEPOOL_OPERATOR_KEY": stack.host.master_key,
            "COLUMNS": "160"}
     as_json = subprocess.run([sys.executable, "tasks.py", "status", "--json"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
@@ -44,7 +44,16 @@ def test_the_status_task_prints_the_pool_from_the_stack_it_is_given(make_stack, 
                             text=True, timeout=60)
     assert tables.returncode == 0 and all(h in tables.stdout for h in stack.hostnames()), tables.stdout
     assert "audit (newest first)" in tables.stdout
-    assert stack.function_key not in tables.stdout + as_json.stdout
+    assert stack.host.master_key not in tables.stdout + as_json.stdout
     nowhere = subprocess.run([sys.executable, "tasks.py", "status", "--url", "http://127.0.0.1:9/api", "--key", "k"],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert nowhere.returncode == 1 and "is not answering" in nowhere.stderr
+
+
+def test_the_agents_key_and_identity_cannot_read_the_operator_routes(make_stack):
+    stack = quiet_stack(make_stack, sim_options={"agents": 1})
+    stack.register_master()
+    for path in ("status", "audit", "nodes"):
+        as_agent = stack.call("GET", path, who="agent", as_node=False)  # the function key the VMs hold
+        assert as_agent.status_code == 401, (path, as_agent.status_code)
+        assert stack.call("GET", path, who=None).status_code == 200, path  # the master key, an operator's

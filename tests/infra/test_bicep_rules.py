@@ -88,7 +88,8 @@ def test_role_assignments_are_guid_named_and_use_only_the_roles_we_chose():
                "c12c1c16-33a1-487b-954d-41c89c60f349",  # Reader and Data Access (listKeys on /srv)
                "b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
                "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",  # blob owner, queue and table contributor
-               "3913510d-42f4-4e42-8a64-420c390055eb"}  # Monitoring Metrics Publisher
+               "3913510d-42f4-4e42-8a64-420c390055eb",  # Monitoring Metrics Publisher
+               "4633458b-17de-408a-b874-0445c86b69e6"}  # Key Vault Secrets User (the agents' function key)
     count = 0
     for path in FILES:
         text = path.read_text()
@@ -98,7 +99,7 @@ def test_role_assignments_are_guid_named_and_use_only_the_roles_we_chose():
         used = set(re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text))
         if "roleDefinitions" in text:
             assert used <= allowed, (path.name, used - allowed)
-    assert count == 4  # storage data roles (a loop), metrics publisher, scale set, /srv listKeys (a loop)
+    assert count == 5  # storage data roles (a loop), metrics publisher, scale set, /srv listKeys and secrets (loops)
     scaleset = (BICEP / "modules" / "scaleset.bicep").read_text()
     assert "scope: pool" in scaleset and "9980e02c-c2be-4d73-94e8-173b1dc7cf3c" in scaleset
 
@@ -123,3 +124,33 @@ def test_no_template_takes_or_lists_a_storage_key():
     for path in FILES:
         text = path.read_text()
         assert "listKeys(" not in text and "accountKey" not in text.lower().replace("accountkeyoperator", ""), path
+
+
+def test_spot_pools_get_no_terminate_notification_and_regular_pools_do():
+    profile = resource("modules/scaleset.bicep", "pool")["properties"]["virtualMachineProfile"]
+    operands = profile["scheduledEventsProfile"]["operator"]["operands"]
+    assert operands["condition"] == "spot" and operands["true_value"] is None
+    assert operands["false_value"]["terminateNotificationProfile"]["enable"] is True
+
+
+def test_app_settings_are_the_quickstarts_config_child_named_appsettings():
+    settings = parsed(BICEP / "modules" / "functionapp.bicep")["resources"]["appSettings"]
+    assert (settings["type"], body(settings)["name"], body(settings)["parent"]) == (
+        "Microsoft.Web/sites/config", "appsettings", "app")
+    union = body(settings)["properties"]["function"]
+    assert union["type"] == "union" and set(union["parameters"].values()) == {"settings", "hostSettings"}
+    assert "appSettings" not in resource("modules/functionapp.bicep", "app")["properties"]["siteConfig"]
+
+
+def test_both_subnets_leave_through_the_nat_gateway():
+    vnet = resource("modules/network.bicep", "vnet")["properties"]
+    for subnet in vnet["subnets"]:
+        assert subnet["properties"]["natGateway"]["id"]["operator"]["operands"]["operand_1"] == "nat", subnet["name"]
+    assert resource("modules/network.bicep", "nat")["sku"] == {"name": "Standard"}
+
+
+def test_the_graph_extension_is_its_ga_release():
+    import json
+
+    config = json.loads((BICEP / "bicepconfig.json").read_text())
+    assert config["extensions"]["microsoftGraphV1"] == "br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:1.0.0"

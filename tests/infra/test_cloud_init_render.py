@@ -118,3 +118,10 @@ def test_the_embedded_helper_is_the_current_one():
     text = render_cloud_init("agent", EXAMPLE)
     line = next(ln for ln in text.splitlines() if ln.strip().startswith("content: ") and len(ln) > 1000)
     assert base64.b64decode(line.split("content: ", 1)[1]) == agent_zipapp()
+
+
+@pytest.mark.parametrize("role", ["master", "agent"])
+def test_sshd_listens_on_the_port_the_nsg_opens(role):
+    text = render_cloud_init(role, {**EXAMPLE, "SSH_PORT": "2222"})
+    assert "/etc/ssh/sshd_config.d/50-nodepool-port.conf" in text and "      Port 2222\n" in text
+    assert "systemctl restart ssh.socket" in text

@@ -11,12 +11,12 @@ import pytest
 from localenv.devhost_process import ROOT
 from tests.infra.ops_support import azure_for
 
-SEED = ["keys", "deploy-storage", "params", "deploy-compute", "view-deployment", "watch-deployment", "list-agents",
+SEED = ["keys", "params", "deploy-storage", "deploy-compute", "view-deployment", "watch-deployment", "list-agents",
         "scale-agents", "stop-agents", "start-agents", "reimage-agents-parallel", "reimage-agents-serial",
         "chaos-monkey", "proxy", "tail-helper", "list-endpoints", "destroy-cluster", "destroy-compute",
         "destroy-storage"]
 LESSER = ["build", "publish", "reimage-agents", "tail-logs", "list-resources", "list-images", "list-locations",
-          "list-sizes", "clean", "redeploy", "create-shares", "show-agents", "resize-agents"]
+          "list-sizes", "clean", "redeploy", "create-shares", "show-agents", "resize-agents", "preflight", "drill"]
 
 
 @pytest.fixture(scope="module")

@@ -44,3 +44,28 @@ def test_a_failed_remote_build_is_a_failure_although_the_endpoint_answers_200(sc
 def test_a_refused_upload_is_one_clear_error(scm):
     with pytest.raises(OpsError, match="HTTP 401"):
         P.publish(scm.server.url, "bad", P.package()[0], interval=0.02, say=lambda _: None)
+
+
+def test_a_storage_403_while_the_role_propagates_is_retried_and_then_published(scm):
+    scm.refuse_uploads = 2
+    lines = []
+    body = P.publish(scm.server.url, "good", P.package()[0], interval=0.02, retry_wait=0.01, say=lines.append)
+    assert body["status"] == 4 and scm.refuse_uploads == 0
+    assert sum("storage role is not effective yet" in line for line in lines) == 2
+
+
+def test_the_propagation_retry_is_bounded_and_says_what_to_check(scm):
+    scm.refuse_uploads = 1000
+    waits = []
+    with pytest.raises(OpsError, match="still refused after 0s: check the app identity's Storage Blob Data Owner"):
+        P.upload(scm.server.url, {"Authorization": "Bearer good"}, P.package()[0], wait=1.0, budget=0.0,
+                 sleep=waits.append, say=lambda _: None)
+    assert waits == []
+
+
+def test_a_non_json_status_reply_is_polled_through(scm):
+    scm.garbled_polls = 3
+    lines = []
+    body = P.publish(scm.server.url, "good", P.package()[0], interval=0.02, say=lines.append)
+    assert body["status"] == 4 and scm.garbled_polls == 0
+    assert any("answered no status" in line for line in lines)

@@ -28,14 +28,17 @@ def test_a_missing_parameter_file_is_named(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_the_examples_all_zero_sha256_is_warned_about(tmp_path):
+def test_an_empty_or_all_zero_k3s_sha256_is_refused_naming_where_the_real_one_is(tmp_path):
     from ops.keys import generate
 
     generate(tmp_path / "key", say=lambda _: None)
-    done = tasks("params", "--file", "cluster.env.example", "--out", str(tmp_path / "out"),
-                 "--arm-out", str(tmp_path / "arm"), SSH_KEY=str(tmp_path / "key"))
-    assert done.returncode == 0, done.stderr
-    assert "K3S_SHA256 is the example's all-zero placeholder" in done.stdout
+    for sha in ("", "0" * 64):
+        done = tasks("params", "--file", "cluster.env.example", "--out", str(tmp_path / "out"),
+                     "--arm-out", str(tmp_path / "arm"), SSH_KEY=str(tmp_path / "key"), K3S_SHA256=sha,
+                     AZURE_SUBSCRIPTION_ID="00000000-1111-2222-3333-444444444444", SSH_ALLOWED_CIDRS="203.0.113.7/32")
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "K3S_SHA256" in done.stderr and "sha256sum-amd64.txt" in done.stderr
+        assert not (tmp_path / "out").exists() and not (tmp_path / "arm").exists()
 
 
 def test_every_task_summary_in_help_is_a_whole_sentence():

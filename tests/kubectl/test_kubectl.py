@@ -83,6 +83,14 @@ def test_drain_skips_the_daemonset_waits_for_the_pdb_and_finishes(kubectl, clust
     assert sorted(p["spec"].get("nodeName") for p in db) == ["agent-1", "agent-1"]
 
 
+def test_get_pdb_prints_what_the_budget_allows(kubectl, cluster):
+    cluster.add_pods("agent-0", 2, owner="StatefulSet/db")
+    cluster.add_pdb("db", selector={"app": "db"}, max_unavailable=1)
+    header, *rows = [re.split(r"\s{2,}", line.strip()) for line in kubectl.out("get", "pdb").splitlines()]
+    assert header == ["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"]
+    assert [row[:4] for row in rows] == [["db", "N/A", "1", "1"]]
+
+
 def test_delete_node_removes_it(kubectl, cluster):
     assert 'node "agent-1" deleted' in kubectl.out("delete", "node", "agent-1")
     assert cluster.node("agent-1") is None

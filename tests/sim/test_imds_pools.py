@@ -48,7 +48,9 @@ def test_the_main_sets_vms_and_master0_are_unchanged_by_a_second_pool(sim):
     assert (master["vmId"], master["vmScaleSetName"]) == (sim.world.master.vm_id, "")
 
 
-def test_a_fallback_vms_attested_document_names_its_own_vm_id(sim):
+def test_a_fallback_vms_attested_document_names_its_own_vm_id(sim, monkeypatch):
+    for name, value in sim.proxy_env().items():  # the leaf's issuer is fetched from its AIA URL, as in Azure
+        monkeypatch.setenv(name, value)
     doc = Imds(sim.imds_for("regular000000"), timeout=5.0).attested(NONCE)
     env = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "NODEPOOL_ATTESTATION_ROOTS": sim.attestation_roots}
     claims = verifier_from_settings(Settings.from_env(env)).verify(doc, dt.datetime.now(dt.timezone.utc))

@@ -86,7 +86,7 @@ def test_silent_kubelet_makes_the_node_not_ready_after_the_grace_period(kube_sim
     kube_sim.add_pods("n0", 1)
     kube_sim.vm_stopped("n0")
     assert kube.node("n0").ready is True  # within node-monitor-grace-period nothing changes
-    node = eventually(lambda: (lambda n: n if ready(n) == "Unknown" else None)(kube_sim.node("n0")), timeout=3)
+    node = eventually(lambda: (lambda n: n if ready(n) == "Unknown" else None)(kube_sim.node("n0")))
     cond = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
     assert cond["reason"] == "NodeStatusUnknown" and cond["lastHeartbeatTime"] <= cond["lastTransitionTime"]
     assert {(t["key"], t["effect"]) for t in node["spec"]["taints"]} == {
@@ -125,7 +125,7 @@ def test_graceful_deletion_waits_for_the_kubelet():
     with KubeSim(terminate_s=0.2, tick_s=0.02) as sim:
         name = deleted_pod(sim, 30)
         assert sim.pod("default", name)["metadata"]["deletionGracePeriodSeconds"] == 30
-        eventually(lambda: sim.pod("default", name) is None, timeout=2)
+        eventually(lambda: sim.pod("default", name) is None)
 
 
 def test_an_evicted_pod_stays_terminating_for_its_grace_period_then_is_gone():

@@ -127,3 +127,10 @@ def test_the_master_vm_registers_a_control_plane_node(kube_sim):
     kube_sim.vm_started("agents000000", "azure:///subscriptions/s/virtualMachines/0")  # waits for its join
     assert kube_sim.node("master0")["metadata"]["labels"]["node-role.kubernetes.io/control-plane"] == "true"
     assert kube_sim.node("agents000000") is None
+
+
+def test_labels_the_kubelet_may_not_set_itself_are_refused_before_anything_is_written(kube_sim):
+    with pytest.raises(JoinRefused) as refused:
+        kube_sim.k3s_agent_join("n0", kube_sim.agent_token, "pw", labels={"node-role.kubernetes.io/worker": "true"})
+    assert refused.value.reason == "node_labels_forbidden" and kube_sim.node("n0") is None
+    kube_sim.k3s_agent_join("n0", kube_sim.agent_token, "pw", labels={"kubernetes.azure.com/scalesetpriority": "spot"})

@@ -40,7 +40,7 @@ def test_a_preempted_vm_disappears_at_not_before(make_sim):
     sim = make_sim(hooks=hooks, kube=False)
     sim.preempt(1, notice=0.3)
     assert sim.vm(1).provisioning == "Succeeded"
-    sim.wait_until(lambda: "1" not in sim.world.vms, timeout=3)
+    sim.wait_until(lambda: "1" not in sim.world.vms)
     assert hooks.calls[-2:] == [("stopped", "agents000001"), ("deleted", "agents000001")]
     assert document(sim, 0)["Events"] == [] and sim.world.capacity == 2
 
@@ -69,7 +69,7 @@ def test_a_reboot_takes_the_restart_time_not_a_new_vms_boot(make_sim):
     vm_id, event = sim.vm(0).vm_id, sim.reboot(0, notice=60)
     assert document(sim, 0)["Events"][0]["DurationInSeconds"] == 1
     acknowledge(sim, 0, event.event_id)
-    sim.wait_until(lambda: sim.vm(0).power == "running", timeout=5)  # far sooner than the 30-s boot
+    sim.wait_until(lambda: sim.vm(0).power == "running")  # far sooner than the 30-s boot
     assert sim.vm(0).vm_id == vm_id  # the same VM, restarted
 
 

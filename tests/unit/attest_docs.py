@@ -12,13 +12,22 @@ SUBSCRIPTION = "00000000-0000-0000-0000-00000000aaaa"
 
 
 @lru_cache(maxsize=None)
-def chain(name: str = attest.SIGNER_NAME, *, expired: bool = False, use_rsa: bool = False) -> Chain:
+def chain(name: str = attest.SIGNER_NAME, *, expired: bool = False, use_rsa: bool = True) -> Chain:
     """One chain per kind per test process (key generation is the slow part), valid at NOW, the instant
     every test verifies at: never made from the wall clock, so the suite passes on any date."""
     if expired:
         return attest.make_chain(name, now=NOW, not_before=NOW - dt.timedelta(days=30),
                                  not_after=NOW - dt.timedelta(days=1))
     return attest.make_chain(name, now=NOW, use_rsa=use_rsa)
+
+
+def trusting(*chains: Chain, names=None, fetcher=None):
+    """A verifier trusting the roots of `chains`, their issuing CAs known (the documents carry only
+    the leaf, as Azure's do): the production verifier with the simulator's roots."""
+    from nodepool.adapters.attestation import PkcsAttestationVerifier
+    from nodepool.identity.attestation import PUBLIC_SIGNERS
+    return PkcsAttestationVerifier([c.root for c in chains], names or PUBLIC_SIGNERS,
+                                   [c.intermediate for c in chains], fetcher=fetcher)
 
 
 @lru_cache(maxsize=None)

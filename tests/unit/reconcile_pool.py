@@ -82,9 +82,10 @@ class Pool:
         return ReconcilePorts(self.scaleset, self.kube if self.kube_registered else None, self.registry,
                               self.queues, self.store)
 
-    def reconciler(self, policy: Policy = POLICY, dry_run: bool = False) -> Reconciler:
+    def reconciler(self, policy: Policy = POLICY, dry_run: bool = False,
+                   logger: logging.Logger = logging.getLogger("test.reconcile")) -> Reconciler:
         """A fresh one each time, as a new Function instance would be: only the store remembers."""
-        return Reconciler(self.ports(), policy, dry_run, logging.getLogger("test.reconcile"))
+        return Reconciler(self.ports(), policy, dry_run, logger)
 
     def tick(self, after: timedelta = timedelta(0), **kwargs) -> TickReport:
         return self.reconciler(**kwargs).tick(datetime.now(timezone.utc) + after)

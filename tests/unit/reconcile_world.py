@@ -100,6 +100,15 @@ class World:
         self.rows[name(i)] = row(i)
         self.secrets.add(node_password_secret(name(i)))
 
+    def watched(self) -> World:
+        """As if this tick store had watched every NotReady agent since its lastTransitionTime: the
+        ladders' clocks start when we first observe a Node NotReady, not at Kubernetes' timestamp."""
+        by_name = {vm.name: vm for vm in self.instances.values()}
+        seen = {n.name: NodeRepair(by_name[n.name].instance_id, n.ready_since or NOW) for n in self.nodes.values()
+                if n.ready is not True and n.name in by_name}
+        self.state = replace(self.state, repairs={**seen, **self.state.repairs})
+        return self
+
     def observe(self) -> Observation:
         listed = tuple(self.instances.values())[: self.listed]
         nodes = tuple(self.nodes.values())[: self.nodes_listed]
@@ -167,7 +176,7 @@ def messy(n: int = 30) -> World:
     world.rows["agent888888"] = replace(row(888888), state=NodeState.DELETED, updated_at=ago(days=2))  # long stale
     world.events[(name(7), "old")] = EventRecord(name(7), "old", "Reboot", ago(days=30), ago(days=30))
     world.poison = [PoisonMessage("m1", ago(hours=1))]
-    return world
+    return world.watched()
 
 
 def kinds(result: Plan) -> list[tuple[str, str]]:

@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 
-from nodepool.adapters.attestation import PkcsAttestationVerifier
 from nodepool.core.errors import Conflict, Forbidden, Unauthenticated
 from nodepool.core.model import Instance
 from nodepool.fakes.attest import FakeNodeCredentials, FakeNonceStore
@@ -13,7 +12,7 @@ from nodepool.identity import attestation as att
 from nodepool.identity import credential as nc
 from nodepool.identity.attestation import AttestationRefused
 from nodepool.identity.attested import AttestationPolicy, AttestedJoin
-from tests.unit.attest_docs import NOW, SUBSCRIPTION, chain, document, swapped, untrusted_chain
+from tests.unit.attest_docs import NOW, SUBSCRIPTION, chain, document, swapped, trusting, untrusted_chain
 
 A = Instance("0", "agents000000", vm_id="aaaaaaaa-0000-4000-8000-000000000000")
 B = Instance("1", "agents000001", vm_id="bbbbbbbb-0000-4000-8000-000000000001")
@@ -23,7 +22,7 @@ LATER = NOW + dt.timedelta(seconds=5)
 
 @pytest.fixture
 def service():
-    return AttestedJoin(PkcsAttestationVerifier([chain().root]), FakeNonceStore(), FakeNodeCredentials(),
+    return AttestedJoin(trusting(chain()), FakeNonceStore(), FakeNodeCredentials(),
                         AttestationPolicy(nonce_ttl_s=60, subscription_id=SUBSCRIPTION))
 
 
@@ -150,7 +149,7 @@ def test_every_forgery_is_refused_with_its_own_code(service):
         "vmId of another instance": document(B.vm_id, nonce_for(service)),
         "vmId not in the scale set": document("dddddddd-0000-4000-8000-00000000000d", nonce_for(service)),
     }
-    service.verifier = PkcsAttestationVerifier([chain().root, chain("metadata.evil.example").root])
+    service.verifier = trusting(chain(), chain("metadata.evil.example"))
     codes = {kind: refusal(service, doc) for kind, doc in forgeries.items()}
     service.adopt(attest(service, A.name, genuine, POOL, LATER))
     codes["replayed nonce"] = refusal(service, genuine)

@@ -50,8 +50,13 @@ def test_instances_failed_in_provisioning_back_the_pool_off_and_are_deleted_same
 
 
 def test_instances_stuck_in_creating_past_the_timeout_count_as_failed():
-    stuck = [InstanceView("0", "spot-0", "Creating", NOW - POLICY.provisioning_timeout - timedelta(seconds=1))]
-    p = plan(observe([pool_view(SPOT, instances=stuck), pool_view(REGULAR)], pods=[pending("p")]))
+    """The timeout runs from when we first saw the instance Creating: ARM's timeCreated is another clock."""
+    stuck = [InstanceView("0", "spot-0", "Creating", NOW - timedelta(hours=5))]
+    obs = observe([pool_view(SPOT, instances=stuck), pool_view(REGULAR)], pods=[pending("p")])
+    first = plan(obs)
+    assert first.state.creating == {"spot/0": NOW} and "spot" not in first.state.backoffs
+    assert "spot" not in plan(obs, first.state, NOW + POLICY.provisioning_timeout).state.backoffs
+    p = plan(obs, first.state, NOW + POLICY.provisioning_timeout + timedelta(seconds=1))
     assert ups(p) == {"regular": 1} and p.state.backoffs["spot"].kind == "ProvisioningTimeout"
 
 

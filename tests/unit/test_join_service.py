@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from nodepool.core.errors import Unavailable
+from nodepool.core.errors import Forbidden, Unavailable
 from nodepool.core.model import Caller, NodeState, Role
 from nodepool.core.records import NodeRecord
 from nodepool.join.service import JoinPolicy
@@ -44,14 +44,37 @@ def test_join_before_the_master_registered_is_503_with_retry_after_and_writes_no
     assert plane.registry.writes == 0 and plane.kube.writes == []
 
 
-def test_an_unknown_hostname_is_not_visible_yet_and_a_flood_costs_one_arm_list(plane):
+def test_a_name_one_of_our_vms_could_have_is_not_visible_yet_and_a_flood_costs_one_arm_list(plane):
     for i in range(50):
         with pytest.raises(Unavailable) as err:
-            plane.joins.nonce(AGENT, f"intruder{i}", NOW + timedelta(seconds=i / 10))
+            plane.joins.nonce(AGENT, f"agents{i + 1000:06x}", NOW + timedelta(seconds=i / 10))
         assert (err.value.code, err.value.retry_after) == ("instance_not_visible", 10)
     assert plane.instances.refreshes == 1
     assert plane.registry.writes == 1  # the master's registration only
     assert plane.kube.writes == []
+
+
+@pytest.mark.parametrize("name", ["intruder01", "master0", "0", "agents", "agentsx-1", "regular000000"])
+def test_a_name_no_vm_of_ours_can_have_is_refused_for_good_without_asking_arm_again(plane, name):
+    """Every VM of the scale set is named its computerNamePrefix (here `agents`) and base-36 digits."""
+    for i in range(20):
+        with pytest.raises(Forbidden) as err:
+            plane.joins.nonce(AGENT, name, NOW + timedelta(seconds=i))
+        assert err.value.code == "not_our_vm" and "start with agents" in err.value.message
+    assert plane.instances.refreshes == 1  # the one that learnt the prefix
+    assert plane.registry.writes == 1 and plane.kube.writes == []
+
+
+def test_while_arm_will_not_say_the_prefix_every_name_may_be_ours(plane):
+    def throttled():
+        raise Unavailable("get scale set: ARM throttled")
+    plane.scaleset.info = throttled  # the listing works, the scale set's own GET does not
+    with pytest.raises(Unavailable) as err:
+        plane.joins.nonce(AGENT, "intruder01", NOW)
+    assert err.value.code == "instance_not_visible"
+    del plane.scaleset.info
+    with pytest.raises(Forbidden):
+        plane.joins.nonce(AGENT, "intruder01", NOW + timedelta(seconds=11))
 
 
 def test_a_new_vm_reusing_a_name_clears_the_stale_node_and_its_password(plane):

@@ -68,6 +68,8 @@ def product_modules() -> dict[str, set[str]]:
 def kind(module: str) -> str:
     if module == "nodepool.core.clock":
         return "the clock"  # SystemClock: the one place the product reads the time
+    if module == "nodepool.core.logs":
+        return "the loggers"  # every layer but the pure one logs through them
     if module in USE_CASES:
         return "use case"
     if module in PORTS:
@@ -118,6 +120,22 @@ def violations(modules: dict[str, set[str]]) -> list[str]:
 def test_the_product_keeps_its_layers():
     problems = violations(product_modules())
     assert not problems, "\n".join(problems)
+
+
+def loggers_made_directly(path: Path) -> list[int]:
+    """Lines that call logging.getLogger themselves instead of nodepool.core.logs.logger(__name__)."""
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute) and node.func.attr == "getLogger"
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "logging"]
+
+
+def test_every_product_logger_is_made_by_the_one_rule():
+    """logger(__name__) names a logger after its module and redacts before any handler (core/logs.py)."""
+    allowed = {ROOT / "nodepool/core/logs.py", ROOT / "nodepool/telemetry.py"}  # the rule itself; root's handlers
+    files = [*ROOT.glob("nodepool/**/*.py"), *ROOT.glob("functions/*.py")]
+    found = {str(p.relative_to(ROOT)): lines for p in files
+             if p not in allowed and "fakes" not in p.parts and (lines := loggers_made_directly(p))}
+    assert not found, f"use nodepool.core.logs.logger(__name__) instead: {found}"
 
 
 def test_a_planted_violation_is_found():

@@ -2,6 +2,7 @@
 """The triggers over wired fakes: the nonce, the attested join, then X-Node-Credential on events,
 leave and the status poll; each trigger verifies, parses and calls one service."""
 import json
+import logging
 
 import azure.functions as func
 import pytest
@@ -74,3 +75,23 @@ def test_the_node_credential_opens_only_its_own_node(app):
     assert call(post_leave, "POST", "/api/leave", {"hostname": a}, credential=mine, app=app)[0] == 202
     status, trail = call(audit, "GET", "/api/audit", app=app)
     assert status == 200 and [e["action"] for e in trail["entries"]][:2] == ["cordon", "leave"]  # newest first
+
+
+def test_every_refusal_is_one_log_line_with_its_code_and_caller(app, caplog):
+    """A forged attestation, a token missing, another node's credential: each refused request leaves one
+    line saying what was refused and who asked, and no credential."""
+    a, b = [i.name for i in app.scaleset.instances().items]
+    mine, _ = joined(app, a), joined(app, b)
+    forged = {"hostname": a, "attested": {"encoding": "pkcs7", "signature": "bm90IGEgZG9jdW1lbnQ="}}
+    empty = {"hostname": b, "document": {"DocumentIncarnation": 1, "Events": []}}
+    with caplog.at_level(logging.INFO, logger="functions"):
+        caplog.clear()
+        refusals = [call(post_join, "POST", "/api/join", forged, app=app)[0],
+                    call(post_events, "POST", "/api/events", empty, app=app)[0],
+                    call(node, "GET", f"/api/nodes/{b}", credential=mine, app=app, name=b)[0]]
+    lines = [r for r in caplog.records if r.name == "functions.http"]
+    assert refusals == [400, 401, 403] and len(lines) == 3
+    assert [(r.route, r.status, r.levelname) for r in lines] == [
+        ("POST /api/join", 400, "INFO"), ("POST /api/events", 401, "WARNING"), (f"GET /api/nodes/{b}", 403, "WARNING")]
+    assert [r.error for r in lines] == ["attestation_malformed", "node_credential_missing", "node_credential_invalid"]
+    assert lines[1].caller.startswith("agent ") and mine not in " ".join(r.getMessage() for r in lines)

@@ -38,9 +38,17 @@ def test_its_events_are_matched_by_its_own_scale_sets_vm_name(plane):
 
 
 def test_a_name_in_neither_scale_set_is_not_admitted(plane):
-    with pytest.raises(Unavailable) as err:
+    with pytest.raises(Forbidden) as err:
         plane.joins.nonce(AGENT, "intruder000000", NOW)
-    assert err.value.code == "instance_not_visible" and plane.registry.node("intruder000000") is None
+    assert err.value.code == "not_our_vm" and "start with agents, regular" in err.value.message
+    assert plane.registry.node("intruder000000") is None
+
+
+def test_a_name_either_scale_set_could_give_is_not_listed_yet(plane):
+    for name in ("agents0000zz", "regular0000zz"):
+        with pytest.raises(Unavailable) as err:
+            plane.joins.nonce(AGENT, name, NOW)
+        assert err.value.code == "instance_not_visible"
 
 
 def test_a_vm_id_in_neither_scale_set_is_refused(plane):

@@ -26,7 +26,7 @@ def pool200() -> World:
     for i in DEALLOCATED:
         world.instances[str(i)] = instance(i, power_state="deallocated")
         world.nodes[name(i)] = node(i, ready=False, since=ago(hours=1))
-    return world
+    return world.watched()  # NotReady for an hour, as this tick store saw: their ladders are due
 
 
 def last_page_missing(world: World, minute: int) -> None:

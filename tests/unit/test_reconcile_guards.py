@@ -1,5 +1,6 @@
 """The planner's guards: bad observations, outages, the per-tick limit, the master, protection."""
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.unit.reconcile_world import (
     name,
     node,
     provider_id,
+    simulate_apply,
 )
 
 
@@ -70,6 +72,34 @@ def test_instance_count_sanity_limit_is_more_than_a_tenth_and_more_than_two(last
     assert bool(world.plan().actions) is acts
 
 
+@pytest.mark.parametrize("capacity, listed, trusted", [
+    (200, 198, True), (200, 197, False), (20, 18, True), (10, 9, True), (10, 8, False), (3, 3, True),
+    (3, 2, False), (3, 1, False),
+])
+def test_a_listing_short_of_the_capacity_is_believed_within_two_and_a_tenth_of_it(capacity, listed, trusted):
+    """The capacity is exact, so its tolerance covers only VMs in flight: at most 2, and at most 10 %,
+    so a pool of 3 must list all 3 (10 % of 3 is 0)."""
+    world = World.converged(capacity)
+    world.nodes[name(0)] = node(0, labels={})  # instance 0 stays listed: a label patch is due
+    world.listed = listed
+    result = world.plan()
+    assert bool(result.actions) is trusted and result.refused is not trusted
+
+
+def test_a_pool_of_3_listing_1_never_deletes_the_nodes_of_the_2_it_lacks():
+    """Their Nodes NotReady, the GETs that would prove the VMs alive throttled, for an hour: a listing
+    two short of a capacity of 3 is never trusted, so the absence never counts toward the ghost hold."""
+    world = World.converged(3)
+    for i in (1, 2):
+        world.nodes[name(i)] = node(i, ready=None, since=ago(minutes=1))
+    world.listed, world.probes = 1, False
+    for minute in range(0, 61, 5):
+        result = world.plan(NOW + timedelta(minutes=minute))
+        assert not [a for a in result.actions if a.destructive or a.kind == "mark_stale"], minute
+        assert "1 listed, expected 3 (the scale set's capacity)" in result.blocked
+        world = simulate_apply(world, result)
+
+
 def test_a_drop_that_persists_past_the_confirmation_window_is_believed():
     world = throttled(with_trouble(World.converged(10)), 3)
     first = world.plan(ago(minutes=10))
@@ -91,7 +121,7 @@ def test_outage_holds_everything_destructive_but_keeps_housekeeping():
     for i in range(5):  # half the pool NotReady for an hour
         world.nodes[name(i)] = node(i, ready=False, since=ago(hours=1))
     world.nodes[name(7)] = node(7, labels={})
-    result = world.plan()
+    result = world.watched().plan()
     assert kinds(result) == [("label_node", name(7))]
     assert [a.kind for a in result.held] == ["restart_instance"] * 5 and "outage" in result.blocked
     assert all(r.step == 0 for r in result.state.repairs.values())  # a held step is not taken
@@ -103,7 +133,7 @@ def test_outage_needs_more_than_3_and_more_than_45_percent(pool, down, outage):
     world = World.converged(pool)
     for i in range(down):
         world.nodes[name(i)] = node(i, ready=False, since=ago(hours=1))
-    result = world.plan(NOW, replace(POLICY, max_destructive_per_tick=10))
+    result = world.watched().plan(NOW, replace(POLICY, max_destructive_per_tick=10))
     assert (len(result.actions) == 0) is outage
 
 
@@ -111,7 +141,7 @@ def test_at_most_n_destructive_actions_per_tick_oldest_problem_first():
     world = World.converged(20)
     for i, minutes in zip(range(5), [30, 50, 20, 40, 60]):
         world.nodes[name(i)] = node(i, ready=False, since=ago(minutes=minutes))
-    result = world.plan()
+    result = world.watched().plan()
     assert kinds(result) == [("restart_instance", "4"), ("restart_instance", "1"), ("restart_instance", "3")]
     assert [a.target for a in result.held] == ["0", "2"]
     assert {n: r.step for n, r in result.state.repairs.items()} == {name(i): s for i, s in enumerate([0, 1, 0, 1, 1])}
@@ -141,7 +171,7 @@ def test_protected_instance_is_restarted_but_never_reimaged_or_deleted():
     world = World.converged(5)
     world.instances["1"] = instance(1, protected=True)
     world.nodes[name(1)] = node(1, ready=False, since=ago(hours=2))
-    assert kinds(world.plan()) == [("restart_instance", "1")]
+    assert kinds(world.watched().plan()) == [("restart_instance", "1")]
     world.state = world.plan(ago(minutes=30)).state  # restarted half an hour ago
     assert world.plan().actions == ()
     del world.nodes[name(1)]  # and without a Node: no reimage either

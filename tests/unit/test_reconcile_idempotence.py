@@ -44,7 +44,7 @@ def big(n: int) -> World:
     for i in range(n, n + 20):
         world.instances[str(i)] = instance(i, created_at=ago(minutes=5))
     world.state = replace(world.state, instances=Baseline(n + 20))
-    return world
+    return world.watched()
 
 
 @pytest.mark.parametrize("n", [1000])

@@ -23,10 +23,8 @@ REPAIR_CASES = [
 def test_repair_ladder(down_min, taken, expected):
     world = World.converged(10)
     world.nodes[name(1)] = node(1, ready=False, since=ago(minutes=down_min))
-    if taken:
-        step, minutes = taken
-        world.state = replace(world.state, repairs={name(1): NodeRepair("1", ago(minutes=down_min), step,
-                                                                         ago(minutes=minutes))})
+    step, at = (taken[0], ago(minutes=taken[1])) if taken else (0, None)
+    world.state = replace(world.state, repairs={name(1): NodeRepair("1", ago(minutes=down_min), step, at)})
     result = world.plan()
     assert [(a.kind, a.step) for a in result.actions if a.destructive] == expected
     entry = result.state.repairs[name(1)]
@@ -50,12 +48,24 @@ def test_repair_walks_the_ladder_minute_by_minute():
     assert name(1) not in world.nodes and "1" not in world.instances
 
 
+def test_repair_clock_starts_when_we_first_see_the_node_not_ready():
+    """Not at Kubernetes' lastTransitionTime: a NotReady Node seen for the first time waits its full
+    time on our clock (nodepool/core/skew.py), whatever the other side's timestamp says."""
+    world = World.converged(3)
+    world.nodes[name(1)] = node(1, ready=False, since=ago(hours=3))
+    result = world.plan()
+    assert result.actions == () and result.state.repairs[name(1)] == NodeRepair("1", NOW)
+    world.state = result.state
+    assert kinds(world.plan(NOW + timedelta(minutes=9))) == []
+    assert kinds(world.plan(NOW + timedelta(minutes=10))) == [("restart_instance", "1")]
+
+
 def test_repair_clock_restarts_for_a_new_vm_and_clears_when_ready():
     world = World.converged(3)
     world.nodes[name(1)] = node(1, ready=False, since=ago(minutes=5))
     world.state = replace(world.state, repairs={name(1): NodeRepair("old", ago(hours=5), 2, ago(hours=1))})
     result = world.plan()
-    assert result.actions == () and result.state.repairs[name(1)] == NodeRepair("1", ago(minutes=5))
+    assert result.actions == () and result.state.repairs[name(1)] == NodeRepair("1", NOW)
     world.nodes[name(1)] = node(1, ready=True, since=ago(minutes=1))
     assert world.plan().state.repairs == {}
 
@@ -81,13 +91,14 @@ def test_never_joined_ladder(age_min, taken, expected):
     assert [a.secret_name for a in result.actions if a.destructive] == [f"{name(5)}.node-password.k3s"] * len(expected)
 
 
-def test_new_vm_clock_starts_at_creation_and_clears_when_it_joins():
+def test_new_vm_clock_starts_when_first_seen_without_a_node_and_clears_when_it_joins():
     world = World.converged(3)
     del world.nodes[name(2)]
     world.instances["2"] = instance(2, created_at=ago(minutes=4))
     world.state = world.plan().state
-    assert world.state.unjoined == {"2": UnjoinedVm(name(2), ago(minutes=4))}
-    assert kinds(world.plan(NOW + timedelta(minutes=11))) == [("reimage_instance", "2")]
+    assert world.state.unjoined == {"2": UnjoinedVm(name(2), NOW)}
+    assert kinds(world.plan(NOW + timedelta(minutes=14))) == []
+    assert kinds(world.plan(NOW + timedelta(minutes=15))) == [("reimage_instance", "2")]
     world.nodes[name(2)] = node(2)
     assert world.plan().state.unjoined == {}
 

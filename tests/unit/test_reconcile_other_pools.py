@@ -1,5 +1,6 @@
-"""Reconcile manages NODEPOOL_SCALE_SET only: a node that joined from another scale set (the Regular
-fallback pool) is never judged by this one's listing, where its instance id names another VM or none."""
+"""A node that joined from another scale set is never judged by this one's listing, where its instance
+id names another VM or none: it is its own scale set's, when the app manages that one (reconcile
+plans every managed scale set: tests/unit/test_reconcile_fresh_observations.py), else nobody's."""
 from datetime import datetime, timedelta, timezone
 
 import pytest

@@ -1,12 +1,17 @@
 """The reconcile tick over the in-memory fakes: writes, dry run, isolation, state across ticks, guards."""
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from nodepool.core.errors import Conflict, Unavailable
+from nodepool.core.instruments import NULL
+from nodepool.core.logs import logger
 from nodepool.core.model import NodeState
+from nodepool.reconcile.tick import Reconciler
 from nodepool.settings import InvalidSettings, Settings
-from tests.unit.reconcile_pool import Pool
+from nodepool.telemetry import install_json_logs
+from tests.unit.reconcile_pool import POLICY, Pool
 
 NO_WRITES = {"scaleset": 0, "kube": 0, "registry": 0, "state": 0}
 
@@ -61,15 +66,19 @@ def test_one_failing_action_does_not_stop_the_others(error):
     assert again.planned.get("delete_node") == 1 and pool.kube.node(ghosts[0]) is None
 
 
-def test_one_log_line_per_tick_carries_the_counts(caplog):
+def test_one_json_line_per_tick_carries_the_counts_and_each_action_its_fields(caplog):
+    """What reaches Application Insights: the JSON line, with every field the tick and its actions gave."""
+    install_json_logs([caplog.handler])
     pool = Pool(3)
-    with_ghosts(pool, 0)
-    with caplog.at_level("INFO", logger="test.reconcile"):
-        pool.tick()
-    lines = [r for r in caplog.records if r.getMessage().startswith("reconcile tick")]
-    assert len(lines) == 1
-    assert lines[0].reconcile_planned == {"delete_node": 1, "mark_stale": 1}
-    assert lines[0].reconcile_applied == 2 and lines[0].reconcile_failed == 0
+    ghost = with_ghosts(pool, 0)[0]
+    with caplog.at_level("INFO", logger="nodepool.reconcile"):
+        pool.tick(logger=logger("nodepool.reconcile.tick"))
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name.startswith("nodepool.reconcile")]
+    [tick] = [line for line in lines if line["msg"].startswith("reconcile tick")]
+    assert tick["reconcile_planned"] == {"delete_node": 1, "mark_stale": 1}
+    assert (tick["reconcile_applied"], tick["reconcile_failed"], tick["reconcile_state"]) == (2, 0, "saved")
+    [delete] = [line for line in lines if line.get("action") == "delete_node"]
+    assert (delete["node"], delete["destructive"], delete["target"]) == (ghost, True, ghost)
 
 
 def test_repair_state_survives_from_one_instance_to_the_next():
@@ -77,8 +86,9 @@ def test_repair_state_survives_from_one_instance_to_the_next():
     sick = pool.name(2)
     pool.tick()
     pool.kube.set_ready(sick, False)
+    assert pool.tick(timedelta(minutes=1)).planned == {}  # first seen NotReady: its clock starts
     assert pool.tick(timedelta(minutes=11)).planned == {"restart_instance": 1}
-    assert pool.store.load()[0].repairs[sick].step == 1
+    assert pool.store.load()[0].pool("agents").repairs[sick].step == 1
     assert pool.tick(timedelta(minutes=12)).planned == {}  # a fresh Reconciler: the step is remembered
     assert pool.tick(timedelta(minutes=22)).planned == {"reimage_instance": 1}
     assert pool.tick(timedelta(minutes=33)).planned == {"delete_instance": 1, "mark_stale": 1}
@@ -101,7 +111,8 @@ def test_an_incomplete_observation_changes_nothing(breakage):
         pool.kube_registered = False
     report = pool.tick(timedelta(minutes=30))
     assert report.planned == {} and report.blocked.startswith("incomplete observation")
-    assert pool.writes() == NO_WRITES
+    assert {**pool.writes(), "state": 0} == NO_WRITES
+    assert pool.store.load()[0].pools == {}  # at most the Node list's marks were kept, when it was complete
 
 
 def test_a_short_arm_list_after_a_trusted_one_is_not_believed():
@@ -139,7 +150,7 @@ def test_an_unreadable_state_row_starts_over_and_is_replaced():
     pool.tick()
     pool.store.corrupt()
     report = pool.tick()
-    assert report.state == "saved" and pool.store.load()[0].instance_count == 5
+    assert report.state == "saved" and pool.store.load()[0].pool("agents").instance_count == 5
 
 
 def test_a_node_with_a_drain_waiting_in_the_queue_is_left_to_the_drain():
@@ -165,5 +176,44 @@ def test_poison_messages_are_reported_once_as_a_warning(caplog):
 def test_the_timer_schedule_setting_has_a_default_and_needs_no_other_setting():
     assert Settings.one("reconcile_schedule", {}) == "0 * * * * *"
     assert Settings.one("reconcile_schedule", {"NODEPOOL_RECONCILE_SCHEDULE": "*/30 * * * * *"}) == "*/30 * * * * *"
-    with pytest.raises(InvalidSettings):
-        Settings.one("max_destructive_per_tick", {"NODEPOOL_MAX_DESTRUCTIVE_PER_TICK": "0"})
+    bad = {"NODEPOOL_MAX_DESTRUCTIVE_PER_TICK": "0"}
+    assert Settings.one("max_destructive_per_tick", bad) == 3  # binding at indexing never fails the app...
+    with pytest.raises(InvalidSettings):  # ...the app refuses the value when it serves (and healthz names it)
+        Settings.from_env(bad)
+
+
+class Counting:
+    """Instruments that remember what was counted."""
+
+    def __init__(self):
+        self.added: list[tuple[str, dict]] = []
+
+    def span(self, name, **attributes):
+        return NULL.span(name)
+
+    def add(self, metric, value=1, **attributes):
+        self.added.append((metric, attributes))
+
+    def record(self, metric, value, **attributes):
+        pass
+
+
+def test_a_bug_in_an_observation_raises_with_its_stack_and_is_counted_not_taken_for_an_outage():
+    """A TypeError while listing used to read as 'incomplete observation': reconcile then did nothing,
+    every tick, with nothing but a reason string to show for it."""
+    pool, counted = Pool(3), Counting()
+
+    def broken(label_selector=None):
+        raise TypeError("unsupported operand")
+
+    pool.kube.nodes = broken
+    with pytest.raises(TypeError, match="unsupported operand"):
+        Reconciler(pool.ports(), POLICY, telemetry=counted).tick(datetime.now(timezone.utc))
+    assert counted.added == [("nodepool.errors", {"where": "reconcile.tick"})]
+
+
+def test_a_port_that_cannot_answer_is_still_an_incomplete_picture_that_changes_nothing():
+    pool = Pool(3)
+    pool.kube.fail_next(Unavailable("API server down"))
+    report = pool.tick()
+    assert report.blocked and "API server down" in report.blocked and report.applied == 0

@@ -28,7 +28,7 @@ def messy() -> Pool:
     pool.kube.patch_node(back, unschedulable=True)
     pool.registry.save_node(replace(pool.registry.node(back), state=NodeState.CORDONED, last_event_type="Reboot",
                                     last_event_id="E-reboot", drained_at=ago(minutes=8)))
-    pool.scaleset.vms["9"] = Instance("9", "agents000009", created_at=ago(minutes=14))  # not joined in 15 min
+    pool.scaleset.vms["9"] = Instance("9", "agents000009", created_at=ago(minutes=14))  # no Node yet
     pool.kube.add_secret("kube-system", node_password_secret("agents000009"))
     pool.registry.save_node(NodeRecord("agents0000zz", NodeState.READY, instance_id="1259", updated_at=ago(days=2)))
     pool.registry.save_node(NodeRecord("agents0000zy", NodeState.DELETED, updated_at=ago(days=2)))
@@ -54,10 +54,11 @@ def test_every_kind_of_action_is_applied_and_the_pool_converges():
     assert pool.registry.node("agents0000zz").state is NodeState.DELETED
     assert pool.registry.node("agents0000zy") is None
     assert pool.registry.event(pool.name(3), "old") is None
-    assert pool.tick(timedelta(minutes=2), policy=TAINTED).planned == {"reimage_instance": 1}  # 16 min, no Node
+    assert pool.tick(timedelta(minutes=14), policy=TAINTED).planned == {}  # seen without a Node 14 min
+    assert pool.tick(timedelta(minutes=15), policy=TAINTED).planned == {"reimage_instance": 1}  # 15 min
     assert pool.scaleset.writes == [("reimage instances", ("9",))]
     assert pool.kube.secret("kube-system", node_password_secret("agents000009")) is None
-    assert pool.tick(timedelta(minutes=3), policy=TAINTED).planned == {}
+    assert pool.tick(timedelta(minutes=16), policy=TAINTED).planned == {}
 
 
 def test_rows_changed_since_they_were_observed_are_neither_marked_stale_nor_removed():

@@ -82,4 +82,38 @@ def test_a_decision_log_that_fails_costs_the_record_not_the_tick(caplog):
 
     with caplog.at_level(logging.WARNING, logger="nodepool.status"):
         ticked("reconcile", NOW, TickReport(planned={"delete_node": 1}, applied=1), Broken(), NULL)
-    assert [r.getMessage() for r in caplog.records] == ["reconcile decision not recorded: unavailable"]
+    said = [r for r in caplog.records if "reconcile decision not recorded: unavailable" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "WARNING"
+
+
+def test_the_status_says_what_the_attestation_verifier_trusts_or_why_it_cannot():
+    plane, _ = joined_plane()
+    trust = {"roots": {"source": "platform (certifi)", "count": 140}, "intermediates": [], "bundle": {"missing": "x"}}
+    view = StatusService(plane.registry, lambda now: None, [], FakeDecisionLog(), lambda now: trust).view(NOW)
+    assert view["attestation"] == trust
+
+    def broken(now):
+        raise Unavailable("roots file unreadable")
+    assert "roots file unreadable" in StatusService(plane.registry, lambda now: None, [], FakeDecisionLog(),
+                                                    broken).view(NOW)["attestation"]["unavailable"]
+
+
+def test_the_wired_status_reports_the_production_verifier_and_the_console_shows_it(tmp_path):
+    from rich.console import Console
+
+    from console.render import attestation_line
+    from nodepool.adapters.pem import write_bundle
+    from tests.unit.attest_docs import chain
+    path = tmp_path / "bundle.pem"
+    write_bundle(path, [(chain().intermediate, "http://www.microsoft.com/pkiops/certs/x.crt")], NOW, "test")
+    services = wiring.Services(Settings.from_env({**APP, "NODEPOOL_ATTESTATION_INTERMEDIATES": str(path)}),
+                               clock=ManualClock(NOW), registry=FakeRegistry(), scaleset=FakeScaleSet(capacity=1),
+                               decisions=FakeDecisionLog(), kube_for=lambda cluster: FakeKube())
+    trust = services.status.view(NOW)["attestation"]
+    assert trust["roots"]["source"] == "platform (certifi)" and trust["roots"]["count"] > 100
+    assert [(i["subject"], i["source"]) for i in trust["intermediates"] if i["source"] == "setting"] == [
+        ("Simulated TLS G2 RSA CA OCSP 02", "setting")]
+    assert trust["aia_hosts"] == ["www.microsoft.com", "caissuers.microsoft.com", "cacerts.digicert.com"]
+    console = Console(record=True, width=300)
+    console.print(attestation_line({"attestation": trust}))
+    assert "attestation: roots platform (certifi)" in console.export_text()

@@ -11,7 +11,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from nodepool.telemetry import METRICS, NULL, JsonLines, Telemetry, install_json_logs, redact
+from nodepool.core.logs import extras, logger, redact
+from nodepool.telemetry import METRICS, NULL, JsonLines, Telemetry, install_json_logs
 
 K3S_TOKEN = "K10" + "ab" * 32 + "::abcdef.0123456789abcdef"
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
@@ -38,12 +39,36 @@ def _emit(caplog, logger_name, msg, *args, **extra):
     return json.loads(caplog.records[-1].getMessage())
 
 
-def test_a_log_record_becomes_one_json_object_with_its_fields(caplog):
+def test_a_log_record_becomes_one_json_object_with_every_field_it_was_given(caplog):
     line = _emit(caplog, "nodepool.drain", "drained %s", "agents000001", node="agents000001",
-                 event_id="E1", action="drain", reason="Preempt", duration_ms=1520, secret_value="x")
+                 event_id="E1", action="drain", reason="Preempt", seconds=1.52, late=False,
+                 reconcile_applied=3, pods=["a", "b"])
     assert line == {"msg": "drained agents000001", "level": "INFO", "logger": "nodepool.drain",
                     "node": "agents000001", "event_id": "E1", "action": "drain", "reason": "Preempt",
-                    "duration_ms": 1520}
+                    "seconds": 1.52, "late": False, "reconcile_applied": 3, "pods": ["a", "b"]}
+
+
+def test_a_handler_on_the_nodepool_logger_sees_no_secret():
+    """Azure Monitor's distro puts its exporting handler on `nodepool` (configure_azure_monitor(logger_name=
+    "nodepool")): Python calls it before the root logger's handlers, so redaction must happen where the
+    record is made, not in a root handler's filter."""
+    seen: list[dict] = []
+
+    class Exporter(logging.Handler):
+        def emit(self, record):  # what it exports: the message and every attribute, as it gets them
+            seen.append({"msg": record.getMessage(), **extras(record)})
+
+    exporter, parent = Exporter(), logging.getLogger("nodepool")
+    parent.addHandler(exporter)
+    try:
+        logger("nodepool.join.service").warning("joined with %s", K3S_TOKEN, extra={
+            "token": K3S_TOKEN, "headers": {"Authorization": "Bearer " + JWT}, "node": "agents000001"})
+    finally:
+        parent.removeHandler(exporter)
+    [record] = seen
+    exported = json.dumps(record)
+    assert K3S_TOKEN not in exported and "0123456789abcdef" not in exported and JWT not in exported
+    assert record["msg"] == "joined with [redacted]" and record["node"] == "agents000001"
 
 
 def test_a_token_passed_as_a_field_or_argument_is_redacted(caplog):
@@ -113,3 +138,20 @@ def test_without_a_connection_string_nothing_is_configured():
         NULL.add("nodepool.joins")
         NULL.record("nodepool.drain.duration", 1.0)
     assert span is None
+
+
+def test_the_exporter_authenticates_with_the_apps_identity_as_local_auth_is_off(monkeypatch):
+    import azure.monitor.opentelemetry as distro
+    from azure.identity import ManagedIdentityCredential
+
+    seen = {}
+    monkeypatch.setattr(distro, "configure_azure_monitor", lambda **kwargs: seen.update(kwargs))
+    monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=" + "0" * 32)
+    monkeypatch.setenv("AZURE_CLIENT_ID", "11111111-2222-4333-8444-555555555555")
+    from nodepool import wiring
+    from nodepool.settings import Settings
+    from tests.unit.test_wiring import APP
+
+    assert wiring.Services(Settings.from_env(APP)).telemetry is not None
+    assert isinstance(seen["credential"], ManagedIdentityCredential)
+    assert seen["connection_string"].startswith("InstrumentationKey=") and seen["logger_name"] == "nodepool"

@@ -1,12 +1,18 @@
 
 """The composition root over fakes (typed overrides), and settings checked at start-up."""
+import json
+import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import azure.functions as func
 import pytest
 
+from devhost.app_index import index_app as devhost_index
 from functions.http import status_of
 from functions.http_health import healthz
+from functions.http_join import post_join
+from localenv.devhost_process import ROOT
 from nodepool import wiring
 from nodepool.core.errors import (
     AlreadyExists,
@@ -111,9 +117,48 @@ def test_healthz_reports_invalid_settings(monkeypatch, env, named):
     assert reply.status_code == 503 and named in reply.get_body().decode()
 
 
+def test_a_misconfigured_app_answers_503_with_retry_after_and_says_so_once(monkeypatch, caplog):
+    """Agents treat a 400 as final; a misconfiguration is the operator's to fix, so they wait and ask again."""
+    for key in APP:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AzureWebJobsStorage", "UseDevelopmentStorage=true")
+    monkeypatch.setenv("NODEPOOL_RECONCILE_SCHEDULE", "* * * * *")  # five fields: NCRONTAB needs six
+    wiring.reset()
+    try:
+        with caplog.at_level(logging.INFO):
+            replies = [post_join.build().get_user_function()(func.HttpRequest("POST", "/api/join", body=b"{}"))
+                       for _ in range(3)]
+    finally:
+        wiring.reset()
+    assert {(r.status_code, r.headers.get("Retry-After")) for r in replies} == {(503, "60")}
+    assert json.loads(replies[0].get_body())["error"] == "invalid_settings"
+    said = [r for r in caplog.records if "cannot run on its settings" in r.getMessage()]
+    assert len(said) == 1 and "NODEPOOL_RECONCILE_SCHEDULE" in said[0].getMessage()
+
+
+def test_a_bad_schedule_never_stops_the_app_from_indexing(monkeypatch):
+    monkeypatch.setenv("NODEPOOL_RECONCILE_SCHEDULE", "every minute")
+    assert Settings.one("reconcile_schedule") == "0 * * * * *"  # the default binds; healthz names the value
+    functions = devhost_index(ROOT)
+    assert {"reconcile", "healthz"} <= {f.name for f in functions}
+
+
 @pytest.mark.parametrize("error, status", [
     (InvalidInput("x"), 400), (Forbidden("x"), 403), (NotFound("x"), 404), (AlreadyExists("x"), 409),
-    (IllegalTransition("x"), 409), (Throttled("x"), 429), (Unavailable("x"), 503), (InvalidSettings("x"), 400),
+    (IllegalTransition("x"), 409), (Throttled("x"), 429), (Unavailable("x"), 503), (InvalidSettings("x"), 503),
 ])
 def test_the_one_http_mapping_of_typed_errors(error, status):
     assert status_of(error) == status and not hasattr(error, "status")
+
+
+def test_a_re_registration_closes_the_replaced_kube_client_only_after_its_calls_can_have_ended():
+    """A drain may still be using the old client: it is closed RETIRE_S later, not at once, and not leaked."""
+    clock = ManualClock(NOW)
+    services = wiring.Services(Settings.from_env(APP), clock=clock)
+    first_cluster = Plane().register_master()
+    first = services.kube_for(first_cluster)
+    second = services.kube_for(replace(first_cluster, credential="rotated"))
+    assert second is not first and not first.closed
+    clock.advance(wiring.RETIRE_S)
+    assert services.kube_for(replace(first_cluster, credential="rotated")) is second
+    assert first.closed and not second.closed

@@ -1,7 +1,9 @@
-// The Entra application whose App ID URI (api://nodepool by default) is the audience agents and the
-// master request identity tokens for: a token minted for ARM or anything else is refused, and a
-// leaked token for this audience is useless elsewhere. Needs Application.ReadWrite.OwnedBy (or
-// Application Administrator) for whoever deploys. The app still validates every JWT in code.
+// The Entra application whose App ID URI (api://TENANT/nodepool-PREFIX: one per cluster, and of the
+// `api://{tenantId}/{string}` form the tenant policy Microsoft enabled in 2025 accepts) is the
+// audience agents and the master request identity tokens for: a token minted for ARM or anything
+// else is refused, and a leaked token for this audience is useless elsewhere. Needs the right to
+// register applications (Application Developer, or users allowed to) for whoever deploys. The app
+// still validates every JWT in code.
 extension microsoftGraphV1
 
 @description('App ID URI: the token audience (NODEPOOL_AUDIENCE).')

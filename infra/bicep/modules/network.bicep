@@ -1,6 +1,10 @@
 // VNet with a subnet for the nodes and one for the Function App's VNet integration (delegated to
 // Microsoft.App/environments, as Flex Consumption requires), and their NSGs: SSH on sshPort from
 // the allowed ranges only, HTTP/S from Cloudflare's origin ranges when asked, nothing else inbound.
+// Outbound: subnets are private by default from Network API 2025-07-01 on (defaultOutboundAccess
+// false), so both subnets leave through a NAT gateway, Microsoft's recommended explicit method:
+// apt, the k3s download, ARM, Key Vault, Azure Files, the app's public URL and the Microsoft and
+// DigiCert PKI hosts (attestation chains) are all public endpoints.
 
 @description('Azure region.')
 param location string
@@ -72,6 +76,35 @@ resource appNsg 'Microsoft.Network/networkSecurityGroups@2026-03-01' = {
   }
 }
 
+resource natIp 'Microsoft.Network/publicIPAddresses@2026-03-01' = {
+  name: '${prefix}-nat-ip'
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+  }
+  properties: {
+    publicIPAllocationMethod: 'Static'
+  }
+}
+
+resource nat 'Microsoft.Network/natGateways@2026-03-01' = {
+  name: '${prefix}-nat'
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+  }
+  properties: {
+    idleTimeoutInMinutes: 4
+    publicIpAddresses: [
+      {
+        id: natIp.id
+      }
+    ]
+  }
+}
+
 resource vnet 'Microsoft.Network/virtualNetworks@2026-03-01' = {
   name: '${prefix}-vnet'
   location: location
@@ -85,6 +118,10 @@ resource vnet 'Microsoft.Network/virtualNetworks@2026-03-01' = {
         name: 'nodes'
         properties: {
           addressPrefix: '10.0.0.0/22'
+          defaultOutboundAccess: false
+          natGateway: {
+            id: nat.id
+          }
           networkSecurityGroup: {
             id: nodesNsg.id
           }
@@ -94,6 +131,10 @@ resource vnet 'Microsoft.Network/virtualNetworks@2026-03-01' = {
         name: 'app'
         properties: {
           addressPrefix: '10.0.8.0/24'
+          defaultOutboundAccess: false
+          natGateway: {
+            id: nat.id
+          }
           networkSecurityGroup: {
             id: appNsg.id
           }
@@ -116,3 +157,6 @@ output nodesSubnetId string = '${vnet.id}/subnets/nodes'
 
 @description('Subnet the Function App integrates with.')
 output appSubnetId string = '${vnet.id}/subnets/app'
+
+@description('The public address every node and the app leave through (allow-list it where needed).')
+output outboundIp string = natIp.properties.ipAddress

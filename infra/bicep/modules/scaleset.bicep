@@ -1,7 +1,9 @@
 // One agent pool = one VM scale set, written directly (not the AVM module, which only produces
 // Deallocate eviction and adds an HTTP :80 health probe with automatic repairs that would reimage
-// k3s agents serving nothing on :80). Spot pools: evictionPolicy Delete, maxPrice -1. Uniform
-// orchestration, Manual upgrades, no overprovisioning; our control plane picks what to scale in.
+// k3s agents serving nothing on :80). Spot pools: evictionPolicy Delete, maxPrice -1, and no
+// terminate notification (Microsoft documents it as unsupported on Spot; a Spot VM gets its
+// Preempt event anyway). Uniform orchestration, Manual upgrades, no overprovisioning; our control
+// plane picks what to scale in. GPU drivers come from cloud-init (NVIDIA=true), not an extension.
 
 @description('Azure region.')
 param location string
@@ -38,9 +40,6 @@ param identityId string
 
 @description('OS disk size, GiB.')
 param osDiskSizeGB int
-
-@description('Install the NVIDIA GPU driver extension (ENABLE_NVIDIA; GPU sizes only).')
-param enableNvidia bool
 
 @description('Tags put on every resource.')
 param tags object
@@ -137,24 +136,13 @@ resource pool 'Microsoft.Compute/virtualMachineScaleSets@2026-04-01' = {
           enabled: true
         }
       }
-      scheduledEventsProfile: {
+      scheduledEventsProfile: spot ? null : {
         terminateNotificationProfile: {
           enable: true
           notBeforeTimeout: 'PT5M'
         }
       }
     }
-  }
-}
-
-resource nvidia 'Microsoft.Compute/virtualMachineScaleSets/extensions@2026-04-01' = if (enableNvidia) {
-  parent: pool
-  name: 'nvidia-gpu-driver'
-  properties: {
-    publisher: 'Microsoft.HpcCompute'
-    type: 'NvidiaGpuDriverLinux'
-    typeHandlerVersion: '1.6'
-    autoUpgradeMinorVersion: true
   }
 }
 

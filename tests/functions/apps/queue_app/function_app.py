@@ -2,7 +2,10 @@
 
 `flaky` takes `first_sleep` seconds on its first delivery, then fails while the message's
 dequeue count is <= its `fail_times`; `slow` takes a while and
-counts how many run at once. `GET /api/state` reports what the functions saw.
+counts how many run at once; `overrun` writes "start N" and "end N" (N: its dequeue count) to the
+file its message names, sleeping `sleep` seconds between them on the first delivery, so what
+outlives functionTimeout (and a worker restart) is in a file. `GET /api/state` reports what the
+functions saw.
 """
 import json
 import threading
@@ -38,6 +41,17 @@ def slow(msg: func.QueueMessage) -> None:
     with _lock:
         STATE["active"] -= 1
         STATE["done"].append(msg.get_body().decode())
+
+
+@app.queue_trigger(arg_name="msg", queue_name="overrun", connection="AzureWebJobsStorage")
+def overrun(msg: func.QueueMessage) -> None:
+    data = msg.get_json()
+    with open(data["marker"], "a") as marker:
+        marker.write(f"start {msg.dequeue_count}\n")
+    if msg.dequeue_count == 1:
+        time.sleep(data["sleep"])
+    with open(data["marker"], "a") as marker:
+        marker.write(f"end {msg.dequeue_count}\n")
 
 
 @app.route(route="state", auth_level=func.AuthLevel.ANONYMOUS)
