@@ -17,7 +17,6 @@ lifts its cordon (drain/withdraw.py).
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -27,6 +26,7 @@ from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import AlreadyExists, Conflict, NotFound
 from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.logs import logger
 from nodepool.core.ports import EventQueue, Kube, Registry
 from nodepool.core.records import NodeRecord
 from nodepool.core.rows import update_node
@@ -37,7 +37,7 @@ from nodepool.drain.withdraw import withdraw
 from nodepool.identity.guard import NodeClaim, NodeGuard
 from nodepool.identity.instances import InstanceDirectory
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 QUEUE_DELAY_MAX_S = 10.0
 LEAVE_DEADLINE_S = 90  # what a leaving agent waits for its drain at most
 
