@@ -118,8 +118,13 @@ class Api:
     def leave(self, hostname: str, timeout: float | None = None) -> Reply:
         return self.request("POST", "/leave", {"hostname": hostname}, timeout, node=True)
 
-    def events(self, hostname: str, document: dict, timeout: float | None = None) -> Reply:
-        return self.request("POST", "/events", {"hostname": hostname, "document": document}, timeout, node=True)
+    def events(self, hostname: str, document: dict, withdrawn: list[str] | None = None,
+               timeout: float | None = None) -> Reply:
+        """`withdrawn`: EventIds of ours Azure cancelled before they started (they left the document)."""
+        body: dict = {"hostname": hostname, "document": document}
+        if withdrawn:
+            body["withdrawn"] = list(withdrawn)
+        return self.request("POST", "/events", body, timeout, node=True)
 
     def node(self, name: str, timeout: float | None = None) -> Reply:
         return self.request("GET", "/nodes/" + urllib.parse.quote(name, safe=""), None, timeout, node=True)

@@ -55,8 +55,6 @@ KNOBS: list[tuple[str, str, Any, Callable[[str], Any], tuple[str, ...], str]] = 
     ("--k3s-version", "NODEPOOL_K3S_VERSION", "", str, ("join", "register"), "the k3s version installed here"),
     ("--leave-timeout", "NODEPOOL_LEAVE_TIMEOUT", 90.0, float, ("leave",), "wait at most this long for the drain"),
     ("--poll-interval", "NODEPOOL_POLL_INTERVAL", watch.POLL_S, float, ("watch",), "seconds between IMDS polls"),
-    ("--ack-margin", "NODEPOOL_ACK_MARGIN", 5.0, float, ("watch",),
-     "acknowledge at NotBefore minus at most this (a fifth of the notice, at least 1 s), at the latest"),
     ("--instance-name", "NODEPOOL_INSTANCE_NAME", "", str, ("watch",),
      "name in scheduled events' Resources (default: IMDS compute.name)"),
     ("--server-url", "NODEPOOL_SERVER_URL", "", str, ("register",), "k3s API URL (default: https://PRIVATE_IP:6443)"),
@@ -64,7 +62,9 @@ KNOBS: list[tuple[str, str, Any, Callable[[str], Any], tuple[str, ...], str]] = 
     ("--credential-file", "NODEPOOL_CREDENTIAL_FILE", "/run/nodepool/credential", str, ("register",),
      "the control plane's ServiceAccount token"),
     ("--agent-token-file", "NODEPOOL_AGENT_TOKEN_FILE", "/var/lib/rancher/k3s/server/agent-token", str,
-     ("register",), "k3s agent token (the control plane's fallback)"),
+     ("register",), "k3s agent token (the control plane's fallback): a distinct one, never the server token"),
+    ("--server-token-file", "NODEPOOL_SERVER_TOKEN_FILE", "/var/lib/rancher/k3s/server/token", str,
+     ("register",), "k3s server token: read only to refuse an agent token that is the same (never sent)"),
     ("--register-timeout", "NODEPOOL_REGISTER_TIMEOUT", 600.0, float, ("register",), "give up after this long"),
     ("--arm-url", "NODEPOOL_ARM_URL", "https://management.azure.com", str, ("storage-credentials",), "ARM endpoint"),
     ("--account-id", "NODEPOOL_STORAGE_ACCOUNT_ID", "", str, ("storage-credentials",),
@@ -133,7 +133,7 @@ def main(argv: list | None = None, env: Mapping[str, str] | None = None, rt: Run
     if cfg.command == "register":
         return register.run(cfg, api, imds, rt)
     names = {cfg.node_name, cfg.instance_name or instance_name(imds, rt)}
-    watch.Watcher(imds, api, rt, cfg.node_name, names, interval=cfg.poll_interval, margin=cfg.ack_margin,
+    watch.Watcher(imds, api, rt, cfg.node_name, names, interval=cfg.poll_interval,
                   http_timeout=cfg.http_timeout).run(rt.stop)
     return 0
 

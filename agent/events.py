@@ -1,4 +1,4 @@
-"""Pure decisions about IMDS scheduled events: parse, which are mine, when to acknowledge.
+"""Pure decisions about IMDS scheduled events: parse, which are mine, what to forward, when to acknowledge.
 
 No I/O and `now` is always a parameter (epoch seconds), so every rule is tested with a table.
 """
@@ -10,16 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Collection, Iterable, Mapping
 
-# Events that take the node away: the control plane drains, we acknowledge after the drain.
+# Events that take the node away: the control plane drains; we acknowledge once it says so.
 DRAIN_TYPES = frozenset({"Preempt", "Terminate", "Reboot", "Redeploy"})
 DRAINED_STATES = frozenset({"deleted"})
 CLOCK_SKEW_S = 120.0
-# The latest acknowledgement comes a fraction of the notice before NotBefore, at least MIN_MARGIN_S
-# (NotBefore is written in whole seconds, and the ack is one more round trip to IMDS) and at most the
-# configured margin: a 30 s notice is acknowledged 5 s early, an 8 s one 1.6 s, a 3 s one 1 s.
-NOTICE_FRACTION = 0.2
-MIN_MARGIN_S = 1.0
-ACK_NEED_S = 0.25  # the least time an acknowledgement is given to reach IMDS
 FORWARD_MIN_S = 0.25  # the least time a forward to the control plane is given
 
 
@@ -37,9 +31,6 @@ class Event:
     def needs_ack(self) -> bool:
         """Only a still-Scheduled event that takes the node away is ours to acknowledge."""
         return self.type in DRAIN_TYPES and self.status == "Scheduled"
-
-    def ack_at(self, margin: float) -> float | None:
-        return None if self.not_before is None else self.not_before - margin
 
 
 def parse_not_before(text: Any) -> float | None:
@@ -84,47 +75,29 @@ def mine(events: Iterable[Event], names: Collection[str]) -> list[Event]:
     return [event for event in events if is_mine(event, names)]
 
 
-def ack_margin(notice_s: float, cap_s: float, round_trip_s: float = 0.0) -> float:
-    """How long before NotBefore to acknowledge at the latest, for a notice of `notice_s` (NotBefore
-    minus when we first saw the event). Never so large that no time is left to forward the event
-    first, never less than an acknowledgement needs (`round_trip_s`: IMDS's measured round trip)."""
-    need = ACK_NEED_S + round_trip_s
-    margin = min(max(cap_s, need), max(MIN_MARGIN_S + round_trip_s, NOTICE_FRACTION * notice_s))
-    return max(need, min(margin, notice_s - FORWARD_MIN_S))
+def own_document(doc: Any, names: Collection[str]) -> dict:
+    """The document as forwarded: this VM's events only (the placement group's document can list a
+    hundred VMs' events, and none of the others is ours to report)."""
+    if not isinstance(doc, Mapping):
+        return {"DocumentIncarnation": None, "Events": []}
+    wanted = {name.lower() for name in names if name}
+    ours = [raw for raw in doc.get("Events") or []
+            if isinstance(raw, Mapping) and isinstance(raw.get("Resources"), list)
+            and any(isinstance(r, str) and r.lower() in wanted for r in raw["Resources"])]
+    return {"DocumentIncarnation": doc.get("DocumentIncarnation"), "Events": ours}
 
 
-def too_late_to_forward(event: Event, now: float, round_trip_s: float = 0.0) -> bool:
-    """Whether even the shortest forward would push the acknowledgement past NotBefore: only then
-    is an event acknowledged before the control plane has been told (it is told right after)."""
-    if not event.needs_ack or event.not_before is None:
-        return False
-    return event.not_before - now < FORWARD_MIN_S + ACK_NEED_S + round_trip_s
+def withdrawn(last_seen: Event, now: float) -> bool:
+    """An event that left the document while still Scheduled, before its NotBefore: Azure cancelled
+    it ("the event is removed from the Events array, and the impact won't occur"). One that had
+    started, or whose NotBefore passed (it started between two reads), ended instead."""
+    return last_seen.status == "Scheduled" and last_seen.not_before is not None and now < last_seen.not_before
 
 
-def ack_reason(event: Event, now: float, margin: float, drained: bool) -> str | None:
-    """'drained' or 'deadline' when the event should be acknowledged now; None to wait."""
-    if not event.needs_ack:
-        return None
-    if drained:
-        return "drained"
-    ack_at = event.ack_at(margin)
-    if ack_at is not None and now >= ack_at:
-        return "deadline"
-    return None
-
-
-def why_acknowledged(reason: str, left_s: float | None, refused: str, forwarded: bool, app_error: str) -> str:
-    """The log's account of an acknowledgement that did not wait for a finished drain."""
-    left = "now" if left_s is None else "%.1f s before NotBefore" % left_s
-    if reason == "unforwardable":
-        return left + ", before forwarding it: too little time left to forward first (forwarding next)"
-    if refused:
-        return left + "; the control plane refused the event: " + refused
-    if not forwarded:
-        return left + "; the control plane was unreachable: " + (app_error or "unknown")
-    if app_error:
-        return left + "; drain status unknown, the control plane is unreachable: " + app_error
-    return left + "; the drain had not finished"
+def may_acknowledge(row: Mapping, event_id: str) -> bool:
+    """The control plane's word (GET /api/nodes/{name}, `acknowledge`) that every node the event
+    names is drained: Azure then proceeds for all of them, so it alone decides."""
+    return row.get("acknowledge") == event_id
 
 
 def parse_time(text: Any) -> float | None:

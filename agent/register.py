@@ -3,12 +3,17 @@
 Secrets are read from files (never argv, never logged): the control plane's ServiceAccount token
 and the k3s agent token. Re-running it rotates what the control plane holds. Each attempt proves
 it comes from the master VM: a nonce from POST /api/cluster/nonce, IMDS's attested document for it.
+
+The agent token must be one of its own (k3s `agent-token`): without one, k3s writes agent-token as
+a link to the server token, which is full cluster admin and the passphrase of the bootstrap data,
+and that never leaves the master.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
 
+from agent import cahash
 from agent.api import Api
 from agent.backoff import GaveUp, retry
 from agent.httpjson import Reply, Unreachable
@@ -20,8 +25,8 @@ log = logging.getLogger("agent.register")
 
 
 def ca_hash(ca_pem: bytes) -> str:
-    """What k3s pins in K10<hash>:: tokens: the SHA-256 of the CA bundle served at /cacerts."""
-    return hashlib.sha256(ca_pem).hexdigest()
+    """What k3s pins in K10<hash>:: tokens for the CA bundle served at /cacerts (agent/cahash.py)."""
+    return cahash.ca_hash(ca_pem)
 
 
 def registration(server: str, ca_pem: bytes, credential: str, agent_token: str, k3s_version: str) -> dict:
@@ -32,6 +37,13 @@ def registration(server: str, ca_pem: bytes, credential: str, agent_token: str, 
 def _read(path: str) -> bytes:
     with open(path, "rb") as handle:
         return handle.read()
+
+
+def _server_token(path: str) -> str | None:
+    try:
+        return _read(path).decode().strip() or None
+    except OSError:
+        return None  # not there to compare with: the link test above still holds
 
 
 def attested_registration(api: Api, imds: Imds, body: dict) -> Reply:
@@ -50,6 +62,10 @@ def run(cfg, api: Api, imds: Imds, rt: Runtime) -> int:
         log.error("cannot read what to register: %s", err)
         return 1
     rt.redactor.add(credential, agent_token)
+    if os.path.islink(cfg.agent_token_file) or agent_token == _server_token(cfg.server_token_file):
+        log.error("%s is the k3s server token, not an agent token of its own: not registered (set agent-token "
+                  "in the k3s config, as nodepool-agent-token does)", cfg.agent_token_file)
+        return 1
     server = cfg.server_url
     if not server:
         try:

@@ -72,7 +72,7 @@ def spot_eviction(story, victim=None, notice: float | None = None, what: str = "
                                           f"(deleted {deleted - appeared:.1f} s, gone {gone - appeared:.1f} s)")
     t.more(f"Node deleted +{deleted - appeared:.1f} s, event acknowledged (StartRequests) +{acked - appeared:.1f} s, "
            f"VM gone +{gone - appeared:.1f} s: {ends - gone:.1f} s before NotBefore")
-    ack_line = f"acknowledged event {event.event_id} (Preempt): drain finished"
+    ack_line = f"acknowledged event {event.event_id} (Preempt): every node it names is drained"
     wait_until(lambda: watch.first(ack_line), 5, f"`agent watch` logging '{ack_line}'")
     row = story.stack.node_row(name) or {}
     check(row.get("state") == "deleted" and row.get("last_event_id") == event.event_id and not row.get("pods_left"),

@@ -68,8 +68,6 @@ VARIABLES: dict[str, Variable] = {
                              ""),
     "JOIN_TIMEOUT": Variable("seconds an agent keeps retrying /api/join per attempt", _SECONDS, "600"),
     "LEAVE_TIMEOUT": Variable("seconds an agent waits for its drain at shutdown", _SECONDS, "90"),
-    "ACK_MARGIN": Variable("acknowledge scheduled events at most this many seconds before NotBefore (a fifth of "
-                           "the notice, at least 1 s)", r"[0-9]{1,3}", "5"),
     # Derived: computed here, never passed in.
     "STORAGE_ACCOUNT": Variable("storage account name (from STORAGE_ACCOUNT_ID)", derived=True),
     "LEAVE_STOP_TIMEOUT": Variable("TimeoutStopSec of the leave unit: LEAVE_TIMEOUT + 30", derived=True),

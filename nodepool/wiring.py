@@ -259,7 +259,8 @@ class Services:
         s = self.settings
         policy = DrainPolicy(s.drain_margin_s, s.force_delete_pods, s.pod_grace_s)
         return DrainService(self.registry, self.cluster, policy, self.clock, trail=self.audit,
-                            telemetry=self.telemetry, workers=s.drain_workers)
+                            telemetry=self.telemetry, workers=s.drain_workers, instances=self.instances,
+                            queue=self.queue)
 
     @once
     def events(self) -> EventsService:

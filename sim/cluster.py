@@ -218,6 +218,10 @@ class Simulator:
     def terminate(self, which) -> Vm:
         return self.world.terminate(which)
 
+    def withdraw(self, event: ScheduledEvent | str) -> bool:
+        """Azure cancels a scheduled event before it started (see sim/platform_events.py)."""
+        return any(w.withdraw(event if isinstance(event, str) else event.event_id) for w in self.arm.worlds.values())
+
     def partition(self, which, on: bool = True) -> Vm:
         return self.world.partition(which, on)
 

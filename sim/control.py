@@ -4,7 +4,9 @@ GET  /sim/state                               scale set, VMs (with IMDS URLs), e
 POST /sim/vms/<which>/preempt   {"notice": 30}
 POST /sim/vms/<which>/reboot    {"notice": 10}      (also redeploy)
 POST /sim/vms/<which>/freeze    {"notice": 10, "duration": 5}
-POST /sim/vms/<which>/events    {"type": "Preempt", "notice": 30, "source": "Platform", "duration": -1}
+POST /sim/vms/<which>/events    {"type": "Preempt", "notice": 30, "source": "Platform", "duration": -1,
+                                 "also": ["agents_2"]}  (other VMs the one event names: host maintenance)
+DELETE /sim/events/<event id>                       (Azure cancels it before it starts: 204, 409 if started)
 POST /sim/vms/<which>/terminate                     (gone now, no notice)
 POST /sim/vms/<which>/partition {"on": true}        (kubelet cut off, VM still running)
 POST /sim/vms/<which>/k3s-join  {"token", "password", "labels": [], "taints": []}
@@ -34,6 +36,7 @@ class Control:
             ("GET", "/sim/state", lambda r: Response(200, self.state())),
             ("POST", WHICH + r"/(?P<verb>preempt|reboot|redeploy|freeze|events|terminate|partition)", self.chaos),
             ("POST", WHICH + r"/k3s-join", self.k3s_join),
+            ("DELETE", r"/sim/events/(?P<event>[^/]+)", self.withdraw),
             ("POST", "/sim/scale", self.scale),
             ("POST", "/sim/arm/faults", self.add_fault),
             ("DELETE", "/sim/arm/faults", lambda r: (self.arm.faults.clear(), Response(204))[1]),
@@ -63,12 +66,18 @@ class Control:
             else:
                 kind = body.get("type", "Preempt") if verb == "events" else verb.capitalize()
                 notice = float(body.get("notice", 30 if kind == "Preempt" else 10))
-                event = w.schedule(which, kind, notice, source=body.get("source", "Platform"),
+                named = [which, *body.get("also", [])] if body.get("also") else which
+                event = w.schedule(named, kind, notice, source=body.get("source", "Platform"),
                                    duration_s=int(body.get("duration", 5 if kind == "Freeze" else -1)))
                 return Response(201, event.as_imds())
         except KeyError as err:
             raise HttpError(404, {"error": str(err)}) from err
         return Response(204)
+
+    def withdraw(self, req: Request) -> Response:
+        if any(w.withdraw(req.params["event"]) for w in self.arm.worlds.values()):
+            return Response(204)
+        raise HttpError(409, {"error": "no such scheduled event, or it has started already"})
 
     def k3s_join(self, req: Request) -> Response:
         if self.kube is None:

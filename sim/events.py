@@ -1,8 +1,9 @@
 """The scheduled-events documents IMDS serves, one per group.
 
 Like a placement group in Azure, every VM of the scale set sees the same document (events
-name the VMs they affect in `Resources`); master0 has a document of its own. Every change
-bumps `DocumentIncarnation`, as the real service does.
+name the VMs they affect in `Resources`, one or several); master0 has a document of its own.
+Every change bumps `DocumentIncarnation`, as the real service does: a new event, one that
+starts (NotBefore blanked), one that ends or is withdrawn (gone from the list).
 """
 from __future__ import annotations
 
@@ -65,6 +66,16 @@ class EventBoard:
             if changed:
                 self._bump(group)
         return started
+
+    def withdraw(self, event_id: str) -> bool:
+        """A cancelled event leaves the document while still Scheduled (the next incarnation lacks it)."""
+        for group, events in self._events.items():
+            for event in events:
+                if event.event_id == event_id and event.status == "Scheduled":
+                    events.remove(event)
+                    self._bump(group)
+                    return True
+        return False
 
     def pending(self, group: str, vm_name: str, event_type: str) -> ScheduledEvent | None:
         return next((e for e in self._events.get(group, [])

@@ -3,7 +3,11 @@
 Mixed into `World` (sim/world.py), whose lock and clock it uses. A preempted VM gets a
 Preempt event in IMDS and disappears at NotBefore, or at once when the event is
 acknowledged; a terminated VM disappears with no notice at all. `which` is an instance id,
-an ARM VM name (agents_3) or a computer name (agents000003).
+an ARM VM name (agents_3) or a computer name (agents000003), or for `schedule` a list of them:
+host maintenance names every VM on the host in one event, and acknowledging it lets it proceed
+for all of them (the scheduled-events documentation's own sample is a Freeze of two VMs).
+`withdraw` is Azure cancelling an event before it starts: it leaves the document while still
+Scheduled, and nothing happens to its VMs.
 """
 from __future__ import annotations
 
@@ -21,14 +25,24 @@ DESCRIPTIONS = {
 class PlatformEvents:
     def schedule(self, which, event_type: str, notice_s: float, *, source: str = "Platform",
                  duration_s: int = -1) -> ScheduledEvent:
-        """Put a scheduled event in the VM's IMDS document, starting `notice_s` from now."""
+        """Put a scheduled event in the VMs' IMDS document, starting `notice_s` from now. `which`:
+        one VM, or a list of VMs of this scale set that the one event names."""
         with self.lock:
-            vm = self.find(which)
-            event = ScheduledEvent(event_type, [vm.name], self.clock() + notice_s, source,
+            vms = [self.find(w) for w in (which if isinstance(which, (list, tuple)) else [which])]
+            groups = {self.group(vm) for vm in vms}
+            if len(groups) != 1:
+                raise KeyError(f"one event names VMs of one placement group, not {sorted(groups)}")
+            event = ScheduledEvent(event_type, [vm.name for vm in vms], self.clock() + notice_s, source,
                                    DESCRIPTIONS.get(event_type, ""), duration_s)
-            self.board.add(self.group(vm), event)
+            self.board.add(groups.pop(), event)
         self.tick()
         return event
+
+    def withdraw(self, event_id: str) -> bool:
+        """Azure cancels an event before it started: it leaves the document, its VMs stay as they are.
+        False when it has started already (or is not listed)."""
+        with self.lock:
+            return self.board.withdraw(event_id)
 
     def preempt(self, which, notice_s: float = 30.0) -> ScheduledEvent:
         return self.schedule(which, "Preempt", notice_s)

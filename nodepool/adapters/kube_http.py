@@ -23,7 +23,17 @@ POOL_SIZE = 128  # worker threads + the in-process drains (NODEPOOL_DRAIN_WORKER
 
 
 class BudgetRefused(Throttled):
-    """429 from the eviction subresource: a PodDisruptionBudget says not now."""
+    """The eviction subresource's "not now" for a PodDisruptionBudget: 429 with a DisruptionBudget
+    cause, or 403 Forbidden on the PDB itself (its disruptionsAllowed negative, or its DisruptedPods
+    map too big: kubernetes pkg/registry/core/pod/storage/eviction.go). Neither is about credentials."""
+
+
+def budget_forbidden(status: dict) -> bool:
+    """A 403 that names a PodDisruptionBudget (errors.NewForbidden(policy "poddisruptionbudget", ...))."""
+    details = status.get("details")
+    if not isinstance(details, dict):
+        return False
+    return details.get("group") == "policy" and details.get("kind") in ("poddisruptionbudget", "poddisruptionbudgets")
 
 
 def ca_bundle(ca: str | None) -> str | bool:
@@ -46,8 +56,11 @@ def api_error(what: str, response: requests.Response) -> NodepoolError:
         status = response.json()
     except ValueError:
         status = {}
+    status = status if isinstance(status, dict) else {}
     code, reason = response.status_code, status.get("reason", "")
     detail = f"{what}: Kubernetes API answered {code} {reason}: {str(status.get('message', ''))[:300]}".rstrip(": ")
+    if code == 403 and budget_forbidden(status):
+        return BudgetRefused(detail)
     if code in (401, 403):
         return Unavailable(f"{what}: the Kubernetes API refused the control plane's credential ({code}); "
                            "the cluster registration needs a valid token", code="kube_credentials")

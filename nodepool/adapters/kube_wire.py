@@ -50,7 +50,8 @@ def pod_from(obj: dict) -> Pod:
         phase=(obj.get("status") or {}).get("phase", "Unknown"), owner_kind=owner.get("kind") if owner else None,
         mirror=MIRROR_ANNOTATION in (meta.get("annotations") or {}), cpu_m=round(cpu * 1000),
         memory_b=round(memory), created_at=timestamp(meta.get("creationTimestamp")),
-        terminating=bool(meta.get("deletionTimestamp")), grace_s=_grace(spec.get("terminationGracePeriodSeconds")))
+        terminating=bool(meta.get("deletionTimestamp")), grace_s=_grace(spec.get("terminationGracePeriodSeconds")),
+        deleting_at=timestamp(meta.get("deletionTimestamp")))
 
 
 def _grace(value) -> int | None:

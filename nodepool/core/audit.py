@@ -17,6 +17,7 @@ from nodepool.core.model import Caller
 JOIN = "join"
 TOKEN_MINT = "token_mint"
 CORDON = "cordon"
+UNCORDON = "uncordon"
 DRAIN = "drain"
 LEAVE = "leave"
 NODE_DELETE = "node_delete"
@@ -24,7 +25,7 @@ CAPACITY_WRITE = "capacity_write"
 INSTANCE_DELETE = "instance_delete"
 INSTANCE_REIMAGE = "instance_reimage"
 REGISTER = "cluster_register"
-ACTIONS = (JOIN, TOKEN_MINT, CORDON, DRAIN, LEAVE, NODE_DELETE, CAPACITY_WRITE, INSTANCE_DELETE,
+ACTIONS = (JOIN, TOKEN_MINT, CORDON, UNCORDON, DRAIN, LEAVE, NODE_DELETE, CAPACITY_WRITE, INSTANCE_DELETE,
            INSTANCE_REIMAGE, REGISTER)
 _MAX_TICKS = 10**19  # row keys sort newest first: (max - microseconds since epoch), zero-padded
 

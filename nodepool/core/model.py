@@ -108,6 +108,7 @@ class Pod:
     memory_b: int = 0
     created_at: datetime | None = None
     grace_s: int | None = None  # spec.terminationGracePeriodSeconds (None: Kubernetes' default)
+    deleting_at: datetime | None = None  # metadata.deletionTimestamp: its kubelet kills it by then at the latest
 
     @property
     def daemonset(self) -> bool:

@@ -27,6 +27,7 @@ TRANSITIONS: dict[str, tuple[frozenset[S], S]] = {
     "join": (ANY, S.JOINING),                     # a (re)join: a new VM or disk may reuse any name
     "ready": (frozenset({S.JOINING}), S.READY),   # the joined node's kubelet reported Ready
     "uncordon": (frozenset({S.CORDONED, S.LEFT}), S.READY),  # an event's cordon ended, the VM stayed
+    "withdrawn": (frozenset({S.CORDONED, S.DRAINING}), S.READY),  # Azure cancelled the event: back in service
     "cordon": (ANY - {S.DELETED}, S.CORDONED),    # a scheduled event; a deleted node stays deleted
     "leave": (ANY, S.LEFT),                       # the agent shuts down on purpose
     "drain": (ANY, S.DRAINING),                   # the drain worker started (or resumed)
@@ -79,7 +80,8 @@ class NodeRecord:
     deadline: datetime | None = None
     drain_started_at: datetime | None = None
     drained_at: datetime | None = None
-    pods_left: int | None = None
+    pods_left: int | None = None  # pods the drain could not evict
+    pods_terminating: int | None = None  # evicted, but still on the Node when the drain stopped
     note: str = ""
     etag: str | None = field(default=None, compare=False)
 
@@ -115,10 +117,16 @@ class NodeRecord:
         return row._move("drain", drain_started_at=row.drain_started_at or now)
 
     def drained(self, event_id: str, event_type: str, deadline: datetime, now: datetime, *,
-                removing: bool, pods_left: int) -> "NodeRecord":
-        note = f"{pods_left} pods not evicted before the deadline" if pods_left else ""
+                removing: bool, pods_left: int, terminating: int = 0) -> "NodeRecord":
+        """`removing`: the drain deleted the Node (its VM goes, and no pod was left on it)."""
+        notes = [f"{pods_left} pods not evicted before the deadline" if pods_left else "",
+                 f"{terminating} evicted pods still terminating at the deadline" if terminating else ""]
         return self._for_event(event_id, event_type, deadline, now)._move(
-            "removed" if removing else "drained", drained_at=now, pods_left=pods_left, note=note)
+            "removed" if removing else "drained", drained_at=now, pods_left=pods_left, pods_terminating=terminating,
+            note="; ".join(n for n in notes if n))
+
+    def withdrawn(self, now: datetime) -> "NodeRecord":
+        return self._move("withdrawn", updated_at=now, note="")
 
     def stale(self, now: datetime, reason: str) -> "NodeRecord":
         return self._move("stale", updated_at=now, note=reason[:200])
@@ -131,13 +139,14 @@ class NodeRecord:
         nothing about this one, so its fields are cleared: otherwise the agent, polling GET /nodes/{name},
         and the drain worker ("already drained") would both take it for this event's drain."""
         row = self if self.last_event_id == event_id else replace(self, drain_started_at=None, drained_at=None,
-                                                                   pods_left=None)
+                                                                   pods_left=None, pods_terminating=None)
         return replace(row, last_event_id=event_id, last_event_type=event_type, deadline=deadline, updated_at=now)
 
     def public(self) -> dict:
         """The registry view served by GET /api/nodes (no secrets live here anyway)."""
         out = {"name": self.name, "state": self.state.value}
-        for key in ("instance_id", "scale_set", "vm_id", "last_event_id", "last_event_type", "pods_left", "note"):
+        for key in ("instance_id", "scale_set", "vm_id", "last_event_id", "last_event_type", "pods_left",
+                    "pods_terminating", "note"):
             value = getattr(self, key)
             if value not in ("", None):
                 out[key] = value

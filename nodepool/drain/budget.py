@@ -1,22 +1,22 @@
 """How a drain spends the notice it has: the cutoff, each pod's grace period, which pods to evict now.
 
-Pure: `now` is a parameter, nothing here talks to Kubernetes. The drain (nodepool/drain/service.py)
+Pure: `now` is a parameter, nothing here talks to Kubernetes. The drain (nodepool/drain/evict.py)
 asks for a `DrainBudget` once per pass and a `plan_pass` for the pods still on the Node.
 
-- The deadline is when the VM may go: NotBefore, or earlier when the agent said it acknowledges
-  sooner (`ack_by`). The cutoff keeps a reserve before it for the last steps (Node and secret
-  deletes, the registry write): a tenth of the time left, between MIN_RESERVE_S and MAX_RESERVE_S,
-  instead of a fixed 5 s that would leave nothing of an 8 s notice.
-- A pod's grace period is its own, shortened to the whole seconds left until the deadline (the
-  kubelet sends SIGTERM at once; the VM, not the API server, ends the grace), never below 1 s:
-  0 would skip SIGTERM.
+- The deadline is NotBefore: Azure may take the VM then, and not before (the agent acknowledges
+  only a drain that is done, never to "give time back"). The cutoff keeps a reserve before it for
+  the last steps (Node and secret deletes, the registry write): a tenth of the time left, between
+  MIN_RESERVE_S and MAX_RESERVE_S, instead of a fixed 5 s that would leave nothing of an 8 s notice.
+- A drain is done when the evicted pods are gone, not when they are Terminating (`kubectl drain`
+  waits for the deletions too): a Node deleted with pods still on it orphans them, and the pod GC
+  force-deletes them while their containers may still run. So a pod's grace period is its own,
+  shortened to the whole seconds left until the cutoff, never below 1 s (0 would skip SIGTERM):
+  its kubelet kills it by then and it leaves the API before the VM goes.
 - Pods outside any PDB are evicted all at once; a PDB lets through as many as it has room for
   (`disruptionsAllowed`); a pod under a PDB whose room is unknown goes one at a time, and one under
   several PDBs only when all have room (the API server refuses it otherwise). Longer grace first.
-- Past the cutoff, or with nothing left to evict, the pass says `finish_now`: the Node stays
-  cordoned and, for an event that takes the VM away (domain.events.NODE_REMOVING_TYPES), is
-  deleted at once, so the scheduler moves the pods left now instead of after the VM is gone. A
-  drain that starts past its deadline does the same on its first pass, without evicting.
+- Past the cutoff, or with no pod left at all (none to evict, none Terminating), the pass says
+  `finish_now`. A drain that starts past its deadline does the same on its first pass.
 """
 from __future__ import annotations
 
@@ -50,42 +50,38 @@ class DrainBudget:
     def expired(self) -> bool:
         return self.now >= self.cutoff
 
-    @property
-    def seconds_left(self) -> float:
-        return max(0.0, (self.deadline - self.now).total_seconds())
-
     def grace_for(self, pod: DrainPod) -> int:
+        """The pod's own grace period, cut so that it is gone by the cutoff."""
         own = DEFAULT_GRACE_S if pod.grace_s is None else max(0, pod.grace_s)
-        return max(1, min(own, math.floor(self.seconds_left)))
+        return max(1, min(own, math.floor((self.cutoff - self.now).total_seconds())))
 
 
 @dataclass(frozen=True)
 class DrainPass:
     evict: tuple[tuple[DrainPod, int], ...] = ()  # (pod, grace seconds), all at once
     held: tuple[DrainPod, ...] = ()  # their PDB has no room now: the next pass tries again
-    finish_now: bool = False  # out of time or nothing left: stop evicting and finish (see below)
+    finish_now: bool = False  # out of time, or no pod left at all: stop and finish
 
 
 def reserve_s(left_s: float, max_reserve_s: float = MAX_RESERVE_S) -> float:
     return min(max(MIN_RESERVE_S, max_reserve_s), max(MIN_RESERVE_S, RESERVE_FRACTION * max(0.0, left_s)))
 
 
-def budget(now: datetime, not_before: datetime, ack_by: datetime | None = None,
-           max_reserve_s: float = MAX_RESERVE_S) -> DrainBudget:
+def budget(now: datetime, deadline: datetime, max_reserve_s: float = MAX_RESERVE_S) -> DrainBudget:
     """The budget of a drain at `now`, from the notice actually left (`max_reserve_s`: the
     operator's NODEPOOL_DRAIN_MARGIN caps the reserve)."""
-    if now.tzinfo is None or not_before.tzinfo is None or (ack_by is not None and ack_by.tzinfo is None):
+    if now.tzinfo is None or deadline.tzinfo is None:
         raise ValueError("drain times must carry a time zone")
-    deadline = not_before if ack_by is None else min(not_before, ack_by)
     left = (deadline - now).total_seconds()
     return DrainBudget(now, deadline, deadline - timedelta(seconds=reserve_s(left, max_reserve_s)))
 
 
-def plan_pass(plan: DrainBudget, pods: Iterable[DrainPod], room: Mapping[str, int]) -> DrainPass:
-    """What one pass does with the evictable pods still on the Node. `room`: disruptionsAllowed
+def plan_pass(plan: DrainBudget, pods: Iterable[DrainPod], room: Mapping[str, int], terminating: int = 0) -> DrainPass:
+    """What one pass does with the evictable pods still on the Node (`pods`: not evicted yet;
+    `terminating`: how many evicted ones are still on their way out). `room`: disruptionsAllowed
     by PDB ("namespace/name"), as the PDBs' status says now."""
     pods = list(pods)
-    if plan.expired or not pods:
+    if plan.expired or not (pods or terminating):
         return DrainPass(held=tuple(pods), finish_now=True)
     left = dict(room)
     evict, held = [], []

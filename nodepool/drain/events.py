@@ -9,9 +9,15 @@ The queue message is sent invisible for a while (QUEUE_DELAY_MAX_S at most, neve
 deadline): it is the durable record, while the drain itself starts at once in this process
 (DrainService.start, drain/service.py). Two requests racing for one new event may both enqueue
 it; the event row's lease (drain/state.py) lets exactly one drain run.
+
+An event naming several VMs (host maintenance) records which of them are ours (`listed`), so the
+one acknowledgement Azure acts on for all of them waits for all their drains (drain/release.py).
+An event the agent says was withdrawn (Azure cancelled it before it started) ends its drain and
+lifts its cordon (drain/withdraw.py).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -20,15 +26,18 @@ from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import AlreadyExists, Conflict, NotFound
 from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.logs import logger
 from nodepool.core.ports import EventQueue, Kube, Registry
 from nodepool.core.records import NodeRecord
 from nodepool.core.rows import update_node
 from nodepool.core.trail import AuditTrail
 from nodepool.drain.report import EventReport, ScheduledEvent
 from nodepool.drain.state import DrainRequest, EventRecord, enqueued
+from nodepool.drain.withdraw import withdraw
 from nodepool.identity.guard import NodeClaim, NodeGuard
 from nodepool.identity.instances import InstanceDirectory
 
+log = logger(__name__)
 QUEUE_DELAY_MAX_S = 10.0
 LEAVE_DEADLINE_S = 90  # what a leaving agent waits for its drain at most
 
@@ -75,11 +84,20 @@ class EventsService:
         node = self.guard.authenticate(claim, report.hostname, now)
         instance = self.instances.visible(report.hostname, now, node.vm_id)
         vm_name = self.instances.vm_name(instance)
-        answer = record_events(self.registry, self.cluster.kube(now), self.queue, report, vm_name, now, self.starter)
+        kube = self.cluster.kube(now)
+        answer = record_events(self.registry, kube, self.queue, report, vm_name, now, self.starter,
+                               listed=self.instances.named_in)
+        answer["withdrawn"] = [withdraw(self.registry, kube, report.hostname, event_id, now)
+                               for event_id in report.withdrawn]
         for event in answer["events"]:  # after the cordons: auditing never holds one back
             if event.get("action") == "drain" and not event.get("duplicate"):
                 why = f"{event['type']} {event['event_id']}"
                 self.trail.record(node.actor, audit.CORDON, report.hostname, why, now)
+        for gone in answer["withdrawn"]:
+            if gone.get("uncordoned"):
+                self.trail.record(node.actor, audit.UNCORDON, report.hostname, f"withdrawn {gone['event_id']}", now)
+        for unknown in answer["unknown"]:
+            log.warning("scheduled event of a type we do not know: ignored", extra={"node": report.hostname, **unknown})
         return answer
 
     def leave(self, claim: NodeClaim, hostname: str, now: datetime) -> dict:
@@ -105,13 +123,25 @@ class EventsService:
 
 
 def record_events(registry: Registry, kube: Kube, queue: EventQueue, report: EventReport, vm_name: str,
-                  now: datetime, starter: Starter | None = None) -> dict:
-    """`vm_name` is the name Azure puts in Resources for this VM (ScaleSet.vm_name)."""
+                  now: datetime, starter: Starter | None = None,
+                  listed: Callable[[Sequence[str]], Sequence[str]] | None = None) -> dict:
+    """`vm_name` is the name Azure puts in Resources for this VM (ScaleSet.vm_name); `listed`: which
+    of an event's Resources are VMs of ours, by node name (InstanceDirectory.named_in)."""
     starter = starter or NoStart()
-    answers = [_record_event(registry, kube, queue, starter, report.hostname, event, now)
-               for event in report.mine(vm_name)]
-    return {"node": report.hostname, "incarnation": report.incarnation, "events": answers,
+    named = report.named(vm_name)
+    answers = [_record_event(registry, kube, queue, starter, report.hostname, event, now,
+                             _others(listed, event, report.hostname))
+               for event in named if event.known]
+    unknown = [{"event_id": e.event_id, "type": e.type} for e in named if not e.known]
+    return {"node": report.hostname, "incarnation": report.incarnation, "events": answers, "unknown": unknown,
             "ignored": len(report.events) - len(answers)}
+
+
+def _others(listed: Callable[[Sequence[str]], Sequence[str]] | None, event: ScheduledEvent, node: str) -> str:
+    """The other nodes of ours the event names, comma-separated (EventRecord.listed)."""
+    if listed is None or len(event.resources) < 2:
+        return ""
+    return ",".join(n for n in listed(event.resources) if n != node)
 
 
 def queue_delay_s(deadline: datetime, now: datetime) -> float:
@@ -119,8 +149,8 @@ def queue_delay_s(deadline: datetime, now: datetime) -> float:
 
 
 def _record_event(registry: Registry, kube: Kube, queue: EventQueue, starter: Starter, node: str, event: ScheduledEvent,
-            now: datetime) -> dict:
-    record = EventRecord(node, event.event_id, event.type, now, event.deadline(now), event.not_before)
+                  now: datetime, listed: str = "") -> dict:
+    record = EventRecord(node, event.event_id, event.type, now, event.deadline(now), event.not_before, listed=listed)
     try:
         record = registry.add_event(record)
     except AlreadyExists:

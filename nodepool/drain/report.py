@@ -2,7 +2,10 @@
 
 Preempt (spot eviction, >= 30 s notice), Terminate, Reboot and Redeploy get a cordon at
 once and a drain before NotBefore; Freeze (seconds of pause) is only recorded. Leave is
-our own event type for a graceful shutdown, drained like Terminate.
+our own event type for a graceful shutdown, drained like Terminate. An EventType we do not
+know (Azure may add one) is ignored and said so in the answer, never a reason to refuse the
+events beside it. The agent also says which of its events Azure withdrew (gone from the
+document before they started): their cordon is lifted.
 """
 from __future__ import annotations
 
@@ -18,8 +21,8 @@ from nodepool.core.inputs import check_depth, check_hostname
 DRAINED_TYPES = frozenset({"Preempt", "Terminate", "Reboot", "Redeploy", "Leave"})
 NODE_REMOVING_TYPES = frozenset({"Preempt", "Terminate", "Leave"})  # the VM goes away: delete the Node
 KNOWN_TYPES = DRAINED_TYPES | {"Freeze"}
-# The document lists the events of the whole placement group (up to 100 VMs), not just ours: a mass
-# eviction must fit. 150 events of ~330 bytes stay under the 64 KiB body limit.
+# The agent forwards only its own VM's events (the document lists the whole placement group's, up to
+# 100 VMs); whatever else a report carries is ignored unparsed. Of its own, a VM has a handful at most.
 MAX_EVENTS = 150
 # The event id is a RowKey of table `events`: Table Storage refuses / \ # ? and control characters in keys.
 KEY_FORBIDDEN = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
@@ -48,8 +51,8 @@ class ScheduledEvent:
             raise InvalidInput("EventId must be a string", code="invalid_event")
         if KEY_FORBIDDEN.search(event_id):
             raise InvalidInput("EventId must not contain / \\ # ? or control characters", code="invalid_event_id")
-        if kind not in KNOWN_TYPES:
-            raise InvalidInput(f"unknown EventType {kind!r}", code="invalid_event")
+        if not isinstance(kind, str) or not 0 < len(kind) <= 64:
+            raise InvalidInput("EventType must be a string", code="invalid_event")
         resources = raw.get("Resources") or []
         if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
             raise InvalidInput("Resources must be a list of names", code="invalid_event")
@@ -67,6 +70,10 @@ class ScheduledEvent:
     @property
     def drains(self) -> bool:
         return self.type in DRAINED_TYPES
+
+    @property
+    def known(self) -> bool:
+        return self.type in KNOWN_TYPES
 
 
 def parse_not_before(value: Any) -> datetime | None:
@@ -88,11 +95,13 @@ def parse_not_before(value: Any) -> datetime | None:
 
 @dataclass(frozen=True)
 class EventReport:
-    """What an agent forwarded. The document lists the events of the whole placement group;
-    only this VM's are parsed, so one odd event of another VM cannot get ours refused."""
+    """What an agent forwarded: its document (only events naming its VM count; any others are
+    left unparsed, so one odd event of another VM cannot get ours refused) and the EventIds of
+    its events Azure withdrew."""
     hostname: str
     incarnation: int
     events: tuple[Any, ...]  # as the document had them
+    withdrawn: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, body: Any) -> "EventReport":
@@ -102,23 +111,37 @@ class EventReport:
         if not isinstance(document, dict):
             raise InvalidInput("document must be the scheduled-events JSON", code="invalid_document")
         raw = document.get("Events", [])
-        if not isinstance(raw, list) or len(raw) > MAX_EVENTS or not all(isinstance(e, dict) for e in raw):
-            raise InvalidInput(f"Events must be a list of at most {MAX_EVENTS} objects", code="invalid_document")
+        if not isinstance(raw, list):
+            raise InvalidInput("Events must be a list", code="invalid_document")
         incarnation = document.get("DocumentIncarnation", 0)
         if not isinstance(incarnation, int) or isinstance(incarnation, bool) or not 0 <= incarnation <= MAX_INCARNATION:
             raise InvalidInput("DocumentIncarnation must be a number", code="invalid_document")
-        return cls(check_hostname(body.get("hostname")), incarnation, tuple(raw))
+        return cls(check_hostname(body.get("hostname")), incarnation, tuple(raw), _event_ids(body.get("withdrawn", [])))
 
-    def mine(self, vm_name: str = "") -> tuple[ScheduledEvent, ...]:
-        """Only events naming this agent's VM; others in the document are ignored.
+    def named(self, vm_name: str = "") -> tuple[ScheduledEvent, ...]:
+        """Every event naming this agent's VM, parsed; others in the document are ignored.
 
         Azure lists a scale-set VM in Resources by its VM name (ScaleSet.vm_name), not its
         hostname; we accept either. Azure resource names are case-insensitive, and so is this.
-        All of them are parsed before any is returned, so one bad event of ours refuses the
-        whole document before anything is recorded.
+        All of them are parsed before any is returned, so one malformed event of ours refuses
+        the whole report before anything is recorded (an unknown EventType is not malformed).
         """
         names = {self.hostname.casefold(), vm_name.casefold()} - {""}
-        return tuple(ScheduledEvent.from_imds(e) for e in self.events if names & _resources(e))
+        ours = [e for e in self.events if names & _resources(e)]
+        if len(ours) > MAX_EVENTS:
+            raise InvalidInput(f"more than {MAX_EVENTS} events name {self.hostname}", code="invalid_document")
+        return tuple(ScheduledEvent.from_imds(e) for e in ours)
+
+    def mine(self, vm_name: str = "") -> tuple[ScheduledEvent, ...]:
+        """The events naming this VM whose EventType we know."""
+        return tuple(e for e in self.named(vm_name) if e.known)
+
+
+def _event_ids(raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list) or len(raw) > MAX_EVENTS or not all(
+            isinstance(i, str) and 0 < len(i) <= 64 and not KEY_FORBIDDEN.search(i) for i in raw):
+        raise InvalidInput(f"withdrawn must be a list of at most {MAX_EVENTS} EventIds", code="invalid_document")
+    return tuple(dict.fromkeys(raw))
 
 
 def _resources(raw: Any) -> set[str]:

@@ -12,13 +12,18 @@ ETag-conditionally, so of two writers racing for one move exactly one wins.
 
     recorded --enqueued--> enqueued --claim--> draining(owner, attempt, lease_until) --finish--> done
                                        draining, lease run out --claim (take over)--> draining(new owner)
+    recorded | enqueued | draining --withdrawn--> withdrawn   (Azure cancelled the event: nothing more)
 
 - `decide(row, now)`: what a drain that finds this row does: COMPLETE (done: write the registry
   row from the recorded outcome if it is missing, nothing else), WAIT (another drain holds a live
   lease: watch the row until it is done or its lease runs out), or TAKE (claim it and drain).
 - The holder renews its lease every LEASE_S / 3 (`due_renewal`); a holder whose renewal or finish
   loses its ETag race has lost the lease and writes nothing more: the outcome that reaches the
-  registry is the holder's, never a later no-op's.
+  registry is the holder's, never a later no-op's. A withdrawal is such a write too: the drain
+  stops at its next renewal, and renews once more right before it would delete the Node.
+- `listed`: our nodes the event names (host maintenance names several VMs, and Azure lets it
+  proceed for all of them on one acknowledgement). `may_acknowledge` says whether an event may
+  be: every one of them drained, its pods gone.
 """
 from __future__ import annotations
 
@@ -29,10 +34,10 @@ from typing import Any
 from nodepool.core.errors import InvalidInput
 from nodepool.core.inputs import check_hostname
 
-RECORDED, ENQUEUED, DRAINING, DONE = "recorded", "enqueued", "draining", "done"
-STATUSES = (RECORDED, ENQUEUED, DRAINING, DONE)
+RECORDED, ENQUEUED, DRAINING, DONE, WITHDRAWN = "recorded", "enqueued", "draining", "done", "withdrawn"
+STATUSES = (RECORDED, ENQUEUED, DRAINING, DONE, WITHDRAWN)
 LEASE_S = 9.0  # a drain that stopped renewing this long ago is taken to have died
-COMPLETE, WAIT, TAKE = "complete", "wait", "take"
+COMPLETE, WAIT, TAKE, DROP = "complete", "wait", "take", "drop"
 NODE_EVENTS_QUEUE = "node-events"
 POISON_QUEUE = f"{NODE_EVENTS_QUEUE}-poison"  # the host's name for it: `<queue>-poison`
 
@@ -83,13 +88,15 @@ class EventRecord:
     received_at: datetime
     deadline: datetime
     not_before: datetime | None = None
-    status: str = RECORDED  # RECORDED | ENQUEUED | DRAINING | DONE (the moves below)
+    status: str = RECORDED  # RECORDED | ENQUEUED | DRAINING | DONE | WITHDRAWN (the moves below)
     owner: str = ""  # the drain holding the lease (draining), or the one that finished it (done)
     attempt: int = 0  # drains that took the lease so far
     lease_until: datetime | None = None  # a draining row whose lease ran out may be taken over
     finished_at: datetime | None = None
-    pods_left: int | None = None  # the real drain's outcome (done)
+    pods_left: int | None = None  # the real drain's outcome (done): pods it could not evict
+    pods_terminating: int | None = None  # evicted, but still on the Node when the drain stopped (done)
     removed: bool | None = None  # the drain deleted the Node (done)
+    listed: str = ""  # our nodes the event names, comma-separated ("": this one only)
     etag: str | None = field(default=None, compare=False)
 
     @property
@@ -97,17 +104,36 @@ class EventRecord:
         """The drain message went out (and maybe more): a retried report just gets the answer."""
         return self.status != RECORDED
 
+    @property
+    def drained(self) -> bool:
+        """Done, and no pod of it left on the Node: neither unevicted nor still terminating."""
+        return self.status == DONE and not self.pods_left and not self.pods_terminating
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """Every node of ours the event names, this one included."""
+        return tuple(dict.fromkeys([self.node, *filter(None, self.listed.split(","))]))
+
     def answer(self) -> dict:
         out: dict[str, object] = {"event_id": self.event_id, "type": self.type, "deadline": self.deadline.isoformat(),
                "action": "drain" if self.type != "Freeze" else "record", "status": self.status}
         if self.status == DONE:
             out["pods_left"] = self.pods_left
+            out["pods_terminating"] = self.pods_terminating or 0
         return out
+
+
+def may_acknowledge(rows: list[EventRecord | None]) -> bool:
+    """One event's rows, one per node it names: it may be acknowledged (Azure then proceeds for
+    every VM it names) only when all of them are drained."""
+    return bool(rows) and all(row is not None and row.drained for row in rows)
 
 
 def decide(row: EventRecord, now: datetime) -> str:
     if row.status == DONE:
         return COMPLETE
+    if row.status == WITHDRAWN:
+        return DROP
     if row.status == DRAINING and row.lease_until is not None and row.lease_until > now:
         return WAIT
     return TAKE
@@ -123,8 +149,11 @@ def claim(row: EventRecord, owner: str, now: datetime) -> EventRecord:
                    lease_until=now + timedelta(seconds=LEASE_S))
 
 
-def renewed(row: EventRecord, now: datetime) -> EventRecord:
-    return replace(row, lease_until=now + timedelta(seconds=LEASE_S))
+def renewed(row: EventRecord, now: datetime, until: datetime | None = None) -> EventRecord:
+    """`until`: a drain about to sleep past a normal renewal (its evicted pods' grace periods) holds
+    the lease that long, plus LEASE_S, with this one write."""
+    lease_until = max(now, until or now) + timedelta(seconds=LEASE_S)
+    return replace(row, lease_until=lease_until)
 
 
 def released(row: EventRecord, now: datetime) -> EventRecord:
@@ -135,8 +164,15 @@ def due_renewal(row: EventRecord, now: datetime) -> bool:
     return row.lease_until is None or (row.lease_until - now).total_seconds() < LEASE_S * 2 / 3
 
 
-def finished(row: EventRecord, now: datetime, *, pods_left: int, removed: bool) -> EventRecord:
-    return replace(row, status=DONE, lease_until=None, finished_at=now, pods_left=pods_left, removed=removed)
+def finished(row: EventRecord, now: datetime, *, pods_left: int, removed: bool, terminating: int = 0) -> EventRecord:
+    return replace(row, status=DONE, lease_until=None, finished_at=now, pods_left=pods_left,
+                   pods_terminating=terminating, removed=removed)
+
+
+def withdrawn(row: EventRecord, now: datetime) -> EventRecord:
+    """Azure cancelled the event before it started: a drain still running stops at its next lease
+    write (this one changed the ETag), and none starts. A finished drain's row stays as it was."""
+    return row if row.status == DONE else replace(row, status=WITHDRAWN, lease_until=None, finished_at=now)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Same contract as KubeClient against KubeSim (tests/adapters/test_kube_contract.py): label
 selectors, resourceVersion conflicts, the cordon taint, PDB-aware evictions, idempotent
-deletes, secrets. No controllers: an evicted pod is simply gone. `fail_next(err, n)` makes
-the next n calls raise; `writes` records every write for assertions.
+deletes, secrets. No controllers: an evicted pod is simply gone, or, given a `clock`, Terminating
+until its grace period has passed by that clock (as a kubelet whose containers use all of it).
+`fail_next(err, n)` makes the next n calls raise; `writes` records every write for assertions.
 """
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import math
 import threading
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from nodepool.core.clock import Clock
 from nodepool.core.errors import AlreadyExists, Conflict, NodepoolError, NotFound
 from nodepool.core.model import Node, Pod, Snapshot, Taint
 from nodepool.core.quantity import quantity
@@ -48,7 +50,8 @@ def label_match(selector: str | None, labels: dict) -> bool:
 
 
 class FakeKube:
-    def __init__(self):
+    def __init__(self, clock: Clock | None = None):
+        self.clock = clock  # set: evicted pods stay Terminating for their grace period by this clock
         self._nodes: dict[str, Node] = {}
         self._pods: dict[tuple[str, str], Pod] = {}
         self._labels: dict[tuple[str, str], dict] = {}
@@ -176,10 +179,19 @@ class FakeKube:
     # -- pods -------------------------------------------------------------------------------
     def pods_on(self, node: str) -> list[Pod]:
         self._check()
+        self._kubelets()
         return [p for _, p in sorted(self._pods.items()) if p.node == node]
+
+    def _kubelets(self) -> None:
+        """Terminating pods whose grace period has passed are gone."""
+        if self.clock is not None:
+            now = self.clock.now()
+            for key in [k for k, p in self._pods.items() if p.deleting_at is not None and p.deleting_at <= now]:
+                del self._pods[key]
 
     def pods(self, field_selector: str | None = None) -> Snapshot[Pod]:
         self._check()
+        self._kubelets()
         terms = [t.replace("==", "=") for t in (field_selector or "").split(",") if t.strip()]
 
         def match(pod: Pod) -> bool:
@@ -203,7 +215,12 @@ class FakeKube:
             if current.phase == "Running" and not current.terminating and not self._budget_allows(current):
                 return False
             self.writes.append(("evict", pod.namespace, pod.name, grace_s))
-            del self._pods[key]
+            if self.clock is None:
+                del self._pods[key]
+            elif not current.terminating:
+                grace = 30 if grace_s is None else grace_s
+                self._pods[key] = replace(current, terminating=True,
+                                          deleting_at=self.clock.now() + timedelta(seconds=grace))
         return True
 
     def _healthy(self, pod: Pod) -> bool:

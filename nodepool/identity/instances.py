@@ -97,7 +97,28 @@ class InstanceDirectory:
         return self._scaleset_of(instance).vm_name(instance.instance_id)
 
     def _scaleset_of(self, instance: Instance) -> ScaleSet:
-        return next((s for s in self._scalesets if same_scale_set(s.name, instance.scale_set)), self._scalesets[0])
+        return self._named(instance.scale_set)
+
+    def _named(self, scale_set: str) -> ScaleSet:
+        return next((s for s in self._scalesets if same_scale_set(s.name, scale_set)), self._scalesets[0])
+
+    def named_in(self, vm_names: Sequence[str]) -> tuple[str, ...]:
+        """The computer names (node names) of our VMs among ARM VM names, as a scheduled event's
+        Resources lists them (case-insensitively), from the listing `visible` just used: VMs of
+        one event existed before it. Names of VMs not ours are left out."""
+        wanted = {name.casefold() for name in vm_names}
+        return tuple(sorted(name for name, instance in list(self._by_name.items())
+                            if self.vm_name(instance).casefold() in wanted))
+
+    def gone(self, instance_id: str, scale_set: str = "") -> bool:
+        """ARM's current word (a GET, not the cached listing) that the VM has gone: 404, being deleted,
+        or stopped. A failed GET is no evidence: False."""
+        try:
+            instance = self._named(scale_set).get_instance(instance_id)
+        except Exception:  # noqa: BLE001 - any failure to ask is "not known to be gone"
+            return False
+        return instance is None or instance.provisioning_state.lower() == "deleting" or \
+            instance.power_state.lower() in ("stopped", "deallocated", "deallocating")
 
     def around(self, hostname: str, vm_id: str, now: datetime) -> list[Instance]:
         """For an attested join: the instance named `hostname` and any instance with `vm_id`, after

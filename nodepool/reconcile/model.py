@@ -183,6 +183,7 @@ class Policy:
     scale_set: str = "agents"
     repair_after: timedelta = timedelta(minutes=10)
     provisioning_timeout: timedelta = timedelta(minutes=15)
+    survivor_hold: timedelta = timedelta(minutes=3)  # a VM running this long past the event its Node went for
     max_destructive_per_tick: int = 3
     outage_min_not_ready: int = 3  # an outage: more than this many agents NotReady ...
     outage_ratio: float = 0.45  # ... and more than this share of them (cluster-autoscaler's rule)

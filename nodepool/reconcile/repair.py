@@ -3,6 +3,11 @@ joined (reimage → delete). Each step waits its time after the previous one; th
 when this tick store first observed the Node NotReady, or the VM without a Node, on our own clock
 (view.first_observed): Kubernetes' lastTransitionTime and ARM's timeCreated can only start it later.
 
+A VM that outlived the event its Node was deleted for (a drain deleted it for a Preempt, Terminate
+or Leave, and ARM still shows the VM running `survivor_hold` past that event's deadline: Azure
+withdrew the event, or the shutdown never came) climbs the same ladder from a restart, after
+`survivor_hold` instead of the provisioning timeout: the agent joins again at every boot.
+
 A VM is "never joined" only on Kubernetes' word: a due step of that ladder waits for a GET of
 the Node by name answering 404 (the service makes the GETs in the plan's `probe_nodes`); a GET
 that finds the Node proves the Node listing short, and the planner then does nothing.
@@ -17,13 +22,24 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from nodepool.core.k3s import node_password_secret
-from nodepool.core.model import Instance
+from nodepool.core.model import Instance, NodeState
+from nodepool.core.records import NodeRecord
+from nodepool.drain.report import NODE_REMOVING_TYPES
 from nodepool.reconcile.actions import DeleteInstance, InstanceAction, ReimageInstance, RestartInstance
 from nodepool.reconcile.model import NodeRepair, Policy, UnjoinedVm
 from nodepool.reconcile.view import View, first_observed, not_ready, workable
 
-REPAIR = (RestartInstance, ReimageInstance, DeleteInstance)
-UNJOINED = (ReimageInstance, DeleteInstance)
+REPAIR: tuple[type[InstanceAction], ...] = (RestartInstance, ReimageInstance, DeleteInstance)
+UNJOINED: tuple[type[InstanceAction], ...] = (ReimageInstance, DeleteInstance)
+SURVIVOR: tuple[type[InstanceAction], ...] = (RestartInstance, ReimageInstance, DeleteInstance)
+
+
+def outlived(row: NodeRecord | None, instance: Instance) -> NodeRecord | None:
+    """`row`, when it says a drain deleted this very VM's Node for an event that takes the VM away."""
+    if (row is None or row.state is not NodeState.DELETED or row.drained_at is None or row.deadline is None
+            or row.last_event_type not in NODE_REMOVING_TYPES or row.instance_id != instance.instance_id):
+        return None
+    return row
 
 
 def _step(steps, step: int, clock: datetime, wait: timedelta, now: datetime, instance: Instance,
@@ -88,9 +104,16 @@ def _unjoined(view: View, now: datetime, policy: Policy) -> tuple[list[InstanceA
         if entry.name in view.draining or not workable(instance):
             continue
         minutes = int((now - entry.since).total_seconds() // 60)
-        action = _step(UNJOINED, entry.step, entry.step_at or entry.since, policy.provisioning_timeout, now,
-                       instance, node=entry.name, ladder="unjoined", since=entry.since,
-                       reason=f"no Node for {minutes} min" + (f", step {entry.step} taken" if entry.step else ""))
+        why = f"no Node for {minutes} min" + (f", step {entry.step} taken" if entry.step else "")
+        steps, wait, clock = UNJOINED, policy.provisioning_timeout, entry.step_at or entry.since
+        gone_for = outlived(view.rows.get(entry.name), instance)
+        if gone_for is not None and gone_for.deadline is not None:
+            steps, wait = SURVIVOR, policy.survivor_hold
+            clock = entry.step_at or max(entry.since, gone_for.deadline)
+            why = f"running past its {gone_for.last_event_type} {gone_for.last_event_id}, whose drain deleted its " \
+                  f"Node; {why}"
+        action = _step(steps, entry.step, clock, wait, now, instance, node=entry.name, ladder="unjoined",
+                       since=entry.since, reason=why)
         if action:
             actions.append(action)
     return actions, tracked

@@ -7,6 +7,7 @@ from nodepool.core.errors import InvalidInput, NotFound
 from nodepool.core.inputs import check_hostname
 from nodepool.core.ports import Registry
 from nodepool.core.records import NodeRecord
+from nodepool.drain.release import acknowledgeable
 from nodepool.identity.guard import NodeClaim, NodeGuard
 
 MAX_PAGE = 500
@@ -42,9 +43,15 @@ class NodeDirectory:
         self.registry, self.guard = registry, guard
 
     def own(self, claim: NodeClaim, name: str, now: datetime) -> dict:
-        """GET /api/nodes/{name}: a node's own status poll, with its credential."""
+        """GET /api/nodes/{name}: a node's own status poll, with its credential. `acknowledge`: the
+        EventId its agent may acknowledge now (drain/release.py), when there is one."""
         self.guard.authenticate(claim, name, now)
-        return get_node(self.registry, name).public()
+        row = get_node(self.registry, name)
+        answer = row.public()
+        event_id = acknowledgeable(self.registry, row)
+        if event_id:
+            answer["acknowledge"] = event_id
+        return answer
 
     def page(self, limit: int, token: str | None) -> dict:
         return list_nodes(self.registry, limit, check_page_token(token))

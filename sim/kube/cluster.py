@@ -39,8 +39,8 @@ def check_name(resource: str, name: str) -> None:
 
 
 class Cluster:
-    def __init__(self, *, grace_s: float = 40.0, terminate_s: float = 0.0, unreachable_eviction_s: float = 300.0,
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, *, grace_s: float = 40.0, terminate_s: float | None = None,
+                 unreachable_eviction_s: float = 300.0, clock: Callable[[], float] = time.time):
         from sim.kube.controllers import Controllers
         from sim.kube.pods import PodLifecycle
 

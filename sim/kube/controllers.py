@@ -62,7 +62,10 @@ class Controllers:
                 self._set_ready(node, ready_condition("True", now), remove_taint=True)
                 self.c.pods.set_ready(name, True)
             self.c.pods.kubelet_up(name)
-        elif name not in self.unreachable and ready_status(node) == "True":
+            self.c.wake.set()
+            return
+        self.c.pods.kubelet_down(name)
+        if name not in self.unreachable and ready_status(node) == "True":
             self.down.setdefault(name, now)
         elif name not in self.unreachable:  # registered silent: declared at once
             self._declare_unknown(name, now, now)
@@ -106,8 +109,8 @@ class Controllers:
                     del self.unreachable[name]
                     self._evict_unreachable(name)
             pods = self.c.store.tables["pods"].objs
-            for key, due in list(self.c.pods.terminating.items()):
-                if due is not None and due <= now and key in pods:
+            for key in self.c.pods.due(now):
+                if key in pods:
                     self.c.pods.finish(pods[key])
             self.schedule()
 

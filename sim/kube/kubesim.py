@@ -36,7 +36,7 @@ SERVER_LABELS = {"node-role.kubernetes.io/control-plane": "true", "node-role.kub
 
 
 class KubeSim(Seeds):
-    def __init__(self, token: str | None = None, *, grace_s: float = 40.0, terminate_s: float = 0.0,
+    def __init__(self, token: str | None = None, *, grace_s: float = 40.0, terminate_s: float | None = None,
                  unreachable_eviction_s: float = 300.0, tick_s: float = 0.05, host: str = "127.0.0.1",
                  port: int = 0, tls: tls_mod.Tls | None = None, clock: Callable[[], float] = time.time,
                  daemonsets=("kube-system/svclb-traefik",), scrypt_log_n: int = 15, server_secret: str | None = None,

@@ -3,20 +3,28 @@
 Owners behave like their real controllers: a ReplicaSet or Job replaces a pod as soon as it
 starts terminating (new random name, Pending, placed by the scheduler); a StatefulSet
 recreates the same name once the old pod is gone; a DaemonSet keeps one pod per node; the
-kubelet recreates its mirror (static) pods. A graceful delete leaves the pod Terminating
-until its kubelet stops it (`terminate_s`, capped by the grace period); on a node whose
-kubelet is silent it stays Terminating until the node is deleted or the delete is forced
-(gracePeriodSeconds=0), as on a real cluster.
+kubelet recreates its mirror (static) pods.
+
+A graceful delete (or an eviction) is what the API server and the kubelet make of it
+(kubernetes.io/docs/concepts/workloads/pods/pod-termination; apiserver registry/rest/delete.go
+BeforeDelete): the pod keeps its deletionTimestamp (now + grace) and stays Terminating while its
+kubelet stops the containers (SIGTERM, SIGKILL when the grace period ends), and is gone from the
+API only once they stopped. By default a pod's containers use their whole grace period;
+`terminate_s` models applications that exit that long after SIGTERM (capped by the grace period).
+A second delete may only shorten the grace period. On a node whose kubelet is silent (its VM
+stopped, or cut off) nothing confirms the stop: the pod stays Terminating until the kubelet is
+back, the node is deleted (the pod GC) or the delete is forced (gracePeriodSeconds=0).
 """
 from __future__ import annotations
 
+import heapq
 import random
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from sim.kube.store import key_of
-from sim.kube.wire import pod_object, rfc3339, set_pod_running
+from sim.kube.wire import parse_rfc3339, pod_object, rfc3339, set_pod_running
 
 MIRROR = "kubernetes.io/config.mirror"
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -42,6 +50,7 @@ class PodLifecycle:
         self.owners: dict[tuple[str, str, str], Owner] = {}  # (namespace, kind, name)
         self.daemonsets: list[Owner] = []
         self.terminating: dict[str, float | None] = {}  # pod key -> when its kubelet is done (None: silent)
+        self._due: list[tuple[float, str]] = []  # (when, pod key), a heap: the controllers' tick pops what is due
         self._replaced: set[str] = set()  # uids already replaced by their controller
 
     # -- creating ---------------------------------------------------------------------
@@ -106,9 +115,7 @@ class PodLifecycle:
         grace = spec.get("terminationGracePeriodSeconds", 30) if grace is None else max(0, int(grace))
         now = self.c.clock()
         if meta.get("deletionTimestamp"):
-            if grace == 0:
-                self.finish(pod)
-            return pod
+            return self._shorten(pod, grace, now)
         meta["deletionTimestamp"], meta["deletionGracePeriodSeconds"] = rfc3339(now + grace), grace
         if grace == 0 or not spec.get("nodeName") or pod["status"]["phase"] in ("Succeeded", "Failed"):
             self.finish(pod)
@@ -116,10 +123,45 @@ class PodLifecycle:
         self.c.store.touch("pods", pod)
         self._replace_early(pod)
         kubelet = self.c.kubelets.get(spec["nodeName"])
-        self.terminating[key_of(namespace, name)] = now + min(grace, self.c.terminate_s) if kubelet and kubelet.up \
-            else None
-        if kubelet and kubelet.up and self.c.terminate_s <= 0:
+        up = bool(kubelet and kubelet.up)
+        self._until(key_of(namespace, name), now + self.stop_s(grace) if up else None)
+        if up and self.stop_s(grace) <= 0:
             self.finish(pod)
+        return pod
+
+    def _until(self, key: str, due: float | None) -> None:
+        self.terminating[key] = due
+        if due is not None:
+            heapq.heappush(self._due, (due, key))
+
+    def due(self, now: float) -> list[str]:
+        """Keys of the Terminating pods whose kubelet is done by `now` (entries since changed are skipped)."""
+        keys = []
+        while self._due and self._due[0][0] <= now:
+            due, key = heapq.heappop(self._due)
+            if self.terminating.get(key) == due:
+                keys.append(key)
+        return keys
+
+    def stop_s(self, grace: float) -> float:
+        """How long the kubelet takes to stop a pod given `grace` seconds: all of them, unless its
+        application exits sooner after SIGTERM (`terminate_s`)."""
+        return grace if self.c.terminate_s is None else min(grace, self.c.terminate_s)
+
+    def _shorten(self, pod: dict, grace: int, now: float) -> dict:
+        """A delete of a pod already Terminating: only a shorter grace period counts (BeforeDelete)."""
+        meta = pod["metadata"]
+        old = meta.get("deletionGracePeriodSeconds") or 0
+        if grace == 0 or old == 0:
+            self.finish(pod)
+        elif grace < old:
+            started = parse_rfc3339(meta["deletionTimestamp"]) - old
+            meta["deletionTimestamp"], meta["deletionGracePeriodSeconds"] = rfc3339(started + grace), grace
+            self.c.store.touch("pods", pod)
+            key = key_of(meta["namespace"], meta["name"])
+            due = self.terminating.get(key)
+            if due is not None:
+                self._until(key, min(due, max(now, started + self.stop_s(grace))))
         return pod
 
     def finish(self, pod: dict) -> None:
@@ -171,11 +213,16 @@ class PodLifecycle:
         now = self.c.clock()
         for key in sorted(self.c.store.pods_by_node.get(node, ())):
             pod = self.c.store.tables["pods"].objs[key]
-            if key in self.terminating:
-                self.terminating[key] = now + min(pod["metadata"].get("deletionGracePeriodSeconds", 0),
-                                                  self.c.terminate_s)
+            if key in self.terminating:  # a kubelet back from silence stops the pod again
+                self._until(key, now + self.stop_s(pod["metadata"].get("deletionGracePeriodSeconds", 0)))
             else:
                 self.start(pod)
+
+    def kubelet_down(self, node: str) -> None:
+        """A silent kubelet confirms no stop: its Terminating pods stay until it is back (or the node goes)."""
+        for key in self.c.store.pods_by_node.get(node, ()):
+            if key in self.terminating:
+                self._until(key, None)
 
     def set_ready(self, node: str, ready: bool) -> None:
         """The node lifecycle controller marks pods of an unreachable node not Ready (and back)."""

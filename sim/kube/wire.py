@@ -3,6 +3,7 @@ errors and freshly built Node / Pod objects, as a real v1.30 API server (k3s) re
 """
 from __future__ import annotations
 
+import calendar
 import re
 import time
 import uuid
@@ -42,6 +43,10 @@ def not_found(resource: str, name: str) -> ApiError:
 
 def rfc3339(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def parse_rfc3339(stamp: str) -> float:
+    return float(calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
 
 
 def quantity(raw: str | int | float) -> float:

@@ -2,11 +2,14 @@
 credential or CA, a list failing half way, throttling, and what reaches the logs."""
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
+import requests
 
 from nodepool.adapters.kube import KubeClient
+from nodepool.adapters.kube_http import BudgetRefused, api_error
 from nodepool.core.errors import Throttled, Unavailable
 
 
@@ -117,3 +120,30 @@ def test_the_token_never_reaches_logs_or_errors(kube_sim, caplog):
         bad.node("x")
     text = caplog.text + " ".join(errors) + str(caught.value) + repr(api) + repr(bad)
     assert kube_sim.token not in text
+
+
+def _answer(code: int, status: dict) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content = code, json.dumps(status).encode()
+    return response
+
+
+def test_a_pdb_forbidding_an_eviction_is_a_budget_refusal_not_a_credential_error():
+    """The eviction subresource answers 403 for PDB states (kubernetes eviction.go checkAndDecrement:
+    errors.NewForbidden(policy.Resource("poddisruptionbudget"), name, ...)): the drain tries again."""
+    for why in ("pdb disruptions allowed is negative",
+                "DisruptedPods map too big - too many evictions not confirmed by PDB controller"):
+        error = api_error("evict pod default/db-0", _answer(403, {
+            "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+            "message": f'poddisruptionbudget.policy "db" is forbidden: {why}',
+            "details": {"name": "db", "group": "policy", "kind": "poddisruptionbudget"}}))
+        assert isinstance(error, BudgetRefused) and error.code != "kube_credentials" and why in error.message
+
+
+def test_rbac_refusing_an_eviction_is_still_a_credential_error():
+    error = api_error("evict pod default/db-0", _answer(403, {
+        "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+        "message": 'pods "db-0" is forbidden: User "system:serviceaccount:kube-system:nodepool" cannot create '
+                   'resource "pods/eviction" in API group "" in the namespace "default"',
+        "details": {"name": "db-0", "kind": "pods"}}))
+    assert isinstance(error, Unavailable) and error.code == "kube_credentials"

@@ -30,14 +30,14 @@ def test_help_for_every_command(command):
 def test_every_knob_has_an_environment_variable_shown_in_help():
     for _flag, env, *_ in KNOBS:
         assert env.startswith("NODEPOOL_")
-    assert "NODEPOOL_ACK_MARGIN" in _python("watch", "--help").stdout
+    assert "NODEPOOL_POLL_INTERVAL" in _python("watch", "--help").stdout
 
 
 def test_environment_sets_defaults_and_flags_override():
-    env = {"NODEPOOL_API_URL": "https://a/api", "NODEPOOL_ACK_MARGIN": "7", "NODEPOOL_EXTRA_LABELS": "a=1, b=2"}
+    env = {"NODEPOOL_API_URL": "https://a/api", "NODEPOOL_POLL_INTERVAL": "0.7", "NODEPOOL_EXTRA_LABELS": "a=1, b=2"}
     args = parser(env).parse_args(["watch"])
-    assert args.api_url == "https://a/api" and args.ack_margin == 7.0
-    assert parser(env).parse_args(["watch", "--ack-margin", "3"]).ack_margin == 3.0
+    assert args.api_url == "https://a/api" and args.poll_interval == 0.7
+    assert parser(env).parse_args(["watch", "--poll-interval", "0.3"]).poll_interval == 0.3
     assert parser(env).parse_args(["join"]).extra_labels == ["a=1", "b=2"]
 
 
@@ -46,7 +46,7 @@ def test_no_secret_can_be_passed_as_a_flag():
 
 
 def test_a_bad_number_in_the_environment_is_a_clear_error():
-    done = _python("watch", "--api-url", "https://x/api", env={"NODEPOOL_ACK_MARGIN": "soon"})
+    done = _python("watch", "--api-url", "https://x/api", env={"NODEPOOL_POLL_INTERVAL": "soon"})
     assert done.returncode == 2 and "could not convert" in done.stderr
 
 

@@ -1,19 +1,19 @@
-"""Which scheduled events are ours and when to acknowledge them, as tables."""
+"""Which scheduled events are ours, what is forwarded, when one is acknowledged or withdrawn, as tables."""
 from __future__ import annotations
 
 import pytest
 
 from agent.events import (
     Event,
-    ack_margin,
-    ack_reason,
     drained,
     is_mine,
+    may_acknowledge,
     node_row,
+    own_document,
     parse_document,
     parse_not_before,
     parse_time,
-    too_late_to_forward,
+    withdrawn,
 )
 from tests.agent.stubs import event, rfc1123
 
@@ -59,21 +59,34 @@ def _e(kind="Preempt", status="Scheduled", not_before=NOW + 30):
     return Event("e", kind, status, ("agents_1",), not_before)
 
 
-@pytest.mark.parametrize("ev, now, is_drained, reason", [
-    (_e(), NOW, False, None),                      # plenty of time, drain running
-    (_e(), NOW, True, "drained"),                  # drained early: let Azure proceed
-    (_e(), NOW + 24.9, False, None),               # just before NotBefore - margin
-    (_e(), NOW + 25, False, "deadline"),           # NotBefore - 5 s: ack even though not drained
-    (_e(), NOW + 60, False, "deadline"),           # late (we were down): ack at once
-    (_e("Terminate"), NOW + 25, False, "deadline"),
-    (_e("Reboot"), NOW, True, "drained"),
-    (_e("Redeploy"), NOW, True, "drained"),
-    (_e("Freeze"), NOW + 60, True, None),          # freeze: recorded, never acknowledged by us
-    (_e(status="Started", not_before=None), NOW, True, None),  # already happening
-    (_e(not_before=None), NOW + 9999, False, None),  # no NotBefore: only a finished drain acks
+@pytest.mark.parametrize("row, ok", [
+    ({"state": "deleted", "drained_at": "2023-11-14T22:13:25Z", "last_event_id": "e"}, False),  # drained is not enough
+    ({"state": "deleted", "last_event_id": "e", "acknowledge": "e"}, True),  # every node it names is drained
+    ({"state": "cordoned", "last_event_id": "e2", "acknowledge": "e2"}, False),  # another event's
+    ({}, False),
 ])
-def test_acknowledge_once_drained_or_at_not_before_minus_margin(ev, now, is_drained, reason):
-    assert ack_reason(ev, now, 5.0, is_drained) == reason
+def test_only_the_control_plane_says_when_an_event_may_be_acknowledged(row, ok):
+    """An acknowledgement lets Azure proceed for every VM the event names; the app alone knows them all."""
+    assert may_acknowledge(row, "e") is ok
+
+
+@pytest.mark.parametrize("ev, now, gone", [
+    (_e(), NOW + 10, True),                                   # left while Scheduled, before NotBefore: cancelled
+    (_e(), NOW + 31, False),                                  # NotBefore passed: it started between two reads
+    (_e(status="Started", not_before=None), NOW + 10, False),  # it had started: it ended
+    (_e(not_before=None), NOW + 10, False),                   # no NotBefore to go by
+])
+def test_an_event_that_leaves_the_document_while_scheduled_was_withdrawn(ev, now, gone):
+    assert withdrawn(ev, now) is gone
+
+
+def test_only_our_events_are_forwarded():
+    doc = {"DocumentIncarnation": 9, "Events": [
+        event("a", ["agents_1"]), event("x", ["agents_7"]), "junk", event("m", ["agents_2", "AGENTS_1"]),
+        {"EventId": "r", "Resources": "agents_1"}]}
+    forwarded = own_document(doc, ME)
+    assert forwarded["DocumentIncarnation"] == 9 and [e["EventId"] for e in forwarded["Events"]] == ["a", "m"]
+    assert own_document(None, ME) == {"DocumentIncarnation": None, "Events": []}
 
 
 def test_iso_times_from_the_api():
@@ -107,29 +120,3 @@ def test_node_row_accepts_bare_or_wrapped_rows():
     assert node_row({"node": {"state": "ready"}}) == {"state": "ready"}
     assert node_row({"state": "ready"}) == {"state": "ready"}
     assert node_row(["nonsense"]) == {}
-
-
-@pytest.mark.parametrize("notice, cap, rtt, margin", [
-    (30.0, 5.0, 0.0, 5.0),     # Azure's promise: the configured margin caps a fifth of the notice
-    (20.0, 5.0, 0.0, 4.0),
-    (8.0, 5.0, 0.0, 1.6),      # a fifth of the notice, not 5 of its 8 seconds
-    (3.0, 5.0, 0.0, 1.0),      # at least a second: NotBefore is in whole seconds
-    (3.0, 5.0, 0.3, 1.3),      # ... plus IMDS's round trip
-    (1.0, 5.0, 0.0, 0.75),     # seen late: still a quarter second to forward first
-    (0.4, 5.0, 0.0, 0.25),     # too late to forward first: the ack's own need
-    (30.0, 2.0, 0.0, 2.0),     # a smaller configured margin wins
-    (30.0, 0.1, 0.0, 0.25),    # but never below what an acknowledgement needs
-])
-def test_ack_margin_is_sized_from_the_notice(notice, cap, rtt, margin):
-    assert ack_margin(notice, cap, rtt) == pytest.approx(margin)
-
-
-@pytest.mark.parametrize("left, rtt, late", [
-    (3.0, 0.0, False), (0.6, 0.0, False), (0.49, 0.0, True), (0.6, 0.2, True), (-1.0, 0.0, True)])
-def test_only_an_event_a_forward_could_not_precede_is_too_late_to_forward(left, rtt, late):
-    assert too_late_to_forward(_e(not_before=NOW + left), NOW, rtt) is late
-
-
-def test_events_without_a_deadline_are_never_too_late_to_forward():
-    assert not too_late_to_forward(_e(not_before=None), NOW)
-    assert not too_late_to_forward(_e("Freeze", not_before=NOW), NOW)

@@ -1,4 +1,4 @@
-"""watch: scheduled events from the simulator's IMDS, forwarded to the real app, acknowledged in time.
+"""watch: scheduled events from the simulator's IMDS, forwarded to the real app, acknowledged once drained.
 
 "Acknowledged" is read off the simulator: the event is Started (StartRequests) and the spot VM is
 gone while NotBefore is still ahead, which only an acknowledgement can cause.
@@ -12,7 +12,7 @@ import pytest
 from tests.agent.integration import Background, wait
 
 NOTICE = 20.0  # preemptions give >= 30 s in Azure; long enough here that "before NotBefore" means the ack
-WATCH = ("watch", "--poll-interval", "0.2", "--ack-margin", "2")
+WATCH = ("watch", "--poll-interval", "0.2")
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_preempt_is_forwarded_drained_and_acknowledged_before_not_before(registe
         result = watcher.stop()
     log = result.log
     assert "forwarded event %s (Preempt); control plane deadline 20" % event.event_id in log, log
-    assert "acknowledged event %s (Preempt): drain finished" % event.event_id in log, log
+    assert "acknowledged event %s (Preempt): every node it names is drained" % event.event_id in log, log
 
     row = registered.node_row(ours.name)
     assert row["state"] == "deleted" and row["last_event_id"] == event.event_id, row
@@ -63,17 +63,17 @@ def test_preempt_is_forwarded_drained_and_acknowledged_before_not_before(registe
     assert registered.node_row(other.name)["state"] == "joining"
 
 
-def test_acknowledges_at_the_deadline_when_the_app_is_down(cluster, node_on):
+def test_with_the_app_down_nothing_is_acknowledged_and_the_vm_goes_at_not_before(cluster, node_on):
     sim, ours = cluster.sim, node_on(0)
     cluster.host.kill()
-    watcher = Background(ours, "watch", "--poll-interval", "0.2", "--ack-margin", "3")
+    watcher = Background(ours, *WATCH)
     try:
-        event = sim.preempt(ours.vm.name, notice=6)
-        acked_before_not_before(sim, ours.vm, event)
+        event = sim.preempt(ours.vm.name, notice=4)
+        wait(lambda: gone(sim, ours.vm), 10, what="the VM preempted at NotBefore")
+        assert time.time() >= event.not_before - 0.1  # Azure's own approval, not ours
     finally:
         result = watcher.stop()
-    assert "acknowledged event %s (Preempt) " % event.event_id in result.log, result.log
-    assert "s before NotBefore; the control plane was unreachable" in result.log, result.log
+    assert "acknowledged event %s" % event.event_id not in result.log, result.log
 
 
 def test_new_incarnations_bring_new_events_and_each_drain_counts_only_for_its_own_event(registered, node_on):
@@ -103,9 +103,9 @@ def test_new_incarnations_bring_new_events_and_each_drain_counts_only_for_its_ow
     log = result.log
     for event in (freeze, reboot, preempt):
         assert "forwarded event %s" % event.event_id in log, log
-    assert "acknowledged event %s (Reboot): drain finished" % reboot.event_id in log, log
+    assert "acknowledged event %s (Reboot): every node it names is drained" % reboot.event_id in log, log
     assert "event %s is no longer listed" % reboot.event_id in log, log
-    assert "acknowledged event %s (Preempt): drain finished" % preempt.event_id in log, log
+    assert "acknowledged event %s (Preempt): every node it names is drained" % preempt.event_id in log, log
     assert "acknowledged event %s" % freeze.event_id not in log and freeze.status == "Scheduled"
 
     row = registered.node_row(ours.name)

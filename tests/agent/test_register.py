@@ -130,3 +130,99 @@ def test_function_key_from_a_file(api, imds, run_agent, tmp_path):
     result = run_agent("leave", "--api-url", api.url, "--node-name", "n1", "--function-key-file", str(key_file),
                        env={"NODEPOOL_FUNCTION_KEY": ""})
     assert result.code == 0, result.log
+
+
+def _ca(name: str, key, issuer=None, issuer_key=None, *, days=3650):
+    """A CA certificate made with `cryptography` (the tests' library, not the agent's)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer.subject if issuer else subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    if issuer is not None:
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+                                        critical=False)
+    return builder.sign(issuer_key or key, hashes.SHA256())
+
+
+def test_the_ca_hash_of_a_custom_ca_bundle_is_the_roots_fingerprint_as_k3s_computes_it():
+    """k3s pkg/clientaccess/token.go hashCA and docs/cli/token.md: one certificate, the file's bytes;
+    several (a custom CA: intermediate then root), "the SHA256 sum of the DER encoding of the root
+    certificate; commonly known as the certificate fingerprint". It used to hash the raw file always."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from agent.register import ca_hash
+    root_key, mid_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    root = _ca("k3s-root-ca", root_key)
+    mid = _ca("k3s-intermediate-ca", mid_key, root, root_key)
+    pem = [c.public_bytes(serialization.Encoding.PEM) for c in (mid, root)]
+    assert ca_hash(pem[0] + pem[1]) == root.fingerprint(hashes.SHA256()).hex()
+    assert ca_hash(pem[1]) == hashlib.sha256(pem[1]).hexdigest()  # a lone self-signed CA: the bytes
+    stranger = _ca("someone-else", ec.generate_private_key(ec.SECP256R1()))
+    bundle = pem[0] + stranger.public_bytes(serialization.Encoding.PEM)
+    assert ca_hash(bundle) == hashlib.sha256(bundle).hexdigest()  # no chain to a root in it: the bytes, as k3s
+
+
+def test_the_ca_hash_of_an_expired_custom_ca_falls_back_to_the_bytes_as_go_verify_does():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from agent.cahash import ca_hash
+    root_key, mid_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    root = _ca("root", root_key)
+    mid = _ca("mid", mid_key, root, root_key)
+    bundle = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (mid, root))
+    import datetime as dt
+    assert ca_hash(bundle, now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=4000)) == \
+        hashlib.sha256(bundle).hexdigest()
+
+
+def test_the_ca_hash_of_microsofts_real_two_level_ca_is_its_roots_fingerprint():
+    """Certificates nobody here made (Microsoft's TLS G2 issuing CA and its root, RSA 4096)."""
+    import datetime as dt
+
+    import pytest
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    from agent.cahash import ca_hash
+    from localenv.devhost_process import ROOT
+    vectors = ROOT.parent / "shared" / "vectors" / "azure-attested"
+    if not vectors.is_dir():
+        pytest.skip(f"no real CA certificates at {vectors}")
+    mid = (vectors / "microsoft-tls-g2-rsa-ca-ocsp-02.pem").read_bytes()
+    root = (vectors / "microsoft-tls-rsa-root-g2.pem").read_bytes()
+    when = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)  # inside both certificates' validity
+    assert ca_hash(mid + root, now=when) == x509.load_pem_x509_certificate(root).fingerprint(hashes.SHA256()).hex()
+
+
+def test_the_server_token_is_never_registered_as_the_agent_token(api, imds, run_agent, tmp_path):
+    """k3s makes agent-token a link to the server token when no agent token is set (docs/cli/token.md)."""
+    args = _files(tmp_path)
+    server = tmp_path / "token"
+    server.write_text(AGENT_TOKEN + "\n")  # the same token: what agent-token is without one of its own
+    api.on("POST", "/api/cluster", (201, {}, {"registered": True}))
+    result = run_agent("register", "--api-url", api.url, "--server-token-file", str(server), *args)
+    assert result.code == 1 and "not an agent token of its own" in result.log and AGENT_TOKEN not in result.log
+    assert api.calls("POST", "/api/cluster") == []
+    link = tmp_path / "agent-token-link"
+    link.symlink_to(server)
+    result = run_agent("register", "--api-url", api.url, *args, "--agent-token-file", str(link),
+                       "--server-token-file", str(tmp_path / "absent"))
+    assert result.code == 1 and api.calls("POST", "/api/cluster") == []
+
+
+def test_a_distinct_agent_token_is_registered(api, imds, run_agent, tmp_path):
+    server = tmp_path / "token"
+    server.write_text("K10abc::server:another-secret\n")
+    api.on("POST", "/api/cluster", (201, {}, {"registered": True}))
+    result = run_agent("register", "--api-url", api.url, "--server-token-file", str(server), *_files(tmp_path))
+    assert result.code == 0 and api.calls("POST", "/api/cluster")[-1].body["agent_token"] == AGENT_TOKEN

@@ -12,16 +12,19 @@ import threading
 import time
 from collections import Counter
 
+from agent import watch
 from sim.kube import routes
 from sim.kube.wire import ApiError
 from tests.bench.common import percentile
 
 PASSWORD = ".node-password.k3s"
+ACK_SPARE_S = watch.DRAIN_POLL_MAX_S + 1.0  # the longest an agent takes to hear that its drain is done, and ack
 # Counts that must stay at zero and ratios that must stay at 1.0 report the worst run; the eviction
 # ratio (its target is over many runs) reports the mean of the runs.
-WORST_HIGH = ("missed_deadlines", "deleted_after_deadline", "lost_events", "duplicate_actions", "duplicate_drains")
+WORST_HIGH = ("missed_deadlines", "acked_with_pods_left", "deleted_after_deadline", "lost_events",
+              "duplicate_actions", "duplicate_drains")
 WORST_LOW = ("forwarded_ratio", "rows_consistent")
-MEAN = ("evicted_before_deadline_ratio",)
+MEAN = ("evicted_before_deadline_ratio", "pods_gone_before_vm_stopped_ratio")
 
 
 class Observer:
@@ -36,14 +39,31 @@ class Observer:
         self.acked: dict[str, float] = {}  # event id -> first StartRequests time
         self.after_delete: Counter = Counter()
         self.refusals = 0
+        self.stopped: dict[str, float] = {}  # node -> when Azure began taking its VM away (kubelet gone)
+        self.gone: dict[str, tuple[str, float]] = {}  # pod uid -> (node, when it left the API)
         self._original = routes.dispatch
         self._acknowledge = sim.world.acknowledge
+        self._evict_vm, self._finish = sim.world._evict, self.kube.cluster.pods.finish
         routes.dispatch = self._dispatch
-        sim.world.acknowledge = self._ack  # an instance attribute: IMDS calls world.acknowledge(...)
+        sim.world.acknowledge = self._ack  # instance attributes: IMDS calls world.acknowledge(...), the
+        sim.world._evict = self._vm_stops  # world stops a VM through self._evict, the kubelet and pod GC
+        self.kube.cluster.pods.finish = self._pod_gone  # end a pod through pods.finish
 
     def close(self) -> None:
         routes.dispatch = self._original
-        del self.sim.world.acknowledge
+        del self.sim.world.acknowledge, self.sim.world._evict, self.kube.cluster.pods.finish
+
+    def _vm_stops(self, vm, now):
+        if vm.computer_name in self.nodes:
+            self.stopped.setdefault(vm.computer_name, time.time())
+        return self._evict_vm(vm, now)
+
+    def _pod_gone(self, pod: dict) -> None:
+        node = (pod.get("spec") or {}).get("nodeName") or ""
+        owner = ((pod["metadata"].get("ownerReferences") or [{}])[0]).get("kind")
+        if node in self.nodes and owner != "DaemonSet":
+            self.gone.setdefault(pod["metadata"]["uid"], (node, time.time()))
+        return self._finish(pod)
 
     def _ack(self, which, event_ids):
         now = time.time()
@@ -108,6 +128,10 @@ class Observer:
     def evicted_on(self, node: str, by: float = math.inf) -> int:
         return sum(1 for where, when in self.evictions.values() if where == node and when <= by)
 
+    def gone_from(self, node: str, by: float = math.inf) -> int:
+        """Pods of `node` that left the API by `by` (their kubelet stopped them, or the pod GC took them)."""
+        return sum(1 for where, when in self.gone.values() if where == node and when < by)
+
 
 def figures(events: list[dict], observer: Observer, rows: dict, pods: dict[str, int]) -> dict:
     """One run's figures. `pods`: evictable pods seeded per node; `rows`: GET /api/nodes by name."""
@@ -118,7 +142,11 @@ def figures(events: list[dict], observer: Observer, rows: dict, pods: dict[str, 
              or rows.get(e["node"], {}).get("last_event_id") == e["event_id"]]
     evictable = sum(pods.get(e["node"], 0) for e in events)
     in_time = sum(observer.evicted_on(e["node"], by=e["not_before"]) for e in events)
+    gone_in_time = sum(min(pods.get(e["node"], 0), observer.gone_from(e["node"], observer.stopped.get(e["node"],
+                                                                                                     math.inf)))
+                       for e in events)
     consistent = sum(1 for e in events if _row_consistent(e, rows.get(e["node"], {}), observer, pods))
+    acked = {e["event_id"]: observer.acked.get(e["event_id"], math.inf) for e in events}
     return {
         "events": len(events),
         "forwarded_ratio": len(heard) / len(events) if events else None,
@@ -127,7 +155,14 @@ def figures(events: list[dict], observer: Observer, rows: dict, pods: dict[str, 
         "drained_p50_s": statistics.median(drained) if drained else None,
         "drained_p99_s": percentile(drained, 99) if drained else None,
         "evicted_before_deadline_ratio": in_time / evictable if evictable else None,
-        "missed_deadlines": sum(1 for e in events if observer.acked.get(e["event_id"], math.inf) > e["not_before"]),
+        "pods_gone_before_vm_stopped_ratio": gone_in_time / evictable if evictable else None,
+        # an event drained (every pod gone, Node deleted) with time to spare, yet not acknowledged by NotBefore
+        "missed_deadlines": sum(1 for e in events if deleted.get(e["node"], math.inf) < e["not_before"] - ACK_SPARE_S
+                                and observer.gone_from(e["node"]) >= pods.get(e["node"], 0)
+                                and acked[e["event_id"]] > e["not_before"]),
+        # an acknowledgement sent while pods of the node were still on it: time given away (must stay 0)
+        "acked_with_pods_left": sum(1 for e in events if acked[e["event_id"]] < math.inf
+                                    and observer.gone_from(e["node"], acked[e["event_id"]]) < pods.get(e["node"], 0)),
         "deleted_after_deadline": sum(1 for e in events if deleted.get(e["node"], math.inf) > e["not_before"]),
         "lost_events": sum(1 for e in events if e["node"] not in cordoned and e["node"] not in deleted),
         "duplicate_drains": sum(observer.extra_drains(e["node"]) for e in events),

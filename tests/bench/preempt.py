@@ -1,6 +1,6 @@
 """Benchmark: a mass eviction of a spot pool, drained before NotBefore.
 
-    python -m tests.bench.preempt [--json] [--notice S] [--nodes N] [--wave W] [--runs R] [--pods P]
+    python -m tests.bench.preempt [--json] [--notice S] [--nodes N] [--wave W] [--runs R] [--pods P] [--stop S]
     (or: python3 tasks.py bench preempt --json, with the defaults)
 
 Stack (bench_stack, tests/bench/common.py): Azurite, the simulator (ARM, IMDS, KubeSim) in this
@@ -11,15 +11,22 @@ the VM. The pool: POOL (`--nodes`) spot VMs that joined k3s, each running 10-30 
 3-pod StatefulSet behind its own PDB, every node 2 pods of a pool-wide Deployment behind a 10 %
 PDB), plus a large on-demand pool outside the scale set where evicted pods land. All POOL VMs are
 preempted (NOTICE_S notice, `--notice`) in waves of WAVE (`--wave`) at once, one wave every WAVE_EVERY_S.
+Every pod has Kubernetes' default 30 s grace period and, as KubeSim's kubelet does by default, takes
+all of the grace period it is given to stop; `--stop S` makes them exit S s after SIGTERM instead.
 
 Every figure comes from what KubeSim and the simulated IMDS served (tests/bench/_preempt_figures.py
 wraps KubeSim's request dispatcher and IMDS's StartRequests), measured from the moment the event
 appeared in IMDS:
 - forwarded_ratio: events the app heard of (a cordon, a Node delete, or the row names the event);
 - cordon_p50_ms / cordon_p99_ms: until the Node became unschedulable;
-- drained_p50_s / drained_p99_s: until the Node was deleted (the drain's last step);
+- drained_p50_s / drained_p99_s: until the Node was deleted (the drain's last step: once its pods
+  are gone, or, with pods still on it, once its VM is);
 - evicted_before_deadline_ratio: pods evicted (201) before NotBefore / evictable pods seeded;
-- missed_deadlines: events not acknowledged before NotBefore (late or never);
+- pods_gone_before_vm_stopped_ratio: evictable pods gone from the API (stopped by their kubelet)
+  before Azure began taking their VM away / evictable pods seeded;
+- missed_deadlines: events drained (Node deleted) more than ACK_SPARE_S before NotBefore but not
+  acknowledged by then;
+  acked_with_pods_left: events acknowledged while pods were still on the Node (must stay 0);
   deleted_after_deadline: Nodes not deleted by NotBefore; lost_events: no cordon, no delete;
 - duplicate_drains: drains beyond the first that reached a Node (a second Node DELETE, or a pod
   listing after the Node was gone); duplicate_actions: any Node/secret delete or pod eviction
@@ -59,7 +66,8 @@ POOL, WAVE, WAVE_EVERY_S, NOTICE_S = 200, 20, 3.0, 30.0
 PODS, REQUESTS = (10, 30), {"cpu": "50m", "memory": "64Mi"}
 WATCHER_PROCS, RUNS, SETTLE_S = 2, 3, 3.0
 POLL_S = watch.POLL_S  # the agent as deployed polls IMDS at its default interval
-KUBE = {"auto_join": True, "scrypt_log_n": 4, "terminate_s": 0.5}  # evicted pods take 0.5 s to stop
+KUBE = {"auto_join": True, "scrypt_log_n": 4}
+VM_GONE_WAIT_S = 15.0  # past the last NotBefore: a Node with pods still on it goes once its VM has
 # The app's settings as deployed (local.settings.json.example): 32 worker threads, so up to 24 drains in
 # flight (host.json batchSize 16 + newBatchThreshold 8) leave threads for POST /api/events. The host
 # runs without timers (bench_stack): no reconcile tick acts on the pool during the bench.
@@ -123,8 +131,9 @@ def seed(sim: Simulator, rng: random.Random, per_node: int | None = None) -> dic
 
 class Bench:
     def __init__(self, quiet: bool, seed: int = 0, nodes: int = POOL, notice: float = NOTICE_S, wave: int = WAVE,
-                 pods: int | None = None):
+                 pods: int | None = None, stop: float | None = None):
         self.quiet, self.nodes, self.notice, self.wave, self.per_node = quiet, nodes, notice, wave, pods
+        self.stop = stop  # seconds a pod takes to stop after SIGTERM; None: its whole grace period
         self.rng = random.Random(seed)
         self.pods: dict[str, int] = {}
 
@@ -134,7 +143,8 @@ class Bench:
 
     def run(self) -> dict:
         started = time.monotonic()
-        with bench_stack(agents=self.nodes, sim_options={"kube_options": KUBE}, env=APP) as stack:
+        with bench_stack(agents=self.nodes, sim_options={"kube_options": {**KUBE, "terminate_s": self.stop}},
+                         env=APP) as stack:
             sim = stack.sim
             self.pods = seed(sim, self.rng, self.per_node)
             host = stack.start_host()
@@ -192,7 +202,7 @@ class Bench:
             time.sleep(3 * POLL_S)  # every watcher has read IMDS once
             events = self._waves(sim, vms)
             last = max(e["not_before"] for e in events)
-            while time.time() < last + 1 and len(observer.deleted) < len(events):
+            while time.time() < last + VM_GONE_WAIT_S and len(observer.deleted) < len(events):
                 time.sleep(0.2)
             time.sleep(SETTLE_S)  # a late second drain of a finished event would show now
         finally:
@@ -236,13 +246,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wave", type=int, default=WAVE, help=f"VMs preempted at once (default {WAVE})")
     parser.add_argument("--pods", type=int, default=None,
                         help=f"pods per node, 3 behind a PDB on each (default {PODS[0]}-{PODS[1]}, a PDB on every 4th)")
+    parser.add_argument("--stop", type=float, default=None,
+                        help="seconds a pod takes to stop after SIGTERM (default: its whole grace period)")
     args = parser.parse_args(argv)
     if (args.notice <= 0 or args.nodes < 1 or args.wave < 1 or args.runs < 1
-            or (args.pods is not None and args.pods < 5)):
-        parser.error("--notice, --nodes, --wave and --runs must be positive, --pods at least 5")
+            or (args.pods is not None and args.pods < 5) or (args.stop is not None and args.stop < 0)):
+        parser.error("--notice, --nodes, --wave and --runs must be positive, --pods at least 5, --stop not negative")
     runs, lines = [], []
     for n in range(args.runs):
-        bench = Bench(args.json, seed=n, nodes=args.nodes, notice=args.notice, wave=args.wave, pods=args.pods)
+        bench = Bench(args.json, seed=n, nodes=args.nodes, notice=args.notice, wave=args.wave, pods=args.pods,
+                      stop=args.stop)
         runs.append(rounded(bench.run()))
         lines.append(f"run {n + 1}: {json.dumps(runs[-1])}")
     figures = rounded(combine(runs))

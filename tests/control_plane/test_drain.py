@@ -37,7 +37,6 @@ class Observed(KubeClient):
 
 
 @pytest.mark.timeout(300)  # 20 evictions one at a time, then 30 s of grace: about a minute
-@pytest.mark.xfail(strict=True, reason="issue 25: drain waits for pods to be gone")
 def test_drain_with_a_pdb_leaves_no_pod_behind_before_the_node_goes(control_plane, app_token, seed, real_kube):
     seed.add_node("n0")
     web = seed.add_pods("n0", PODS, owner="ReplicaSet/web", grace_s=GRACE_S, pinned=False)

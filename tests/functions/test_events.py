@@ -151,7 +151,8 @@ def test_a_duplicate_event_gets_the_earlier_answer_and_is_acted_on_once(events):
     same = {k: v for k, v in first.json()["events"][0].items() if k != "status"}
     assert [{k: v for k, v in e.items() if k not in ("status", "pods_left")} for e in again.json()["events"]] == [
         {**same, "duplicate": True}]
-    assert late.json()["events"] == [{**same, "duplicate": True, "status": "done", "pods_left": 0}]
+    assert late.json()["events"] == [{**same, "duplicate": True, "status": "done", "pods_left": 0,
+                                      "pods_terminating": 0}]
     served = events.kube.requests
     assert (served["PATCH nodes"], served["DELETE nodes"], served["DELETE secrets"]) == (1, 1, 1)
     assert events.drains_run(name, preempt.event_id) == 1

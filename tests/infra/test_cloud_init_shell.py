@@ -11,7 +11,8 @@ from tests.infra.cloud_init_support import ROLES, env_file, load_yaml, parsed, s
 
 SCRIPT_PATHS = {
     "master": ["/usr/local/sbin/nodepool-install-k3s", "/usr/local/sbin/nodepool-registries",
-               "/usr/local/sbin/nodepool-register", "/usr/local/sbin/nodepool-autostart",
+               "/usr/local/sbin/nodepool-register", "/usr/local/sbin/nodepool-agent-token",
+               "/usr/local/sbin/nodepool-autostart",
                "/usr/local/sbin/nodepool-tailscale", "/usr/local/sbin/nodepool-bootstrap"],
     "agent": ["/usr/local/sbin/nodepool-install-k3s", "/usr/local/sbin/nodepool-registries",
               "/usr/local/sbin/nodepool-nvidia", "/usr/local/sbin/nodepool-bootstrap"],
@@ -67,3 +68,16 @@ def test_a_malicious_looking_parameter_cannot_reach_a_script():
 
 def test_load_yaml_helper_sees_block_scalars_verbatim():
     assert load_yaml("a: |\n  x $y\n") == {"a": "x $y\n"}
+
+
+def test_the_master_registers_a_distinct_agent_token_and_never_the_server_token():
+    """k3s docs/cli/token.md: with no agent token set, agent-token "is a link to the server token", and the
+    server token is cluster admin. The master sets one of its own before k3s first starts."""
+    master = scripts("master")
+    register, bootstrap = master["/usr/local/sbin/nodepool-register"], master["/usr/local/sbin/nodepool-bootstrap"]
+    assert "node-token" not in register and "/server/token" not in register
+    assert '--agent-token-file "$agent_token"' in register and '[ ! -L "$agent_token" ]' in register
+    assert register.index("/usr/local/sbin/nodepool-agent-token") < register.index("agent.pyz register")
+    assert bootstrap.index("/usr/local/sbin/nodepool-agent-token") < bootstrap.index("systemctl enable --now k3s")
+    dropin = master["/usr/local/sbin/nodepool-agent-token"]
+    assert "umask 077" in dropin and "agent-token: " in dropin and "config.yaml.d/" in dropin

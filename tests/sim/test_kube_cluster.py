@@ -1,7 +1,10 @@
 """The simulated cluster behaves like one: scheduler, controllers, kubelet heartbeats, GC."""
 from __future__ import annotations
 
+import time
+
 from sim.kube import KubeSim
+from sim.kube.disruption import evict
 from tests.fixtures.kube import eventually
 
 SMALL = {"cpu": "1", "memory": "1Gi"}
@@ -109,14 +112,58 @@ def test_pods_on_an_unreachable_node_are_evicted_after_the_toleration_and_stay_t
         assert sim.pod("default", name) is None
 
 
+def deleted_pod(sim: KubeSim, grace: int) -> str:
+    """A bare pod on a new node n0, gracefully deleted with `grace` seconds; its name."""
+    sim.add_node("n0")
+    (name,) = sim.add_pods("n0", 1, owner=None)
+    with sim.cluster.lock:
+        sim.cluster.pods.delete("default", name, grace)
+    return name
+
+
 def test_graceful_deletion_waits_for_the_kubelet():
     with KubeSim(terminate_s=0.2, tick_s=0.02) as sim:
-        sim.add_node("n0")
-        (name,) = sim.add_pods("n0", 1, owner=None)
-        with sim.cluster.lock:
-            sim.cluster.pods.delete("default", name, 30)
+        name = deleted_pod(sim, 30)
         assert sim.pod("default", name)["metadata"]["deletionGracePeriodSeconds"] == 30
         eventually(lambda: sim.pod("default", name) is None)
+
+
+def test_an_evicted_pod_stays_terminating_for_its_grace_period_then_is_gone():
+    """As the API server and kubelet do: deletionTimestamp = now + grace, the pod listed (Terminating)
+    until its containers stopped, which by default takes the whole grace period."""
+    with KubeSim(tick_s=0.02) as sim:
+        sim.add_node("n0")
+        (name,) = sim.add_pods("n0", 1, owner="ReplicaSet/web")
+        body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": "default"},
+                "deleteOptions": {"gracePeriodSeconds": 1}}
+        evict(sim.cluster, "default", name, body)
+        meta = sim.pod("default", name)["metadata"]
+        assert meta["deletionGracePeriodSeconds"] == 1 and meta["deletionTimestamp"]
+        time.sleep(0.5)
+        assert sim.pod("default", name) is not None  # still Terminating half-way through its grace
+        eventually(lambda: sim.pod("default", name) is None, timeout=3)
+
+
+def test_a_second_delete_only_shortens_the_grace_period():
+    with KubeSim(tick_s=0.02) as sim:
+        name = deleted_pod(sim, 30)
+        with sim.cluster.lock:
+            sim.cluster.pods.delete("default", name, 60)  # longer: ignored
+        assert sim.pod("default", name)["metadata"]["deletionGracePeriodSeconds"] == 30
+        with sim.cluster.lock:
+            sim.cluster.pods.delete("default", name, 1)
+        assert sim.pod("default", name)["metadata"]["deletionGracePeriodSeconds"] == 1
+        eventually(lambda: sim.pod("default", name) is None, timeout=3)
+
+
+def test_a_pod_terminating_when_its_kubelet_falls_silent_stays_until_the_kubelet_is_back():
+    with KubeSim(tick_s=0.02, grace_s=60) as sim:
+        name = deleted_pod(sim, 1)
+        sim.vm_stopped("n0")  # the VM stops mid-grace: nobody confirms the containers stopped
+        time.sleep(1.5)
+        assert sim.pod("default", name)["metadata"]["deletionTimestamp"]
+        sim.vm_started("n0", "")
+        eventually(lambda: sim.pod("default", name) is None, timeout=3)
 
 
 def test_a_deleted_node_comes_back_when_its_kubelet_restarts(kube_sim, kube):

@@ -109,3 +109,57 @@ def test_partitioned_vms_run_for_azure_but_their_kubelet_is_silent(make_sim):
     sim.partition(0, on=False)
     assert sim.vm(0).power == "running"
     assert hooks.calls[-2:] == [("stopped", "agents000000"), ("started", "agents000000")]
+
+
+# The scheduled-events documentation (MicrosoftDocs/azure-compute-docs, articles/virtual-machines/linux/
+# scheduled-events.md, "Example responses") shows host maintenance as one Freeze whose Resources name two
+# VMs, moving Scheduled -> Started (NotBefore blank) -> gone, each change a higher DocumentIncarnation,
+# with exactly these fields; "in rare cases, the operation is canceled by Azure before it starts. In that
+# case the event is removed from the Events array". The simulator's documents are checked against that.
+DOCUMENTED_FIELDS = {"EventId", "EventStatus", "EventType", "ResourceType", "Resources", "NotBefore",
+                     "Description", "EventSource", "DurationInSeconds"}
+
+
+def test_host_maintenance_names_several_vms_in_one_event_as_the_documented_sample_does(make_sim):
+    sim = make_sim(kube=False)
+    first = document(sim, 0)["DocumentIncarnation"]
+    event = sim.world.freeze(["agents_0", "agents_1"], notice_s=60, duration_s=5)
+    doc = document(sim, 2)  # the whole placement group sees it, VMs it does not name included
+    [listed] = doc["Events"]
+    assert set(listed) == DOCUMENTED_FIELDS and doc["DocumentIncarnation"] > first
+    assert (listed["EventType"], listed["Resources"], listed["EventStatus"]) == (
+        "Freeze", ["agents_0", "agents_1"], "Scheduled")
+    assert isinstance(listed["DurationInSeconds"], int) and listed["ResourceType"] == "VirtualMachine"
+    assert acknowledge(sim, 1, event.event_id) == 200  # one VM's approval lets it proceed for both
+    [started] = document(sim, 0)["Events"]
+    assert (started["EventStatus"], started["NotBefore"], started["Resources"]) == ("Started", "",
+                                                                                   ["agents_0", "agents_1"])
+    assert document(sim, 0)["DocumentIncarnation"] > doc["DocumentIncarnation"]
+
+
+def test_acknowledging_a_reboot_of_two_vms_restarts_both(make_sim):
+    sim = make_sim(kube=False, restart_seconds=60)
+    event = sim.world.reboot(["agents000000", "agents000002"], notice_s=60)
+    acknowledge(sim, 0, event.event_id)
+    assert (sim.vm(0).power, sim.vm(1).power, sim.vm(2).power) == ("starting", "running", "starting")
+
+
+def test_a_withdrawn_event_leaves_the_document_and_its_vm_stays(make_sim):
+    sim = make_sim(kube=False)
+    event = sim.preempt(1, notice=0.5)
+    before = document(sim, 1)["DocumentIncarnation"]
+    assert sim.withdraw(event)
+    doc = document(sim, 1)
+    assert doc["Events"] == [] and doc["DocumentIncarnation"] > before
+    time.sleep(0.7)  # past what was its NotBefore
+    assert sim.vm(1).provisioning == "Succeeded" and sim.vm(1).power == "running"
+    assert acknowledge(sim, 1, event.event_id) == 200  # IMDS takes a StartRequest for it; nothing happens
+    assert "1" in sim.world.vms
+
+
+def test_a_started_event_cannot_be_withdrawn(make_sim):
+    sim = make_sim(kube=False, restart_seconds=60)
+    event = sim.reboot(0, notice=60)
+    acknowledge(sim, 0, event.event_id)
+    assert not sim.withdraw(event)
+    assert requests.delete(f"{sim.control_url}/sim/events/{event.event_id}", timeout=5).status_code == 409

@@ -31,7 +31,7 @@ def test_a_drain_is_audited_once_with_the_node_delete_it_made():
     assert plane.audit_log.actions() == [("drain", host), ("node_delete", host)]
     entry = plane.audit_log.entries[0]
     assert (entry.role, entry.principal_id, entry.reason, entry.detail) == ("system", "drain", "Preempt E1",
-                                                                            "pods_left=0")
+                                                                            "pods_left=0 pods_terminating=0")
 
 
 def test_a_drain_of_a_node_already_gone_audits_no_node_delete():

@@ -23,17 +23,15 @@ def test_the_reserve_is_a_tenth_of_the_time_left_bounded(left, reserve):
     assert reserve_s(left) == pytest.approx(reserve)
 
 
-@pytest.mark.parametrize("now_s, not_before_s, ack_by_s, deadline_s, cutoff_s, expired", [
-    (0, 30, None, 30, 27, False),      # Azure's promised notice
-    (0, 8, None, 8, 7.2, False),       # an 8 s notice keeps 7.2 s for evictions, not 3
-    (0, 8, 6.4, 6.4, 5.65, False),     # the agent acknowledges at 6.4 s: that is when the VM goes
-    (0, 8, 9.0, 8, 7.2, False),        # an ack promised after NotBefore does not extend it
-    (0, 3, None, 3, 2.25, False),
-    (0, 0.5, None, 0.5, -0.25, True),  # less than the reserve left: finish at once
-    (5, 3, None, 3, 2.25, True),       # the deadline has passed
+@pytest.mark.parametrize("now_s, deadline_s, cutoff_s, expired", [
+    (0, 30, 27, False),      # Azure's promised notice
+    (0, 8, 7.2, False),      # an 8 s notice keeps 7.2 s for evictions, not 3
+    (0, 3, 2.25, False),
+    (0, 0.5, -0.25, True),   # less than the reserve left: finish at once
+    (5, 3, 2.25, True),      # the deadline has passed
 ])
-def test_cutoff_from_the_notice_actually_left(now_s, not_before_s, ack_by_s, deadline_s, cutoff_s, expired):
-    plan = budget(at(now_s), at(not_before_s), None if ack_by_s is None else at(ack_by_s))
+def test_cutoff_from_the_notice_actually_left(now_s, deadline_s, cutoff_s, expired):
+    plan = budget(at(now_s), at(deadline_s))
     assert plan.deadline == at(deadline_s)
     assert plan.cutoff == at(cutoff_s)
     assert plan.expired is expired
@@ -43,18 +41,18 @@ def test_times_without_a_zone_are_refused():
     with pytest.raises(ValueError):
         budget(NOW.replace(tzinfo=None), at(8))
     with pytest.raises(ValueError):
-        budget(NOW, at(8), ack_by=at(6).replace(tzinfo=None))
+        budget(NOW, at(8).replace(tzinfo=None))
 
 
 @pytest.mark.parametrize("now_s, own, grace", [
-    (0, None, 8),     # the default 30 s shortened to the whole seconds left
+    (0, None, 7),     # the default 30 s shortened to the whole seconds left until the cutoff (7.2 s)
     (0, 5, 5),        # a pod's own shorter grace is kept
     (0, 0, 1),        # never 0: that would skip SIGTERM
-    (0.5, 30, 7),     # 7.5 s left: whole seconds
-    (7.6, 30, 1),     # under a second left, still SIGTERM first
-    (-22, None, 30),  # 30 s left: the pod's own
+    (0.5, 30, 6),     # 7.5 s left, cutoff 0.75 s before the deadline: 6.75 s, whole seconds
+    (6.6, 30, 1),     # under a second to the cutoff, still SIGTERM first
+    (-22, None, 27),  # 30 s left: gone by the cutoff, 3 s before the deadline
 ])
-def test_grace_period_is_the_pods_own_cut_to_the_time_left(now_s, own, grace):
+def test_grace_period_is_the_pods_own_cut_so_that_it_is_gone_by_the_cutoff(now_s, own, grace):
     plan = budget(at(now_s), at(8))
     assert plan.grace_for(DrainPod("default", "p", grace_s=own)) == grace
 
@@ -92,15 +90,22 @@ def test_pods_are_evicted_in_parallel_where_pdbs_allow(pods, room, evicted, held
 
 def test_each_eviction_carries_its_grace_period():
     step = plan_pass(budget(NOW, at(8)), _pods(("a", None, ""), ("b", 3, "")), {})
-    assert {pod.name: grace for pod, grace in step.evict} == {"a": 8, "b": 3}
+    assert {pod.name: grace for pod, grace in step.evict} == {"a": 7, "b": 3}
 
 
-@pytest.mark.parametrize("now_s, pods", [
-    (8.5, _pods(("a", 30, ""), ("b", 30, "default/db"))),  # the deadline has passed
-    (7.5, _pods(("a", 30, ""))),                           # inside the reserve: no time to evict
-    (0, []),                                               # nothing left to evict
+@pytest.mark.parametrize("now_s, pods, terminating", [
+    (8.5, _pods(("a", 30, ""), ("b", 30, "default/db")), 0),  # the deadline has passed
+    (7.5, _pods(("a", 30, "")), 0),                           # inside the reserve: no time to evict
+    (7.5, [], 3),                                             # nor to wait for the evicted ones
+    (0, [], 0),                                               # nothing left on the Node at all
 ])
-def test_out_of_time_or_empty_finishes_at_once_without_evicting(now_s, pods):
-    step = plan_pass(budget(at(now_s), at(8)), pods, {"default/db": 1})
+def test_out_of_time_or_empty_finishes_at_once_without_evicting(now_s, pods, terminating):
+    step = plan_pass(budget(at(now_s), at(8)), pods, {"default/db": 1}, terminating=terminating)
     assert step.finish_now and step.evict == ()
     assert [pod.name for pod in step.held] == [pod.name for pod in pods]  # reported as left, never dropped
+
+
+def test_evicted_pods_still_terminating_keep_the_drain_going():
+    """Done means gone: a pass with only Terminating pods left waits for them (kubectl drain does too)."""
+    step = plan_pass(budget(NOW, at(30)), [], {}, terminating=2)
+    assert not step.finish_now and step.evict == ()

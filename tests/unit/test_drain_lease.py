@@ -9,6 +9,7 @@ from nodepool.drain.events import QUEUE_DELAY_MAX_S, record_events
 from nodepool.drain.evict import DrainPolicy
 from nodepool.drain.service import DrainService, Lease, LeaseLost
 from nodepool.drain.state import DrainRequest, EventRecord
+from nodepool.fakes.kube import FakeKube
 from tests.unit.fakes_world import NOW, ManualClock, Plane
 from tests.unit.test_events_service import event, report
 
@@ -65,18 +66,18 @@ def test_report_starts_the_drain_once_and_a_retry_returns_its_status(plane):
 
 
 def test_a_second_drain_of_one_event_keeps_the_first_ones_outcome(plane):
-    """The app hung until after NotBefore: the real drain finds no time and deletes the Node with
-    its 20 pods; the later deliveries must not report 0 pods left."""
+    """The app hung until after NotBefore: the real drain finds no time and leaves the Node, with its
+    20 pods, cordoned (no word that its VM is gone); the later deliveries must not report 0 pods left."""
     reported(plane)
     request = DrainRequest.from_message(plane.queue.messages[0])
     late = ManualClock(NOW + timedelta(seconds=31))
     outcome = service(plane, late).drain(request)
-    assert outcome["pods_left"] == 20 and plane.kube.node(NODE) is None
-    assert not [w for w in plane.kube.writes if w[0] == "evict"]
+    assert outcome["pods_left"] == 20 and plane.kube.node(NODE) is not None
+    assert not [w for w in plane.kube.writes if w[0] in ("evict", "delete_node")]
     again = service(plane, late).drain(request)
     assert (again["status"], again["pods_left"]) == ("already drained", 20)
     row = plane.registry.node(NODE)
-    assert (row.state, row.pods_left) == (NodeState.DELETED, 20)
+    assert (row.state, row.pods_left) == (NodeState.CORDONED, 20)
     assert plane.registry.event(NODE, "E1").attempt == 1
 
 
@@ -124,3 +125,34 @@ def test_a_failed_drain_gives_its_lease_up_for_the_next_delivery(plane):
     assert L.decide(plane.registry.event(NODE, "E1"), clock.now()) == L.TAKE  # no wait for the lease to run out
     assert service(plane, clock).drain(request)["pods_left"] == 20
     assert plane.registry.event(NODE, "E1").attempt == 2
+
+
+def test_a_message_finding_a_live_lease_is_put_back_until_the_lease_would_run_out(plane):
+    """Drains now last as long as their pods' grace periods: a queue trigger watching one would hold a
+    worker thread (24 of them at once in a mass eviction, starving the reports still arriving)."""
+    reported(plane)
+    plane.registry.save_event(L.claim(plane.registry.event(NODE, "E1"), "alive", NOW))
+    request = DrainRequest.from_message(plane.queue.messages[0])
+    clock = ManualClock()
+    queued = DrainService(plane.registry, plane.cluster, DrainPolicy(), clock, queue=plane.queue)
+    answer = queued.drain(request)
+    assert answer["status"] == "draining elsewhere" and clock.slept == 0  # no thread held watching it
+    assert plane.queue.messages[-1] == request.to_message() and plane.queue.delays[-1] == L.LEASE_S + 1
+    clock.advance(L.LEASE_S + 1)  # the holder died: the message back then takes over
+    assert queued.drain(request)["pods_left"] == 0 and plane.registry.event(NODE, "E1").attempt == 2
+
+
+def test_a_drain_left_waiting_for_its_pods_holds_its_lease_in_one_write_not_one_every_few_seconds():
+    clock = ManualClock()
+    plane = Plane(kube=FakeKube(clock))  # evicted pods take their whole grace period
+    plane.register_master()
+    plane.kube.add_node(NODE)
+    plane.kube.add_pods(NODE, 3)
+    reported(plane)
+    writes = []
+    save = plane.registry.save_event
+    plane.registry.save_event = lambda row: writes.append(row.lease_until) or save(row)
+    outcome = service(plane, clock).drain(DrainRequest.from_message(plane.queue.messages[0]))
+    assert outcome["pods_left"] == outcome["pods_terminating"] == 0 and outcome["node_deleted"]
+    assert len(writes) <= 5  # claim, hold for the grace period, the renewal before the delete, finish
+    assert any(until and until >= NOW + timedelta(seconds=27) for until in writes)

@@ -96,3 +96,27 @@ def test_the_row_is_marked_before_the_drain_is_enqueued(plane):
     with pytest.raises(Unavailable):
         record(plane, report("agents000000", event("E1")))
     assert plane.registry.node("agents000000").last_event_id == "E1"  # a drain starting now finds its event
+
+
+def test_an_event_type_we_do_not_know_is_ignored_and_the_preempt_beside_it_drained(plane):
+    """Azure may add a type; one unknown event of ours must not refuse the report (it used to: 400)."""
+    answer = record(plane, report("agents000000", event("N1", "SomethingNew"), event("E1")))
+    assert [e["event_id"] for e in answer["events"]] == ["E1"]
+    assert answer["unknown"] == [{"event_id": "N1", "type": "SomethingNew"}]
+    assert plane.kube.node("agents000000").unschedulable and len(plane.queue.messages) == 1
+
+
+def test_a_placement_group_of_many_vms_fits_in_one_report(plane):
+    """The whole document of 100+ VMs' events (it used to be refused over 150 events)."""
+    others = [event(f"O{i}", resources=[f"agents_{i + 10}"]) for i in range(300)]
+    answer = record(plane, report("agents000000", *others, event("E1")))
+    assert [e["event_id"] for e in answer["events"]] == ["E1"] and answer["ignored"] == 300
+
+
+def test_an_event_naming_several_of_our_vms_records_them_all(plane):
+    plane.kube.add_node("agents000001")
+    answer = record_events(plane.registry, plane.kube, plane.queue,
+                           report("agents000000", event("R1", "Reboot", resources=["agents_0", "agents_1", "other_3"])),
+                           "agents_0", NOW, listed=lambda names: [n for n in ("agents000000", "agents000001")])
+    assert answer["events"][0]["status"] == "enqueued"
+    assert plane.registry.event("agents000000", "R1").nodes == ("agents000000", "agents000001")

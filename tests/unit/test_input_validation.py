@@ -86,10 +86,23 @@ def test_event_ids_table_storage_refuses_in_keys_are_a_400(event_id):
     ({"DocumentIncarnation": 2**63, "Events": []}, "invalid_document"),
     ({"DocumentIncarnation": -1, "Events": []}, "invalid_document"),
     ({"DocumentIncarnation": True, "Events": []}, "invalid_document"),
-    ({"Events": [event("E1"), "not an event"]}, "invalid_document"),
-], ids=["incarnation_too_big", "incarnation_negative", "incarnation_bool", "an_event_not_an_object"])
+    ({"Events": {"E1": event("E1")}}, "invalid_document"),
+], ids=["incarnation_too_big", "incarnation_negative", "incarnation_bool", "events_not_a_list"])
 def test_a_malformed_document_is_a_400(document, code):
     assert code_of(EventReport.from_json, {"hostname": "agents000000", "document": document}) == (400, code)
+
+
+@pytest.mark.parametrize("withdrawn", ["E1", [7], ["a/b"], ["E"] * 151],
+                         ids=["a_string", "not_ids", "bad_key", "too_many"])
+def test_a_malformed_withdrawn_list_is_a_400(withdrawn):
+    body = {"hostname": "agents000000", "document": {"Events": []}, "withdrawn": withdrawn}
+    assert code_of(EventReport.from_json, body) == (400, "invalid_document")
+
+
+def test_entries_naming_no_vm_of_ours_are_never_parsed():
+    """What another VM's (or no VM's) entries hold cannot get ours refused."""
+    rep = report("agents000000", event("E1"), "not an event", {"EventType": 7, "Resources": ["agents_9"]})  # type: ignore[arg-type]
+    assert [e.event_id for e in rep.mine("agents_0")] == ["E1"]
 
 
 def test_one_bad_event_of_ours_refuses_the_document_before_anything_is_recorded():

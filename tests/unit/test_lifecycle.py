@@ -14,6 +14,7 @@ ALLOWED = {
     "join": ALL,
     "ready": {S.JOINING},
     "uncordon": {S.CORDONED, S.LEFT},
+    "withdrawn": {S.CORDONED, S.DRAINING},
     "cordon": ALL - {S.DELETED},
     "leave": ALL,
     "drain": ALL,
@@ -21,13 +22,15 @@ ALLOWED = {
     "removed": ALL,
     "stale": ALL - {S.NEW},
 }
-TARGET = {"join": S.JOINING, "ready": S.READY, "uncordon": S.READY, "cordon": S.CORDONED, "leave": S.LEFT,
+TARGET = {"join": S.JOINING, "ready": S.READY, "uncordon": S.READY, "withdrawn": S.READY, "cordon": S.CORDONED,
+          "leave": S.LEFT,
           "drain": S.DRAINING, "drained": S.CORDONED, "removed": S.DELETED, "stale": S.DELETED}
 DEADLINE = NOW + timedelta(seconds=30)
 MOVES = {
     "join": lambda r: r.joined(instance_id="3", vm_id="vm-3", token_id="abcdef", now=NOW),
     "ready": lambda r: r.became_ready(NOW),
     "uncordon": lambda r: r.uncordoned(NOW),
+    "withdrawn": lambda r: r.withdrawn(NOW),
     "cordon": lambda r: r.cordoned_for("E1", "Preempt", DEADLINE, NOW),
     "leave": lambda r: r.left("leave-abcdef", DEADLINE, NOW),
     "drain": lambda r: r.draining("E1", "Preempt", DEADLINE, NOW),

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from nodepool.core.model import NodeState
 from nodepool.reconcile.plan import NodeRepair, UnjoinedVm
-from tests.unit.reconcile_world import NOW, World, ago, instance, kinds, name, node, simulate_apply
+from tests.unit.reconcile_world import NOW, World, ago, instance, kinds, name, node, row, simulate_apply
 
 REPAIR_CASES = [
     ("notready_9_min_waits", 9, None, []),
@@ -100,3 +101,38 @@ def test_new_vm_clock_starts_when_first_seen_without_a_node_and_clears_when_it_j
     assert kinds(world.plan(NOW + timedelta(minutes=15))) == [("reimage_instance", "2")]
     world.nodes[name(2)] = node(2)
     assert world.plan().state.unjoined == {}
+
+
+SURVIVOR_CASES = [
+    # (id, the row's event type, its instance id, minutes past its deadline, step taken (step, min ago), ARM's
+    #  provisioning state, expected)
+    ("preempt_withdrawn_2_min_ago_waits", "Preempt", "5", 2, None, "Succeeded", []),
+    ("preempt_withdrawn_4_min_ago_is_restarted", "Preempt", "5", 4, None, "Succeeded", [("restart_instance", 1)]),
+    ("leave_that_never_shut_down_is_restarted", "Leave", "5", 4, None, "Succeeded", [("restart_instance", 1)]),
+    ("restarted_and_still_no_node_is_reimaged", "Terminate", "5", 10, (1, 4), "Succeeded", [("reimage_instance", 2)]),
+    ("restarted_2_min_ago_waits", "Preempt", "5", 10, (1, 2), "Succeeded", []),
+    ("vm_being_deleted_is_left_alone", "Preempt", "5", 4, None, "Deleting", []),
+    ("a_reboot_never_deletes_the_node_so_no_survivor", "Reboot", "5", 4, None, "Succeeded", []),
+    ("another_vm_under_the_name_waits_the_provisioning_timeout", "Preempt", "99", 4, None, "Succeeded", []),
+]
+
+
+@pytest.mark.parametrize("kind, row_instance, past_min, taken, provisioning, expected",
+                         [c[1:] for c in SURVIVOR_CASES], ids=[c[0] for c in SURVIVOR_CASES])
+def test_a_vm_that_outlived_the_event_its_node_was_deleted_for_is_restarted(
+        kind, row_instance, past_min, taken, provisioning, expected):
+    """Azure withdrew the event (or the shutdown never came) after the drain deleted the Node: ARM still
+    runs the VM and Kubernetes answers 404 for its Node, so a restart makes it join again."""
+    world = World.converged(10)
+    del world.nodes[name(5)]
+    deadline = ago(minutes=past_min)
+    world.instances["5"] = instance(5, provisioning_state=provisioning)
+    world.rows[name(5)] = replace(row(5, NodeState.DELETED, last_event_id="E5", last_event_type=kind,
+                                      deadline=deadline, drained_at=deadline - timedelta(seconds=3)),
+                                  instance_id=row_instance)
+    step, at = (taken[0], ago(minutes=taken[1])) if taken else (0, None)
+    world.state = replace(world.state, unjoined={"5": UnjoinedVm(name(5), deadline - timedelta(seconds=3), step, at)})
+    result = world.plan()
+    assert [(a.kind, a.step) for a in result.actions if a.destructive] == expected
+    if expected:
+        assert f"{kind} E5" in next(a for a in result.actions if a.destructive).reason
