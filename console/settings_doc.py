@@ -34,7 +34,7 @@ WHAT = {
     "NODEPOOL_FORCE_DELETE_PODS": "delete pods left when a drain runs out of time",
     "NODEPOOL_POD_GRACE": "the longest grace period a drain gives a pod",
     "NODEPOOL_DRAIN_WORKERS": "drains short of time evicting at once in one app instance (a quarter as many "
-                              "with time to spare)",
+                              "with time to spare); every thread and connection pool is sized from it",
     "NODEPOOL_DRY_RUN": "reconcile and autoscale log their plans and write nothing",
     "NODEPOOL_REPAIR_AFTER": "seconds NotReady before the repair ladder starts",
     "NODEPOOL_PROVISIONING_TIMEOUT": "seconds a VM may go without a Node before reimage, then delete",

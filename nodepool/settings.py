@@ -147,7 +147,8 @@ class Settings:
     drain_margin_s: float = _env("NODEPOOL_DRAIN_MARGIN", 5.0, _positive(float))
     force_delete_pods: bool = _env("NODEPOOL_FORCE_DELETE_PODS", False, _bool)
     pod_grace_s: int = _env("NODEPOOL_POD_GRACE", 30, _positive(int))
-    # drains started in-process at once by POST /api/events; 0: only from the queue message
+    # drains short of time evicting at once in one instance (every pool is sized from it: core/limits.py Pools);
+    # 0: drains run from the queue message only
     drain_workers: int = _env("NODEPOOL_DRAIN_WORKERS", 64, _not_negative)
 
     # Reconcile

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from nodepool.adapters.kube_http import BudgetRefused, KubeHttp
 from nodepool.adapters.kube_wire import node_from, pod_from, secret_from, taint_to_wire
 from nodepool.core.errors import NotFound, TransientError, Unavailable
+from nodepool.core.limits import KUBE_CONNECT_S, KUBE_READ_S, Pools
 from nodepool.core.model import Node, Pod, Snapshot, Taint
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -32,10 +33,10 @@ MERGE_PATCH = "application/merge-patch+json"
 class KubeClient:
     """Implements nodepool.core.ports.Kube."""
 
-    def __init__(self, server: str, token: str, ca: str | None = None, *, connect_timeout: float = 3.0,
-                 read_timeout: float = 10.0, page_size: int = 500):
+    def __init__(self, server: str, token: str, ca: str | None = None, *, connect_timeout: float = KUBE_CONNECT_S,
+                 read_timeout: float = KUBE_READ_S, page_size: int = 500, pool_size: int = Pools(0).kube_connections):
         self._http = KubeHttp(server, token, ca, connect_timeout=connect_timeout, read_timeout=read_timeout,
-                              page_size=page_size)
+                              page_size=page_size, pool_size=pool_size)
         self.closed = False
 
     def __repr__(self) -> str:

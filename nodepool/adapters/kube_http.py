@@ -18,8 +18,7 @@ from urllib3.util.retry import Retry
 
 from nodepool.adapters.http_session import EnvironmentOnceSession
 from nodepool.core.errors import AlreadyExists, Conflict, InvalidInput, NodepoolError, NotFound, Throttled, Unavailable
-
-POOL_SIZE = 128  # worker threads + the in-process drains (NODEPOOL_DRAIN_WORKERS) and their parallel evictions
+from nodepool.core.limits import KUBE_CONNECT_S, KUBE_READ_S, Pools
 
 
 class BudgetRefused(Throttled):
@@ -79,8 +78,8 @@ def api_error(what: str, response: requests.Response) -> NodepoolError:
 
 
 class KubeHttp:
-    def __init__(self, server: str, token: str, ca: str | None = None, *, connect_timeout: float = 3.0,
-                 read_timeout: float = 10.0, page_size: int = 500):
+    def __init__(self, server: str, token: str, ca: str | None = None, *, connect_timeout: float = KUBE_CONNECT_S,
+                 read_timeout: float = KUBE_READ_S, page_size: int = 500, pool_size: int = Pools(0).kube_connections):
         self.server = server.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._verify = ca_bundle(ca)
@@ -88,7 +87,7 @@ class KubeHttp:
         self._page_size = page_size
         retry = Retry(total=1, connect=1, read=False, redirect=0, status=0, other=0,  # one reconnect, no resend
                       respect_retry_after_header=False)
-        self._session = EnvironmentOnceSession(HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=retry))
+        self._session = EnvironmentOnceSession(HTTPAdapter(pool_maxsize=pool_size, max_retries=retry))
 
     def __repr__(self) -> str:
         return f"KubeHttp({self.server!r})"

@@ -17,7 +17,8 @@ from azure.storage.queue import (
 )
 
 from nodepool.adapters.credentials import azure_credential
-from nodepool.adapters.tables import storage_errors, transport
+from nodepool.adapters.tables import TIMEOUTS, storage_errors, transport
+from nodepool.core.limits import STORAGE_BACKOFF_S, STORAGE_RETRIES
 from nodepool.drain.state import NODE_EVENTS_QUEUE
 from nodepool.settings import Settings
 
@@ -26,8 +27,9 @@ def queue_service(settings: Settings) -> QueueServiceClient:
     # The storage SDK's default retry waits 15 s, then 45 s, and its ExponentialRetry adds 2^n s
     # whatever the initial backoff: far too long inside a request or a health check.
     # The SDK annotates backoff and jitter as int; it computes with floats, and whole seconds would be too long.
-    retry = LinearRetry(backoff=0.2, retry_total=2, random_jitter_range=0.1)  # type: ignore[arg-type]
-    options = {"connection_timeout": 3, "read_timeout": 10, "retry_policy": retry, "transport": transport()}
+    retry = LinearRetry(backoff=STORAGE_BACKOFF_S, retry_total=STORAGE_RETRIES,  # type: ignore[arg-type]
+                        random_jitter_range=STORAGE_BACKOFF_S / 2)  # type: ignore[arg-type]
+    options = {**TIMEOUTS, "retry_policy": retry, "transport": transport(settings)}
     if settings.storage_connection and settings.uses_connection_string():
         return QueueServiceClient.from_connection_string(settings.storage_connection, **options)
     return QueueServiceClient(settings.service_url("queue"), credential=azure_credential(settings), **options)

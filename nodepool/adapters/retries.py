@@ -2,15 +2,15 @@
 64 drains of a mass eviction, or every worker after a storage restart, retried in lockstep."""
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from azure.core.pipeline.policies import RetryPolicy
+
+from nodepool.core.limits import equal_jitter
 
 
 class JitteredRetry(RetryPolicy):
     """Each backoff is taken between half of azure-core's and all of it ("equal jitter")."""
 
     def get_backoff_time(self, settings: dict[str, Any]) -> float:
-        backoff = super().get_backoff_time(settings)
-        return backoff / 2 + random.uniform(0, backoff / 2)  # noqa: S311 (spreading retries, not a secret)
+        return equal_jitter(super().get_backoff_time(settings))

@@ -34,18 +34,17 @@ from nodepool.core.errors import (
     Throttled,
     Unavailable,
 )
+from nodepool.core.limits import ARM_CONNECT_S, ARM_READ_S, ARM_RETRY_BUDGET_S
 from nodepool.core.model import Instance, ProviderClaim, ScaleSetInfo, Snapshot
 from nodepool.settings import InvalidSettings, Settings
-
-READ_TIMEOUT_S = 10
 
 
 class BoundedRetry(JitteredRetry):
     """azure-core's retries (429/5xx, Retry-After honoured), but no retry starts past `budget_s`: a
     Retry-After longer than what is left ends the retries and the caller gets Throttled. A call
-    therefore takes at most budget_s + READ_TIMEOUT_S."""
+    therefore takes at most budget_s + a connect and a read (core/limits.py ARM_CALL_S)."""
 
-    def __init__(self, budget_s: float = 20.0):
+    def __init__(self, budget_s: float = ARM_RETRY_BUDGET_S):
         super().__init__(retry_total=5, retry_backoff_factor=0.5, retry_backoff_max=8, timeout=budget_s)
         self.budget_s = budget_s
 
@@ -129,14 +128,14 @@ def _instance(vm: m.VirtualMachineScaleSetVM) -> Instance:
 
 class AzureScaleSet:
     def __init__(self, settings: Settings, *, credential=None, polling_interval: float = 5.0,
-                 lro_wait_s: float = 10.0, retry_budget_s: float = 20.0, name: str | None = None):
+                 lro_wait_s: float = 10.0, retry_budget_s: float = ARM_RETRY_BUDGET_S, name: str | None = None):
         if not settings.subscription_id or not settings.resource_group:
             raise InvalidSettings("AZURE_SUBSCRIPTION_ID and NODEPOOL_RESOURCE_GROUP are needed for the scale set")
         self.name, self._group, self._lro_wait_s = name or settings.scale_set, settings.resource_group, lro_wait_s
         self._client = ComputeManagementClient(
             credential or azure_credential(settings), settings.subscription_id, base_url=settings.arm_endpoint,
             connection_verify=settings.ca_bundle or True, retry_policy=BoundedRetry(retry_budget_s),
-            polling_interval=polling_interval, connection_timeout=5, read_timeout=READ_TIMEOUT_S)
+            polling_interval=polling_interval, connection_timeout=ARM_CONNECT_S, read_timeout=ARM_READ_S)
         self._sets, self._vms = self._client.virtual_machine_scale_sets, self._client.virtual_machine_scale_set_vms
 
     def info(self) -> ScaleSetInfo:

@@ -29,20 +29,21 @@ from nodepool.adapters.credentials import azure_credential
 from nodepool.adapters.http_session import EnvironmentOnceSession
 from nodepool.adapters.retries import JitteredRetry
 from nodepool.core.errors import AlreadyExists, Conflict, NodepoolError, NotFound, StorageRejected, Unavailable
+from nodepool.core.limits import STORAGE_BACKOFF_S, STORAGE_CONNECT_S, STORAGE_READ_S, STORAGE_RETRIES, Pools
 from nodepool.settings import Settings
 
-TIMEOUTS = {"connection_timeout": 3, "read_timeout": 10}
-RETRY = {"retry_total": 2, "retry_backoff_factor": 0.2}
-# Connections kept per storage endpoint: azure-core keeps 10, but the Python worker runs up to
-# PYTHON_THREADPOOL_THREAD_COUNT (at most 32) functions at once; past the pool every call reconnects.
-POOL_SIZE = 96  # the worker's 32 threads and the in-process drains (NODEPOOL_DRAIN_WORKERS 64)
+TIMEOUTS = {"connection_timeout": STORAGE_CONNECT_S, "read_timeout": STORAGE_READ_S}
+RETRY = {"retry_total": STORAGE_RETRIES, "retry_backoff_factor": STORAGE_BACKOFF_S}
 # Answers that reject the request itself (bad key or value, entity/URL/headers too large), not the moment.
 REJECTED_STATUS = frozenset({400, 411, 413, 414, 431})
 
 
-def transport() -> RequestsTransport:
-    """azure-core's requests transport with a pool for every worker thread (shared with the queue adapter)."""
-    adapter = HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+def transport(settings: Settings) -> RequestsTransport:
+    """azure-core's requests transport keeping a connection per thread that may call storage at once
+    (Pools.storage_connections; azure-core keeps 10, past the pool every call reconnects); shared with
+    the queue adapter."""
+    adapter = HTTPAdapter(pool_maxsize=Pools(settings.drain_workers).storage_connections,
+                          max_retries=Retry(total=False, redirect=False, raise_on_status=False))
     session = EnvironmentOnceSession(adapter)
     return RequestsTransport(session=session, session_owner=False, connection_timeout=TIMEOUTS["connection_timeout"],
                              read_timeout=TIMEOUTS["read_timeout"])
@@ -84,7 +85,8 @@ def storage_errors(what: str) -> Iterator[None]:
 
 
 def table_service(settings: Settings) -> TableServiceClient:
-    options = {**TIMEOUTS, "retry_policy": JitteredRetry(**RETRY), "transport": transport()}
+    options = {**TIMEOUTS, "retry_policy": JitteredRetry(**RETRY),
+               "transport": transport(settings)}
     if settings.storage_connection and settings.uses_connection_string():
         return TableServiceClient.from_connection_string(settings.storage_connection, **options)
     return TableServiceClient(settings.service_url("table"), credential=azure_credential(settings), **options)

@@ -18,7 +18,6 @@ from nodepool.core.ports import AuditLog
 
 log = logger(__name__)
 MAX_PAGE = 500
-WRITERS = 8  # the app's audit inserts in flight at once, across its requests
 
 
 class AuditTrail:

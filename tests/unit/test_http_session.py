@@ -5,6 +5,7 @@ from requests import Request, Session
 
 from nodepool.adapters.http_session import EnvironmentOnceSession
 from nodepool.adapters.tables import transport
+from nodepool.settings import Settings
 
 SETTINGS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 URLS = ("https://acct.table.core.windows.net/registry", "http://127.0.0.1:10002/devstoreaccount1/registry",
@@ -61,4 +62,4 @@ def test_a_netrc_login_is_never_attached(bare_env, tmp_path):
 
 
 def test_the_storage_transport_uses_it(bare_env):
-    assert isinstance(transport().session, EnvironmentOnceSession)
+    assert isinstance(transport(Settings()).session, EnvironmentOnceSession)
