@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from nodepool.core.clock import Clock
 from nodepool.core.errors import TransientError
 from nodepool.core.k3s import KUBE_SYSTEM, node_password_secret
+from nodepool.core.limits import PARALLEL_EVICTIONS, equal_jitter
 from nodepool.core.logs import logger
 from nodepool.core.model import Pod
 from nodepool.core.ports import Kube, Registry
@@ -42,18 +43,6 @@ WAIT_FIRST_S, WAIT_MAX_S = 0.5, 8.0  # looking again while only waiting for evic
 SLOT_WAIT_S = 2.0  # waiting for a place to evict, the lease is renewed this often at least
 VM_GONE_WAIT_S, VM_GONE_POLL_S = 60.0, 2.0  # past the deadline, how long to wait for the VM to be gone
 FINAL_WRITE_BUDGET_S = 30.0  # a storage restart's length; the queue redelivers after that
-PARALLEL_EVICTIONS = 4  # per drain: 20 pods go out in five round trips, not twenty
-EVICTION_THREADS = 32  # shared by all drains of this process: a mass eviction must not starve HTTP
-_evictions: ThreadPoolExecutor | None = None
-_evictions_lock = threading.Lock()
-
-
-def _eviction_pool() -> ThreadPoolExecutor:
-    global _evictions
-    with _evictions_lock:
-        if _evictions is None:
-            _evictions = ThreadPoolExecutor(EVICTION_THREADS, thread_name_prefix="evict")
-        return _evictions
 
 
 @dataclass(frozen=True)
@@ -91,12 +80,16 @@ class Slot:
 
 class Drainer:
     """`vm_gone(node)`: ARM's current word that the node's VM is gone (None: no such check here);
-    `slot`: where this drain's turn to evict comes from (None: always its turn)."""
+    `slot`: where this drain's turn to evict comes from (None: always its turn); `evictions`: the
+    instance's threads for evictions in flight, PARALLEL_EVICTIONS of this drain's at once (None: one
+    after the other). The lease is looked at (and renewed when due) before every call: drain/state.py
+    sizes it so that any call then fits in it."""
 
     def __init__(self, registry: Registry, kube: Kube, policy: DrainPolicy, clock: Clock,
-                 vm_gone: Callable[[str], bool] | None = None, slot: Slot | None = None):
+                 vm_gone: Callable[[str], bool] | None = None, slot: Slot | None = None,
+                 evictions: Executor | None = None):
         self.registry, self.kube, self.policy, self.clock, self.vm_gone = registry, kube, policy, clock, vm_gone
-        self.slot = slot or Slot()
+        self.slot, self.evictions = slot or Slot(), evictions
 
     def drain(self, request: DrainRequest, lease: Lease | None = None) -> dict:
         """With a `lease` (the event row's), only the holder writes the outcome; without, the
@@ -119,6 +112,7 @@ class Drainer:
             pods = []
         removing = request.type in NODE_REMOVING_TYPES and (not pods or self._vm_went(request, keep))
         if removing:
+            keep()
             pods = [p for p in self.kube.pods_on(request.node) if evictable(p)]  # what the pod GC takes now
         left, terminating = sum(not p.terminating for p in pods), sum(p.terminating for p in pods)
         if lease:  # a write, not a look: a withdrawn event stops the drain here, before the Node goes
@@ -126,6 +120,7 @@ class Drainer:
         node_deleted = False
         if removing:
             node_deleted = self.kube.delete_node(request.node)
+            keep()
             self.kube.delete_secret(KUBE_SYSTEM, node_password_secret(request.node))
         finished = self.clock.now()
         if lease:
@@ -162,7 +157,7 @@ class Drainer:
                 if step.finish_now:
                     return pods
                 only_waiting = not (step.evict or step.held)
-                evicted = self._evict(pods, dict(((g.namespace, g.name), s) for g, s in step.evict))
+                evicted = self._evict(pods, dict(((g.namespace, g.name), s) for g, s in step.evict), keep)
             except TransientError as err:
                 if self.clock.now() >= plan.cutoff:
                     raise
@@ -177,12 +172,12 @@ class Drainer:
             if evicted:  # progress: a PDB refusal clears as soon as the evicted pod's replacement is Ready
                 backoff = BACKOFF_FIRST_S
             if only_waiting:  # pods whose application exits at SIGTERM go at once, others at their deadline
-                nap = min(waiting, remaining, self._until_due(going))
+                nap = min(equal_jitter(waiting), remaining, self._until_due(going))
                 waiting = min(waiting * 2, WAIT_MAX_S)
                 last = max([p.deleting_at for p in going if p.deleting_at] or [plan.now])
                 hold(min(plan.cutoff, last) + timedelta(seconds=WAIT_MAX_S))  # through the last one's grace
             else:
-                nap, waiting = min(backoff, remaining, self._until_due(going)), WAIT_FIRST_S
+                nap, waiting = min(equal_jitter(backoff), remaining, self._until_due(going)), WAIT_FIRST_S
             self.clock.sleep(nap)
             # a PDB that keeps refusing: with time to spare, ask it less often (an eighth of the time left)
             backoff = min(backoff * 2, max(BACKOFF_MAX_S, min(HELD_MAX_S, remaining / 8)))
@@ -209,7 +204,10 @@ class Drainer:
         while True:
             keep()
             try:
-                if self.vm_gone(request.node) or not any(evictable(p) for p in self.kube.pods_on(request.node)):
+                if self.vm_gone(request.node):
+                    return True
+                keep()
+                if not any(evictable(p) for p in self.kube.pods_on(request.node)):
                     return True
             except TransientError as err:
                 log.warning("cannot tell whether the VM is gone yet", extra={"node": request.node, "error": err.code})
@@ -217,19 +215,22 @@ class Drainer:
                 log.warning("pods still on the Node and its VM not gone: the Node stays, cordoned",
                             extra={"node": request.node, "event_id": request.event_id})
                 return False
-            self.clock.sleep(VM_GONE_POLL_S)
+            self.clock.sleep(equal_jitter(VM_GONE_POLL_S))
 
-    def _evict(self, pods: list[Pod], grace: dict[tuple[str, str], int]) -> int:
-        """Evict the planned pods in parallel; a PDB's refusal (False) is tried again next pass."""
+    def _evict(self, pods: list[Pod], grace: dict[tuple[str, str], int], keep: Callable[[], None]) -> int:
+        """Evict the planned pods, PARALLEL_EVICTIONS at a time, the lease looked at before each round;
+        a PDB's refusal (False) is tried again next pass."""
         chosen = [p for p in pods if (p.namespace, p.name) in grace]
         cap = self.policy.pod_grace_s
 
-        def some(part: list[Pod]) -> int:
-            return sum(bool(self.kube.evict(p, grace_s=min(cap, grace[(p.namespace, p.name)]))) for p in part)
-        parts = [chosen[i::PARALLEL_EVICTIONS] for i in range(min(PARALLEL_EVICTIONS, len(chosen)))]
-        if len(parts) <= 1:
-            return some(chosen)
-        return sum(_eviction_pool().map(some, parts))
+        def one(pod: Pod) -> bool:
+            return bool(self.kube.evict(pod, grace_s=min(cap, grace[(pod.namespace, pod.name)])))
+        evicted, at_once = 0, PARALLEL_EVICTIONS if self.evictions is not None else 1
+        for first in range(0, len(chosen), at_once):
+            keep()
+            round_ = chosen[first:first + at_once]
+            evicted += sum(self.evictions.map(one, round_) if self.evictions and len(round_) > 1 else map(one, round_))
+        return evicted
 
     def _final_mark(self, node: str, move: Callable[[NodeRecord], NodeRecord]) -> None:
         """The work is done: retry the row's last write here for a while rather than leave it showing

@@ -17,10 +17,11 @@ ETag-conditionally, so of two writers racing for one move exactly one wins.
 - `decide(row, now)`: what a drain that finds this row does: COMPLETE (done: write the registry
   row from the recorded outcome if it is missing, nothing else), WAIT (another drain holds a live
   lease: watch the row until it is done or its lease runs out), or TAKE (claim it and drain).
-- The holder renews its lease every LEASE_S / 3 (`due_renewal`); a holder whose renewal or finish
-  loses its ETag race has lost the lease and writes nothing more: the outcome that reaches the
-  registry is the holder's, never a later no-op's. A withdrawal is such a write too: the drain
-  stops at its next renewal, and renews once more right before it would delete the Node.
+- The holder renews its lease once less than RENEW_WHEN_S is left (`due_renewal`), looking before
+  every call it makes; a holder whose renewal or finish loses its ETag race has lost the lease and
+  writes nothing more: the outcome that reaches the registry is the holder's, never a later no-op's.
+  A withdrawal is such a write too: the drain stops at its next renewal, and renews once more right
+  before it would delete the Node.
 - `listed`: our nodes the event names (host maintenance names several VMs, and Azure lets it
   proceed for all of them on one acknowledgement). `may_acknowledge` says whether an event may
   be: every one of them drained, its pods gone.
@@ -33,10 +34,18 @@ from typing import Any
 
 from nodepool.core.errors import InvalidInput
 from nodepool.core.inputs import check_hostname
+from nodepool.core.limits import LONGEST_CALL_S, STORAGE_CALL_S
 
 RECORDED, ENQUEUED, DRAINING, DONE, WITHDRAWN = "recorded", "enqueued", "draining", "done", "withdrawn"
 STATUSES = (RECORDED, ENQUEUED, DRAINING, DONE, WITHDRAWN)
-LEASE_S = 9.0  # a drain that stopped renewing this long ago is taken to have died
+# A drain renews its lease (when due) before every call it makes under it, so the lease must outlive the
+# renewal's own write and then the longest call after it, however long core/limits.py lets each take,
+# with the instances' clocks (NTP-synchronised) up to CLOCK_SLACK_S apart. A drain whose instance died is
+# therefore taken over LEASE_S (84 s) after its last renewal: safety first, a slow call never lets two
+# drains evict at once.
+CLOCK_SLACK_S = 5.0
+LEASE_S = STORAGE_CALL_S + LONGEST_CALL_S + CLOCK_SLACK_S
+RENEW_WHEN_S = LEASE_S * 2 / 3  # renewed when less than this is left: every call then fits in what is left
 COMPLETE, WAIT, TAKE, DROP = "complete", "wait", "take", "drop"
 NODE_EVENTS_QUEUE = "node-events"
 POISON_QUEUE = f"{NODE_EVENTS_QUEUE}-poison"  # the host's name for it: `<queue>-poison`
@@ -161,7 +170,7 @@ def released(row: EventRecord, now: datetime) -> EventRecord:
 
 
 def due_renewal(row: EventRecord, now: datetime) -> bool:
-    return row.lease_until is None or (row.lease_until - now).total_seconds() < LEASE_S * 2 / 3
+    return row.lease_until is None or (row.lease_until - now).total_seconds() < RENEW_WHEN_S
 
 
 def finished(row: EventRecord, now: datetime, *, pods_left: int, removed: bool, terminating: int = 0) -> EventRecord:
