@@ -31,10 +31,10 @@ from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import TransientError
 from nodepool.core.instruments import Instruments
+from nodepool.core.limits import FUNCTION_TIMEOUT_S, Pools
 from nodepool.core.logs import logger
 from nodepool.core.ports import AuditLog, EventQueue, Kube, Registry, ScaleSet
 from nodepool.core.records import ClusterInfo
-from nodepool.core.trail import WRITERS as AUDIT_WRITERS
 from nodepool.core.trail import AuditTrail
 from nodepool.drain.events import EventsService
 from nodepool.drain.evict import DrainPolicy
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from nodepool.adapters.kube import KubeClient
 
 T = TypeVar("T")
-RETIRE_S = 30 * 60  # the longest a call on a replaced Kubernetes client can still run (a drain under functionTimeout)
+RETIRE_S = FUNCTION_TIMEOUT_S  # the longest a call on a replaced Kubernetes client can still run (a drain under it)
 
 
 class once(Generic[T]):
@@ -98,6 +98,7 @@ class Services:
                  verifier: AttestationVerifier | None = None, nonces: NonceStore | None = None,
                  credentials: NodeCredentials | None = None, audit: AuditLog | None = None):
         self.settings, self.clock = settings, clock
+        self.pools = Pools(settings.drain_workers)  # every thread and connection pool, from one setting
         self._registry, self._scaleset, self._identity, self._queue = registry, scaleset, identity, queue
         self._peek, self._tick_store, self._kube_for = peek, tick_store, kube_for
         self._pool_scaleset, self._autoscale_store, self._decisions = pool_scaleset, autoscale_store, decisions
@@ -161,7 +162,8 @@ class Services:
                 from nodepool.adapters.kube import KubeClient
                 if self._kube is not None:
                     self._retired.append((self._kube, self.clock.monotonic()))
-                self._kube = KubeClient(cluster.server, cluster.credential, cluster.ca_cert)
+                self._kube = KubeClient(cluster.server, cluster.credential, cluster.ca_cert,
+                                        pool_size=self.pools.kube_connections)
                 self._kube_key = key
             while self._retired and self.clock.monotonic() - self._retired[0][1] >= RETIRE_S:
                 self._retired.pop(0)[0].close()
@@ -242,7 +244,8 @@ class Services:
 
     @once
     def audit(self) -> AuditTrail:
-        return AuditTrail(self._audit or TableAuditLog(self.tables, self.settings.cluster), writers=AUDIT_WRITERS)
+        return AuditTrail(self._audit or TableAuditLog(self.tables, self.settings.cluster),
+                          writers=self.pools.audit_writers)
 
     @once
     def joins(self) -> JoinService:
@@ -259,7 +262,7 @@ class Services:
         s = self.settings
         policy = DrainPolicy(s.drain_margin_s, s.force_delete_pods, s.pod_grace_s)
         return DrainService(self.registry, self.cluster, policy, self.clock, trail=self.audit,
-                            telemetry=self.telemetry, workers=s.drain_workers, instances=self.instances,
+                            telemetry=self.telemetry, pools=self.pools, instances=self.instances,
                             queue=self.queue)
 
     @once

@@ -13,10 +13,15 @@ over (or the event was withdrawn), and this one writes nothing more. A drain wit
 
 In-process starts: one thread per drain (a drain mostly sleeps: between passes, and while its evicted
 pods use their grace periods, which now ends a drain rather than their eviction), and a bound on how
-many evict at once (`Slot`): `workers` (NODEPOOL_DRAIN_WORKERS) for drains short of time (deadline
-within URGENT_S), a quarter as many for those with time to spare, so a long-notice mass eviction does
-not crowd out the reports still arriving (on 2 cores, 64 drains evicting at once tripled the 30 s
-bench's cordon p99). Should this process die, the queue message finds the lease run out and takes over.
+many evict at once (`Slot`): NODEPOOL_DRAIN_WORKERS for drains short of time (deadline within
+URGENT_S), a quarter as many for those with time to spare, so a long-notice mass eviction does not
+crowd out the reports still arriving (on 2 cores, 64 drains evicting at once tripled the 30 s bench's
+cordon p99). Every pool is sized from that one setting (core/limits.py Pools). Should this process
+die, the queue message finds the lease run out and takes over.
+
+The queue trigger runs under the host's functionTimeout (FUNCTION_TIMEOUT_S): a drain whose deadline
+is further out than a queue-triggered drain may run (QUEUE_RUN_S, with its tail past the deadline) is
+put back until it fits, never started to be killed mid-way.
 """
 from __future__ import annotations
 
@@ -34,27 +39,36 @@ from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import Conflict, TransientError
 from nodepool.core.instruments import NULL, Instruments
+from nodepool.core.limits import FUNCTION_TIMEOUT_S, LONGEST_CALL_S, Pools, equal_jitter
 from nodepool.core.logs import logger
 from nodepool.core.ports import EventQueue, Registry
 from nodepool.core.records import NodeRecord
 from nodepool.core.rows import update_node
 from nodepool.core.trail import AuditTrail
 from nodepool.drain import state as L
-from nodepool.drain.evict import Drainer, DrainPolicy, Slot
+from nodepool.drain.evict import FINAL_WRITE_BUDGET_S, VM_GONE_WAIT_S, Drainer, DrainPolicy, Slot
 from nodepool.drain.state import POISON_QUEUE, DrainRequest, EventRecord
 from nodepool.drain.withdraw import lift_cordon
 from nodepool.identity.instances import InstanceDirectory
 
 log = logger(__name__)
-WAIT_POLL_S = 1.0  # without a queue to put a message back on, a waiting trigger reads the row once a second
-STARTER_THREADS = 256  # in-process drains at once: most sleep (between passes, or while pods use their grace)
+WAIT_POLL_S = 1.0  # without a queue to put a message back on, a waiting trigger reads the row about once a second
 URGENT_S = 15.0
+CLAIM_ATTEMPTS = 8  # lost ETag races for one claim before the queue's redelivery tries again
+# What a drain may still do past its deadline (wait for the VM to go, write its outcome, a few calls),
+# and so how far out a deadline may be for a queue-triggered drain to end under functionTimeout.
+QUEUE_TAIL_S = VM_GONE_WAIT_S + FINAL_WRITE_BUDGET_S + 4 * LONGEST_CALL_S
+QUEUE_RUN_S = FUNCTION_TIMEOUT_S - QUEUE_TAIL_S
 UNLEASED = "unleased"
-NOT_THIS_DRAIN = ("already drained", "draining elsewhere", "lease lost", "withdrawn")  # no drain of this one
+NOT_THIS_DRAIN = ("already drained", "draining elsewhere", "lease lost", "withdrawn", "not yet")  # no drain of this one
 
 
 class LeaseLost(TransientError):
     code = "drain_lease_lost"
+
+
+class ClaimContended(TransientError):
+    code = "drain_claim_contended"
 
 
 def new_owner() -> str:
@@ -102,6 +116,10 @@ class Claim:
 
 
 def claim_drain(registry: Registry, request: DrainRequest, owner: str, clock: Clock, *, wait: bool) -> Claim:
+    """`wait`: watch a row another drain holds until it is done or its lease runs out (without a queue
+    to put the message back on). Racing writers get CLAIM_ATTEMPTS chances, then ClaimContended: the
+    queue delivers the message again."""
+    lost = 0
     while True:
         row = registry.event(request.node, request.event_id)
         if row is None:
@@ -110,24 +128,29 @@ def claim_drain(registry: Registry, request: DrainRequest, owner: str, clock: Cl
         if decision in (L.COMPLETE, L.DROP) or (decision == L.WAIT and not wait):
             return Claim(decision, row)
         if decision == L.WAIT:
-            clock.sleep(WAIT_POLL_S)
+            clock.sleep(equal_jitter(2 * WAIT_POLL_S))
             continue
         try:
             taken = registry.save_event(L.claim(row, owner, clock.now()))
-        except Conflict:
-            continue  # another drain moved first: look again
+        except Conflict as err:  # another drain moved first: look again
+            lost += 1
+            if lost >= CLAIM_ATTEMPTS:
+                raise ClaimContended(f"drain of {request.node} for {request.event_id}: {lost} claims lost "
+                                     "to other writers") from err
+            continue
         return Claim(L.TAKE, taken, Lease(registry, taken))
 
 
 class DrainStarter:
     """Drains started in this process, one thread each (a drain mostly sleeps: between passes, and while
     its evicted pods use their grace periods); how many evict at once is bounded by urgency (`slots`).
-    A crash in one is logged, never fatal."""
+    A crash in one is logged with its stack, never fatal."""
 
-    def __init__(self, drain: Callable[[DrainRequest, Slot], dict], workers: int, clock: Clock = SYSTEM):
+    def __init__(self, drain: Callable[[DrainRequest, Slot], dict], pools: Pools, clock: Clock = SYSTEM):
         self._drain, self._clock = drain, clock
-        self._places = {True: threading.Semaphore(workers), False: threading.Semaphore(max(1, workers // 4))}
-        self._threads = max(STARTER_THREADS, workers)
+        urgent = pools.drain_workers
+        self._places = {True: threading.Semaphore(urgent), False: threading.Semaphore(pools.evicting - urgent)}
+        self._threads = pools.drain_threads
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -142,9 +165,12 @@ class DrainStarter:
     def _run(self, request: DrainRequest, slot: Slot) -> None:
         try:
             self._drain(request, slot)
-        except Exception as err:  # the queue message retries it; nothing here may kill the pool
-            log.warning("in-process drain of %s for %s stopped (%s: %s); the queue message takes over",
-                        request.node, request.event_id, type(err).__name__, err)
+        except TransientError as err:  # a fault: the queue message retries it
+            log.warning("in-process drain stopped; the queue message takes over",
+                        extra={"node": request.node, "event_id": request.event_id, "error": err.code})
+        except Exception:  # a bug: its stack, and still the queue message; nothing here may kill the pool
+            log.error("in-process drain crashed; the queue message takes over",
+                      extra={"node": request.node, "event_id": request.event_id}, exc_info=True)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -158,13 +184,14 @@ class DrainService:
     `workers` 0 (NODEPOOL_DRAIN_WORKERS=0): drains run from the queue message only (`starts` False)."""
 
     def __init__(self, registry: Registry, cluster: RegisteredCluster, policy: DrainPolicy, clock: Clock = SYSTEM,
-                 trail: AuditTrail | None = None, telemetry: Instruments = NULL, workers: int = 0,
+                 trail: AuditTrail | None = None, telemetry: Instruments = NULL, pools: Pools = Pools(0),
                  instances: InstanceDirectory | None = None, queue: EventQueue | None = None):
         self.registry, self.cluster, self.policy, self.clock = registry, cluster, policy, clock
         self.trail, self.telemetry, self.instances, self.queue = trail, telemetry, instances, queue
-        self.starts = workers > 0  # False: nothing starts here, so the queue message must not wait
-        self._starter = DrainStarter(lambda request, slot: self.drain(request, wait=False, slot=slot), workers,
-                                     clock) if workers else None
+        self.starts = pools.drain_workers > 0  # False: nothing starts here, so the queue message must not wait
+        self._starter = DrainStarter(lambda request, slot: self.drain(request, wait=False, slot=slot), pools,
+                                     clock) if self.starts else None
+        self._evictions = ThreadPoolExecutor(pools.eviction_threads, thread_name_prefix="evict")
 
     def start(self, request: DrainRequest) -> None:
         """Drain now, in this process, without waiting for the queue's next poll."""
@@ -175,6 +202,7 @@ class DrainService:
         """Wait for the drains started here (tests, and a worker that stops)."""
         if self._starter:
             self._starter.shutdown()
+        self._evictions.shutdown(wait=True)
 
     def drain(self, request: DrainRequest, *, wait: bool = True, slot: Slot | None = None) -> dict:
         """`wait`: the queue trigger's way: a drain another holds is looked at again when its lease would
@@ -190,19 +218,24 @@ class DrainService:
         return outcome
 
     def _drain(self, request: DrainRequest, wait: bool, slot: Slot | None) -> dict:
-        claim = claim_drain(self.registry, request, new_owner(), self.clock, wait=wait and self.queue is None)
         status = {"node": request.node, "event_id": request.event_id}
+        if wait and self.queue is not None:
+            early = (request.deadline - self.clock.now()).total_seconds() - QUEUE_RUN_S
+            if early > 0:  # it would outlive functionTimeout: back on the queue until it fits
+                self.queue.send(request.to_message(), delay_s=early)
+                return {**status, "status": "not yet", "look_again_s": round(early, 1)}
+        claim = claim_drain(self.registry, request, new_owner(), self.clock, wait=wait and self.queue is None)
         if claim.decision == L.COMPLETE and claim.row is not None:  # a COMPLETE claim always has its row
             self._complete(claim.row)
             return {**status, "status": "already drained", "pods_left": claim.row.pods_left}
         if claim.decision == L.WAIT:
             if wait and self.queue is not None and claim.row is not None:
-                return {**status, **self._later(request, claim.row)}
+                return {**status, **self._later(request, claim.row, self.queue)}
             return {**status, "status": "draining elsewhere"}
         if claim.decision == L.DROP:
             return {**status, "status": "withdrawn"}
         drainer = Drainer(self.registry, self.cluster.kube(self.clock.now()), self.policy, self.clock,
-                          vm_gone=self._vm_check(request.node), slot=slot)
+                          vm_gone=self._vm_check(request.node), slot=slot, evictions=self._evictions)
         try:
             outcome = drainer.drain(request, lease=None if claim.decision == UNLEASED else claim.lease)
         except LeaseLost:
@@ -215,13 +248,12 @@ class DrainService:
             self._audit(self.trail, request, outcome)
         return outcome
 
-    def _later(self, request: DrainRequest, row: EventRecord) -> dict:
+    def _later(self, request: DrainRequest, row: EventRecord, queue: EventQueue) -> dict:
         """The durable record of a drain another holds, put back to be read when that lease would run
         out: the holder gone by then, this takes over; still renewing, it is put back again."""
         held = (row.lease_until - self.clock.now()).total_seconds() if row.lease_until else 0.0
-        delay = max(WAIT_POLL_S, held + WAIT_POLL_S)
-        assert self.queue is not None
-        self.queue.send(request.to_message(), delay_s=delay)
+        delay = max(WAIT_POLL_S, held + equal_jitter(2 * WAIT_POLL_S))
+        queue.send(request.to_message(), delay_s=delay)
         return {"status": "draining elsewhere", "look_again_s": round(delay, 1)}
 
     def _lost(self, request: DrainRequest, status: dict) -> dict:

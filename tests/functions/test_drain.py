@@ -8,7 +8,10 @@ record behind every in-process start) is what they put through its retries.
 """
 from __future__ import annotations
 
+import pytest
+
 from localenv.waiting import wait_for
+from nodepool.drain.state import LEASE_S
 from tests.functions.test_events import ENV, SIM, joined, start
 
 QUEUE_ONLY = {"NODEPOOL_DRAIN_WORKERS": "0"}
@@ -54,14 +57,15 @@ def test_kubernetes_api_down_during_the_drain_is_retried_and_nothing_is_lost(mak
     assert events.drains_run(name, preempt.event_id) == 1  # retried inside the drain, not started again
 
 
+@pytest.mark.slow  # the lease outlives the longest call a drain makes under it: LEASE_S (84 s)
 def test_a_worker_killed_mid_drain_is_taken_over_from_the_queue_and_the_drain_finished_once(make_stack):
     """The drain started in-process dies with its host; the queue message, visible after its delay,
-    finds the lease run out and the new worker takes the drain over."""
+    finds the lease run out and the new worker takes the drain over, with time left before NotBefore."""
     env = {**ENV, "DEVHOST_QUEUE_LEASE": "2"}  # a dead host's message is back in 2 s
     events = joined(make_stack(SIM, env, timers=True))
     name = events.names()[0]
     events.kube.add_pods(name, 10)
-    preempt = events.sim.preempt(name, notice=30)
+    preempt = events.sim.preempt(name, notice=LEASE_S + 60)
     events.kube.faults.fail(503, times=1_000_000, path="/eviction")  # the drain is stuck evicting
 
     assert events.post(name).status_code == 202
@@ -72,7 +76,7 @@ def test_a_worker_killed_mid_drain_is_taken_over_from_the_queue_and_the_drain_fi
     events.kube.faults.clear()
     events.stack = events.stack.with_another_host()  # a new worker on the same storage
 
-    row = events.wait_row(name, state="deleted")
+    row = events.wait_row(name, timeout=LEASE_S + 30, state="deleted")
     assert events.drain_attempts(name, preempt.event_id, crashed_logs) == []  # it ran in-process, not from the queue
     assert events.drain_attempts(name, preempt.event_id) == [1]
     assert events.drains_run(name, preempt.event_id) == 2  # the dead one, and the one that took its lease over

@@ -3,6 +3,7 @@ of time never waits behind ones with time to spare, and one only waiting for its
 import threading
 from datetime import timedelta
 
+from nodepool.core.limits import Pools
 from nodepool.drain.evict import Slot
 from nodepool.drain.service import URGENT_S, DrainStarter
 from nodepool.drain.state import DrainRequest
@@ -24,7 +25,7 @@ def test_urgent_drains_evict_beside_patient_ones_and_a_failure_kills_nothing():
         slot.give_back()
         return {}
 
-    starter = DrainStarter(drain, workers=4, clock=ManualClock(NOW))  # 4 urgent places, 1 patient
+    starter = DrainStarter(drain, Pools(4), clock=ManualClock(NOW))  # 4 urgent places, 1 patient
     far, near = NOW + timedelta(seconds=URGENT_S + 15), NOW + timedelta(seconds=3)
     starter.start(DrainRequest("patient", "E1", "Preempt", far))
     assert events["patient"].wait(5)
