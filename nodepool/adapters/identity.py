@@ -17,6 +17,7 @@ import requests
 
 from nodepool.adapters.http_session import EnvironmentOnceSession
 from nodepool.core.errors import Forbidden, Unauthenticated, Unavailable
+from nodepool.core.logs import logger
 from nodepool.core.model import Caller, Role
 from nodepool.settings import InvalidSettings, Settings
 
@@ -32,6 +33,8 @@ REASONS = (  # most specific first: InvalidSignatureError is a DecodeError, and 
     (jwt.DecodeError, "token_malformed", "token is not a valid JWT"),
     (jwt.PyJWTError, "token_invalid", "token is invalid"),
 )
+
+log = logger(__name__)
 
 
 class Keys:
@@ -71,7 +74,10 @@ class Keys:
             except (requests.RequestException, ValueError, KeyError, TypeError, jwt.PyJWTError) as err:
                 if not self._keys:
                     raise Unavailable("identity provider unreachable", code="idp_unavailable") from err
-                return  # keep the keys we have
+                # keep the keys we have: a key rotated meanwhile refuses its tokens (401) until a refresh works
+                log.warning("identity provider keys not refreshed; the keys loaded before stay in use",
+                            extra={"error": type(err).__name__, "keys": len(self._keys)})
+                return
             self._keys, self.issuers, self._loaded_at = keys, [v2["issuer"], v1["issuer"]], now
 
     def _json(self, url: str) -> dict:

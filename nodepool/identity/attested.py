@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from nodepool.core.errors import AlreadyExists, Conflict
+from nodepool.core.errors import AlreadyExists, Conflict, Unavailable
 from nodepool.core.model import Instance
 from nodepool.identity import attestation as att
 from nodepool.identity import credential as node_credential
@@ -48,7 +48,7 @@ class AttestedJoin:
             except AlreadyExists:
                 continue
             return {"nonce": record.nonce, "expires_at": record.expires_at.isoformat()}
-        raise RuntimeError("could not issue a unique nonce")
+        raise Unavailable("could not issue a unique nonce: the random source repeats itself", code="nonce_unavailable")
 
     def verify(self, hostname: str, document: object, now: datetime) -> AttestedClaims:
         """The document's claims, checked in the documented order up to its expiry (signature, chain,

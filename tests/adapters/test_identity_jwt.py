@@ -1,5 +1,6 @@
 """The JWT verifier against the simulator's IdP over HTTPS: claims, keys, issuers and refusals."""
 import dataclasses
+import logging
 import time
 
 import pytest
@@ -117,3 +118,19 @@ def test_the_idp_is_only_trusted_through_the_ca_bundle(sim, sim_settings):
     verifier = JwtVerifier(dataclasses.replace(sim_settings, ca_bundle=None))
     with pytest.raises(Unavailable):
         verifier.verify(f"Bearer {sim.token('agent')}", Role.AGENT)
+
+
+def test_a_failed_key_refresh_is_logged_and_the_keys_loaded_before_stay(sim, sim_settings, caplog):
+    """A key rotated during an identity provider outage: its tokens are refused until a refresh works,
+    and the log says why (it used to keep the old keys silently)."""
+    keys = Keys(sim.authority, sim.tenant_id, sim.ca_bundle, min_refresh_s=0, retry_s=0)
+    verifier = JwtVerifier(sim_settings, keys)
+    old = sim.token("agent")
+    verifier.verify(f"Bearer {old}", Role.AGENT)
+    sim.idp.rotate()
+    rotated = sim.token("agent")
+    sim.idp.server.stop()
+    with caplog.at_level(logging.WARNING, logger="nodepool"):
+        assert reason(verifier, rotated)
+    [record] = [r for r in caplog.records if "keys not refreshed" in r.getMessage()]
+    assert record.keys == 1 and record.error

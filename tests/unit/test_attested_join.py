@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from nodepool.core.errors import Conflict, Forbidden, Unauthenticated
+from nodepool.core.errors import AlreadyExists, Conflict, Forbidden, Unauthenticated, Unavailable
 from nodepool.core.model import Instance
 from nodepool.fakes.attest import FakeNodeCredentials, FakeNonceStore
 from nodepool.identity import attestation as att
@@ -166,3 +166,17 @@ def test_a_node_credential_is_required_and_must_be_the_nodes_own(service):
     with pytest.raises(Forbidden) as unbound:
         service.authenticate("agents000002", a)
     assert (missing.value.code, others.value.code, unbound.value.code) == (nc.MISSING, nc.INVALID, nc.UNBOUND)
+
+
+class RepeatingNonces(FakeNonceStore):
+    """A random source that repeats itself: every nonce is taken already."""
+
+    def add(self, record):
+        raise AlreadyExists("taken")
+
+
+def test_a_nonce_that_cannot_be_made_unique_is_unavailable_not_a_bare_500():
+    service = AttestedJoin(trusting(chain()), RepeatingNonces(), FakeNodeCredentials())
+    with pytest.raises(Unavailable) as raised:
+        service.issue_nonce("agents000000", NOW)
+    assert raised.value.code == "nonce_unavailable"
