@@ -1,6 +1,6 @@
-"""The control plane's monthly cost, estimated from stated assumptions (README "What it costs").
+"""The control plane's monthly cost, estimated from stated assumptions (docs/deploy.md, "What it costs").
 
-`python -m console.cost` prints the README's table; tests/unit/test_readme.py keeps them equal.
+`python -m console.cost` prints docs/deploy.md's table; tests/unit/test_docs_follow_code.py keeps them equal.
 Prices are USD list prices (pay-as-you-go, a US region, as the pricing pages gave them when this
 was written): check https://azure.microsoft.com/pricing for yours. Figures marked measured come
 from our benches or the demo; the rest are assumptions, named as such.

@@ -1,7 +1,7 @@
-"""The README's settings table: every variable of nodepool/settings.py, its default, what it does.
+"""docs/settings.md's table: every variable of nodepool/settings.py, its default, what it does.
 
-tests/unit/test_readme.py fails when a setting is added, renamed or re-defaulted in settings.py
-without this table (and so the README) following; `python -m console.settings_doc` prints it.
+tests/unit/test_docs_follow_code.py fails when a setting is added, renamed or re-defaulted in settings.py
+without this table (and so docs/settings.md) following; `python -m console.settings_doc` prints it.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ WHAT = {
     "NODEPOOL_RECONCILE_SCHEDULE": "NCRONTAB (6 fields, UTC) of the reconcile timer",
     "NODEPOOL_AUTOSCALE_ENABLED": "register timer_autoscale (else the seed's CPU rule, or nothing)",
     "NODEPOOL_AUTOSCALE_SCHEDULE": "NCRONTAB of the autoscale timer",
-    "NODEPOOL_AUTOSCALE_POOLS": "JSON list of pools, one scale set each (see Operating guide)",
+    "NODEPOOL_AUTOSCALE_POOLS": "JSON list of pools, one scale set each (see docs/operate.md, Autoscale)",
     "NODEPOOL_AUTOSCALE_UTILIZATION_THRESHOLD": "a node below this share of requests is unneeded",
     "NODEPOOL_AUTOSCALE_UNNEEDED_TIME": "seconds unneeded before scale-down",
     "NODEPOOL_AUTOSCALE_DELAY_AFTER_SCALE_UP": "no scale-down this many seconds after a scale-up",

@@ -73,7 +73,7 @@ def summary(story: Story) -> None:
            f"+{f['node_deleted_s']:.1f} s, VM gone +{f['vm_gone_s']:.1f} s, ghost NotReady "
            f"{f['ghost_not_ready_s']:.1f} s, reconcile tick {f['reconcile_tick_s']:.2f} s")
     t.more(f"logs: {story.opts.logs} (devhost.log, one <vm>.log per VM: the helper's own lines)")
-    t.more("next: `python3 tasks.py serve` runs the same stack for you to call by hand; README.md explains it all")
+    t.more("next: `python3 tasks.py serve` runs the same stack for you to call by hand; docs/ explains it all")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """The story's chapters: those the demo tells, and those it leaves out with the reason (never faked).
 
-Listed in `python3 tasks.py demo --help`, in the README and in summary.json (chapters_left_out).
+Listed in `python3 tasks.py demo --help`, in docs/development.md and in summary.json (chapters_left_out).
 """
 from __future__ import annotations
 

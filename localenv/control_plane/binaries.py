@@ -59,7 +59,8 @@ def built() -> bool:
 def _go_too_old() -> str:
     """Why the installed Go cannot build the pinned modules ("" when it can)."""
     if shutil.which("go") is None:
-        return "Go is not installed: the real control plane is built from the official Go modules (see README)"
+        return ("Go is not installed: the real control plane is built from the official Go modules "
+                "(see docs/development.md)")
     wanted = re.search(r"^go (\d+)\.(\d+)", (SOURCE / "go.mod").read_text(), re.M)
     found = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True).stdout.strip()
     have = re.match(r"go(\d+)\.(\d+)", found)

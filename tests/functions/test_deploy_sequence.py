@@ -1,4 +1,4 @@
-"""The README's "Deploying to Azure", end to end against the simulated ARM, through the real CLI in its
+"""docs/deploy.md's sequence, end to end against the simulated ARM, through the real CLI in its
 order: keys -> params -> preflight -> deploy-storage -> deploy-compute -> publish -> drill.
 
 What stands in for what: the simulated ARM for Azure Resource Manager (its answers in the shapes of
@@ -25,9 +25,9 @@ SHA = "cd" * 32  # stands for the k3s release's checksum
 SEQUENCE = ["keys", "params", "preflight", "deploy-storage", "deploy-compute", "publish", "drill"]
 
 
-def test_the_readme_gives_the_sequence_this_test_runs():
-    text = (ROOT / "README.md").read_text()
-    start = text.index("### The sequence")
+def test_the_deploy_guide_gives_the_sequence_this_test_runs():
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    start = text.index("## The sequence")
     block = text[start:text.index("destroy-compute", start)]
     listed = [line.split()[2] for line in block.splitlines()
               if line.strip().startswith("python3 tasks.py") and len(line.split()) > 2]
@@ -52,7 +52,7 @@ def scm(make_stack):
 
 
 @pytest.mark.timeout(400)
-def test_the_readmes_deploy_sequence_runs_end_to_end(scm, tmp_path):
+def test_the_deploy_guides_sequence_runs_end_to_end(scm, tmp_path):
     stack, site = scm
     sim, host = stack.sim, stack.host
     group = sim.world.config.resource_group
