@@ -18,7 +18,7 @@ from nodepool.drain.service import QUEUE_RUN_S, ClaimContended, DrainService, Dr
 from nodepool.drain.state import DrainRequest
 from nodepool.fakes.kube import FakeKube
 from tests.unit.fakes_world import NOW, ManualClock, Plane
-from tests.unit.test_drain_lease import NODE, reported
+from tests.unit.test_drain_lease import NODE, plane, reported  # noqa: F401 (plane: a fixture)
 
 SLOW_CALLS = ("pods_on", "evict", "delete_node", "delete_secret")
 
@@ -50,19 +50,19 @@ def test_every_kubernetes_call_of_a_drain_fits_in_the_lease_left_when_it_starts(
     mid-pass: a second drain could take over a live one. Evictions one after the other here (no
     eviction threads), the strictest case: every call must look at the lease first."""
     clock = ManualClock()
-    plane = Plane()
-    plane.kube = SlowKube(clock, plane.registry)
-    plane.__post_init__()
-    plane.register_master()
-    plane.kube.add_node(NODE)
-    plane.kube.add_pods(NODE, 30)
-    reported(plane)
-    message = DrainRequest.from_message(plane.queue.messages[0])
+    slow = Plane()
+    slow.kube = SlowKube(clock, slow.registry)
+    slow.__post_init__()
+    slow.register_master()
+    slow.kube.add_node(NODE)
+    slow.kube.add_pods(NODE, 30)
+    reported(slow)
+    message = DrainRequest.from_message(slow.queue.messages[0])
     request = DrainRequest(message.node, message.event_id, message.type, NOW + timedelta(minutes=15))
-    claim = claim_drain(plane.registry, request, "me", clock, wait=False)
-    outcome = Drainer(plane.registry, plane.kube, DrainPolicy(), clock).drain(request, lease=claim.lease)
-    assert outcome["node_deleted"] and len(plane.kube.lease_left) > 30  # listings, 30 evictions, the deletes
-    assert min(plane.kube.lease_left) >= KUBE_CALL_S + L.CLOCK_SLACK_S, plane.kube.lease_left
+    claim = claim_drain(slow.registry, request, "me", clock, wait=False)
+    outcome = Drainer(slow.registry, slow.kube, DrainPolicy(), clock).drain(request, lease=claim.lease)
+    assert outcome["node_deleted"] and len(slow.kube.lease_left) > 30  # listings, 30 evictions, the deletes
+    assert min(slow.kube.lease_left) >= KUBE_CALL_S + L.CLOCK_SLACK_S, slow.kube.lease_left
 
 
 def test_the_lease_is_sized_from_the_calls_it_must_outlive():
@@ -107,7 +107,7 @@ def test_every_deadline_the_product_sets_fits_a_queue_triggered_drain():
     assert LONGEST_NOTICE.total_seconds() <= QUEUE_RUN_S and LEAVE_DEADLINE_S <= QUEUE_RUN_S
 
 
-def test_a_queued_drain_that_would_outlive_function_timeout_waits_on_the_queue_and_touches_nothing(plane):
+def test_a_queued_drain_that_would_outlive_function_timeout_waits_on_the_queue_and_touches_nothing(plane):  # noqa: F811
     reported(plane)
     clock = ManualClock()
     far = DrainRequest(NODE, "E1", "Terminate", NOW + timedelta(seconds=QUEUE_RUN_S + 600))
@@ -149,11 +149,3 @@ def test_a_bug_in_an_in_process_drain_is_logged_with_its_stack(caplog):
     [record] = [r for r in caplog.records if "in-process drain" in r.getMessage()]
     assert record.levelno == logging.ERROR and record.exc_info and record.exc_info[0] is ValueError
 
-
-@pytest.fixture
-def plane():
-    plane = Plane()
-    plane.register_master()
-    plane.kube.add_node(NODE)
-    plane.kube.add_pods(NODE, 20)
-    return plane
