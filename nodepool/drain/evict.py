@@ -218,19 +218,23 @@ class Drainer:
             self.clock.sleep(equal_jitter(VM_GONE_POLL_S))
 
     def _evict(self, pods: list[Pod], grace: dict[tuple[str, str], int], keep: Callable[[], None]) -> int:
-        """Evict the planned pods, PARALLEL_EVICTIONS at a time, the lease looked at before each round;
-        a PDB's refusal (False) is tried again next pass."""
+        """Evict the planned pods in PARALLEL_EVICTIONS parts at once, each part one pod after the other
+        and the lease looked at before each (a drain's parts are queued together, so the eviction
+        threads finish one drain's pods before the next one's: first come, first drained); a PDB's
+        refusal (False) is tried again next pass."""
         chosen = [p for p in pods if (p.namespace, p.name) in grace]
         cap = self.policy.pod_grace_s
 
-        def one(pod: Pod) -> bool:
-            return bool(self.kube.evict(pod, grace_s=min(cap, grace[(pod.namespace, pod.name)])))
-        evicted, at_once = 0, PARALLEL_EVICTIONS if self.evictions is not None else 1
-        for first in range(0, len(chosen), at_once):
-            keep()
-            round_ = chosen[first:first + at_once]
-            evicted += sum(self.evictions.map(one, round_) if self.evictions and len(round_) > 1 else map(one, round_))
-        return evicted
+        def some(part: list[Pod]) -> int:
+            evicted = 0
+            for pod in part:
+                keep()
+                evicted += bool(self.kube.evict(pod, grace_s=min(cap, grace[(pod.namespace, pod.name)])))
+            return evicted
+        parts = [chosen[i::PARALLEL_EVICTIONS] for i in range(min(PARALLEL_EVICTIONS, len(chosen)))]
+        if self.evictions is None or len(parts) <= 1:
+            return some(chosen)
+        return sum(self.evictions.map(some, parts))
 
     def _final_mark(self, node: str, move: Callable[[NodeRecord], NodeRecord]) -> None:
         """The work is done: retry the row's last write here for a while rather than leave it showing

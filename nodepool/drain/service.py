@@ -30,7 +30,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from nodepool.core import audit
@@ -77,16 +77,19 @@ def new_owner() -> str:
 
 @dataclass
 class Lease:
-    """A drain's hold on its event row: keep it, finish under it, or give it up."""
+    """A drain's hold on its event row: keep it, finish under it, or give it up. `keep` is called from
+    the drain's eviction threads too: one renewal at a time."""
     registry: Registry
     row: EventRecord
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def keep(self, now: datetime, *, force: bool = False, until: datetime | None = None) -> None:
         """Renew when due; `force`: now, to learn before an irreversible step that the lease still holds;
         `until`: for a drain about to sleep that long (its lease covers the sleep, in this one write)."""
-        longer = until is not None and (self.row.lease_until is None or self.row.lease_until < until)
-        if force or longer or L.due_renewal(self.row, now):
-            self.row = self._write(L.renewed(self.row, now, until))
+        with self._lock:
+            longer = until is not None and (self.row.lease_until is None or self.row.lease_until < until)
+            if force or longer or L.due_renewal(self.row, now):
+                self.row = self._write(L.renewed(self.row, now, until))
 
     def finish(self, now: datetime, *, pods_left: int, removed: bool, terminating: int = 0) -> None:
         self.row = self._write(L.finished(self.row, now, pods_left=pods_left, removed=removed,
