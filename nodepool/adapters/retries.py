@@ -6,7 +6,7 @@ from typing import Any
 
 from azure.core.pipeline.policies import RetryPolicy
 
-from nodepool.core.limits import equal_jitter
+from nodepool.core.jitter import equal_jitter
 
 
 class JitteredRetry(RetryPolicy):

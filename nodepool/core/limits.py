@@ -6,7 +6,6 @@ sized from these timeouts, and raising one of them lengthens the lease with it.
 """
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 # Kubernetes: one reconnect, never a resend (adapters/kube_http.py)
@@ -27,12 +26,6 @@ FUNCTION_TIMEOUT_S = 30 * 60
 # The Python worker's threads (PYTHON_THREADPOOL_THREAD_COUNT in host settings and functionapp.bicep)
 HOST_THREADS = 32
 PARALLEL_EVICTIONS = 4  # one drain's evictions in flight at once: 20 pods go out in five round trips
-
-
-def equal_jitter(seconds: float) -> float:
-    """A wait taken between half of `seconds` and all of it: many drains or workers backing off after
-    the same fault spread out instead of retrying in lockstep."""
-    return seconds / 2 + random.uniform(0, seconds / 2)  # noqa: S311 (spreading retries, not a secret)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 from nodepool.core.clock import Clock
 from nodepool.core.errors import TransientError
+from nodepool.core.jitter import equal_jitter
 from nodepool.core.k3s import KUBE_SYSTEM, node_password_secret
-from nodepool.core.limits import PARALLEL_EVICTIONS, equal_jitter
+from nodepool.core.limits import PARALLEL_EVICTIONS
 from nodepool.core.logs import logger
 from nodepool.core.model import Pod
 from nodepool.core.ports import Kube, Registry

@@ -39,7 +39,8 @@ from nodepool.core.clock import SYSTEM, Clock
 from nodepool.core.cluster import RegisteredCluster
 from nodepool.core.errors import Conflict, TransientError
 from nodepool.core.instruments import NULL, Instruments
-from nodepool.core.limits import FUNCTION_TIMEOUT_S, LONGEST_CALL_S, Pools, equal_jitter
+from nodepool.core.jitter import equal_jitter
+from nodepool.core.limits import FUNCTION_TIMEOUT_S, LONGEST_CALL_S, Pools
 from nodepool.core.logs import logger
 from nodepool.core.ports import EventQueue, Registry
 from nodepool.core.records import NodeRecord

@@ -11,7 +11,8 @@ from devhost.host_config import parse_function_timeout
 from localenv.devhost_process import ROOT
 from nodepool.core import limits
 from nodepool.core.errors import Conflict
-from nodepool.core.limits import FUNCTION_TIMEOUT_S, KUBE_CALL_S, LONGEST_CALL_S, Pools, equal_jitter
+from nodepool.core.jitter import equal_jitter
+from nodepool.core.limits import FUNCTION_TIMEOUT_S, KUBE_CALL_S, LONGEST_CALL_S, Pools
 from nodepool.drain import state as L
 from nodepool.drain.evict import Drainer, DrainPolicy
 from nodepool.drain.service import QUEUE_RUN_S, ClaimContended, DrainService, DrainStarter, claim_drain

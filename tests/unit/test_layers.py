@@ -70,6 +70,8 @@ def kind(module: str) -> str:
         return "the clock"  # SystemClock: the one place the product reads the time
     if module == "nodepool.core.logs":
         return "the loggers"  # every layer but the pure one logs through them
+    if module == "nodepool.core.jitter":
+        return "the jitter"  # random waits: every layer but the pure one may draw them
     if module in USE_CASES:
         return "use case"
     if module in PORTS:
