@@ -19,9 +19,10 @@ crowd out the reports still arriving (on 2 cores, 64 drains evicting at once tri
 cordon p99). Every pool is sized from that one setting (core/limits.py Pools). Should this process
 die, the queue message finds the lease run out and takes over.
 
-The queue trigger runs under the host's functionTimeout (FUNCTION_TIMEOUT_S): a drain whose deadline
-is further out than a queue-triggered drain may run (QUEUE_RUN_S, with its tail past the deadline) is
-put back until it fits, never started to be killed mid-way.
+The queue trigger runs under the host's functionTimeout (FUNCTION_TIMEOUT_S): a queue-triggered drain
+plans for a deadline at most QUEUE_RUN_S away (a later one is brought in), so with its tail past the
+deadline it always ends before the host would kill it. It still drains at once; only a drain whose
+pods a PDB holds back for that long gives up earlier, and says so in `pods_left`.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nodepool.core import audit
 from nodepool.core.audit import Actor
@@ -61,7 +62,7 @@ CLAIM_ATTEMPTS = 8  # lost ETag races for one claim before the queue's redeliver
 QUEUE_TAIL_S = VM_GONE_WAIT_S + FINAL_WRITE_BUDGET_S + 4 * LONGEST_CALL_S
 QUEUE_RUN_S = FUNCTION_TIMEOUT_S - QUEUE_TAIL_S
 UNLEASED = "unleased"
-NOT_THIS_DRAIN = ("already drained", "draining elsewhere", "lease lost", "withdrawn", "not yet")  # no drain of this one
+NOT_THIS_DRAIN = ("already drained", "draining elsewhere", "lease lost", "withdrawn")  # no drain of this one
 
 
 class LeaseLost(TransientError):
@@ -223,11 +224,11 @@ class DrainService:
 
     def _drain(self, request: DrainRequest, wait: bool, slot: Slot | None) -> dict:
         status = {"node": request.node, "event_id": request.event_id}
-        if wait and self.queue is not None:
-            early = (request.deadline - self.clock.now()).total_seconds() - QUEUE_RUN_S
-            if early > 0:  # it would outlive functionTimeout: back on the queue until it fits
-                self.queue.send(request.to_message(), delay_s=early)
-                return {**status, "status": "not yet", "look_again_s": round(early, 1)}
+        latest = self.clock.now() + timedelta(seconds=QUEUE_RUN_S)
+        if wait and request.deadline > latest:  # the host kills an invocation past functionTimeout
+            log.info("deadline beyond what a queue-triggered drain may run: planned for an earlier one",
+                     extra={**status, "deadline": request.deadline.isoformat(), "planned": latest.isoformat()})
+            request = replace(request, deadline=latest)
         claim = claim_drain(self.registry, request, new_owner(), self.clock, wait=wait and self.queue is None)
         if claim.decision == L.COMPLETE and claim.row is not None:  # a COMPLETE claim always has its row
             self._complete(claim.row)
