@@ -1,4 +1,4 @@
-"""Property tests over every HTTP endpoint through the dev host (issue 17): whatever the body,
+"""Property tests over every HTTP endpoint through the dev host: whatever the body,
 headers, path and query values, the app never answers 5xx (but the designed 503 `instance_not_visible`
 for a hostname ARM does not list yet, see http_fuzz.NOT_VISIBLE), writes nothing when it refuses,
 and shows no secret or traceback, neither in an answer nor in its log.

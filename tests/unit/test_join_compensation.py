@@ -1,4 +1,4 @@
-"""A join answered with an error leaves no live bootstrap token behind (issue 17)."""
+"""A join answered with an error leaves no live bootstrap token behind."""
 import pytest
 
 from nodepool.core.errors import Unavailable

@@ -1,4 +1,4 @@
-"""Issue 17's table: observations that once led to destruction, on a pool of 200 VMs of which
+"""The table of observations that once led to destruction, on a pool of 200 VMs of which
 10 are NotReady on live VMs, 5 partitioned (Ready Unknown, VM running) and 5 deallocated on
 purpose. Each row is replayed tick by tick, a minute apart, through the planner (with the
 GETs of single instances and Nodes the service makes, answering or failing) for 30 minutes:

@@ -1,5 +1,6 @@
-"""The fixes behind issue 17's table: evidence before destruction, baselines that cannot be lost,
-the same guards for both listings, and rows that say only what happened."""
+"""The fixes behind the bad-observations table (test_reconcile_bad_observations.py): evidence
+before destruction, baselines that cannot be lost, the same guards for both listings,
+and rows that say only what happened."""
 from dataclasses import replace
 from datetime import timedelta
 
