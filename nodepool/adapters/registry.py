@@ -45,6 +45,7 @@ def _from_entity(cls, entity: dict, **extra):
 
 
 RECORD, RECEIVED = "e|", "t|"
+RECEIVED_END = "t}"  # sorts just after every "t|..." key: the end of the time index
 _TIME = "%Y%m%dT%H%M%S.%fZ"
 
 
@@ -136,7 +137,7 @@ class TableRegistry:
     def events_received(self, *, since: datetime | None = None, before: datetime | None = None
                         ) -> list[ReceivedEvent]:
         low = _received_key(since) if since else RECEIVED
-        high = _received_key(before) if before else RECEIVED[:-1] + chr(ord(RECEIVED[-1]) + 1)
+        high = _received_key(before) if before else RECEIVED_END
         rows = self._events.query("PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
                                   {"pk": self._cluster_name, "low": low, "high": high})
         return [_from_entity(ReceivedEvent, r) for r in rows]
